@@ -1,0 +1,55 @@
+"""The `dockyard` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from dockyard import __version__
+from dockyard.config import ConfigError, load_settings
+from dockyard.logs import configure_logging
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args.run(args))
+    except ConfigError as exc:
+        print(f"dockyard: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dockyard", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"dockyard {__version__}")
+    commands = parser.add_subparsers(dest="command")
+    serve = commands.add_parser("serve", help="run the registry")
+    serve.add_argument("--config", type=Path, help="YAML configuration file")
+    serve.add_argument("--addr", help="HOST:PORT to listen on (default 127.0.0.1:5000)")
+    serve.add_argument("--data", type=Path, help="data directory (default ./data)")
+    serve.set_defaults(run=_serve)
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from dockyard.server import serve
+
+    overrides: dict[str, Any] = {}
+    if args.addr:
+        overrides["http"] = {"addr": args.addr}
+    if args.data:
+        overrides["data_dir"] = args.data
+    settings = load_settings(args.config, **overrides)
+    configure_logging(settings.log.level)
+    serve(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""The registry as an ASGI application: routes, error answers, start-up and shutdown."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from dockyard.config import Settings
+from dockyard.registry.errors import ErrorCode, RegistryError
+from dockyard.registry.routes import registry_routes
+from dockyard.registry.state import Registry
+
+log = logging.getLogger("dockyard.registry")
+
+
+def create_registry_app(settings: Settings) -> Starlette:
+    registry = Registry.from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        age = timedelta(hours=settings.registry.upload_purge_after_hours)
+        purged = await registry.uploads.purge_stale(age)
+        if purged:
+            log.info("purged %d stale upload sessions", purged)
+        yield
+        registry.database.dispose()
+
+    app = Starlette(
+        routes=registry_routes(),
+        lifespan=lifespan,
+        exception_handlers={
+            RegistryError: registry_error,
+            HTTPException: http_error,
+            Exception: server_error,
+        },
+    )
+    app.state.registry = registry
+    return app
+
+
+async def registry_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RegistryError)
+    return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+
+async def http_error(_request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (no such route, wrong method) in the spec's error format."""
+    assert isinstance(exc, HTTPException)
+    code = ErrorCode.UNSUPPORTED if exc.status_code == 405 else ErrorCode.NAME_UNKNOWN
+    message = "method not allowed" if exc.status_code == 405 else "no such endpoint"
+    error = RegistryError(code, message, status=exc.status_code, headers=exc.headers)
+    return await registry_error(_request, error)
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    body = {"errors": [{"code": "UNKNOWN", "message": "internal server error"}]}
+    return JSONResponse(body, status_code=500)

@@ -1,0 +1,77 @@
+"""Blobs: content-addressed bytes, stored once, visible to the repositories linked to them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Connection
+
+from dockyard.db.engine import Database
+from dockyard.oci.digest import Digest
+from dockyard.registry import metadata
+from dockyard.registry.errors import ErrorCode, RegistryError
+from dockyard.storage import StorageDriver
+
+
+@dataclass(frozen=True, slots=True)
+class BlobInfo:
+    digest: Digest
+    size: int
+
+
+def blob_key(digest: Digest) -> str:
+    return f"blobs/{digest.algorithm}/{digest.hex[:2]}/{digest.hex}"
+
+
+class BlobStore:
+    def __init__(self, database: Database, driver: StorageDriver) -> None:
+        self.database = database
+        self.driver = driver
+
+    async def stat(self, name: str, digest: Digest) -> BlobInfo:
+        size = await self.database.run(metadata.linked_blob_size, name, str(digest))
+        if size is None:
+            raise RegistryError(ErrorCode.BLOB_UNKNOWN, detail={"digest": str(digest)})
+        return BlobInfo(digest, size)
+
+    def local_path(self, digest: Digest) -> Path | None:
+        return self.driver.local_path(blob_key(digest))
+
+    def read(self, digest: Digest, offset: int, length: int) -> AsyncIterator[bytes]:
+        return self.driver.read(blob_key(digest), offset, length)
+
+    async def delete(self, name: str, digest: Digest) -> None:
+        """Unlink from the repository; the bytes go later, by garbage collection."""
+        if not await self.database.run(metadata.unlink_blob, name, str(digest)):
+            raise RegistryError(ErrorCode.BLOB_UNKNOWN, detail={"digest": str(digest)})
+
+    async def mount(self, name: str, source: str, digest: Digest) -> BlobInfo | None:
+        """Link a blob that `source` holds into `name`; None when source does not hold it."""
+        size = await self.database.run(_mount, name, source, str(digest))
+        return None if size is None else BlobInfo(digest, size)
+
+    async def exists(self, digest: Digest) -> bool:
+        return await self.database.run(metadata.blob_size, str(digest)) is not None
+
+    async def adopt(self, name: str, digest: Digest, size: int, staged_key: str) -> BlobInfo:
+        """Make verified staged bytes the blob (unless already stored), then link it."""
+        if await self.exists(digest):
+            await self.driver.delete(staged_key)
+        else:
+            await self.driver.publish(staged_key, blob_key(digest))
+        await self.database.run(_record_and_link, name, str(digest), size)
+        return BlobInfo(digest, size)
+
+
+def _mount(connection: Connection, name: str, source: str, digest: str) -> int | None:
+    size = metadata.linked_blob_size(connection, source, digest)
+    if size is not None:
+        metadata.link_blob(connection, metadata.ensure_repository(connection, name), digest)
+    return size
+
+
+def _record_and_link(connection: Connection, name: str, digest: str, size: int) -> None:
+    metadata.record_blob(connection, digest, size)
+    metadata.link_blob(connection, metadata.ensure_repository(connection, name), digest)

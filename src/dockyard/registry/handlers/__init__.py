@@ -1,0 +1,1 @@
+"""HTTP handlers, one module per resource; routing and checks live in registry/routes.py."""

@@ -1,0 +1,59 @@
+"""Small pieces every handler needs: digests from URLs, pagination, empty responses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from dockyard.oci.digest import Digest, InvalidDigest
+from dockyard.registry.errors import ErrorCode, RegistryError
+
+# The most entries one page of tags or repositories holds, whatever `n` asks.
+MAX_PAGE = 10_000
+
+
+def parse_digest(text: str | None) -> Digest:
+    if not text:
+        raise RegistryError(ErrorCode.DIGEST_INVALID, "a digest is required")
+    try:
+        return Digest.parse(text)
+    except InvalidDigest as exc:
+        raise RegistryError(ErrorCode.DIGEST_INVALID, str(exc)) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    limit: int | None
+    last: str | None
+
+    @classmethod
+    def from_request(cls, request: Request) -> Page:
+        n = request.query_params.get("n")
+        last = request.query_params.get("last") or None
+        if n is None or n == "":
+            return cls(None, last)
+        if not n.isdigit():
+            raise RegistryError(
+                ErrorCode.PAGINATION_NUMBER_INVALID, f"n must be a whole number, not {n!r}"
+            )
+        return cls(min(int(n), MAX_PAGE), last)
+
+    @property
+    def fetch(self) -> int | None:
+        """Ask the database for one more row than the page holds, to know if more follow."""
+        return None if self.limit is None else self.limit + 1
+
+    def cut(self, rows: list[str], path: str) -> tuple[list[str], dict[str, str]]:
+        """The page's rows, and a Link header to the next page when there is one."""
+        if self.limit is None or len(rows) <= self.limit:
+            return rows, {}
+        rows = rows[: self.limit]
+        query = urlencode({"last": rows[-1], "n": self.limit}) if rows else ""
+        return rows, {"Link": f'<{path}?{query}>; rel="next"'}
+
+
+def empty(status: int, headers: dict[str, str]) -> Response:
+    return Response(status_code=status, headers=headers)

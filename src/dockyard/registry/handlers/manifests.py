@@ -1,0 +1,74 @@
+"""`/v2/<name>/manifests/<reference>`: PUT, GET, HEAD and DELETE by tag or digest."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from dockyard.registry.errors import ErrorCode, RegistryError
+from dockyard.registry.handlers.common import empty
+from dockyard.registry.manifests import Reference
+from dockyard.registry.metadata import ManifestRecord
+from dockyard.registry.state import registry_of
+
+
+async def get_manifest(request: Request, name: str) -> Response:
+    reference = Reference.parse(request.path_params["reference"])
+    record = await registry_of(request).manifests.get(name, reference)
+    _check_acceptable(request.headers.get("accept"), record)
+    headers = {
+        "Docker-Content-Digest": record.digest,
+        "ETag": f'"{record.digest}"',
+        "Content-Length": str(record.size),
+    }
+    body = b"" if request.method == "HEAD" else record.body
+    return Response(body, media_type=record.media_type, headers=headers)
+
+
+async def put_manifest(request: Request, name: str) -> Response:
+    registry = registry_of(request)
+    reference = Reference.parse(request.path_params["reference"])
+    body = await _read_limited(request, registry.manifests.max_bytes)
+    stored = await registry.manifests.put(
+        name, reference, body, request.headers.get("content-type")
+    )
+    headers = {
+        "Location": f"/v2/{name}/manifests/{stored.digest}",
+        "Docker-Content-Digest": str(stored.digest),
+    }
+    if stored.subject is not None:
+        headers["OCI-Subject"] = str(stored.subject)
+    return empty(201, headers)
+
+
+async def delete_manifest(request: Request, name: str) -> Response:
+    reference = Reference.parse(request.path_params["reference"])
+    await registry_of(request).manifests.delete(name, reference)
+    return empty(202, {})
+
+
+def _check_acceptable(accept: str | None, record: ManifestRecord) -> None:
+    """Refuse a manifest kind the client said it cannot read, as Distribution does."""
+    if not accept:
+        return
+    accepted = {part.split(";", 1)[0].strip().lower() for part in accept.split(",")}
+    if record.media_type in accepted or accepted & {"*/*", "application/*", "application/json"}:
+        return
+    if not any(kind.startswith("application/vnd.") for kind in accepted):
+        return  # the client named no manifest kind at all: it takes what there is
+    raise RegistryError(
+        ErrorCode.MANIFEST_UNKNOWN,
+        f"the manifest is {record.media_type}, which the Accept header does not include",
+        detail={"accepted": sorted(accepted)},
+    )
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise RegistryError(
+                ErrorCode.SIZE_INVALID, f"manifest is larger than {limit} bytes", status=413
+            )
+    return bytes(body)

@@ -1,0 +1,94 @@
+"""`/v2/<name>/blobs/uploads/`: monolithic, chunked and mounted uploads."""
+
+from __future__ import annotations
+
+import re
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from dockyard.registry.errors import ErrorCode, RegistryError
+from dockyard.registry.handlers.common import empty, parse_digest
+from dockyard.registry.state import registry_of
+from dockyard.registry.uploads import Upload
+
+_CONTENT_RANGE = re.compile(r"^(?:bytes[ =])?(\d+)-(\d+)(?:/(?:\d+|\*))?$")
+
+
+async def start_upload(request: Request, name: str) -> Response:
+    registry = registry_of(request)
+    params = request.query_params
+    if "mount" in params:
+        digest = parse_digest(params["mount"])
+        source = params.get("from")
+        mounted = await registry.blobs.mount(name, source, digest) if source else None
+        if mounted is not None:
+            return _created(name, str(digest))
+        # Not visible in `from`: the spec says fall back to an ordinary upload session.
+    if "digest" in params:
+        digest = parse_digest(params["digest"])
+        upload = await registry.uploads.start(name)
+        blob = await registry.uploads.finish(name, upload.id, request.stream(), digest)
+        return _created(name, str(blob.digest))
+    return _in_progress(await registry.uploads.start(name), status=202)
+
+
+async def upload_status(request: Request, name: str) -> Response:
+    upload = await registry_of(request).uploads.get(name, request.path_params["upload_id"])
+    return _in_progress(upload, status=204)
+
+
+async def upload_chunk(request: Request, name: str) -> Response:
+    start = _chunk_start(request)
+    upload = await registry_of(request).uploads.append(
+        name, request.path_params["upload_id"], request.stream(), start
+    )
+    return _in_progress(upload, status=202)
+
+
+async def finish_upload(request: Request, name: str) -> Response:
+    digest = parse_digest(request.query_params.get("digest"))
+    blob = await registry_of(request).uploads.finish(
+        name, request.path_params["upload_id"], request.stream(), digest
+    )
+    return _created(name, str(blob.digest))
+
+
+async def cancel_upload(request: Request, name: str) -> Response:
+    await registry_of(request).uploads.cancel(name, request.path_params["upload_id"])
+    return empty(204, {})
+
+
+def _chunk_start(request: Request) -> int | None:
+    """Where the chunk claims to start (Content-Range); None for a streamed PATCH."""
+    header = request.headers.get("content-range")
+    if header is None:
+        return None
+    match = _CONTENT_RANGE.match(header.strip())
+    if match is None:
+        raise RegistryError(ErrorCode.RANGE_INVALID, f"malformed Content-Range {header!r}")
+    start, end = int(match.group(1)), int(match.group(2))
+    length = request.headers.get("content-length")
+    if end < start or (length is not None and length.isdigit() and int(length) != end - start + 1):
+        raise RegistryError(
+            ErrorCode.RANGE_INVALID,
+            f"Content-Range {header!r} does not match Content-Length {length}",
+        )
+    return start
+
+
+def _in_progress(upload: Upload, status: int) -> Response:
+    return empty(
+        status,
+        {
+            "Location": f"/v2/{upload.repository}/blobs/uploads/{upload.id}",
+            "Range": f"0-{max(upload.size - 1, 0)}",
+            "Docker-Upload-UUID": upload.id,
+        },
+    )
+
+
+def _created(name: str, digest: str) -> Response:
+    return empty(
+        201, {"Location": f"/v2/{name}/blobs/{digest}", "Docker-Content-Digest": digest}
+    )

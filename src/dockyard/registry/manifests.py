@@ -1,0 +1,160 @@
+"""Manifests and tags: the rules of PUT, GET, DELETE and referrers, above the SQL."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from dockyard.db.engine import Database
+from dockyard.oci import mediatypes
+from dockyard.oci.digest import Digest, InvalidDigest, is_digest
+from dockyard.oci.manifest import (
+    InvalidManifest,
+    Manifest,
+    UnsupportedManifest,
+    parse_manifest,
+)
+from dockyard.oci.names import is_valid_tag
+from dockyard.registry import metadata
+from dockyard.registry.errors import ErrorCode, RegistryError
+from dockyard.registry.metadata import ManifestRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A manifest reference from a URL: exactly one of tag and digest is set."""
+
+    tag: str | None
+    digest: Digest | None
+
+    @classmethod
+    def parse(cls, text: str) -> Reference:
+        if is_digest(text):
+            try:
+                return cls(None, Digest.parse(text))
+            except InvalidDigest as exc:
+                raise RegistryError(ErrorCode.DIGEST_INVALID, str(exc)) from None
+        if not is_valid_tag(text):
+            raise RegistryError(ErrorCode.MANIFEST_INVALID, f"invalid tag {text!r}")
+        return cls(text, None)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredManifest:
+    digest: Digest
+    subject: Digest | None
+
+
+class ManifestService:
+    def __init__(self, database: Database, max_bytes: int) -> None:
+        self.database = database
+        self.max_bytes = max_bytes
+
+    async def get(self, name: str, reference: Reference) -> ManifestRecord:
+        if reference.digest is not None:
+            record = await self.database.run(
+                metadata.manifest_by_digest, name, str(reference.digest)
+            )
+        else:
+            assert reference.tag is not None
+            record = await self.database.run(metadata.manifest_by_tag, name, reference.tag)
+        if record is None:
+            raise await self._unknown(name, reference)
+        return record
+
+    async def put(
+        self, name: str, reference: Reference, body: bytes, content_type: str | None
+    ) -> StoredManifest:
+        if len(body) > self.max_bytes:
+            raise RegistryError(
+                ErrorCode.SIZE_INVALID,
+                f"manifest is larger than the limit of {self.max_bytes} bytes",
+                status=413,
+            )
+        try:
+            manifest = parse_manifest(body, content_type)
+        except UnsupportedManifest as exc:
+            raise RegistryError(ErrorCode.UNSUPPORTED, str(exc)) from None
+        except InvalidManifest as exc:
+            raise RegistryError(ErrorCode.MANIFEST_INVALID, str(exc)) from None
+        algorithm = reference.digest.algorithm if reference.digest else "sha256"
+        digest = Digest.of(body, algorithm)
+        if reference.digest is not None and reference.digest != digest:
+            raise RegistryError(
+                ErrorCode.DIGEST_INVALID,
+                detail={"expected": str(reference.digest), "actual": str(digest)},
+            )
+        record = ManifestRecord(
+            digest=str(digest),
+            media_type=manifest.media_type,
+            artifact_type=manifest.artifact_type,
+            subject=str(manifest.subject) if manifest.subject else None,
+            size=len(body),
+            body=body,
+        )
+        await self.database.run(_store, name, manifest, record, reference.tag)
+        return StoredManifest(digest, manifest.subject)
+
+    async def delete(self, name: str, reference: Reference) -> None:
+        if reference.digest is not None:
+            deleted = await self.database.run(
+                metadata.delete_manifest, name, str(reference.digest)
+            )
+        else:
+            assert reference.tag is not None
+            deleted = await self.database.run(metadata.delete_tag, name, reference.tag)
+        if not deleted:
+            raise await self._unknown(name, reference)
+
+    async def referrers(
+        self, name: str, subject: Digest, artifact_type: str | None
+    ) -> dict[str, Any]:
+        """An OCI image index of the manifests whose subject is `subject`."""
+        records = await self.database.run(metadata.referrers, name, str(subject), artifact_type)
+        return {
+            "schemaVersion": 2,
+            "mediaType": mediatypes.OCI_INDEX,
+            "manifests": [_referrer_descriptor(record) for record in records],
+        }
+
+    async def _unknown(self, name: str, reference: Reference) -> RegistryError:
+        if await self.database.run(metadata.repository_id, name) is None:
+            return RegistryError(ErrorCode.NAME_UNKNOWN, detail={"name": name})
+        return RegistryError(
+            ErrorCode.MANIFEST_UNKNOWN, detail={"reference": str(reference.tag or reference.digest)}
+        )
+
+
+def _store(
+    connection: Connection,
+    name: str,
+    manifest: Manifest,
+    record: ManifestRecord,
+    tag: str | None,
+) -> None:
+    """Store and tag in one transaction; raising rolls it back, so nothing half-stored stays."""
+    repository = metadata.ensure_repository(connection, name)
+    missing = metadata.unlinked_blobs(connection, repository, (str(d) for d in manifest.blobs))
+    missing += metadata.missing_manifests(connection, repository, [str(d) for d in manifest.children])
+    if missing:
+        raise RegistryError(ErrorCode.MANIFEST_BLOB_UNKNOWN, detail={"missing": missing})
+    metadata.store_manifest(connection, repository, record)
+    if tag is not None:
+        metadata.set_tag(connection, repository, tag, record.digest)
+
+
+def _referrer_descriptor(record: ManifestRecord) -> dict[str, Any]:
+    descriptor: dict[str, Any] = {
+        "mediaType": record.media_type,
+        "digest": record.digest,
+        "size": record.size,
+    }
+    if record.artifact_type:
+        descriptor["artifactType"] = record.artifact_type
+    annotations = json.loads(record.body).get("annotations")
+    if annotations:
+        descriptor["annotations"] = annotations
+    return descriptor

@@ -1,0 +1,285 @@
+"""The registry's SQL, and only SQL: every function takes a connection inside a transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Insert, Table, and_, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from dockyard.db.tables import blobs, manifests, repositories, repository_blobs, tags, uploads
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestRecord:
+    digest: str
+    media_type: str
+    artifact_type: str | None
+    subject: str | None
+    size: int
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class UploadRecord:
+    id: str
+    repository: str
+    size: int
+    created_at: datetime
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _insert(connection: Connection, table: Table) -> Any:
+    # Dialect inserts give ON CONFLICT, which both SQLite and PostgreSQL speak.
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def _insert_ignore(connection: Connection, table: Table, **values: Any) -> None:
+    statement: Insert = _insert(connection, table).values(**values).on_conflict_do_nothing()
+    connection.execute(statement)
+
+
+# Repositories
+
+
+def repository_id(connection: Connection, name: str) -> int | None:
+    return connection.execute(
+        select(repositories.c.id).where(repositories.c.name == name)
+    ).scalar_one_or_none()
+
+
+def ensure_repository(connection: Connection, name: str) -> int:
+    found = repository_id(connection, name)
+    if found is not None:
+        return found
+    _insert_ignore(connection, repositories, name=name, created_at=now())
+    created = repository_id(connection, name)
+    assert created is not None
+    return created
+
+
+def list_repositories(connection: Connection, limit: int | None, last: str | None) -> list[str]:
+    query = select(repositories.c.name).order_by(repositories.c.name)
+    if last:
+        query = query.where(repositories.c.name > last)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(connection.execute(query).scalars())
+
+
+# Blobs
+
+
+def blob_size(connection: Connection, digest: str) -> int | None:
+    return connection.execute(
+        select(blobs.c.size).where(blobs.c.digest == digest)
+    ).scalar_one_or_none()
+
+
+def linked_blob_size(connection: Connection, name: str, digest: str) -> int | None:
+    """The blob's size if the repository may serve it, else None."""
+    return connection.execute(
+        select(blobs.c.size)
+        .join(repository_blobs, repository_blobs.c.digest == blobs.c.digest)
+        .join(repositories, repositories.c.id == repository_blobs.c.repository_id)
+        .where(repositories.c.name == name, blobs.c.digest == digest)
+    ).scalar_one_or_none()
+
+
+def record_blob(connection: Connection, digest: str, size: int) -> None:
+    _insert_ignore(connection, blobs, digest=digest, size=size, created_at=now())
+
+
+def link_blob(connection: Connection, repository: int, digest: str) -> None:
+    _insert_ignore(connection, repository_blobs, repository_id=repository, digest=digest)
+
+
+def unlink_blob(connection: Connection, name: str, digest: str) -> bool:
+    repository = repository_id(connection, name)
+    if repository is None:
+        return False
+    result = connection.execute(
+        delete(repository_blobs).where(
+            repository_blobs.c.repository_id == repository, repository_blobs.c.digest == digest
+        )
+    )
+    return result.rowcount > 0
+
+
+def unlinked_blobs(connection: Connection, repository: int, digests: Iterable[str]) -> list[str]:
+    wanted = list(digests)
+    present = set(
+        connection.execute(
+            select(repository_blobs.c.digest).where(
+                repository_blobs.c.repository_id == repository,
+                repository_blobs.c.digest.in_(wanted),
+            )
+        ).scalars()
+    )
+    return [digest for digest in wanted if digest not in present]
+
+
+# Manifests and tags
+
+
+def _manifest_columns() -> tuple[Any, ...]:
+    c = manifests.c
+    return (c.digest, c.media_type, c.artifact_type, c.subject, c.size, c.body)
+
+
+def manifest_by_digest(connection: Connection, name: str, digest: str) -> ManifestRecord | None:
+    row = connection.execute(
+        select(*_manifest_columns())
+        .join(repositories, repositories.c.id == manifests.c.repository_id)
+        .where(repositories.c.name == name, manifests.c.digest == digest)
+    ).one_or_none()
+    return None if row is None else ManifestRecord(*row)
+
+
+def manifest_by_tag(connection: Connection, name: str, tag: str) -> ManifestRecord | None:
+    row = connection.execute(
+        select(*_manifest_columns())
+        .join(repositories, repositories.c.id == manifests.c.repository_id)
+        .join(
+            tags,
+            and_(tags.c.repository_id == manifests.c.repository_id, tags.c.digest == manifests.c.digest),
+        )
+        .where(repositories.c.name == name, tags.c.name == tag)
+    ).one_or_none()
+    return None if row is None else ManifestRecord(*row)
+
+
+def missing_manifests(connection: Connection, repository: int, digests: Sequence[str]) -> list[str]:
+    present = set(
+        connection.execute(
+            select(manifests.c.digest).where(
+                manifests.c.repository_id == repository, manifests.c.digest.in_(digests)
+            )
+        ).scalars()
+    )
+    return [digest for digest in digests if digest not in present]
+
+
+def store_manifest(connection: Connection, repository: int, record: ManifestRecord) -> None:
+    _insert_ignore(
+        connection,
+        manifests,
+        repository_id=repository,
+        digest=record.digest,
+        media_type=record.media_type,
+        artifact_type=record.artifact_type,
+        subject=record.subject,
+        size=record.size,
+        body=record.body,
+        created_at=now(),
+    )
+
+
+def set_tag(connection: Connection, repository: int, tag: str, digest: str) -> None:
+    moment = now()
+    statement = _insert(connection, tags).values(
+        repository_id=repository, name=tag, digest=digest, updated_at=moment
+    )
+    # The last writer wins, in one statement: no window between a read and a write.
+    connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=[tags.c.repository_id, tags.c.name],
+            set_={"digest": digest, "updated_at": moment},
+        )
+    )
+
+
+def delete_manifest(connection: Connection, name: str, digest: str) -> bool:
+    repository = repository_id(connection, name)
+    if repository is None:
+        return False
+    connection.execute(
+        delete(tags).where(tags.c.repository_id == repository, tags.c.digest == digest)
+    )
+    result = connection.execute(
+        delete(manifests).where(
+            manifests.c.repository_id == repository, manifests.c.digest == digest
+        )
+    )
+    return result.rowcount > 0
+
+
+def delete_tag(connection: Connection, name: str, tag: str) -> bool:
+    repository = repository_id(connection, name)
+    if repository is None:
+        return False
+    result = connection.execute(
+        delete(tags).where(tags.c.repository_id == repository, tags.c.name == tag)
+    )
+    return result.rowcount > 0
+
+
+def list_tags(
+    connection: Connection, repository: int, limit: int | None, last: str | None
+) -> list[str]:
+    query = select(tags.c.name).where(tags.c.repository_id == repository).order_by(tags.c.name)
+    if last:
+        query = query.where(tags.c.name > last)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(connection.execute(query).scalars())
+
+
+def referrers(
+    connection: Connection, name: str, subject: str, artifact_type: str | None
+) -> list[ManifestRecord]:
+    query = (
+        select(*_manifest_columns())
+        .join(repositories, repositories.c.id == manifests.c.repository_id)
+        .where(repositories.c.name == name, manifests.c.subject == subject)
+        .order_by(manifests.c.created_at, manifests.c.digest)
+    )
+    if artifact_type is not None:
+        query = query.where(manifests.c.artifact_type == artifact_type)
+    return [ManifestRecord(*row) for row in connection.execute(query)]
+
+
+# Upload sessions
+
+
+def create_upload(connection: Connection, upload_id: str, repository: int) -> None:
+    moment = now()
+    connection.execute(
+        uploads.insert().values(
+            id=upload_id, repository_id=repository, size=0, created_at=moment, updated_at=moment
+        )
+    )
+
+
+def get_upload(connection: Connection, name: str, upload_id: str) -> UploadRecord | None:
+    row = connection.execute(
+        select(uploads.c.id, repositories.c.name, uploads.c.size, uploads.c.created_at)
+        .join(repositories, repositories.c.id == uploads.c.repository_id)
+        .where(uploads.c.id == upload_id, repositories.c.name == name)
+    ).one_or_none()
+    return None if row is None else UploadRecord(*row)
+
+
+def set_upload_size(connection: Connection, upload_id: str, size: int) -> None:
+    connection.execute(
+        update(uploads).where(uploads.c.id == upload_id).values(size=size, updated_at=now())
+    )
+
+
+def delete_upload(connection: Connection, upload_id: str) -> bool:
+    return connection.execute(delete(uploads).where(uploads.c.id == upload_id)).rowcount > 0
+
+
+def stale_uploads(connection: Connection, before: datetime) -> list[str]:
+    return list(
+        connection.execute(select(uploads.c.id).where(uploads.c.updated_at < before)).scalars()
+    )
+

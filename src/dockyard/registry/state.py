@@ -1,0 +1,41 @@
+"""The services one registry process holds, built once from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from dockyard.config import Settings
+from dockyard.db.engine import Database
+from dockyard.registry.blobs import BlobStore
+from dockyard.registry.manifests import ManifestService
+from dockyard.registry.uploads import UploadService
+from dockyard.storage import StorageDriver, create_driver
+
+
+@dataclass(frozen=True, slots=True)
+class Registry:
+    database: Database
+    driver: StorageDriver
+    blobs: BlobStore
+    uploads: UploadService
+    manifests: ManifestService
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Registry:
+        database = Database(settings.database_url)
+        driver = create_driver(settings.storage.driver, settings.storage_root)
+        blobs = BlobStore(database, driver)
+        return cls(
+            database=database,
+            driver=driver,
+            blobs=blobs,
+            uploads=UploadService(database, driver, blobs),
+            manifests=ManifestService(database, settings.registry.max_manifest_bytes),
+        )
+
+
+def registry_of(request: Request) -> Registry:
+    registry: Registry = request.app.state.registry
+    return registry

@@ -1,0 +1,165 @@
+"""Upload sessions: bytes arrive in one request or many, are hashed as they come, and
+become a blob only once their digest is verified."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import Connection
+
+from dockyard.db.engine import Database
+from dockyard.oci.digest import Digest, Hasher, new_hasher
+from dockyard.registry import metadata
+from dockyard.registry.blobs import BlobInfo, BlobStore
+from dockyard.registry.errors import ErrorCode, RegistryError
+from dockyard.storage import StorageDriver
+
+# Bytes are hashed and written in blocks of this size: big enough that the hops to a
+# worker thread cost nothing, small enough to bound memory per upload.
+BLOCK = 1024 * 1024
+# Hashed while the bytes stream in; other algorithms are hashed by re-reading at the end.
+STREAMING_ALGORITHM = "sha256"
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    id: str
+    repository: str
+    size: int
+
+
+@dataclass(slots=True)
+class _HashState:
+    size: int
+    hasher: Hasher
+
+
+def upload_key(upload_id: str) -> str:
+    return f"uploads/{upload_id}/data"
+
+
+class UploadService:
+    def __init__(self, database: Database, driver: StorageDriver, blobs: BlobStore) -> None:
+        self.database = database
+        self.driver = driver
+        self.blobs = blobs
+        # The running hash of each session this process has seen; a session that moved here
+        # from another process (or survived a restart) is re-hashed from storage once.
+        self._hashes: dict[str, _HashState] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def start(self, name: str) -> Upload:
+        upload_id = str(uuid.uuid4())
+        await self.database.run(_create, name, upload_id)
+        self._hashes[upload_id] = _HashState(0, new_hasher(STREAMING_ALGORITHM))
+        return Upload(upload_id, name, 0)
+
+    async def get(self, name: str, upload_id: str) -> Upload:
+        record = await self.database.run(metadata.get_upload, name, upload_id)
+        if record is None:
+            raise RegistryError(ErrorCode.BLOB_UPLOAD_UNKNOWN, detail={"uuid": upload_id})
+        return Upload(record.id, record.repository, record.size)
+
+    async def append(
+        self, name: str, upload_id: str, body: AsyncIterable[bytes], start: int | None
+    ) -> Upload:
+        """Add body to the session; `start`, from Content-Range, must be where it ends now."""
+        async with self._lock(upload_id):
+            upload = await self.get(name, upload_id)
+            if start is not None and start != upload.size:
+                raise RegistryError(
+                    ErrorCode.RANGE_INVALID,
+                    f"chunk starts at {start}, the upload holds {upload.size} bytes",
+                    headers=_range_headers(upload.size),
+                )
+            state = await self._hash_state(upload)
+            size = await self.driver.write_at(
+                upload_key(upload.id), upload.size, _hashed(body, state)
+            )
+            await self.database.run(metadata.set_upload_size, upload.id, size)
+            return Upload(upload.id, name, size)
+
+    async def finish(
+        self, name: str, upload_id: str, body: AsyncIterable[bytes], digest: Digest
+    ) -> BlobInfo:
+        upload = await self.append(name, upload_id, body, None)
+        async with self._lock(upload_id):
+            actual = await self._digest(upload, digest.algorithm)
+            if actual != digest.hex:
+                await self.cancel(name, upload_id)
+                raise RegistryError(
+                    ErrorCode.DIGEST_INVALID,
+                    detail={"expected": str(digest), "actual": f"{digest.algorithm}:{actual}"},
+                )
+            blob = await self.blobs.adopt(name, digest, upload.size, upload_key(upload.id))
+            await self._forget(upload.id)
+            return blob
+
+    async def cancel(self, name: str, upload_id: str) -> None:
+        await self.get(name, upload_id)
+        await self._forget(upload_id)
+
+    async def purge_stale(self, older_than: timedelta) -> int:
+        stale = await self.database.run(metadata.stale_uploads, metadata.now() - older_than)
+        for upload_id in stale:
+            await self._forget(upload_id)
+        return len(stale)
+
+    async def _forget(self, upload_id: str) -> None:
+        await self.database.run(metadata.delete_upload, upload_id)
+        await self.driver.delete(f"uploads/{upload_id}")
+        self._hashes.pop(upload_id, None)
+        self._locks.pop(upload_id, None)
+
+    def _lock(self, upload_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(upload_id, asyncio.Lock())
+
+    async def _hash_state(self, upload: Upload) -> _HashState:
+        state = self._hashes.get(upload.id)
+        if state is None or state.size != upload.size:
+            hasher = await self._rehash(upload, STREAMING_ALGORITHM)
+            state = self._hashes[upload.id] = _HashState(upload.size, hasher)
+        return state
+
+    async def _digest(self, upload: Upload, algorithm: str) -> str:
+        if algorithm == STREAMING_ALGORITHM:
+            return (await self._hash_state(upload)).hasher.hexdigest()
+        return (await self._rehash(upload, algorithm)).hexdigest()
+
+    async def _rehash(self, upload: Upload, algorithm: str) -> Hasher:
+        hasher = new_hasher(algorithm)
+        if upload.size:
+            async for chunk in self.driver.read(upload_key(upload.id), 0, upload.size):
+                await asyncio.to_thread(hasher.update, chunk)
+        return hasher
+
+
+def _create(connection: Connection, name: str, upload_id: str) -> None:
+    metadata.create_upload(connection, upload_id, metadata.ensure_repository(connection, name))
+
+
+async def _hashed(body: AsyncIterable[bytes], state: _HashState) -> AsyncIterator[bytes]:
+    async for block in _blocks(body):
+        # hashlib releases the GIL on large buffers: hashing in a thread keeps the loop free.
+        await asyncio.to_thread(state.hasher.update, block)
+        state.size += len(block)
+        yield block
+
+
+async def _blocks(body: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+    pending = bytearray()
+    async for chunk in body:
+        pending += chunk
+        if len(pending) >= BLOCK:
+            yield bytes(pending)
+            pending.clear()
+    if pending:
+        yield bytes(pending)
+
+
+def _range_headers(size: int) -> dict[str, str]:
+    return {"Range": f"0-{max(size - 1, 0)}"}

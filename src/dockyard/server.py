@@ -1,0 +1,49 @@
+"""Serve the app with Granian: HTTP/1.1, uvloop, files sent outside Python (pathsend)."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from granian.constants import HTTPModes, Interfaces, Loops
+from granian.server import Server
+
+from dockyard.app import SETTINGS_VARIABLE
+from dockyard.config import Settings
+from dockyard.db.engine import Database
+from dockyard.db.migrate import upgrade
+
+log = logging.getLogger("dockyard")
+
+
+def prepare(settings: Settings) -> None:
+    """Create the data directory and bring the database schema up to date, once."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    database = Database(settings.database_url)
+    try:
+        upgrade(database.engine)
+    finally:
+        database.dispose()
+
+
+def serve(settings: Settings) -> None:
+    prepare(settings)
+    os.environ[SETTINGS_VARIABLE] = settings.model_dump_json()
+    log.info(
+        "serving on http://%s (data in %s, storage %s)",
+        settings.http.addr,
+        settings.data_dir.resolve(),
+        settings.storage.driver,
+    )
+    Server(
+        "dockyard.app:app_from_environment",
+        factory=True,
+        address=settings.http.host,
+        port=settings.http.port,
+        interface=Interfaces.ASGI,
+        workers=settings.http.workers,
+        loop=Loops.uvloop,
+        http=HTTPModes.http1,
+        log_level=settings.log.level,  # type: ignore[arg-type]
+        log_access=False,
+    ).serve()

@@ -1,0 +1,88 @@
+"""The default driver: files under a root directory."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterable, AsyncIterator
+from pathlib import Path
+
+from dockyard.storage.base import NotFound, StorageDriver
+
+READ_CHUNK = 1024 * 1024
+
+
+class FilesystemDriver(StorageDriver):
+    name = "filesystem"
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if not path.is_relative_to(self.root):
+            raise ValueError(f"key {key!r} escapes the storage root")
+        return path
+
+    async def size(self, key: str) -> int | None:
+        try:
+            return self._path(key).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    async def read(
+        self, key: str, offset: int = 0, length: int | None = None
+    ) -> AsyncIterator[bytes]:
+        try:
+            handle = self._path(key).open("rb")
+        except FileNotFoundError:
+            raise NotFound(key) from None
+        with handle:
+            handle.seek(offset)
+            remaining = length
+            while remaining is None or remaining > 0:
+                want = READ_CHUNK if remaining is None else min(READ_CHUNK, remaining)
+                chunk = await asyncio.to_thread(handle.read, want)
+                if not chunk:
+                    return
+                if remaining is not None:
+                    remaining -= len(chunk)
+                yield chunk
+
+    async def write_at(self, key: str, offset: int, chunks: AsyncIterable[bytes]) -> int:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("r+b" if path.exists() else "wb") as handle:
+            handle.truncate(offset)
+            handle.seek(offset)
+            async for chunk in chunks:
+                await asyncio.to_thread(handle.write, chunk)
+            return handle.tell()
+
+    async def publish(self, source: str, destination: str) -> None:
+        source_path, destination_path = self._path(source), self._path(destination)
+        destination_path.parent.mkdir(parents=True, exist_ok=True)
+        # A rename is atomic: readers see the whole blob or nothing. No fsync: a killed
+        # process loses nothing the kernel holds; power loss is the filesystem's guarantee.
+        source_path.replace(destination_path)
+
+    async def delete(self, key: str) -> None:
+        path = self._path(key)
+        if path.is_dir():
+            await asyncio.to_thread(shutil.rmtree, path, True)
+        else:
+            path.unlink(missing_ok=True)
+
+    async def list(self, prefix: str) -> AsyncIterator[str]:
+        base = self._path(prefix)
+        if not base.exists():
+            return
+        for directory, _, files in os.walk(base):
+            for name in files:
+                yield (Path(directory) / name).relative_to(self.root).as_posix()
+
+    def local_path(self, key: str) -> Path | None:
+        return self._path(key)
+

@@ -1,0 +1,51 @@
+"""Objects in a dict: for unit tests and throwaway registries; one process only."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator
+
+from dockyard.storage.base import NotFound, StorageDriver
+
+
+class MemoryDriver(StorageDriver):
+    name = "memory"
+
+    def __init__(self) -> None:
+        self._objects: dict[str, bytearray] = {}
+
+    async def size(self, key: str) -> int | None:
+        data = self._objects.get(key)
+        return None if data is None else len(data)
+
+    async def read(
+        self, key: str, offset: int = 0, length: int | None = None
+    ) -> AsyncIterator[bytes]:
+        data = self._objects.get(key)
+        if data is None:
+            raise NotFound(key)
+        end = len(data) if length is None else min(len(data), offset + length)
+        yield bytes(data[offset:end])
+
+    async def write_at(self, key: str, offset: int, chunks: AsyncIterable[bytes]) -> int:
+        data = self._objects.setdefault(key, bytearray())
+        del data[offset:]
+        async for chunk in chunks:
+            data.extend(chunk)
+        return len(data)
+
+    async def publish(self, source: str, destination: str) -> None:
+        data = self._objects.pop(source, None)
+        if data is None:
+            raise NotFound(source)
+        self._objects[destination] = data
+
+    async def delete(self, key: str) -> None:
+        self._objects.pop(key, None)
+        prefix = key.rstrip("/") + "/"
+        for name in [name for name in self._objects if name.startswith(prefix)]:
+            del self._objects[name]
+
+    async def list(self, prefix: str) -> AsyncIterator[str]:
+        for name in list(self._objects):
+            if name.startswith(prefix):
+                yield name

@@ -1,0 +1,81 @@
+"""Real server processes on free loopback ports, started and stopped by the tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_answers(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server did not answer at {url}:\n{log.read_text()}")
+
+
+@dataclass
+class DockyardServer:
+    url: str
+    host: str  # host:port, as docker and skopeo name a registry
+    data: Path
+    log: Path
+    process: subprocess.Popen[bytes]
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@contextmanager
+def dockyard_server(
+    data: Path, *args: str, env: dict[str, str] | None = None
+) -> Iterator[DockyardServer]:
+    """`dockyard serve` as a subprocess on a free loopback port, with data under `data`."""
+    port = free_port()
+    data.mkdir(parents=True, exist_ok=True)
+    log = data.parent / f"{data.name}-server.log"
+    command = [
+        sys.executable, "-m", "dockyard.cli", "serve",
+        "--addr", f"127.0.0.1:{port}", "--data", str(data), *args,
+    ]  # fmt: skip
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+            start_new_session=True,
+        )
+    server = DockyardServer(f"http://127.0.0.1:{port}", f"127.0.0.1:{port}", data, log, process)
+    try:
+        wait_until_answers(f"{server.url}/v2/", process, log)
+        yield server
+    finally:
+        server.stop()
