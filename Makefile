@@ -1,0 +1,43 @@
+# The two commands of the README: `make serve` and `make test`. Both install what they need.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+ADDR ?= 127.0.0.1:5000
+DATA ?= ./data
+
+.PHONY: serve test lint unit bench system-deps clean
+
+serve: $(VENV)/.installed
+	$(BIN)/dockyard serve --addr $(ADDR) --data $(DATA)
+
+test: $(VENV)/.installed-test system-deps lint
+	$(BIN)/pytest -q tests
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy src tests bench
+
+unit: $(VENV)/.installed-test
+	$(BIN)/pytest -q tests/unit
+
+bench: $(VENV)/.installed-test system-deps
+	$(BIN)/python -m bench.registry_bench
+
+# Debian packages the end-to-end tests and benchmarks drive: real clients and the
+# reference registry. Installed only when missing.
+system-deps:
+	scripts/install-system-deps.sh
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
