@@ -1,0 +1,1 @@
+"""Side-by-side benchmarks of Dockyard and the reference registry; results in docs/benchmarks.md."""

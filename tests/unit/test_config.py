@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dockyard.config import ConfigError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    for variable in list(os.environ):
+        if variable.startswith("DOCKYARD_") or variable in ("STORAGE_PATH", "DOCKER_REGISTRY_CONFIG"):
+            monkeypatch.delenv(variable)
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_defaults_serve_on_loopback_with_data_in_data() -> None:
+    settings = load_settings()
+    assert settings.http.addr == "127.0.0.1:5000"
+    assert settings.storage_root == Path("data/storage")
+    assert settings.database_url.endswith("/data/registry.db")
+
+
+def test_file_overrides_defaults_environment_overrides_file_flags_override_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write(tmp_path / "c.yaml", "http: {addr: '127.0.0.1:6000', workers: 3}\nlog: {level: debug}\n")
+    assert load_settings(config).http.workers == 3
+    monkeypatch.setenv("DOCKYARD_HTTP__WORKERS", "2")
+    settings = load_settings(config)
+    assert (settings.http.workers, settings.http.addr, settings.log.level) == (2, "127.0.0.1:6000", "debug")
+    flagged = load_settings(config, http={"addr": "127.0.0.1:7000"})
+    assert (flagged.http.addr, flagged.http.workers) == ("127.0.0.1:7000", 2)
+
+
+def test_legacy_variables_name_the_file_and_the_storage_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write(tmp_path / "c.yaml", "log: {access: false}\n")
+    monkeypatch.setenv("DOCKER_REGISTRY_CONFIG", str(config))
+    monkeypatch.setenv("STORAGE_PATH", str(tmp_path / "blobs"))
+    settings = load_settings()
+    assert settings.log.access is False
+    assert settings.storage_root == tmp_path / "blobs"
+    monkeypatch.setenv("DOCKYARD_STORAGE__ROOT", str(tmp_path / "preferred"))
+    assert load_settings().storage_root == tmp_path / "preferred"
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("storage: {driver: floppy}", "storage.driver"),
+        ("http: {addr: nowhere}", "http.addr"),
+        ("http: {workers: 0}", "http.workers"),
+        ("htp: {addr: '1:2'}", "htp"),
+        ("registry: {max_manifest_bytes: lots}", "registry.max_manifest_bytes"),
+    ],
+)
+def test_invalid_configuration_names_the_key(tmp_path: Path, text: str, key: str) -> None:
+    with pytest.raises(ConfigError, match=rf"^invalid configuration: {key}: "):
+        load_settings(write(tmp_path / "c.yaml", text))
+
+
+def test_invalid_environment_value_names_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKYARD_HTTP__WORKERS", "many")
+    with pytest.raises(ConfigError, match="http.workers"):
+        load_settings()
+
+
+def test_unreadable_or_malformed_files_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read configuration file"):
+        load_settings(tmp_path / "missing.yaml")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_settings(write(tmp_path / "bad.yaml", "a: [1,"))
+    with pytest.raises(ConfigError, match="mapping"):
+        load_settings(write(tmp_path / "list.yaml", "- 1\n- 2\n"))
