@@ -12,7 +12,10 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
     for variable in list(os.environ):
-        if variable.startswith("DOCKYARD_") or variable in ("STORAGE_PATH", "DOCKER_REGISTRY_CONFIG"):
+        if variable.startswith("DOCKYARD_") or variable in (
+            "STORAGE_PATH",
+            "DOCKER_REGISTRY_CONFIG",
+        ):
             monkeypatch.delenv(variable)
 
 
@@ -31,11 +34,17 @@ def test_defaults_serve_on_loopback_with_data_in_data() -> None:
 def test_file_overrides_defaults_environment_overrides_file_flags_override_all(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config = write(tmp_path / "c.yaml", "http: {addr: '127.0.0.1:6000', workers: 3}\nlog: {level: debug}\n")
+    config = write(
+        tmp_path / "c.yaml", "http: {addr: '127.0.0.1:6000', workers: 3}\nlog: {level: debug}\n"
+    )
     assert load_settings(config).http.workers == 3
     monkeypatch.setenv("DOCKYARD_HTTP__WORKERS", "2")
     settings = load_settings(config)
-    assert (settings.http.workers, settings.http.addr, settings.log.level) == (2, "127.0.0.1:6000", "debug")
+    assert (settings.http.workers, settings.http.addr, settings.log.level) == (
+        2,
+        "127.0.0.1:6000",
+        "debug",
+    )
     flagged = load_settings(config, http={"addr": "127.0.0.1:7000"})
     assert (flagged.http.addr, flagged.http.workers) == ("127.0.0.1:7000", 2)
 
@@ -70,7 +79,7 @@ def test_invalid_configuration_names_the_key(tmp_path: Path, text: str, key: str
 
 def test_invalid_environment_value_names_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DOCKYARD_HTTP__WORKERS", "many")
-    with pytest.raises(ConfigError, match="http.workers"):
+    with pytest.raises(ConfigError, match=r"http\.workers"):
         load_settings()
 
 

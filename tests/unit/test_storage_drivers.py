@@ -26,9 +26,10 @@ async def chunks(*parts: bytes) -> AsyncIterator[bytes]:
         yield part
 
 
-async def read_all(driver: StorageDriver, key: str, offset: int = 0, length: int | None = None) -> bytes:
+async def read_all(
+    driver: StorageDriver, key: str, offset: int = 0, length: int | None = None
+) -> bytes:
     return b"".join([chunk async for chunk in driver.read(key, offset, length)])
-
 
 
 def test_missing_key_has_no_size_and_cannot_be_read(driver: StorageDriver) -> None:

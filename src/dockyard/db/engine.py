@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from functools import partial
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -28,7 +29,7 @@ class Database:
     ) -> T:
         if self.inline:
             return self._transaction(fn, *args, **kwargs)
-        return await asyncio.to_thread(self._transaction, fn, *args, **kwargs)
+        return await asyncio.to_thread(partial(self._transaction, fn, *args, **kwargs))
 
     def _transaction(
         self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs

@@ -97,10 +97,10 @@ def _parse_image(document: dict[str, Any], media_type: str) -> Manifest:
         if not mediatypes.is_foreign_layer(layer.media_type):
             blobs.append(layer.digest)
     artifact_type = _optional_str(document, "artifactType")
-    if media_type == mediatypes.OCI_MANIFEST and config.media_type == mediatypes.OCI_EMPTY:
-        if artifact_type is None:
-            # image-spec: artifactType MUST be set when config is the empty descriptor.
-            raise InvalidManifest("artifactType is required when config is the empty descriptor")
+    empty_config = config.media_type == mediatypes.OCI_EMPTY
+    if media_type == mediatypes.OCI_MANIFEST and empty_config and artifact_type is None:
+        # image-spec: artifactType MUST be set when config is the empty descriptor.
+        raise InvalidManifest("artifactType is required when config is the empty descriptor")
     return Manifest(
         media_type=media_type,
         artifact_type=artifact_type or _artifact_type_of_config(media_type, config.media_type),

@@ -18,6 +18,4 @@ SCHEMA1 = frozenset({DOCKER_SCHEMA1, DOCKER_SCHEMA1_SIGNED})
 
 def is_foreign_layer(media_type: str) -> bool:
     """Layers that live elsewhere (their `urls`): the registry does not hold them."""
-    return media_type == DOCKER_FOREIGN_LAYER or media_type.startswith(
-        OCI_NONDISTRIBUTABLE_PREFIX
-    )
+    return media_type == DOCKER_FOREIGN_LAYER or media_type.startswith(OCI_NONDISTRIBUTABLE_PREFIX)

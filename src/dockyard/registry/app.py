@@ -47,7 +47,7 @@ def create_registry_app(settings: Settings) -> Starlette:
 
 async def registry_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RegistryError)
-    return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+    return JSONResponse(exc.body(), status_code=exc.status, headers=dict(exc.headers or {}))
 
 
 async def http_error(_request: Request, exc: Exception) -> Response:
@@ -55,7 +55,7 @@ async def http_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = ErrorCode.UNSUPPORTED if exc.status_code == 405 else ErrorCode.NAME_UNKNOWN
     message = "method not allowed" if exc.status_code == 405 else "no such endpoint"
-    error = RegistryError(code, message, status=exc.status_code, headers=exc.headers)
+    error = RegistryError(code, message, status=exc.status_code, headers=dict(exc.headers or {}))
     return await registry_error(_request, error)
 
 

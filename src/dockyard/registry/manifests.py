@@ -100,9 +100,7 @@ class ManifestService:
 
     async def delete(self, name: str, reference: Reference) -> None:
         if reference.digest is not None:
-            deleted = await self.database.run(
-                metadata.delete_manifest, name, str(reference.digest)
-            )
+            deleted = await self.database.run(metadata.delete_manifest, name, str(reference.digest))
         else:
             assert reference.tag is not None
             deleted = await self.database.run(metadata.delete_tag, name, reference.tag)
@@ -138,7 +136,9 @@ def _store(
     """Store and tag in one transaction; raising rolls it back, so nothing half-stored stays."""
     repository = metadata.ensure_repository(connection, name)
     missing = metadata.unlinked_blobs(connection, repository, (str(d) for d in manifest.blobs))
-    missing += metadata.missing_manifests(connection, repository, [str(d) for d in manifest.children])
+    missing += metadata.missing_manifests(
+        connection, repository, [str(d) for d in manifest.children]
+    )
     if missing:
         raise RegistryError(ErrorCode.MANIFEST_BLOB_UNKNOWN, detail={"missing": missing})
     metadata.store_manifest(connection, repository, record)

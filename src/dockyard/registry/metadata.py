@@ -150,7 +150,10 @@ def manifest_by_tag(connection: Connection, name: str, tag: str) -> ManifestReco
         .join(repositories, repositories.c.id == manifests.c.repository_id)
         .join(
             tags,
-            and_(tags.c.repository_id == manifests.c.repository_id, tags.c.digest == manifests.c.digest),
+            and_(
+                tags.c.repository_id == manifests.c.repository_id,
+                tags.c.digest == manifests.c.digest,
+            ),
         )
         .where(repositories.c.name == name, tags.c.name == tag)
     ).one_or_none()
@@ -282,4 +285,3 @@ def stale_uploads(connection: Connection, before: datetime) -> list[str]:
     return list(
         connection.execute(select(uploads.c.id).where(uploads.c.updated_at < before)).scalars()
     )
-

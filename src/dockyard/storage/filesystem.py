@@ -85,4 +85,3 @@ class FilesystemDriver(StorageDriver):
 
     def local_path(self, key: str) -> Path | None:
         return self._path(key)
-

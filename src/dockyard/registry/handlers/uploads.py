@@ -89,6 +89,4 @@ def _in_progress(upload: Upload, status: int) -> Response:
 
 
 def _created(name: str, digest: str) -> Response:
-    return empty(
-        201, {"Location": f"/v2/{name}/blobs/{digest}", "Docker-Content-Digest": digest}
-    )
+    return empty(201, {"Location": f"/v2/{name}/blobs/{digest}", "Docker-Content-Digest": digest})
