@@ -16,4 +16,3 @@ def test_pushed_image_reads_back(client: httpx.Client, repo: str) -> None:
     assert response.headers["docker-content-digest"] == digest
     blob = client.get(f"/v2/{repo}/blobs/{sha256(image.layers[0])}")
     assert blob.content == image.layers[0]
-
