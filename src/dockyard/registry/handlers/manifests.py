@@ -15,7 +15,8 @@ from dockyard.registry.state import registry_of
 async def get_manifest(request: Request, name: str) -> Response:
     reference = Reference.parse(request.path_params["reference"])
     record = await registry_of(request).manifests.get(name, reference)
-    _check_acceptable(request.headers.get("accept"), record)
+    # Go clients (docker, containerd) send one Accept header line per media type.
+    _check_acceptable(", ".join(request.headers.getlist("accept")), record)
     headers = {
         "Docker-Content-Digest": record.digest,
         "ETag": f'"{record.digest}"',
