@@ -11,13 +11,12 @@ import httpx
 import pytest
 
 from tests.support.clients import Skopeo
-from tests.support.oci_layout import OCI_INDEX, OCI_MANIFEST, Layout, sha256
+from tests.support.images import DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST, sha256
+from tests.support.oci_layout import Layout
 from tests.support.servers import DockyardServer
 
 pytestmark = pytest.mark.e2e
 
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 ALL_MANIFESTS = ", ".join([OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST])
 
 

@@ -39,6 +39,16 @@ def _run(
     return result
 
 
+def isolated_env(home: Path) -> dict[str, str]:
+    """The environment with an empty auth file and a TMPDIR of the client's own."""
+    tmp = home / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    auth = home / "auth.json"
+    if not auth.exists():
+        auth.write_text(json.dumps({"auths": {}}))
+    return {**os.environ, "REGISTRY_AUTH_FILE": str(auth), "TMPDIR": str(tmp)}
+
+
 @dataclass
 class Skopeo:
     """skopeo with an empty auth file and its own TMPDIR; --insecure-policy on every call."""
@@ -46,12 +56,7 @@ class Skopeo:
     home: Path
 
     def env(self) -> dict[str, str]:
-        tmp = self.home / "tmp"
-        tmp.mkdir(parents=True, exist_ok=True)
-        auth = self.home / "auth.json"
-        if not auth.exists():
-            auth.write_text(json.dumps({"auths": {}}))
-        return {**os.environ, "REGISTRY_AUTH_FILE": str(auth), "TMPDIR": str(tmp)}
+        return isolated_env(self.home)
 
     def run(
         self, *args: str, check: bool = True, timeout: float = 120
@@ -114,12 +119,7 @@ class Podman:
         ]  # fmt: skip
 
     def env(self) -> dict[str, str]:
-        tmp = self.home / "tmp"
-        tmp.mkdir(parents=True, exist_ok=True)
-        auth = self.home / "auth.json"
-        if not auth.exists():
-            auth.write_text(json.dumps({"auths": {}}))
-        return {**os.environ, "REGISTRY_AUTH_FILE": str(auth), "TMPDIR": str(tmp)}
+        return isolated_env(self.home)
 
     def podman(
         self, *args: str, check: bool = True, timeout: float = 120

@@ -6,23 +6,16 @@ same files always give the same digests.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import tarfile
 from pathlib import Path
 from typing import Any
 
+from tests.support.images import OCI_CONFIG, OCI_INDEX, OCI_LAYER, OCI_MANIFEST, sha256
+
 OCI_LAYOUT_VERSION = "1.0.0"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
-OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
 REF_NAME = "org.opencontainers.image.ref.name"
-
-
-def sha256(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def tar_layer(files: dict[str, bytes]) -> bytes:
