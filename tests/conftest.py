@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,7 +31,7 @@ def client(server: DockyardServer) -> Iterator[httpx.Client]:
 @pytest.fixture
 def repo(request: pytest.FixtureRequest) -> str:
     """A repository name no other test uses."""
-    stem = request.node.name.lower().replace("_", "-").replace("[", "-").strip("]-")
+    stem = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")
     return f"test/{stem[:60].strip('-')}-{next(_names)}"
 
 

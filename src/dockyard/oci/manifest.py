@@ -44,6 +44,9 @@ def parse_manifest(body: bytes, content_type: str | None) -> Manifest:
         document = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         raise InvalidManifest(f"manifest is not valid JSON: {exc}") from None
+    except RecursionError:
+        # json recurses per nesting level: a few KiB of "[[[[" would otherwise be a 500.
+        raise InvalidManifest("manifest JSON is nested too deeply") from None
     if not isinstance(document, dict):
         raise InvalidManifest("manifest must be a JSON object")
     media_type = _media_type(document, _bare(content_type))

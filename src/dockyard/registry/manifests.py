@@ -10,36 +10,17 @@ from sqlalchemy import Connection
 
 from dockyard.db.engine import Database
 from dockyard.oci import mediatypes
-from dockyard.oci.digest import Digest, InvalidDigest, is_digest
+from dockyard.oci.digest import Digest
 from dockyard.oci.manifest import (
     InvalidManifest,
     Manifest,
     UnsupportedManifest,
     parse_manifest,
 )
-from dockyard.oci.names import is_valid_tag
 from dockyard.registry import metadata
 from dockyard.registry.errors import ErrorCode, RegistryError
 from dockyard.registry.metadata import ManifestRecord
-
-
-@dataclass(frozen=True, slots=True)
-class Reference:
-    """A manifest reference from a URL: exactly one of tag and digest is set."""
-
-    tag: str | None
-    digest: Digest | None
-
-    @classmethod
-    def parse(cls, text: str) -> Reference:
-        if is_digest(text):
-            try:
-                return cls(None, Digest.parse(text))
-            except InvalidDigest as exc:
-                raise RegistryError(ErrorCode.DIGEST_INVALID, str(exc)) from None
-        if not is_valid_tag(text):
-            raise RegistryError(ErrorCode.MANIFEST_INVALID, f"invalid tag {text!r}")
-        return cls(text, None)
+from dockyard.registry.references import Reference
 
 
 @dataclass(frozen=True, slots=True)

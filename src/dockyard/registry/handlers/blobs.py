@@ -5,8 +5,9 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 
-from dockyard.registry.handlers.common import empty, parse_digest
+from dockyard.registry.handlers.common import empty
 from dockyard.registry.ranges import byte_range
+from dockyard.registry.references import parse_digest
 from dockyard.registry.state import registry_of
 
 OCTET_STREAM = "application/octet-stream"
@@ -17,6 +18,9 @@ async def get_blob(request: Request, name: str) -> Response:
     digest = parse_digest(request.path_params["digest"])
     blob = await registry.blobs.stat(name, digest)
     headers = {"Docker-Content-Digest": str(digest), "Accept-Ranges": "bytes"}
+    if "range" in request.headers:
+        # Refuse a bad range here, as JSON: FileResponse would answer it in plain text.
+        byte_range(request.headers["range"], blob.size)
     path = registry.blobs.local_path(digest)
     if path is not None:
         # Sent by the server outside Python (pathsend), ranges and HEAD included.

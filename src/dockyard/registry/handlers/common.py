@@ -8,20 +8,10 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
-from dockyard.oci.digest import Digest, InvalidDigest
 from dockyard.registry.errors import ErrorCode, RegistryError
 
 # The most entries one page of tags or repositories holds, whatever `n` asks.
 MAX_PAGE = 10_000
-
-
-def parse_digest(text: str | None) -> Digest:
-    if not text:
-        raise RegistryError(ErrorCode.DIGEST_INVALID, "a digest is required")
-    try:
-        return Digest.parse(text)
-    except InvalidDigest as exc:
-        raise RegistryError(ErrorCode.DIGEST_INVALID, str(exc)) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +38,12 @@ class Page:
 
     def cut(self, rows: list[str], path: str) -> tuple[list[str], dict[str, str]]:
         """The page's rows, and a Link header to the next page when there is one."""
+        if self.limit == 0:
+            return [], {}  # the spec: n=0 answers an empty list and no Link
         if self.limit is None or len(rows) <= self.limit:
             return rows, {}
         rows = rows[: self.limit]
-        query = urlencode({"last": rows[-1], "n": self.limit}) if rows else ""
+        query = urlencode({"last": rows[-1], "n": self.limit})
         return rows, {"Link": f'<{path}?{query}>; rel="next"'}
 
 

@@ -7,8 +7,8 @@ from starlette.responses import Response
 
 from dockyard.registry.errors import ErrorCode, RegistryError
 from dockyard.registry.handlers.common import empty
-from dockyard.registry.manifests import Reference
 from dockyard.registry.metadata import ManifestRecord
+from dockyard.registry.references import Reference
 from dockyard.registry.state import registry_of
 
 

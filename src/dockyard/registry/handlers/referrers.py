@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from dockyard.oci import mediatypes
-from dockyard.registry.handlers.common import parse_digest
+from dockyard.registry.references import parse_digest
 from dockyard.registry.state import registry_of
 
 

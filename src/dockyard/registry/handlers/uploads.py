@@ -8,7 +8,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from dockyard.registry.errors import ErrorCode, RegistryError
-from dockyard.registry.handlers.common import empty, parse_digest
+from dockyard.registry.handlers.common import empty
+from dockyard.registry.references import parse_digest
 from dockyard.registry.state import registry_of
 from dockyard.registry.uploads import Upload
 
