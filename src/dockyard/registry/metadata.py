@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Table, and_, delete, select, update
+from sqlalchemy import Connection, Insert, Table, and_, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dockyard.db.tables import blobs, manifests, repositories, repository_blobs, tags, uploads
@@ -84,14 +84,20 @@ def blob_size(connection: Connection, digest: str) -> int | None:
     ).scalar_one_or_none()
 
 
+# The hot reads (every blob and manifest GET or HEAD) are built once, with bound parameters:
+# building a select per call cost ~100 µs of SQLAlchemy, three times the query itself.
+_LINKED_BLOB_SIZE = (
+    select(blobs.c.size)
+    .join(repository_blobs, repository_blobs.c.digest == blobs.c.digest)
+    .join(repositories, repositories.c.id == repository_blobs.c.repository_id)
+    .where(repositories.c.name == bindparam("name"), blobs.c.digest == bindparam("digest"))
+)
+
+
 def linked_blob_size(connection: Connection, name: str, digest: str) -> int | None:
     """The blob's size if the repository may serve it, else None."""
-    return connection.execute(
-        select(blobs.c.size)
-        .join(repository_blobs, repository_blobs.c.digest == blobs.c.digest)
-        .join(repositories, repositories.c.id == repository_blobs.c.repository_id)
-        .where(repositories.c.name == name, blobs.c.digest == digest)
-    ).scalar_one_or_none()
+    parameters = {"name": name, "digest": digest}
+    return connection.execute(_LINKED_BLOB_SIZE, parameters).scalar_one_or_none()
 
 
 def record_blob(connection: Connection, digest: str, size: int) -> None:
@@ -135,28 +141,34 @@ def _manifest_columns() -> tuple[Any, ...]:
     return (c.digest, c.media_type, c.artifact_type, c.subject, c.size, c.body)
 
 
+_MANIFEST_BY_DIGEST = (
+    select(*_manifest_columns())
+    .join(repositories, repositories.c.id == manifests.c.repository_id)
+    .where(repositories.c.name == bindparam("name"), manifests.c.digest == bindparam("digest"))
+)
+
+_MANIFEST_BY_TAG = (
+    select(*_manifest_columns())
+    .join(repositories, repositories.c.id == manifests.c.repository_id)
+    .join(
+        tags,
+        and_(
+            tags.c.repository_id == manifests.c.repository_id,
+            tags.c.digest == manifests.c.digest,
+        ),
+    )
+    .where(repositories.c.name == bindparam("name"), tags.c.name == bindparam("tag"))
+)
+
+
 def manifest_by_digest(connection: Connection, name: str, digest: str) -> ManifestRecord | None:
-    row = connection.execute(
-        select(*_manifest_columns())
-        .join(repositories, repositories.c.id == manifests.c.repository_id)
-        .where(repositories.c.name == name, manifests.c.digest == digest)
-    ).one_or_none()
+    parameters = {"name": name, "digest": digest}
+    row = connection.execute(_MANIFEST_BY_DIGEST, parameters).one_or_none()
     return None if row is None else ManifestRecord(*row)
 
 
 def manifest_by_tag(connection: Connection, name: str, tag: str) -> ManifestRecord | None:
-    row = connection.execute(
-        select(*_manifest_columns())
-        .join(repositories, repositories.c.id == manifests.c.repository_id)
-        .join(
-            tags,
-            and_(
-                tags.c.repository_id == manifests.c.repository_id,
-                tags.c.digest == manifests.c.digest,
-            ),
-        )
-        .where(repositories.c.name == name, tags.c.name == tag)
-    ).one_or_none()
+    row = connection.execute(_MANIFEST_BY_TAG, {"name": name, "tag": tag}).one_or_none()
     return None if row is None else ManifestRecord(*row)
 
 

@@ -69,28 +69,18 @@ class UploadService:
     ) -> Upload:
         """Add body to the session; `start`, from Content-Range, must be where it ends now."""
         async with self._lock(upload_id):
-            upload = await self.get(name, upload_id)
-            if start is not None and start != upload.size:
-                raise RegistryError(
-                    ErrorCode.RANGE_INVALID,
-                    f"chunk starts at {start}, the upload holds {upload.size} bytes",
-                    headers=_range_headers(upload.size),
-                )
-            state = await self._hash_state(upload)
-            size = await self.driver.write_at(
-                upload_key(upload.id), upload.size, _hashed(body, state)
-            )
-            await self.database.run(metadata.set_upload_size, upload.id, size)
-            return Upload(upload.id, name, size)
+            return await self._append(name, upload_id, body, start)
 
     async def finish(
         self, name: str, upload_id: str, body: AsyncIterable[bytes], digest: Digest
     ) -> BlobInfo:
-        upload = await self.append(name, upload_id, body, None)
+        # One lock from the last chunk to the publish: no other request on the session can
+        # grow, finish or cancel it between the digest check and the blob becoming visible.
         async with self._lock(upload_id):
+            upload = await self._append(name, upload_id, body, None)
             actual = await self._digest(upload, digest.algorithm)
             if actual != digest.hex:
-                await self.cancel(name, upload_id)
+                await self._forget(upload.id)
                 raise RegistryError(
                     ErrorCode.DIGEST_INVALID,
                     detail={"expected": str(digest), "actual": f"{digest.algorithm}:{actual}"},
@@ -100,8 +90,24 @@ class UploadService:
             return blob
 
     async def cancel(self, name: str, upload_id: str) -> None:
-        await self.get(name, upload_id)
-        await self._forget(upload_id)
+        async with self._lock(upload_id):
+            await self.get(name, upload_id)
+            await self._forget(upload_id)
+
+    async def _append(
+        self, name: str, upload_id: str, body: AsyncIterable[bytes], start: int | None
+    ) -> Upload:
+        upload = await self.get(name, upload_id)
+        if start is not None and start != upload.size:
+            raise RegistryError(
+                ErrorCode.RANGE_INVALID,
+                f"chunk starts at {start}, the upload holds {upload.size} bytes",
+                headers=_range_headers(upload.size),
+            )
+        state = await self._hash_state(upload)
+        size = await self.driver.write_at(upload_key(upload.id), upload.size, _hashed(body, state))
+        await self.database.run(metadata.set_upload_size, upload.id, size)
+        return Upload(upload.id, name, size)
 
     async def purge_stale(self, older_than: timedelta) -> int:
         stale = await self.database.run(metadata.stale_uploads, metadata.now() - older_than)
