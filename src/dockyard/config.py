@@ -71,8 +71,9 @@ class LogSettings(_Section):
 
 class RegistrySettings(_Section):
     max_manifest_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
-    # Upload sessions untouched this long are purged at start-up.
+    # Upload sessions untouched this long are purged, at start-up and then every interval.
     upload_purge_after_hours: float = Field(default=168.0, gt=0)
+    upload_purge_interval_minutes: float = Field(default=60.0, gt=0)
 
 
 class Settings(BaseSettings):

@@ -60,7 +60,7 @@ def dockyard_server(
     """`dockyard serve` as a subprocess on a free loopback port, with data under `data`."""
     port = free_port()
     data.mkdir(parents=True, exist_ok=True)
-    log = data.parent / f"{data.name}-server.log"
+    log = data.parent / f"{data.name}-server-{port}.log"
     command = [
         sys.executable, "-m", "dockyard.cli", "serve",
         "--addr", f"127.0.0.1:{port}", "--data", str(data), *args,

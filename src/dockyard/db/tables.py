@@ -76,4 +76,6 @@ uploads = Table(
     Column("size", BigInteger, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # The running SHA-256 state after `size` bytes (OpenSSL's SHA256_CTX), when available.
+    Column("hash_state", LargeBinary),
 )

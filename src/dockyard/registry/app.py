@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,11 +26,9 @@ def create_registry_app(settings: Settings) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        age = timedelta(hours=settings.registry.upload_purge_after_hours)
-        purged = await registry.uploads.purge_stale(age)
-        if purged:
-            log.info("purged %d stale upload sessions", purged)
+        purging = asyncio.create_task(_purge_stale_uploads(registry, settings))
         yield
+        purging.cancel()
         registry.database.dispose()
 
     app = Starlette(
@@ -43,6 +42,20 @@ def create_registry_app(settings: Settings) -> Starlette:
     )
     app.state.registry = registry
     return app
+
+
+async def _purge_stale_uploads(registry: Registry, settings: Settings) -> None:
+    age = timedelta(hours=settings.registry.upload_purge_after_hours)
+    interval = settings.registry.upload_purge_interval_minutes * 60
+    while True:
+        try:
+            purged = await registry.uploads.purge_stale(age)
+            if purged:
+                log.info("purged %d stale upload sessions", purged)
+        except Exception:
+            # A failed round (database away) must not end the loop: the next one retries.
+            log.exception("purging stale uploads failed")
+        await asyncio.sleep(interval)
 
 
 async def registry_error(_request: Request, exc: Exception) -> Response:

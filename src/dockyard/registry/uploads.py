@@ -12,6 +12,7 @@ from datetime import timedelta
 from sqlalchemy import Connection
 
 from dockyard.db.engine import Database
+from dockyard.oci import resumable_sha256
 from dockyard.oci.digest import Digest, Hasher, new_hasher
 from dockyard.registry import metadata
 from dockyard.registry.blobs import BlobInfo, BlobStore
@@ -30,6 +31,8 @@ class Upload:
     id: str
     repository: str
     size: int
+    # The SHA-256 state after `size` bytes, saved so that any process can continue the hash.
+    hash_state: bytes | None = None
 
 
 @dataclass(slots=True)
@@ -48,21 +51,22 @@ class UploadService:
         self.driver = driver
         self.blobs = blobs
         # The running hash of each session this process has seen; a session that moved here
-        # from another process (or survived a restart) is re-hashed from storage once.
+        # from another process (or survived a restart) resumes from the state saved with it,
+        # or, without one, is re-hashed from storage once.
         self._hashes: dict[str, _HashState] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def start(self, name: str) -> Upload:
         upload_id = str(uuid.uuid4())
         await self.database.run(_create, name, upload_id)
-        self._hashes[upload_id] = _HashState(0, new_hasher(STREAMING_ALGORITHM))
+        self._hashes[upload_id] = _HashState(0, _streaming_hasher())
         return Upload(upload_id, name, 0)
 
     async def get(self, name: str, upload_id: str) -> Upload:
         record = await self.database.run(metadata.get_upload, name, upload_id)
         if record is None:
             raise RegistryError(ErrorCode.BLOB_UPLOAD_UNKNOWN, detail={"uuid": upload_id})
-        return Upload(record.id, record.repository, record.size)
+        return Upload(record.id, record.repository, record.size, record.hash_state)
 
     async def append(
         self, name: str, upload_id: str, body: AsyncIterable[bytes], start: int | None
@@ -106,14 +110,20 @@ class UploadService:
             )
         state = await self._hash_state(upload)
         size = await self.driver.write_at(upload_key(upload.id), upload.size, _hashed(body, state))
-        await self.database.run(metadata.set_upload_size, upload.id, size)
+        await self.database.run(metadata.set_upload_progress, upload.id, size, _saved(state.hasher))
         return Upload(upload.id, name, size)
 
     async def purge_stale(self, older_than: timedelta) -> int:
+        """Remove sessions untouched for `older_than`; with several processes (or nodes) on one
+        database, each session is purged by the one whose DELETE removed its row, once."""
+        purged = 0
         stale = await self.database.run(metadata.stale_uploads, metadata.now() - older_than)
         for upload_id in stale:
-            await self._forget(upload_id)
-        return len(stale)
+            if await self.database.run(metadata.delete_upload, upload_id):
+                await self.driver.delete(f"uploads/{upload_id}")
+                self._hashes.pop(upload_id, None)
+                purged += 1
+        return purged
 
     async def _forget(self, upload_id: str) -> None:
         await self.database.run(metadata.delete_upload, upload_id)
@@ -126,9 +136,13 @@ class UploadService:
 
     async def _hash_state(self, upload: Upload) -> _HashState:
         state = self._hashes.get(upload.id)
-        if state is None or state.size != upload.size:
+        if state is not None and state.size == upload.size:
+            return state
+        if upload.hash_state is not None and resumable_sha256.available():
+            hasher: Hasher = resumable_sha256.ResumableSha256(upload.hash_state)
+        else:
             hasher = await self._rehash(upload, STREAMING_ALGORITHM)
-            state = self._hashes[upload.id] = _HashState(upload.size, hasher)
+        state = self._hashes[upload.id] = _HashState(upload.size, hasher)
         return state
 
     async def _digest(self, upload: Upload, algorithm: str) -> str:
@@ -137,11 +151,21 @@ class UploadService:
         return (await self._rehash(upload, algorithm)).hexdigest()
 
     async def _rehash(self, upload: Upload, algorithm: str) -> Hasher:
-        hasher = new_hasher(algorithm)
+        hasher = _streaming_hasher() if algorithm == STREAMING_ALGORITHM else new_hasher(algorithm)
         if upload.size:
             async for chunk in self.driver.read(upload_key(upload.id), 0, upload.size):
                 await asyncio.to_thread(hasher.update, chunk)
         return hasher
+
+
+def _streaming_hasher() -> Hasher:
+    if resumable_sha256.available():
+        return resumable_sha256.ResumableSha256()
+    return new_hasher(STREAMING_ALGORITHM)
+
+
+def _saved(hasher: Hasher) -> bytes | None:
+    return hasher.state() if isinstance(hasher, resumable_sha256.ResumableSha256) else None
 
 
 def _create(connection: Connection, name: str, upload_id: str) -> None:
