@@ -18,14 +18,14 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy src tests bench
 
-unit: $(VENV)/.installed-test
+unit: $(VENV)/.installed-test system-deps
 	$(BIN)/pytest -q tests/unit
 
 bench: $(VENV)/.installed-test system-deps
 	$(BIN)/python -m bench.registry_bench
 
-# Debian packages the end-to-end tests and benchmarks drive: real clients and the
-# reference registry. Installed only when missing.
+# Debian packages the tests and benchmarks drive: real clients, the reference registry,
+# PostgreSQL and Redis. Installed only when missing.
 system-deps:
 	scripts/install-system-deps.sh
 

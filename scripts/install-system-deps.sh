@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# Install the Debian packages the tests use (real clients, the reference registry), if missing.
+# Install the Debian packages the tests use (real clients, the reference registry, PostgreSQL and
+# Redis servers for throwaway instances), if missing.
 set -euo pipefail
 
-packages=(docker-registry skopeo umoci podman buildah apache2-utils docker.io wrk curl)
-commands=(docker-registry skopeo umoci podman buildah htpasswd dockerd wrk curl)
+packages=(docker-registry skopeo umoci podman buildah apache2-utils docker.io wrk curl postgresql redis-server)
+# A command on PATH, or a path: Debian keeps PostgreSQL's server programs off PATH.
+commands=(docker-registry skopeo umoci podman buildah htpasswd dockerd wrk curl /usr/lib/postgresql/15/bin/initdb redis-server)
 
 missing=()
 for i in "${!commands[@]}"; do
-  command -v "${commands[$i]}" >/dev/null 2>&1 || missing+=("${packages[$i]}")
+  probe=${commands[$i]}
+  if [[ $probe == /* ]]; then
+    [ -x "$probe" ] || missing+=("${packages[$i]}")
+  else
+    command -v "$probe" >/dev/null 2>&1 || missing+=("${packages[$i]}")
+  fi
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 

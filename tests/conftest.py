@@ -4,22 +4,42 @@ from __future__ import annotations
 
 import itertools
 import re
+import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.support.postgres import PostgresServer, missing_postgres, postgres_server
+from tests.support.redis import any_redis, missing_redis
+from tests.support.seaweedfs import S3Bucket, create_bucket, seaweedfs
 from tests.support.servers import DockyardServer, dockyard_server
 
 _names = itertools.count()
 
 
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_backend(request: pytest.FixtureRequest) -> str:
+    """The metadata database of the session's server: every API test runs on both."""
+    backend: str = request.param
+    return backend
+
+
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockyardServer]:
-    """One server for the session; tests keep apart by using fresh repository names."""
-    with dockyard_server(tmp_path_factory.mktemp("dockyard") / "data") as running:
-        yield running
+def server(
+    database_backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DockyardServer]:
+    """One server per backend for the session; tests keep apart by using fresh repository
+    names."""
+    with ExitStack() as stack:
+        env = {}
+        if database_backend == "postgresql":
+            postgres: PostgresServer = request.getfixturevalue("postgres")
+            env["DOCKYARD_DATABASE__URL"] = stack.enter_context(postgres.database())
+        data = tmp_path_factory.mktemp(f"dockyard-{database_backend}") / "data"
+        yield stack.enter_context(dockyard_server(data, env=env))
 
 
 @pytest.fixture
@@ -38,3 +58,30 @@ def repo(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server for the session, started when a test first asks for it."""
+    reason = missing_postgres()
+    if reason is not None:
+        pytest.fail(f"{reason} (make test installs the Debian packages)")
+    with postgres_server() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """The URL of a Redis for the session, started when a test first asks for it."""
+    reason = missing_redis()
+    if reason is not None:
+        pytest.fail(f"{reason} (make test installs the Debian packages)")
+    with any_redis() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def s3_bucket() -> Iterator[S3Bucket]:
+    """A bucket of a real SeaweedFS, started once for the session when a test asks for it."""
+    with seaweedfs() as server:
+        yield create_bucket(server, f"dockyard-{uuid.uuid4().hex[:8]}")

@@ -13,7 +13,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -53,15 +63,83 @@ class HttpSettings(_Section):
         return int(self.addr.rpartition(":")[2])
 
 
+MIB = 1024 * 1024
+
+
+class S3Settings(_Section):
+    # None: AWS itself, found from the region.
+    endpoint: str | None = None
+    region: str = "us-east-1"
+    bucket: str | None = None
+    # Both None: the default AWS credential chain (environment, profile, instance role).
+    access_key: str | None = None
+    secret_key: SecretStr | None = None
+    # Keys inside the bucket start with this, so one bucket can hold several registries.
+    prefix: str = ""
+    # auto: path-style with a custom endpoint (what most S3-compatible stores need),
+    # virtual-hosted on AWS (path-style is deprecated there).
+    addressing: Literal["auto", "path", "virtual"] = "auto"
+    verify_tls: bool = True
+    ca_bundle: Path | None = None
+    # Bytes kept in memory per upload in flight; S3 parts are 5 MiB to 5 GiB.
+    part_size: int = Field(default=16 * MIB, ge=5 * MIB, le=5 * 1024 * MIB)
+    # Blob GETs answer 307 to a presigned URL, so bytes flow from the store, not the registry.
+    redirect: bool = True
+    # SigV4 presigned URLs live at most 7 days.
+    redirect_expiry: int = Field(default=1200, ge=1, le=7 * 24 * 3600)
+
+    @field_validator("prefix")
+    @classmethod
+    def _no_surrounding_slashes(cls, value: str) -> str:
+        return value.strip("/")
+
+    @field_serializer("secret_key", when_used="json")
+    def _reveal_for_workers(self, value: SecretStr | None) -> str | None:
+        # Worker processes rebuild the settings from JSON; everywhere else it stays masked.
+        return None if value is None else value.get_secret_value()
+
+
 class StorageSettings(_Section):
-    driver: Literal["filesystem", "memory"] = "filesystem"
+    driver: Literal["filesystem", "memory", "s3"] = "filesystem"
     # Where the filesystem driver keeps blobs and uploads; default <data_dir>/storage.
     root: Path | None = None
+    s3: S3Settings = S3Settings()
+
+    @model_validator(mode="after")
+    def _s3_is_complete(self) -> StorageSettings:
+        # PydanticCustomError: the message reads as written, without "Value error, ".
+        if self.driver == "s3" and not self.s3.bucket:
+            raise PydanticCustomError(
+                "s3_bucket", "storage.s3.bucket is required when storage.driver is s3"
+            )
+        if (self.s3.access_key is None) != (self.s3.secret_key is None):
+            raise PydanticCustomError(
+                "s3_keys", "storage.s3.access_key and storage.s3.secret_key go together"
+            )
+        return self
+
+    @property
+    def blob_redirect_expiry(self) -> int | None:
+        """Seconds a presigned blob URL lives, or None: the registry serves blobs itself."""
+        return self.s3.redirect_expiry if self.driver == "s3" and self.s3.redirect else None
 
 
 class DatabaseSettings(_Section):
-    # SQLAlchemy URL; default SQLite at <data_dir>/registry.db.
+    # SQLAlchemy URL; default SQLite at <data_dir>/registry.db. `postgresql://` uses psycopg 3.
     url: str | None = None
+    # Connections per process to a networked database, and as many threads that use them.
+    pool_size: int = Field(default=10, ge=1, le=100)
+
+
+class CacheSettings(_Section):
+    # redis://HOST:PORT/DB of a Redis that caches hot metadata for every process; None: no cache.
+    redis_url: str | None = None
+    # Entries live at most this long: the bound on staleness if an invalidation is lost.
+    ttl_seconds: int = Field(default=60, ge=1, le=86400)
+    # Registries sharing one Redis (and not one database) need different prefixes.
+    key_prefix: str = "dockyard"
+    # A Redis slower than this counts as down for the call: the database answers instead.
+    timeout_seconds: float = Field(default=0.25, gt=0, le=10)
 
 
 class LogSettings(_Section):
@@ -76,6 +154,59 @@ class RegistrySettings(_Section):
     upload_purge_interval_minutes: float = Field(default=60.0, gt=0)
 
 
+def _challenge_text(value: str | None) -> str | None:
+    # Realms, services and issuers go into quoted WWW-Authenticate parameters.
+    if value is None:
+        return None
+    if not value or not value.isprintable() or '"' in value or "\\" in value:
+        raise ValueError("must be non-empty printable text without quotes or backslashes")
+    return value
+
+
+class HtpasswdSettings(_Section):
+    # bcrypt entries (`htpasswd -B`), re-read when changed; in token mode the token server's users.
+    path: Path | None = None
+    realm: str = "dockyard"
+
+    _realm = field_validator("realm")(_challenge_text)
+
+
+class TokenSettings(_Section):
+    # Where clients get tokens; None: this server's own /token (built from the request's host).
+    realm: str | None = None
+    # The audience (`aud`) tokens are for, and the `iss` they must carry.
+    service: str = "dockyard"
+    issuer: str = "dockyard"
+    # PEM certificates and public keys whose tokens are trusted, besides this server's own key.
+    rootcertbundle: Path | None = None
+    # PEM private key (P-256 or RSA) tokens are signed with; None: generated under data_dir/auth.
+    signing_key: Path | None = None
+    lifetime_seconds: int = Field(default=300, ge=60, le=86400)
+
+    _texts = field_validator("realm", "service", "issuer")(_challenge_text)
+
+    @field_validator("realm")
+    @classmethod
+    def _absolute_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL of the token service")
+        return value
+
+
+class AuthSettings(_Section):
+    mode: Literal["none", "htpasswd", "token"] = "none"
+    htpasswd: HtpasswdSettings = HtpasswdSettings()
+    token: TokenSettings = TokenSettings()
+
+    @model_validator(mode="after")
+    def _htpasswd_needs_a_file(self) -> AuthSettings:
+        if self.mode == "htpasswd" and self.htpasswd.path is None:
+            raise PydanticCustomError(
+                "htpasswd_path", "auth.htpasswd.path is required when auth.mode is htpasswd"
+            )
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DOCKYARD_", env_nested_delimiter="__", extra="forbid"
@@ -85,8 +216,10 @@ class Settings(BaseSettings):
     http: HttpSettings = HttpSettings()
     storage: StorageSettings = StorageSettings()
     database: DatabaseSettings = DatabaseSettings()
+    cache: CacheSettings = CacheSettings()
     log: LogSettings = LogSettings()
     registry: RegistrySettings = RegistrySettings()
+    auth: AuthSettings = AuthSettings()
 
     @property
     def storage_root(self) -> Path:

@@ -9,6 +9,7 @@ from granian.constants import HTTPModes, Interfaces, Loops
 from granian.server import Server
 
 from dockyard.app import SETTINGS_VARIABLE
+from dockyard.auth.factory import create_auth
 from dockyard.config import Settings
 from dockyard.db.engine import Database
 from dockyard.db.migrate import upgrade
@@ -19,6 +20,9 @@ log = logging.getLogger("dockyard")
 def prepare(settings: Settings) -> None:
     """Create the data directory and bring the database schema up to date, once."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Here, before any worker starts: unusable auth files stop start-up with the key named,
+    # and a token signing key is generated once, not raced for by the workers.
+    create_auth(settings)
     database = Database(settings.database_url)
     try:
         upgrade(database.engine)

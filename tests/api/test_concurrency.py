@@ -2,34 +2,14 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
-
 import httpx
 
 from tests.support.api import assert_error, patch_chunk
 from tests.support.images import make_image, push_blob, push_image, push_manifest, sha256
+from tests.support.parallel import together
 from tests.support.servers import DockyardServer
 
-T = TypeVar("T")
 BLOB = bytes(range(256)) * 200  # 51,200 bytes: several chunks
-
-
-def together(
-    workers: int, task: Callable[[httpx.Client, int], T], server: DockyardServer
-) -> list[T]:
-    """Run task(client, i) in `workers` threads, each with its own connection, released at once."""
-    start = threading.Barrier(workers)
-
-    def run(i: int) -> T:
-        with httpx.Client(base_url=server.url, timeout=60) as client:
-            start.wait()
-            return task(client, i)
-
-    with ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(run, range(workers)))
 
 
 def chunked_push(

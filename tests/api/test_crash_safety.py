@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 import time
@@ -26,8 +25,7 @@ DATA = bytes(range(251)) * ((FIRST + STALLED + MIB) // 251)
 
 def crash(server: DockyardServer) -> None:
     """SIGKILL the server's whole process group (Granian's workers too), as a crash would."""
-    os.killpg(server.process.pid, signal.SIGKILL)
-    server.process.wait()
+    server.stop(signal.SIGKILL)
 
 
 def staged_size(data: Path, upload: str) -> int:

@@ -15,6 +15,12 @@ from tests.support.servers import DockyardServer
 
 
 @pytest.fixture(scope="session")
+def database_backend() -> str:
+    """Real clients meet one server: the database behind it is the API suite's business."""
+    return "sqlite"
+
+
+@pytest.fixture(scope="session")
 def docker(server: DockyardServer) -> Iterator[DockerEngine]:
     """One dockerd for the session, in its own temp dir, trusting the server over plain HTTP."""
     reason = docker_available()

@@ -73,8 +73,20 @@ def push_manifest(
     return response
 
 
+def put_manifest(client: httpx.Client, repo: str, reference: str, image: Image) -> httpx.Response:
+    """PUT the image's manifest, whatever the answer."""
+    headers = {"Content-Type": image.media_type}
+    return client.put(f"/v2/{repo}/manifests/{reference}", content=image.manifest, headers=headers)
+
+
+def push_blobs(client: httpx.Client, repo: str, *images: Image) -> None:
+    """Push the config and layers of each image."""
+    for image in images:
+        for blob in (image.config, *image.layers):
+            push_blob(client, repo, blob)
+
+
 def push_image(client: httpx.Client, repo: str, image: Image, tag: str = "latest") -> str:
-    for blob in (image.config, *image.layers):
-        push_blob(client, repo, blob)
+    push_blobs(client, repo, image)
     push_manifest(client, repo, tag, image.manifest, image.media_type)
     return image.digest

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -44,13 +45,22 @@ class DockyardServer:
     process: subprocess.Popen[bytes]
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
+        """Signal the whole process group (the server runs in its own session): SIGKILL of
+        Granian's main process alone would leave its workers serving."""
         if self.process.poll() is None:
-            self.process.send_signal(sig)
+            _signal_group(self.process, sig)
             try:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                _signal_group(self.process, signal.SIGKILL)
                 self.process.wait()
+        # Workers outlive a killed parent: make sure none is left serving the data dir.
+        _signal_group(self.process, signal.SIGKILL)
+
+
+def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
 
 
 @contextmanager

@@ -90,3 +90,58 @@ def test_unreadable_or_malformed_files_are_clear_errors(tmp_path: Path) -> None:
         load_settings(write(tmp_path / "bad.yaml", "a: [1,"))
     with pytest.raises(ConfigError, match="mapping"):
         load_settings(write(tmp_path / "list.yaml", "- 1\n- 2\n"))
+
+
+def test_s3_storage_is_configured_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKYARD_STORAGE__DRIVER", "s3")
+    monkeypatch.setenv("DOCKYARD_STORAGE__S3__BUCKET", "registry")
+    monkeypatch.setenv("DOCKYARD_STORAGE__S3__ENDPOINT", "http://127.0.0.1:8333")
+    monkeypatch.setenv("DOCKYARD_STORAGE__S3__REDIRECT", "false")
+    s3 = load_settings().storage.s3
+    assert (s3.bucket, s3.endpoint, s3.region, s3.redirect) == (
+        "registry",
+        "http://127.0.0.1:8333",
+        "us-east-1",
+        False,
+    )
+    assert s3.part_size == 16 * 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("storage: {driver: s3}", "storage.s3.bucket"),
+        ("storage: {driver: s3, s3: {bucket: b, access_key: k}}", "storage.s3.secret_key"),
+        ("storage: {s3: {part_size: 1048576}}", "storage.s3.part_size"),
+        ("storage: {s3: {addressing: sideways}}", "storage.s3.addressing"),
+        ("storage: {s3: {redirect_expiry: 0}}", "storage.s3.redirect_expiry"),
+    ],
+)
+def test_invalid_s3_configuration_names_the_key(tmp_path: Path, text: str, key: str) -> None:
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        load_settings(write(tmp_path / "c.yaml", text))
+
+
+def test_s3_secret_is_masked_but_reaches_worker_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKYARD_STORAGE__DRIVER", "s3")
+    monkeypatch.setenv("DOCKYARD_STORAGE__S3__BUCKET", "registry")
+    monkeypatch.setenv("DOCKYARD_STORAGE__S3__ACCESS_KEY", "AKIDEXAMPLE")
+    monkeypatch.setenv("DOCKYARD_STORAGE__S3__SECRET_KEY", "very-secret")
+    settings = load_settings()
+    assert "very-secret" not in repr(settings)
+    assert "very-secret" not in str(settings.model_dump())
+    # Workers rebuild the settings from JSON in their environment.
+    rebuilt = type(settings).model_validate_json(settings.model_dump_json())
+    secret = rebuilt.storage.s3.secret_key
+    assert secret is not None and secret.get_secret_value() == "very-secret"
+
+
+def test_blobs_redirect_to_the_store_only_with_s3_and_redirect_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings().storage.blob_redirect_expiry is None
+    monkeypatch.setenv("DOCKYARD_STORAGE__DRIVER", "s3")
+    monkeypatch.setenv("DOCKYARD_STORAGE__S3__BUCKET", "registry")
+    assert load_settings().storage.blob_redirect_expiry == 1200
+    monkeypatch.setenv("DOCKYARD_STORAGE__S3__REDIRECT", "false")
+    assert load_settings().storage.blob_redirect_expiry is None

@@ -1,22 +1,61 @@
-"""The Alembic migrations build exactly the tables the code declares."""
+"""The Alembic migrations build exactly the tables the code declares, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import inspect
 
 from dockyard.db.engine import Database
 from dockyard.db.migrate import upgrade
 from dockyard.db.tables import metadata
+from tests.support.postgres import PostgresServer
 
 
-def test_migrated_schema_matches_the_declared_tables(tmp_path: Path) -> None:
-    database = Database(f"sqlite:///{tmp_path / 'r.db'}")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'r.db'}"
+        return
+    postgres: PostgresServer = request.getfixturevalue("postgres")
+    with postgres.database() as url:
+        yield url
+
+
+def test_migrated_schema_matches_the_declared_tables(database_url: str) -> None:
+    database = Database(database_url)
     upgrade(database.engine)
     upgrade(database.engine)  # a second run is a no-op
     with database.engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), metadata)
     database.dispose()
     assert differences == []
+
+
+def test_nodes_starting_at_once_on_a_new_postgresql_database_migrate_it_once(
+    postgres: PostgresServer,
+) -> None:
+    # Each process imports everything, then waits for the same moment to start migrating.
+    migrate = (
+        "import sys, time; from dockyard.db.engine import Database;"
+        " from dockyard.db.migrate import upgrade; database = Database(sys.argv[1]);"
+        " time.sleep(max(0, float(sys.argv[2]) - time.time())); upgrade(database.engine)"
+    )
+    start = str(time.time() + 3)
+    with postgres.database() as url:
+        processes = [
+            subprocess.Popen([sys.executable, "-c", migrate, url, start], stderr=subprocess.PIPE)
+            for _ in range(4)
+        ]
+        failures = [p.stderr.read() for p in processes if p.wait() != 0 and p.stderr]
+        assert failures == []
+        database = Database(url)
+        assert set(inspect(database.engine).get_table_names()) >= set(metadata.tables)
+        database.dispose()

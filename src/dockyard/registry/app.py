@@ -12,7 +12,9 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
+from dockyard.auth.factory import create_auth
 from dockyard.config import Settings
 from dockyard.registry.errors import ErrorCode, RegistryError
 from dockyard.registry.routes import registry_routes
@@ -29,10 +31,12 @@ def create_registry_app(settings: Settings) -> Starlette:
         purging = asyncio.create_task(_purge_stale_uploads(registry, settings))
         yield
         purging.cancel()
+        await registry.driver.close()
+        await registry.cache.close()
         registry.database.dispose()
 
     app = Starlette(
-        routes=registry_routes(),
+        routes=_routes(settings),
         lifespan=lifespan,
         exception_handlers={
             RegistryError: registry_error,
@@ -42,6 +46,15 @@ def create_registry_app(settings: Settings) -> Starlette:
     )
     app.state.registry = registry
     return app
+
+
+def _routes(settings: Settings) -> list[Route]:
+    auth = create_auth(settings)
+    routes = registry_routes(auth.access)
+    if auth.token_service is not None:
+        # The standalone token server, for this registry and any other that trusts its key.
+        routes.append(Route("/token", auth.token_service.endpoint, methods=["GET"]))
+    return routes
 
 
 async def _purge_stale_uploads(registry: Registry, settings: Settings) -> None:

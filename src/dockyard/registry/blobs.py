@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 from dockyard.db.engine import Database
 from dockyard.oci.digest import Digest
 from dockyard.registry import metadata
+from dockyard.registry.cache import Codec, MetadataCache
 from dockyard.registry.errors import ErrorCode, RegistryError
 from dockyard.storage import StorageDriver
 
@@ -21,17 +22,35 @@ class BlobInfo:
     size: int
 
 
+# A linked blob's size, as cached per repository: the blob descriptor of every blob GET and HEAD.
+_SIZE: Codec[int] = Codec(lambda size: str(size).encode(), int)
+
+
 def blob_key(digest: Digest) -> str:
     return f"blobs/{digest.algorithm}/{digest.hex[:2]}/{digest.hex}"
 
 
 class BlobStore:
-    def __init__(self, database: Database, driver: StorageDriver) -> None:
+    def __init__(
+        self,
+        database: Database,
+        driver: StorageDriver,
+        redirect_expiry: int | None = None,
+        cache: MetadataCache | None = None,
+    ) -> None:
         self.database = database
         self.driver = driver
+        self.cache = cache or MetadataCache()
+        # Seconds a presigned URL lives when blob GETs are redirected to the store.
+        self.redirect_expiry = redirect_expiry
 
     async def stat(self, name: str, digest: Digest) -> BlobInfo:
-        size = await self.database.run(metadata.linked_blob_size, name, str(digest))
+        size = await self.cache.read_through(
+            name,
+            f"blob:{digest}",
+            lambda: self.database.run(metadata.linked_blob_size, name, str(digest)),
+            _SIZE,
+        )
         if size is None:
             raise RegistryError(ErrorCode.BLOB_UNKNOWN, detail={"digest": str(digest)})
         return BlobInfo(digest, size)
@@ -39,12 +58,19 @@ class BlobStore:
     def local_path(self, digest: Digest) -> Path | None:
         return self.driver.local_path(blob_key(digest))
 
+    async def redirect_url(self, digest: Digest) -> str | None:
+        """Where a client may fetch the blob from the store itself, when so configured."""
+        if self.redirect_expiry is None:
+            return None
+        return await self.driver.presigned_url(blob_key(digest), self.redirect_expiry)
+
     def read(self, digest: Digest, offset: int, length: int) -> AsyncIterator[bytes]:
         return self.driver.read(blob_key(digest), offset, length)
 
     async def delete(self, name: str, digest: Digest) -> None:
         """Unlink from the repository; the bytes go later, by garbage collection."""
-        if not await self.database.run(metadata.unlink_blob, name, str(digest)):
+        unlink = self.database.run(metadata.unlink_blob, name, str(digest))
+        if not await self.cache.changed(name, unlink):
             raise RegistryError(ErrorCode.BLOB_UNKNOWN, detail={"digest": str(digest)})
 
     async def mount(self, name: str, source: str, digest: Digest) -> BlobInfo | None:

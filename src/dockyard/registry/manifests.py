@@ -18,6 +18,7 @@ from dockyard.oci.manifest import (
     parse_manifest,
 )
 from dockyard.registry import metadata
+from dockyard.registry.cache import Codec, MetadataCache
 from dockyard.registry.errors import ErrorCode, RegistryError
 from dockyard.registry.metadata import ManifestRecord
 from dockyard.registry.references import Reference
@@ -30,18 +31,31 @@ class StoredManifest:
 
 
 class ManifestService:
-    def __init__(self, database: Database, max_bytes: int) -> None:
+    def __init__(
+        self, database: Database, max_bytes: int, cache: MetadataCache | None = None
+    ) -> None:
         self.database = database
         self.max_bytes = max_bytes
+        self.cache = cache or MetadataCache()
 
     async def get(self, name: str, reference: Reference) -> ManifestRecord:
         if reference.digest is not None:
-            record = await self.database.run(
-                metadata.manifest_by_digest, name, str(reference.digest)
+            digest = str(reference.digest)
+            record = await self.cache.read_through(
+                name,
+                f"manifest:{digest}",
+                lambda: self.database.run(metadata.manifest_by_digest, name, digest),
+                _RECORD,
             )
         else:
-            assert reference.tag is not None
-            record = await self.database.run(metadata.manifest_by_tag, name, reference.tag)
+            tag = reference.tag
+            assert tag is not None
+            record = await self.cache.read_through(
+                name,
+                f"tag:{tag}",
+                lambda: self.database.run(metadata.manifest_by_tag, name, tag),
+                _RECORD,
+            )
         if record is None:
             raise await self._unknown(name, reference)
         return record
@@ -76,16 +90,20 @@ class ManifestService:
             size=len(body),
             body=body,
         )
-        await self.database.run(_store, name, manifest, record, reference.tag)
+        store = self.database.run(_store, name, manifest, record, reference.tag)
+        if reference.tag is None:
+            await store  # a new manifest by digest changes nothing that may be cached
+        else:
+            await self.cache.changed(name, store)
         return StoredManifest(digest, manifest.subject)
 
     async def delete(self, name: str, reference: Reference) -> None:
         if reference.digest is not None:
-            deleted = await self.database.run(metadata.delete_manifest, name, str(reference.digest))
+            change = self.database.run(metadata.delete_manifest, name, str(reference.digest))
         else:
             assert reference.tag is not None
-            deleted = await self.database.run(metadata.delete_tag, name, reference.tag)
-        if not deleted:
+            change = self.database.run(metadata.delete_tag, name, reference.tag)
+        if not await self.cache.changed(name, change):
             raise await self._unknown(name, reference)
 
     async def referrers(
@@ -125,6 +143,21 @@ def _store(
     metadata.store_manifest(connection, repository, record)
     if tag is not None:
         metadata.set_tag(connection, repository, tag, record.digest)
+
+
+def _encode_record(record: ManifestRecord) -> bytes:
+    header = [record.digest, record.media_type, record.artifact_type, record.subject, record.size]
+    # JSON escapes newlines, so the first one ends the header and the body follows, unchanged.
+    return json.dumps(header).encode() + b"\n" + record.body
+
+
+def _decode_record(data: bytes) -> ManifestRecord:
+    header, body = data.split(b"\n", 1)
+    digest, media_type, artifact_type, subject, size = json.loads(header)
+    return ManifestRecord(digest, media_type, artifact_type, subject, size, body)
+
+
+_RECORD = Codec(_encode_record, _decode_record)
 
 
 def _referrer_descriptor(record: ManifestRecord) -> dict[str, Any]:

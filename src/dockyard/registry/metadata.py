@@ -68,6 +68,10 @@ def repository_id(connection: Connection, name: str) -> int | None:
 
 
 def ensure_repository(connection: Connection, name: str) -> int:
+    """The repository's id, created if new. Two transactions creating the same name at once
+    do not fail: on PostgreSQL the second INSERT waits for the first to commit and then does
+    nothing, and under READ COMMITTED (the default, which Dockyard keeps) the SELECT after it,
+    a new statement, sees the committed row."""
     found = repository_id(connection, name)
     if found is not None:
         return found
@@ -157,13 +161,18 @@ def unlink_blob(connection: Connection, name: str, digest: str) -> bool:
 
 
 def unlinked_blobs(connection: Connection, repository: int, digests: Iterable[str]) -> list[str]:
+    """Which of `digests` the repository does not link. The links found stay locked (FOR
+    SHARE, PostgreSQL) until the transaction ends: a blob delete racing a manifest put waits
+    for it instead of removing a link the put has just checked."""
     wanted = list(digests)
     present = set(
         connection.execute(
-            select(repository_blobs.c.digest).where(
+            select(repository_blobs.c.digest)
+            .where(
                 repository_blobs.c.repository_id == repository,
                 repository_blobs.c.digest.in_(wanted),
             )
+            .with_for_update(read=True)
         ).scalars()
     )
     return [digest for digest in wanted if digest not in present]
@@ -208,20 +217,20 @@ def manifest_by_tag(connection: Connection, name: str, tag: str) -> ManifestReco
 
 
 def missing_manifests(connection: Connection, repository: int, digests: Sequence[str]) -> list[str]:
+    """Which of `digests` the repository does not hold; those found stay locked, as in
+    `unlinked_blobs`."""
     present = set(
         connection.execute(
-            select(manifests.c.digest).where(
-                manifests.c.repository_id == repository, manifests.c.digest.in_(digests)
-            )
+            select(manifests.c.digest)
+            .where(manifests.c.repository_id == repository, manifests.c.digest.in_(digests))
+            .with_for_update(read=True)
         ).scalars()
     )
     return [digest for digest in digests if digest not in present]
 
 
 def store_manifest(connection: Connection, repository: int, record: ManifestRecord) -> None:
-    _insert_ignore(
-        connection,
-        manifests,
+    statement = _insert(connection, manifests).values(
         repository_id=repository,
         digest=record.digest,
         media_type=record.media_type,
@@ -230,6 +239,16 @@ def store_manifest(connection: Connection, repository: int, record: ManifestReco
         size=record.size,
         body=record.body,
         created_at=now(),
+    )
+    # A manifest already stored is "updated" to the same media type (same digest, same bytes):
+    # unlike DO NOTHING this locks its row until the tag is set, so a delete of the manifest
+    # racing this put runs wholly before it (and the put stores it again) or wholly after it
+    # (and removes the tag too), never in between, which would leave a tag on nothing.
+    connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=[manifests.c.repository_id, manifests.c.digest],
+            set_={"media_type": statement.excluded.media_type},
+        )
     )
 
 
@@ -251,13 +270,15 @@ def delete_manifest(connection: Connection, name: str, digest: str) -> bool:
     repository = repository_id(connection, name)
     if repository is None:
         return False
-    connection.execute(
-        delete(tags).where(tags.c.repository_id == repository, tags.c.digest == digest)
-    )
+    # The manifest first: deleting its row waits for a put that holds it (see store_manifest),
+    # and the DELETE of tags after it, a new statement, then sees the tag that put committed.
     result = connection.execute(
         delete(manifests).where(
             manifests.c.repository_id == repository, manifests.c.digest == digest
         )
+    )
+    connection.execute(
+        delete(tags).where(tags.c.repository_id == repository, tags.c.digest == digest)
     )
     return result.rowcount > 0
 

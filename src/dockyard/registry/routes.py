@@ -1,4 +1,5 @@
-"""Every /v2 route in one table, with the checks each repository route gets before its handler.
+"""Every /v2 route in one table, with the checks each route gets before its handler: the
+repository name, then access (the one place it is checked: registry/authorization.py).
 
 Routes are tried in order; `name` is greedy (`org/team/app`), so the more specific suffixes
 (`blobs/uploads/...`) come before the general ones (`blobs/<digest>`).
@@ -12,38 +13,67 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from dockyard.auth.access import EVERYTHING, AccessController
+from dockyard.auth.scopes import CATALOG, Scope
 from dockyard.oci.names import is_valid_name
+from dockyard.registry.authorization import GRANT_KEY, authorize, repository_actions
 from dockyard.registry.errors import ErrorCode, RegistryError
 from dockyard.registry.handlers import blobs, catalog, manifests, referrers, tags, uploads
 from dockyard.registry.handlers.base import api_version
 
+Handler = Callable[[Request], Awaitable[Response]]
 RepositoryHandler = Callable[[Request, str], Awaitable[Response]]
 
 
-def _repository(path: str, handler: RepositoryHandler, methods: list[str]) -> Route:
-    async def endpoint(request: Request) -> Response:
+def _repository(
+    access: AccessController, path: str, handler: RepositoryHandler, methods: list[str]
+) -> Route:
+    async def open_endpoint(request: Request) -> Response:
         name = request.path_params["name"]
         if not is_valid_name(name):
             raise RegistryError(ErrorCode.NAME_INVALID, detail={"name": name})
+        request.scope[GRANT_KEY] = EVERYTHING
         return await handler(request, name)
 
+    async def checked_endpoint(request: Request) -> Response:
+        name = request.path_params["name"]
+        if not is_valid_name(name):
+            raise RegistryError(ErrorCode.NAME_INVALID, detail={"name": name})
+        needed = Scope("repository", name, repository_actions(path, request.method))
+        await authorize(request, access, needed)
+        return await handler(request, name)
+
+    # `auth: none` gets the endpoint without any check: nothing to pay per request.
+    endpoint = open_endpoint if access.open else checked_endpoint
     return Route(f"/v2/{{name:path}}/{path}", endpoint, methods=methods)
 
 
-def registry_routes() -> list[Route]:
+def _registry(access: AccessController, needed: Scope | None, handler: Handler) -> Handler:
+    """A registry-wide route; `needed` None: any authenticated caller (the `GET /v2/` probe)."""
+    if access.open:
+        return handler
+
+    async def endpoint(request: Request) -> Response:
+        await authorize(request, access, needed)
+        return await handler(request)
+
+    return endpoint
+
+
+def registry_routes(access: AccessController) -> list[Route]:
     return [
-        Route("/v2/", api_version, methods=["GET"]),
-        Route("/v2/_catalog", catalog.catalog, methods=["GET"]),
-        _repository("blobs/uploads/", uploads.start_upload, ["POST"]),
-        _repository("blobs/uploads/{upload_id}", uploads.upload_status, ["GET"]),
-        _repository("blobs/uploads/{upload_id}", uploads.upload_chunk, ["PATCH"]),
-        _repository("blobs/uploads/{upload_id}", uploads.finish_upload, ["PUT"]),
-        _repository("blobs/uploads/{upload_id}", uploads.cancel_upload, ["DELETE"]),
-        _repository("blobs/{digest}", blobs.get_blob, ["GET", "HEAD"]),
-        _repository("blobs/{digest}", blobs.delete_blob, ["DELETE"]),
-        _repository("manifests/{reference}", manifests.get_manifest, ["GET", "HEAD"]),
-        _repository("manifests/{reference}", manifests.put_manifest, ["PUT"]),
-        _repository("manifests/{reference}", manifests.delete_manifest, ["DELETE"]),
-        _repository("tags/list", tags.list_tags, ["GET"]),
-        _repository("referrers/{digest}", referrers.list_referrers, ["GET"]),
+        Route("/v2/", _registry(access, None, api_version), methods=["GET"]),
+        Route("/v2/_catalog", _registry(access, CATALOG, catalog.catalog), methods=["GET"]),
+        _repository(access, "blobs/uploads/", uploads.start_upload, ["POST"]),
+        _repository(access, "blobs/uploads/{upload_id}", uploads.upload_status, ["GET"]),
+        _repository(access, "blobs/uploads/{upload_id}", uploads.upload_chunk, ["PATCH"]),
+        _repository(access, "blobs/uploads/{upload_id}", uploads.finish_upload, ["PUT"]),
+        _repository(access, "blobs/uploads/{upload_id}", uploads.cancel_upload, ["DELETE"]),
+        _repository(access, "blobs/{digest}", blobs.get_blob, ["GET", "HEAD"]),
+        _repository(access, "blobs/{digest}", blobs.delete_blob, ["DELETE"]),
+        _repository(access, "manifests/{reference}", manifests.get_manifest, ["GET", "HEAD"]),
+        _repository(access, "manifests/{reference}", manifests.put_manifest, ["PUT"]),
+        _repository(access, "manifests/{reference}", manifests.delete_manifest, ["DELETE"]),
+        _repository(access, "tags/list", tags.list_tags, ["GET"]),
+        _repository(access, "referrers/{digest}", referrers.list_referrers, ["GET"]),
     ]

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from dockyard.config import Settings
 from dockyard.db.engine import Database
 from dockyard.registry.blobs import BlobStore
+from dockyard.registry.cache import MetadataCache, create_cache
 from dockyard.registry.manifests import ManifestService
 from dockyard.registry.uploads import UploadService
 from dockyard.storage import StorageDriver, create_driver
@@ -21,18 +22,21 @@ class Registry:
     blobs: BlobStore
     uploads: UploadService
     manifests: ManifestService
+    cache: MetadataCache
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Registry:
-        database = Database(settings.database_url)
-        driver = create_driver(settings.storage.driver, settings.storage_root)
-        blobs = BlobStore(database, driver)
+        database = Database(settings.database_url, settings.database.pool_size)
+        cache = create_cache(settings.cache)
+        driver = create_driver(settings.storage, settings.storage_root)
+        blobs = BlobStore(database, driver, settings.storage.blob_redirect_expiry, cache)
         return cls(
             database=database,
             driver=driver,
             blobs=blobs,
             uploads=UploadService(database, driver, blobs),
-            manifests=ManifestService(database, settings.registry.max_manifest_bytes),
+            manifests=ManifestService(database, settings.registry.max_manifest_bytes, cache),
+            cache=cache,
         )
 
 

@@ -48,3 +48,12 @@ class StorageDriver(ABC):
     def local_path(self, key: str) -> Path | None:
         """A file the HTTP server may send directly (zero-copy), when the driver has one."""
         return None
+
+    async def presigned_url(self, key: str, expires: int) -> str | None:
+        """A URL that serves the object to anyone for `expires` seconds without the
+        registry in the way, when the store can sign one."""
+        return None
+
+    async def close(self) -> None:
+        """Release connections at shutdown; a driver used again afterwards reopens them."""
+        return

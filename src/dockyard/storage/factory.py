@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dockyard.config import StorageSettings
 from dockyard.storage.base import StorageDriver
 from dockyard.storage.filesystem import FilesystemDriver
 from dockyard.storage.memory import MemoryDriver
 
 
-def create_driver(name: str, root: Path) -> StorageDriver:
-    if name == "filesystem":
+def create_driver(settings: StorageSettings, root: Path) -> StorageDriver:
+    """The configured driver; `root` is the filesystem driver's resolved directory."""
+    if settings.driver == "filesystem":
         return FilesystemDriver(root)
-    if name == "memory":
+    if settings.driver == "memory":
         return MemoryDriver()
-    raise ValueError(f"unknown storage driver {name!r}")
+    if settings.driver == "s3":
+        # Imported here: aiobotocore is slow to import and only S3 setups need it.
+        from dockyard.storage.s3 import S3Driver
+
+        return S3Driver(settings.s3)
+    raise ValueError(f"unknown storage driver {settings.driver!r}")

@@ -57,8 +57,19 @@ class FilesystemDriver(StorageDriver):
         with path.open("r+b" if path.exists() else "wb") as handle:
             handle.truncate(offset)
             handle.seek(offset)
-            async for chunk in chunks:
-                await asyncio.to_thread(handle.write, chunk)
+            # Each chunk is written in a worker thread while the next one is received (and
+            # hashed): one write in flight at a time keeps the order and bounds the memory.
+            writing: asyncio.Future[int] | None = None
+            try:
+                async for chunk in chunks:
+                    if writing is not None:
+                        await writing
+                    writing = asyncio.ensure_future(asyncio.to_thread(handle.write, chunk))
+                if writing is not None:
+                    await writing
+            finally:
+                if writing is not None and not writing.done():
+                    await asyncio.wait([writing])  # before the file is closed under it
             return handle.tell()
 
     async def publish(self, source: str, destination: str) -> None:

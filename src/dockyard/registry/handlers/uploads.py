@@ -7,6 +7,7 @@ import re
 from starlette.requests import Request
 from starlette.responses import Response
 
+from dockyard.registry.authorization import may_pull
 from dockyard.registry.errors import ErrorCode, RegistryError
 from dockyard.registry.handlers.common import empty
 from dockyard.registry.references import parse_digest
@@ -22,7 +23,11 @@ async def start_upload(request: Request, name: str) -> Response:
     if "mount" in params:
         digest = parse_digest(params["mount"])
         source = params.get("from")
-        mounted = await registry.blobs.mount(name, source, digest) if source else None
+        # A source the caller may not pull is treated as one without the blob: the same 202,
+        # so the answer tells nothing about repositories the caller cannot see.
+        mounted = None
+        if source and may_pull(request, source):
+            mounted = await registry.blobs.mount(name, source, digest)
         if mounted is not None:
             return _created(name, str(digest))
         # Not visible in `from`: the spec says fall back to an ordinary upload session.

@@ -1,0 +1,84 @@
+"""The S3 client the S3 driver talks through: aiobotocore, configured from `storage.s3`.
+
+An aiobotocore client belongs to the event loop it was opened on (its aiohttp session
+does), while the driver is built before any loop runs: the client is opened on first use
+in each loop and closed by `close()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack
+from typing import TYPE_CHECKING
+
+from aiobotocore.config import AioConfig
+from aiobotocore.session import get_session
+
+from dockyard.config import S3Settings
+
+if TYPE_CHECKING:
+    from aiobotocore.session import ClientCreatorContext
+    from types_aiobotocore_s3 import S3Client
+
+
+def client_config(settings: S3Settings) -> AioConfig:
+    addressing = settings.addressing
+    if addressing == "auto":
+        addressing = "path" if settings.endpoint else "virtual"
+    return AioConfig(
+        s3={"addressing_style": addressing},
+        # Presigned URLs would otherwise use SigV2, which newer AWS regions refuse.
+        signature_version="s3v4",
+        # botocore >= 1.36 adds CRC checksums that many S3-compatible stores refuse.
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+        retries={"mode": "standard", "max_attempts": 5},
+        connect_timeout=10,
+        read_timeout=120,
+        # Many uploads and downloads stream at once; botocore's default pool is 10.
+        max_pool_connections=64,
+    )
+
+
+class ClientHolder:
+    """One open client per event loop, opened when first asked for."""
+
+    def __init__(self, settings: S3Settings) -> None:
+        self._settings = settings
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._opening = asyncio.Lock()
+        self._stack: AsyncExitStack | None = None
+        self._client: S3Client | None = None
+
+    async def get(self) -> S3Client:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            # A client from a loop that is gone cannot be closed any more; start afresh.
+            self._loop, self._opening, self._stack, self._client = loop, asyncio.Lock(), None, None
+        async with self._opening:
+            if self._client is None:
+                stack = AsyncExitStack()
+                self._client = await stack.enter_async_context(self._create())
+                self._stack = stack
+            return self._client
+
+    async def close(self) -> None:
+        stack, self._stack, self._client = self._stack, None, None
+        if stack is not None and self._loop is asyncio.get_running_loop():
+            await stack.aclose()
+
+    def _create(self) -> ClientCreatorContext[S3Client]:
+        settings = self._settings
+        secret = settings.secret_key.get_secret_value() if settings.secret_key else None
+        verify: bool | str = settings.verify_tls
+        if settings.verify_tls and settings.ca_bundle is not None:
+            verify = str(settings.ca_bundle)
+        return get_session().create_client(
+            "s3",
+            endpoint_url=settings.endpoint,
+            region_name=settings.region,
+            aws_access_key_id=settings.access_key,
+            aws_secret_access_key=secret,
+            verify=verify,
+            config=client_config(settings),
+        )

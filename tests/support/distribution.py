@@ -1,0 +1,59 @@
+"""The reference registry (CNCF Distribution 2.8.2, Debian's `docker-registry`) as a subprocess
+on a free loopback port, with RECIPES.md's configuration plus what a test adds."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.support.clients import missing
+from tests.support.servers import free_port, wait_until_answers
+
+
+@dataclass
+class Distribution:
+    url: str
+    host: str
+
+
+@contextmanager
+def distribution_server(root: Path, extra_config: str = "") -> Iterator[Distribution]:
+    """`extra_config`: top-level YAML appended to the configuration (e.g. an `auth:` section)."""
+    reason = missing("docker-registry")
+    if reason is not None:
+        pytest.fail(f"{reason} (make test installs the Debian packages)")
+    port = free_port()
+    root.mkdir(parents=True, exist_ok=True)
+    config = root / "config.yml"
+    config.write_text(
+        "version: 0.1\n"
+        "log: {level: warn}\n"
+        "storage:\n"
+        "  cache: {blobdescriptor: inmemory}\n"
+        f"  filesystem: {{rootdirectory: {root / 'data'}}}\n"
+        "  delete: {enabled: true}\n"
+        f"http: {{addr: '127.0.0.1:{port}'}}\n" + extra_config
+    )
+    log = root / "distribution.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            ["docker-registry", "serve", str(config)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    try:
+        wait_until_answers(f"http://127.0.0.1:{port}/v2/", process, log)
+        yield Distribution(f"http://127.0.0.1:{port}", f"127.0.0.1:{port}")
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -1,0 +1,133 @@
+"""A PostgreSQL server for the tests: the one DOCKYARD_TEST_POSTGRES_URL names, or a throwaway
+cluster of Debian's binaries on a free loopback port, in a temp dir removed at the end."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+from sqlalchemy.engine import URL, make_url
+
+from tests.support.servers import free_port
+
+URL_VARIABLE = "DOCKYARD_TEST_POSTGRES_URL"
+DRIVER = "postgresql+psycopg"
+
+
+@dataclass
+class PostgresServer:
+    """A server on which the tests may create and drop databases."""
+
+    url: URL  # of its maintenance database, where CREATE DATABASE is run
+    created: list[str] = field(default_factory=list)
+
+    @contextmanager
+    def database(self) -> Iterator[str]:
+        """A new, empty database for one use; its SQLAlchemy URL. Dropped afterwards."""
+        name = f"dockyard_{uuid.uuid4().hex[:12]}"
+        self._admin(f'CREATE DATABASE "{name}"')
+        try:
+            yield self.url.set(drivername=DRIVER, database=name).render_as_string(
+                hide_password=False
+            )
+        finally:
+            # FORCE: a server process the test killed may still hold a connection for a moment.
+            self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def _admin(self, sql: str) -> None:
+        libpq = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        with psycopg.connect(libpq, autocommit=True) as connection:
+            connection.execute(sql.encode())
+
+
+@contextmanager
+def postgres_server() -> Iterator[PostgresServer]:
+    """The server of DOCKYARD_TEST_POSTGRES_URL if set, else a throwaway one."""
+    given = os.environ.get(URL_VARIABLE)
+    if given:
+        yield PostgresServer(make_url(given))
+        return
+    with _throwaway() as url:
+        yield PostgresServer(url)
+
+
+def missing_postgres() -> str | None:
+    """Why no throwaway server can start here, or None."""
+    if os.environ.get(URL_VARIABLE) or _binaries() is not None:
+        return None
+    return f"PostgreSQL's initdb is not installed and {URL_VARIABLE} is not set"
+
+
+def _binaries() -> Path | None:
+    # Debian keeps each major version apart; take the newest. Elsewhere, initdb is on PATH.
+    debian = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3])
+    )
+    if debian:
+        return debian[-1].parent
+    found = shutil.which("initdb")
+    return Path(found).parent if found else None
+
+
+@contextmanager
+def _throwaway() -> Iterator[URL]:
+    binaries = _binaries()
+    if binaries is None:
+        raise RuntimeError(missing_postgres())
+    # Outside pytest's temp dirs, which are private to root: PostgreSQL refuses to run as root,
+    # so as root it runs as `postgres`, which must own the directory.
+    base = Path(tempfile.mkdtemp(prefix="dockyard-pg-"))
+    as_owner = _as_postgres(base)
+    data = base / "data"
+    try:
+        # Durability is worthless here: no fsync makes set-up and every commit fast.
+        _run([*as_owner, str(binaries / "initdb"), "-D", str(data), "-A", "trust",
+              "-U", "postgres", "--no-sync", "-E", "UTF8"], base)  # fmt: skip
+        port = _start(as_owner, binaries, base)
+        try:
+            yield URL.create(DRIVER, "postgres", host="127.0.0.1", port=port, database="postgres")
+        finally:
+            _run([*as_owner, str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate",
+                  "-w", "stop"], base)  # fmt: skip
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _start(as_owner: list[str], binaries: Path, base: Path) -> int:
+    """Start on a free port (another server may take it first: try a few)."""
+    for _attempt in range(3):
+        port = free_port()
+        options = (
+            f"-k {base} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+        )
+        started = subprocess.run(
+            [*as_owner, str(binaries / "pg_ctl"), "-D", str(base / "data"),
+             "-l", str(base / "log"), "-w", "-o", options, "start"],
+            capture_output=True, check=False,
+        )  # fmt: skip
+        if started.returncode == 0:
+            return port
+    raise RuntimeError(f"PostgreSQL did not start:\n{(base / 'log').read_text()}")
+
+
+def _as_postgres(base: Path) -> list[str]:
+    if os.geteuid() != 0:
+        return []
+    shutil.chown(base, "postgres")
+    return ["runuser", "-u", "postgres", "--"]
+
+
+def _run(command: list[str], base: Path) -> None:
+    done = subprocess.run(command, capture_output=True, check=False, cwd=base)
+    if done.returncode != 0:
+        output = (done.stdout + done.stderr).decode(errors="replace")
+        raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}):\n{output}")
