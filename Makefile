@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 ADDR ?= 127.0.0.1:5000
 DATA ?= ./data
 
-.PHONY: serve test lint unit bench system-deps clean
+.PHONY: serve test lint unit bench bench-s3 system-deps clean
 
 serve: $(VENV)/.installed
 	$(BIN)/dockyard serve --addr $(ADDR) --data $(DATA)
@@ -23,6 +23,10 @@ unit: $(VENV)/.installed-test system-deps
 
 bench: $(VENV)/.installed-test system-deps
 	$(BIN)/python -m bench.registry_bench
+
+# The same comparison on S3 (a SeaweedFS) and PostgreSQL, started and stopped by the benchmark.
+bench-s3: $(VENV)/.installed-test system-deps
+	$(BIN)/python -m bench.s3_bench
 
 # Debian packages the tests and benchmarks drive: real clients, the reference registry,
 # PostgreSQL and Redis. Installed only when missing.

@@ -34,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--addr", help="HOST:PORT to listen on (default 127.0.0.1:5000)")
     serve.add_argument("--data", type=Path, help="data directory (default ./data)")
     serve.set_defaults(run=_serve)
+    from dockyard.index.commands import add_commands
+
+    add_commands(commands)
     return parser
 
 

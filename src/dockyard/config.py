@@ -1,8 +1,9 @@
 """Settings: defaults < YAML file < environment < command-line flags, validated at start-up.
 
 Every key can be set from the environment as `DOCKYARD_<SECTION>__<KEY>` (for example
-`DOCKYARD_STORAGE__ROOT`). The original registry's `DOCKER_REGISTRY_CONFIG` (the file) and
-`STORAGE_PATH` (the storage root) are honoured too.
+`DOCKYARD_STORAGE__ROOT`). The original registry's `DOCKER_REGISTRY_CONFIG` (the file),
+`STORAGE_PATH` (the storage root) and `SQLALCHEMY_INDEX_DATABASE` (the database URL) are
+honoured too.
 """
 
 from __future__ import annotations
@@ -182,6 +183,8 @@ class TokenSettings(_Section):
     # PEM private key (P-256 or RSA) tokens are signed with; None: generated under data_dir/auth.
     signing_key: Path | None = None
     lifetime_seconds: int = Field(default=300, ge=60, le=86400)
+    # Refresh tokens (`offline_token=true`, `access_type=offline`): what `docker login` keeps.
+    refresh_lifetime_seconds: int = Field(default=30 * 86400, ge=300, le=365 * 86400)
 
     _texts = field_validator("realm", "service", "issuer")(_challenge_text)
 
@@ -193,10 +196,21 @@ class TokenSettings(_Section):
         return value
 
 
+class ThrottleSettings(_Section):
+    # Failed logins at the token service within the window, per account and per client address,
+    # after which it answers 429 until the oldest failure leaves the window (per process).
+    max_failures: int = Field(default=10, ge=1, le=10000)
+    max_failures_per_address: int = Field(default=100, ge=1, le=100000)
+    window_seconds: int = Field(default=300, ge=1, le=86400)
+
+
 class AuthSettings(_Section):
-    mode: Literal["none", "htpasswd", "token"] = "none"
+    # index: tokens from this server's /token, backed by the index's accounts (the default of
+    # `dockyard serve`: anonymous pull of public repositories, sign-in for everything else).
+    mode: Literal["none", "htpasswd", "token", "index"] = "index"
     htpasswd: HtpasswdSettings = HtpasswdSettings()
     token: TokenSettings = TokenSettings()
+    throttle: ThrottleSettings = ThrottleSettings()
 
     @model_validator(mode="after")
     def _htpasswd_needs_a_file(self) -> AuthSettings:
@@ -205,6 +219,13 @@ class AuthSettings(_Section):
                 "htpasswd_path", "auth.htpasswd.path is required when auth.mode is htpasswd"
             )
         return self
+
+
+class IndexSettings(_Section):
+    # What a push creates: public, as on Docker Hub (docs/decisions/0010-index-accounts.md).
+    default_visibility: Literal["public", "private"] = "public"
+    # Whether anyone may create an account with POST /api/users (site admins always may).
+    signup_enabled: bool = True
 
 
 class Settings(BaseSettings):
@@ -220,6 +241,7 @@ class Settings(BaseSettings):
     log: LogSettings = LogSettings()
     registry: RegistrySettings = RegistrySettings()
     auth: AuthSettings = AuthSettings()
+    index: IndexSettings = IndexSettings()
 
     @property
     def storage_root(self) -> Path:
@@ -273,8 +295,15 @@ def _read_file(path: Path | None) -> dict[str, Any]:
 
 
 def _legacy_environment() -> dict[str, Any]:
+    legacy: dict[str, Any] = {}
     storage_path = os.environ.get("STORAGE_PATH")
-    return {"storage": {"root": storage_path}} if storage_path else {}
+    if storage_path:
+        legacy["storage"] = {"root": storage_path}
+    # The original docker-registry's index database.
+    index_database = os.environ.get("SQLALCHEMY_INDEX_DATABASE")
+    if index_database:
+        legacy["database"] = {"url": index_database}
+    return legacy
 
 
 def _describe(exc: ValidationError) -> str:

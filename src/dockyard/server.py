@@ -28,6 +28,10 @@ def prepare(settings: Settings) -> None:
         upgrade(database.engine)
     finally:
         database.dispose()
+    if settings.auth.mode == "index":
+        from dockyard.index.bootstrap import ensure_admin
+
+        ensure_admin(settings)
 
 
 def serve(settings: Settings) -> None:

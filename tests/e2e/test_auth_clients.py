@@ -3,6 +3,8 @@ the reference registry (Distribution 2.8.2) trusting Dockyard as its token serve
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,7 +17,7 @@ from dockyard.auth.keys import SigningKey, generated_key_paths, load_signing_key
 from dockyard.auth.scopes import Scope
 from dockyard.auth.tokens import TokenIssuer
 from tests.support.auth import bearer, htpasswd
-from tests.support.clients import ClientError, Skopeo
+from tests.support.clients import ClientError, Podman, Skopeo
 from tests.support.distribution import Distribution, distribution_server
 from tests.support.docker_engine import DockerEngine
 from tests.support.oci_layout import Layout
@@ -185,10 +187,16 @@ def test_docker_logs_in_pushes_and_pulls_with_dockyard_tokens(
     token_setup: TokenSetup, docker: DockerEngine, tmp_path: Path
 ) -> None:
     host = token_setup.dockyard.host
-    login = docker.run("login", "-u", "alice", "-p", "looking-glass", host, check=False)
+    login = docker.run(
+        "login", "-u", "alice", "--password-stdin", host, stdin="looking-glass\n", check=False
+    )
     assert login.returncode != 0
     assert "unauthorized" in login.stderr.lower(), login.stderr
-    docker.run("login", "-u", "alice", "-p", "wonderland", host)
+    docker.run("login", "-u", "alice", "--password-stdin", host, stdin="wonderland\n")
+    # docker asked for a refresh token (offline_token=true) and keeps it instead of the password.
+    stored = json.loads((docker.config / "config.json").read_text())["auths"][host]
+    assert stored.get("identitytoken"), stored
+    assert base64.b64decode(stored.get("auth", "")).decode() in ("", "alice:"), stored
 
     context = tmp_path / "context"
     context.mkdir()
@@ -199,7 +207,70 @@ def test_docker_logs_in_pushes_and_pulls_with_dockyard_tokens(
     docker.run("push", image)
     docker.run("image", "rm", "--force", image)
     docker.run("pull", image)
+    # Push and pull fetched their tokens with the refresh token: the OAuth2 POST.
+    assert "POST /token 200" in token_setup.dockyard.log.read_text()
+
+    # The stand-in policy: alice may pull in bob's namespace, not push there.
+    denied = f"{host}/bob/docker:v1"
+    docker.run("tag", image, denied)
+    push = docker.run("push", denied, check=False)
+    assert push.returncode != 0
+    assert any(word in push.stderr.lower() for word in ("denied", "unauthorized")), push.stderr
+    docker.run("image", "rm", "--force", denied)
+
     docker.run("logout", host)
+    assert host not in json.loads((docker.config / "config.json").read_text()).get("auths", {})
     docker.run("image", "rm", "--force", image)
     anonymous = docker.run("pull", image, check=False)
     assert anonymous.returncode != 0
+
+
+def test_podman_logs_in_pushes_and_pulls_with_dockyard_tokens(
+    token_setup: TokenSetup, podman: Podman, tmp_path: Path
+) -> None:
+    host = token_setup.dockyard.host
+    wrong = podman.podman(
+        "login", "--tls-verify=false", "-u", "alice", "--password-stdin", host,
+        stdin="looking-glass\n", check=False,
+    )  # fmt: skip
+    assert wrong.returncode != 0
+    podman.podman(
+        "login", "--tls-verify=false", "-u", "alice", "--password-stdin", host, stdin="wonderland\n"
+    )
+    (tmp_path / "nonce").write_text(uuid.uuid4().hex)
+    container = podman.buildah("from", "scratch").stdout.strip()
+    podman.buildah("copy", container, str(tmp_path / "nonce"), "/nonce")
+    podman.buildah("commit", "-q", container, "localhost/auth-e2e:v1")
+    podman.buildah("rm", container)
+    image = f"{host}/alice/podman:v1"
+    podman.podman("push", "--tls-verify=false", "localhost/auth-e2e:v1", image)
+    podman.podman("rmi", "--force", "localhost/auth-e2e:v1")
+    podman.podman("pull", "--tls-verify=false", image)
+    denied = podman.podman(
+        "push", "--tls-verify=false", image, f"{host}/bob/podman:v1", check=False
+    )
+    assert denied.returncode != 0
+    podman.podman("logout", host)
+    assert podman.podman("pull", "--tls-verify=false", image, check=False).returncode != 0
+
+
+def test_skopeo_login_then_copies_without_creds(
+    token_setup: TokenSetup, skopeo: Skopeo, tmp_path: Path
+) -> None:
+    host = token_setup.dockyard.host
+    wrong = skopeo.run(
+        "login", "--tls-verify=false", "-u", "alice", "--password-stdin", host,
+        stdin="looking-glass\n", check=False,
+    )  # fmt: skip
+    assert wrong.returncode != 0
+    skopeo.run(
+        "login", "--tls-verify=false", "-u", "alice", "--password-stdin", host, stdin="wonderland\n"
+    )
+    layout = fresh_layout(tmp_path / "source")
+    skopeo.copy(f"oci:{layout.path}:v1", f"docker://{host}/alice/skopeo:v1")
+    assert skopeo.list_tags(f"docker://{host}/alice/skopeo") == ["v1"]
+    with pytest.raises(ClientError):
+        skopeo.copy(f"oci:{layout.path}:v1", f"docker://{host}/bob/skopeo:v1")
+    skopeo.run("logout", host)
+    with pytest.raises(ClientError):
+        skopeo.list_tags(f"docker://{host}/alice/skopeo")

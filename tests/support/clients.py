@@ -28,10 +28,16 @@ def missing(*binaries: str) -> str | None:
 
 
 def _run(
-    command: list[str], env: dict[str, str], check: bool, timeout: float
+    command: list[str], env: dict[str, str], check: bool, timeout: float, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        command, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        command,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     if check and result.returncode != 0:
         output = f"{result.stdout}\n{result.stderr}"
@@ -59,9 +65,9 @@ class Skopeo:
         return isolated_env(self.home)
 
     def run(
-        self, *args: str, check: bool = True, timeout: float = 120
+        self, *args: str, check: bool = True, timeout: float = 120, stdin: str | None = None
     ) -> subprocess.CompletedProcess[str]:
-        return _run(["skopeo", "--insecure-policy", *args], self.env(), check, timeout)
+        return _run(["skopeo", "--insecure-policy", *args], self.env(), check, timeout, stdin)
 
     def copy(self, source: str, destination: str, *flags: str) -> str:
         """Copy source to destination; returns the digest skopeo wrote to --digestfile."""
@@ -122,7 +128,7 @@ class Podman:
         return isolated_env(self.home)
 
     def podman(
-        self, *args: str, check: bool = True, timeout: float = 120
+        self, *args: str, check: bool = True, timeout: float = 120, stdin: str | None = None
     ) -> subprocess.CompletedProcess[str]:
         command = [
             "podman",
@@ -132,7 +138,7 @@ class Podman:
             "--cgroup-manager", "cgroupfs",
             *args,
         ]  # fmt: skip
-        return _run(command, self.env(), check, timeout)
+        return _run(command, self.env(), check, timeout, stdin)
 
     def buildah(
         self, *args: str, check: bool = True, timeout: float = 120

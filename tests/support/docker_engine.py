@@ -58,12 +58,14 @@ class DockerEngine:
         check: bool = True,
         timeout: float = 120,
         env: dict[str, str] | None = None,
+        stdin: str | None = None,
     ) -> subprocess.CompletedProcess[str]:
         """`docker ARGS...`; raises DockerError with the output when it fails and check is set."""
         result = subprocess.run(
             ["docker", *args],
             cwd=cwd,
             env=self.env(**(env or {})),
+            input=stdin,
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -133,9 +133,17 @@ def test_basic_access_grants_everything_to_users_of_the_file(tmp_path: Path) -> 
 # --- configuration -------------------------------------------------------------------------
 
 
-def test_auth_defaults_to_none() -> None:
-    assert load_settings().auth.mode == "none"
-    assert create_auth(load_settings()).access.open
+def test_auth_defaults_to_the_index_token_service(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path)
+    assert settings.auth.mode == "index"
+    auth = create_auth(settings)
+    assert not auth.access.open
+    assert auth.token_service is not None
+    assert auth.routes  # the index's /api
+
+
+def test_auth_none_is_open() -> None:
+    assert create_auth(load_settings(auth={"mode": "none"})).access.open
 
 
 def test_htpasswd_mode_without_a_file_names_the_key() -> None:

@@ -9,6 +9,7 @@ everything to any user of the file (as Distribution does); `token` grants what a
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from dockyard.auth.credentials import (
@@ -25,6 +26,10 @@ INVALID_TOKEN = "invalid_token"
 INSUFFICIENT_SCOPE = "insufficient_scope"
 
 
+# Those of the given repository names the caller may pull, in order (the catalogue's filter).
+RepositoryFilter = Callable[[list[str]], Awaitable[list[str]]]
+
+
 @dataclass(frozen=True, slots=True)
 class Grant:
     """The access one request's credentials carry."""
@@ -32,6 +37,8 @@ class Grant:
     subject: str | None  # who authenticated; None: anonymous
     scopes: tuple[Scope, ...] = ()
     everything: bool = False
+    # Set when an index decides visibility: the catalogue lists only what passes it.
+    visible: RepositoryFilter | None = None
 
     def allows(self, resource_type: str, name: str, action: str) -> bool:
         if self.everything:

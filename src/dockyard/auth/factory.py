@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from starlette.routing import BaseRoute
+
 from dockyard.auth.access import AccessController, BasicAccess, OpenAccess, TokenAccess
 from dockyard.auth.endpoint import TokenService
 from dockyard.auth.htpasswd import HtpasswdFile
@@ -21,7 +23,10 @@ from dockyard.auth.keys import (
     load_signing_key,
     load_trusted_keys,
 )
-from dockyard.auth.policy import AuthenticatedUsersMayDoAnything, HtpasswdAuthenticator
+from dockyard.auth.login import Logins
+from dockyard.auth.policy import Authenticator, HtpasswdAuthenticator, OwnNamespacePolicy, Policy
+from dockyard.auth.refresh import RefreshTokens
+from dockyard.auth.throttle import LoginThrottle
 from dockyard.auth.tokens import TokenIssuer, TokenVerifier
 from dockyard.config import ConfigError, Settings
 
@@ -31,7 +36,8 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class Auth:
     access: AccessController
-    token_service: TokenService | None = None  # served at /token in token mode
+    token_service: TokenService | None = None  # served at /token in token and index modes
+    routes: tuple[BaseRoute, ...] = ()  # more to serve: the index's /api in index mode
 
 
 def create_auth(settings: Settings) -> Auth:
@@ -49,13 +55,36 @@ def create_auth(settings: Settings) -> Auth:
     if bundle is not None:
         trusted += _keys("auth.token.rootcertbundle", lambda: load_trusted_keys(bundle))
     verifier = TokenVerifier(trusted, issuer=token.issuer, audience=token.service)
-    service = TokenService(
+    if auth.mode == "index":
+        # Imported here: a registry without an index never loads it (the index uses auth, not
+        # the other way round).
+        from dockyard.index.setup import index_auth
+
+        index = index_auth(settings)
+        service = token_service(settings, key, index.authenticator, index.policy)
+        index.share_logins(service.logins)
+        return Auth(index.access(verifier, token.realm, token.service), service, index.routes)
+    service = token_service(settings, key, HtpasswdAuthenticator(users), OwnNamespacePolicy())
+    return Auth(TokenAccess(verifier, token.realm, token.service), service)
+
+
+def token_service(
+    settings: Settings, key: SigningKey, authenticator: Authenticator, policy: Policy
+) -> TokenService:
+    """The token server over an Authenticator and a Policy (the htpasswd stand-in or the
+    index's)."""
+    token, throttle = settings.auth.token, settings.auth.throttle
+    refresh = RefreshTokens(key, token.issuer, token.service, token.refresh_lifetime_seconds)
+    limits = LoginThrottle(
+        throttle.max_failures, throttle.max_failures_per_address, throttle.window_seconds
+    )
+    return TokenService(
         TokenIssuer(key, token.issuer, token.lifetime_seconds),
         token.service,
-        HtpasswdAuthenticator(users),
-        AuthenticatedUsersMayDoAnything(),
+        Logins(authenticator, refresh, limits),
+        refresh,
+        policy,
     )
-    return Auth(TokenAccess(verifier, token.realm, token.service), service)
 
 
 def signing_key(settings: Settings) -> SigningKey:

@@ -47,6 +47,9 @@ class HtpasswdFile:
     def users(self) -> list[str]:
         return sorted(self._current().hashes)
 
+    def has_user(self, user: str) -> bool:
+        return user in self._current().hashes
+
     async def authenticate(self, user: str, password: str) -> bool:
         """True when the file has this user with this password; bcrypt runs off the event loop."""
         contents = self._current()

@@ -2,8 +2,8 @@
 requested actions may they have (Policy).
 
 The index will answer both from its accounts, organisations and repository settings. Until then
-the standalone token server uses an htpasswd file: its users may do anything, anonymous callers
-nothing, the same rule as Distribution's htpasswd mode.
+the standalone token server uses an htpasswd file: its users may pull every repository and list
+the catalogue, push and delete in their own namespace (`<user>/...`); anonymous callers nothing.
 """
 
 from __future__ import annotations
@@ -12,12 +12,17 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from dockyard.auth.htpasswd import HtpasswdFile
-from dockyard.auth.scopes import Scope
+from dockyard.auth.scopes import ANY_ACTION, PULL, Scope
 
 
 class Authenticator(Protocol):
     async def authenticate(self, user: str, password: str) -> str | None:
         """The subject these credentials prove (the token's `sub`), or None if they prove none."""
+        ...
+
+    async def active(self, subject: str) -> bool:
+        """Whether `subject` may still get tokens: False once the account is removed or disabled,
+        which ends its refresh tokens."""
         ...
 
 
@@ -39,9 +44,28 @@ class HtpasswdAuthenticator:
             return None
         return user
 
+    async def active(self, subject: str) -> bool:
+        return self.users is not None and self.users.has_user(subject)
 
-class AuthenticatedUsersMayDoAnything:
-    """The standalone rule: any authenticated user gets every action asked for; anonymous none."""
+
+class OwnNamespacePolicy:
+    """The standalone rule: an authenticated user gets every action asked for on repositories
+    named `<user>` or `<user>/...`, pull on any other repository, and the catalogue; anonymous
+    callers nothing."""
 
     async def granted(self, subject: str | None, requested: Sequence[Scope]) -> list[Scope]:
-        return list(requested) if subject is not None else []
+        if subject is None:
+            return []
+        return [scope for scope in (_allowed(subject, s) for s in requested) if scope.actions]
+
+
+def _allowed(subject: str, scope: Scope) -> Scope:
+    if scope.type == "registry" and scope.name == "catalog" and scope.resource_class is None:
+        return scope
+    if scope.type != "repository":
+        return scope.restricted_to(())
+    if scope.name == subject or scope.name.startswith(f"{subject}/"):
+        return scope
+    if ANY_ACTION in scope.actions:
+        return Scope(scope.type, scope.name, (PULL,), scope.resource_class)
+    return scope.restricted_to((PULL,))

@@ -8,6 +8,9 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, text
 
+# The index's tables join the shared MetaData on import: the schema is the whole app's.
+import dockyard.index.tables  # noqa: F401
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 # Any constant: the key of the PostgreSQL advisory lock that migrations hold.

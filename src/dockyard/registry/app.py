@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from dockyard.auth.factory import create_auth
 from dockyard.config import Settings
@@ -48,12 +48,13 @@ def create_registry_app(settings: Settings) -> Starlette:
     return app
 
 
-def _routes(settings: Settings) -> list[Route]:
+def _routes(settings: Settings) -> list[BaseRoute]:
     auth = create_auth(settings)
-    routes = registry_routes(auth.access)
+    routes: list[BaseRoute] = [*registry_routes(auth.access)]
     if auth.token_service is not None:
         # The standalone token server, for this registry and any other that trusts its key.
-        routes.append(Route("/token", auth.token_service.endpoint, methods=["GET"]))
+        routes.append(Route("/token", auth.token_service.endpoint, methods=["GET", "POST"]))
+    routes.extend(auth.routes)
     return routes
 
 

@@ -2,6 +2,7 @@
 
 from alembic import context
 
+import dockyard.index.tables  # noqa: F401  (registers the index's tables on the metadata)
 from dockyard.db.tables import metadata
 
 connection = context.config.attributes["connection"]

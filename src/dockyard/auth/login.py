@@ -1,0 +1,70 @@
+"""Who is asking the token service: a password or a refresh token checked, with failed attempts
+throttled per account and per client address and logged (account, address, reason: never the
+password or the token)."""
+
+from __future__ import annotations
+
+import logging
+from typing import NoReturn
+
+from dockyard.auth.policy import Authenticator
+from dockyard.auth.refresh import RefreshTokens
+from dockyard.auth.throttle import LoginThrottle
+from dockyard.auth.tokens import InvalidToken
+
+log = logging.getLogger("dockyard.auth")
+
+
+class LoginRefused(Exception):
+    """The credentials prove nothing; the message is safe to send back."""
+
+
+class TooManyFailures(Exception):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed logins: retry in {retry_after} seconds")
+        self.retry_after = retry_after
+
+
+class Logins:
+    def __init__(
+        self, authenticator: Authenticator, refresh: RefreshTokens, throttle: LoginThrottle
+    ) -> None:
+        self.authenticator = authenticator
+        self.refresh = refresh
+        self.throttle = throttle
+
+    async def password(self, user: str, password: str, address: str) -> str:
+        """The subject `user` and `password` prove; LoginRefused or TooManyFailures if none."""
+        self._check_throttle(user, address)
+        subject = await self.authenticator.authenticate(user, password)
+        if subject is None:
+            self._fail(user, address, "invalid username or password")
+        self.throttle.succeeded(user)
+        return subject
+
+    async def refresh_token(self, token: str, address: str) -> str:
+        """The subject a valid refresh token names while that account is still active."""
+        self._check_throttle(None, address)
+        try:
+            subject = self.refresh.verify(token).subject
+        except InvalidToken as exc:
+            self._fail(None, address, str(exc))
+        if not await self.authenticator.active(subject):
+            self._fail(subject, address, "the refresh token's account can no longer log in")
+        return subject
+
+    def _check_throttle(self, account: str | None, address: str) -> None:
+        retry_after = self.throttle.retry_after(account, address)
+        if retry_after is not None:
+            log.warning(
+                "login refused: account=%r address=%s reason=throttled (retry in %ds)",
+                account,
+                address,
+                retry_after,
+            )
+            raise TooManyFailures(retry_after)
+
+    def _fail(self, account: str | None, address: str, reason: str) -> NoReturn:
+        self.throttle.failed(account, address)
+        log.warning("login failed: account=%r address=%s reason=%s", account, address, reason)
+        raise LoginRefused(reason)

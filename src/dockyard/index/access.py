@@ -1,0 +1,71 @@
+"""The index behind the token service: `auth.mode: index`.
+
+IndexAuthenticator and IndexPolicy answer the token endpoint's two questions from the index's
+accounts and repository settings; IndexAccess is token access whose grants also carry which
+repositories the caller may see, for the catalogue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from dockyard.auth.access import Grant, TokenAccess
+from dockyard.auth.scopes import CATALOG, Scope
+from dockyard.auth.tokens import TokenVerifier
+from dockyard.index.hub import Index
+from dockyard.index.identity import identity_of, sign_in
+from dockyard.index.repositories import service as repositories
+
+
+class IndexAuthenticator:
+    def __init__(self, index: Index) -> None:
+        self.index = index
+
+    async def authenticate(self, user: str, password: str) -> str | None:
+        return await sign_in(self.index.database, user, password)
+
+    async def active(self, subject: str) -> bool:
+        """The account still exists, and a token's subject names a live token."""
+        return await identity_of(self.index.database, subject) is not None
+
+
+class IndexPolicy:
+    def __init__(self, index: Index) -> None:
+        self.index = index
+
+    async def granted(self, subject: str | None, requested: Sequence[Scope]) -> list[Scope]:
+        identity = await identity_of(self.index.database, subject)
+        names = [s.name for s in requested if s.type == "repository" and s.resource_class is None]
+        allowed = await repositories.actions(
+            self.index.database, identity, names, self.index.default_visibility
+        )
+        granted = []
+        for scope in requested:
+            if scope.type == CATALOG.type and scope.name == CATALOG.name:
+                # Everyone may ask; the catalogue lists only what the caller may pull.
+                granted.append(scope)
+            elif scope.type == "repository" and scope.name in allowed:
+                cut = scope.restricted_to(allowed[scope.name])
+                if cut.actions:
+                    granted.append(cut)
+        return granted
+
+
+class IndexAccess(TokenAccess):
+    """Token access whose grants know which repositories their subject may pull."""
+
+    def __init__(
+        self, index: Index, verifier: TokenVerifier, realm: str | None, service: str
+    ) -> None:
+        super().__init__(verifier, realm, service)
+        self.index = index
+
+    async def grant(self, authorization: str | None) -> Grant:
+        grant = await super().grant(authorization)
+        subject = grant.subject
+
+        async def visible(names: list[str]) -> list[str]:
+            identity = await identity_of(self.index.database, subject)
+            return await repositories.readable(self.index.database, identity, names)
+
+        return Grant(subject, grant.scopes, grant.everything, visible)

@@ -1,0 +1,1 @@
+"""Users: sign-up, passwords, site administrators."""

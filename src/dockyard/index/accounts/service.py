@@ -1,0 +1,79 @@
+"""The rules of accounts: valid names, one namespace per name, argon2 passwords."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from dockyard.db.engine import Database
+from dockyard.index.accounts import repository
+from dockyard.index.errors import Conflict, Invalid
+from dockyard.index.hashing import MIN_PASSWORD_LENGTH, hash_password, verify_password
+from dockyard.index.names import RESERVED, is_valid_account_name
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    username: str
+    email: str
+    is_admin: bool
+
+    @classmethod
+    def from_row(cls, row: Any) -> User:
+        return cls(row.id, row.username, row.email, bool(row.is_admin))
+
+
+def check_new_name(name: str, what: str) -> None:
+    if not is_valid_account_name(name):
+        raise Invalid(
+            f"{what} name {name!r} must be 2 to 64 characters: lowercase letters and digits,"
+            " separated by single '.', '_' or '-'"
+        )
+    if name in RESERVED:
+        raise Invalid(f"{what} name {name!r} is reserved")
+
+
+async def create_user(
+    database: Database, username: str, email: str, password: str, is_admin: bool = False
+) -> User:
+    check_new_name(username, "user")
+    if "@" not in email or len(email) > 255:
+        raise Invalid("email must be an e-mail address")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    password_hash = await asyncio.to_thread(hash_password, password)
+
+    def insert(connection: Any) -> int:
+        if repository.name_taken(connection, username):
+            raise Conflict(f"the name {username!r} is taken")
+        return repository.insert_user(connection, username, email, password_hash, is_admin)
+
+    try:
+        user_id = await database.run(insert)
+    except IntegrityError:
+        raise Conflict(f"the name {username!r} is taken") from None
+    return User(user_id, username, email, is_admin)
+
+
+async def find_user(database: Database, username: str) -> User | None:
+    row = await database.run(repository.by_name, username)
+    return None if row is None else User.from_row(row)
+
+
+async def check_password(database: Database, username: str, password: str) -> User | None:
+    """The user if `password` is theirs; argon2 runs off the event loop."""
+    row = await database.run(repository.by_name, username)
+    if row is None:
+        return None
+    stored: str = row.password_hash
+    if not await asyncio.to_thread(verify_password, stored, password):
+        return None
+    return User.from_row(row)
+
+
+async def user_count(database: Database) -> int:
+    return await database.run(repository.count)

@@ -1,0 +1,118 @@
+"""`dockyard user add`, `dockyard org add`, `dockyard token add`: the index's accounts from the
+command line, on the database the settings name (migrated first)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from dockyard.config import Settings, load_settings
+from dockyard.db.engine import Database
+from dockyard.db.migrate import upgrade
+from dockyard.index.accounts.service import User, create_user, find_user
+from dockyard.index.errors import IndexProblem
+from dockyard.index.organisations.service import create_organisation
+from dockyard.index.tokens.service import create_token, parse_scopes
+
+
+def add_commands(commands: Any) -> None:
+    """Register the subcommands on the `dockyard` parser's subparsers."""
+    user = _group(commands, "user", "manage the index's users")
+    add = user.add_parser("add", help="create a user")
+    add.add_argument("name")
+    add.add_argument("--email", required=True)
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    add.add_argument("--admin", action="store_true", help="a site administrator")
+    _common(add, _user_add)
+    org = _group(commands, "org", "manage the index's organisations")
+    add = org.add_parser("add", help="create an organisation")
+    add.add_argument("name")
+    add.add_argument("--owner", required=True, help="its first owner, an existing user")
+    _common(add, _org_add)
+    token = _group(commands, "token", "manage access tokens")
+    add = token.add_parser("add", help="create a personal access token; prints it once")
+    add.add_argument("user")
+    add.add_argument("--name", default="cli", help="the token's name (default cli)")
+    add.add_argument("--scope", default="read", help="read,write,delete (default read)")
+    add.add_argument("--expires-days", type=int, help="days until it expires (default never)")
+    add.add_argument("--robot", action="store_true", help="a robot account USER+NAME")
+    _common(add, _token_add)
+
+
+def _group(commands: Any, name: str, help_text: str) -> Any:
+    parser = commands.add_parser(name, help=help_text)
+    return parser.add_subparsers(dest=f"{name}_command", required=True)
+
+
+def _common(parser: argparse.ArgumentParser, run: Callable[..., int]) -> None:
+    parser.add_argument("--config", type=Path, help="YAML configuration file")
+    parser.add_argument("--data", type=Path, help="data directory (default ./data)")
+    parser.set_defaults(run=run)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {"data_dir": args.data} if args.data else {}
+    return load_settings(args.config, **overrides)
+
+
+def _run(
+    args: argparse.Namespace, action: Callable[[Database], Coroutine[Any, Any, str | None]]
+) -> int:
+    settings = _settings(args)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    database = Database(settings.database_url)
+    try:
+        upgrade(database.engine)
+        output = asyncio.run(action(database))
+    except IndexProblem as exc:
+        print(f"dockyard: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        database.dispose()
+    if output:
+        print(output)
+    return 0
+
+
+def _user_add(args: argparse.Namespace) -> int:
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass(f"password for {args.name}: ")
+
+    async def add(database: Database) -> str | None:
+        await create_user(database, args.name, args.email, password, is_admin=args.admin)
+        return None
+
+    return _run(args, add)
+
+
+def _org_add(args: argparse.Namespace) -> int:
+    async def add(database: Database) -> str | None:
+        owner = await _existing(database, args.owner)
+        await create_organisation(database, args.name, owner)
+        return None
+
+    return _run(args, add)
+
+
+def _token_add(args: argparse.Namespace) -> int:
+    async def add(database: Database) -> str:
+        owner = await _existing(database, args.user)
+        scopes = parse_scopes(args.scope)
+        kind = "robot" if args.robot else "personal"
+        return await create_token(database, owner, args.name, scopes, args.expires_days, kind)
+
+    return _run(args, add)
+
+
+async def _existing(database: Database, username: str) -> User:
+    user = await find_user(database, username)
+    if user is None:
+        raise IndexProblem(f"no user {username!r}")
+    return user

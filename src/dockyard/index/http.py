@@ -1,0 +1,131 @@
+"""What every /api endpoint shares: the caller from Basic credentials, JSON bodies, and errors
+as `{"errors": [{"code", "message"}]}` (the registry's shape) with a 4xx status, never a 500."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from dockyard.auth import login
+from dockyard.auth.credentials import BasicCredentials, MalformedCredentials, parse_authorization
+from dockyard.auth.login import LoginRefused
+from dockyard.index.accounts.service import User
+from dockyard.index.errors import Forbidden, IndexProblem, Invalid, TooManyFailures, Unauthorized
+from dockyard.index.hub import Index
+from dockyard.index.identity import identity_of, sign_in
+from dockyard.index.repositories.permissions import Identity
+from dockyard.index.tokens.service import SEPARATOR
+
+M = TypeVar("M", bound=BaseModel)
+Endpoint = Callable[[Request], Awaitable[Response]]
+MAX_BODY = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    user: User
+    identity: Identity
+    by_token: bool  # signed in with an access token or as a robot, not with the password
+
+    def may_change(self) -> None:
+        """Changes need the password, or a personal token with the `write` scope."""
+        cap = self.identity.cap
+        if self.by_token and (cap is None or "push" not in cap or SEPARATOR in self.user.username):
+            raise Forbidden("this token may not change settings: use one with the write scope")
+
+    def needs_password(self) -> None:
+        if self.by_token:
+            raise Forbidden("sign in with the password to manage access tokens")
+
+
+def index_of(request: Request) -> Index:
+    index: Index = request.state.index
+    return index
+
+
+def api(endpoint: Endpoint) -> Endpoint:
+    """Answer the index's errors and malformed bodies as JSON 4xx."""
+
+    @functools.wraps(endpoint)
+    async def answer(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except IndexProblem as exc:
+            response = error(exc.status, exc.code, exc.message, exc.status == 401)
+            if isinstance(exc, TooManyFailures):
+                response.headers["Retry-After"] = str(exc.retry_after)
+            return response
+
+    return answer
+
+
+def error(status: int, code: str, message: str, challenge: bool = False) -> Response:
+    headers = {"WWW-Authenticate": 'Basic realm="dockyard"'} if challenge else None
+    body = {"errors": [{"code": code, "message": message}]}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def caller(request: Request, required: bool = True) -> Caller | None:
+    """The signed-in caller; None (only when not `required`) for an anonymous request."""
+    try:
+        credentials = parse_authorization(request.headers.get("authorization"))
+    except MalformedCredentials as exc:
+        raise Unauthorized(str(exc)) from None
+    if credentials is None:
+        if required:
+            raise Unauthorized("sign in with Basic credentials (password or access token)")
+        return None
+    if not isinstance(credentials, BasicCredentials):
+        raise Unauthorized("the /api takes Basic credentials (password or access token)")
+    index = index_of(request)
+    subject = await _sign_in(request, index, credentials)
+    identity = None if subject is None else await identity_of(index.database, subject)
+    if identity is None:
+        raise Unauthorized("invalid username or password")
+    user = User(identity.user_id, identity.username, "", identity.is_admin)
+    return Caller(user, identity, SEPARATOR in (subject or ""))
+
+
+async def _sign_in(request: Request, index: Index, credentials: BasicCredentials) -> str | None:
+    if index.logins is None:
+        return await sign_in(index.database, credentials.user, credentials.password)
+    address = request.client.host if request.client is not None else "unknown"
+    try:
+        return await index.logins.password(credentials.user, credentials.password, address)
+    except LoginRefused:
+        return None
+    except login.TooManyFailures as exc:
+        raise TooManyFailures(str(exc), exc.retry_after) from None
+
+
+async def signed_in(request: Request) -> Caller:
+    found = await caller(request)
+    assert found is not None
+    return found
+
+
+async def body(request: Request, model: type[M]) -> M:
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise Invalid(f"request body larger than {MAX_BODY} bytes")
+    try:
+        document: Any = json.loads(raw or b"{}")
+        return model.model_validate(document)
+    except json.JSONDecodeError as exc:
+        raise Invalid(f"request body is not JSON: {exc.msg}") from None
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
+        )
+        raise Invalid(problems) from None
+
+
+def no_content() -> Response:
+    return Response(status_code=204)

@@ -1,0 +1,41 @@
+"""The index's state in a process: its database and settings, made once and shared."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from dockyard.auth.login import Logins
+from dockyard.config import Settings
+from dockyard.db.engine import Database
+
+
+@dataclass
+class Index:
+    database_url: str
+    pool_size: int
+    default_visibility: str
+    signup_enabled: bool
+    _database: Database | None = field(default=None, repr=False)
+    # The token service's logins: the /api's Basic sign-ins count against the same throttle.
+    logins: Logins | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Index:
+        return cls(
+            settings.database_url,
+            settings.database.pool_size,
+            settings.index.default_visibility,
+            settings.index.signup_enabled,
+        )
+
+    @property
+    def database(self) -> Database:
+        """Connected on first use: building the auth at start-up opens no connection."""
+        if self._database is None:
+            self._database = Database(self.database_url, self.pool_size)
+        return self._database
+
+    def close(self) -> None:
+        if self._database is not None:
+            self._database.dispose()
+            self._database = None

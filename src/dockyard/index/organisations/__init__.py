@@ -1,0 +1,1 @@
+"""Organisations: a namespace owned by its owners, with teams of members."""

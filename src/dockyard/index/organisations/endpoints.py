@@ -1,0 +1,103 @@
+"""/api/orgs: organisations, their members and teams."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from dockyard.index.http import api, body, index_of, no_content, signed_in
+from dockyard.index.organisations import service
+from dockyard.index.organisations.schemas import Member, Membership, NewOrganisation, NewTeam
+
+
+@api
+async def create(request: Request) -> Response:
+    who = await signed_in(request)
+    who.may_change()
+    form = await body(request, NewOrganisation)
+    await service.create_organisation(index_of(request).database, form.name, who.user)
+    return JSONResponse({"name": form.name}, status_code=201)
+
+
+@api
+async def members(request: Request) -> Response:
+    who = await signed_in(request)
+    org = request.path_params["org"]
+    found = await service.members(index_of(request).database, who.user, org)
+    return JSONResponse([Member(username=u, role=r).model_dump() for u, r in found])
+
+
+@api
+async def set_member(request: Request) -> Response:
+    who = await signed_in(request)
+    who.may_change()
+    form = await body(request, Membership)
+    params = request.path_params
+    await service.set_member(
+        index_of(request).database, who.user, params["org"], params["user"], form.role
+    )
+    return no_content()
+
+
+@api
+async def remove_member(request: Request) -> Response:
+    who = await signed_in(request)
+    who.may_change()
+    params = request.path_params
+    await service.remove_member(index_of(request).database, who.user, params["org"], params["user"])
+    return no_content()
+
+
+@api
+async def create_team(request: Request) -> Response:
+    who = await signed_in(request)
+    who.may_change()
+    form = await body(request, NewTeam)
+    org = request.path_params["org"]
+    await service.create_team(index_of(request).database, who.user, org, form.name)
+    return JSONResponse({"name": form.name}, status_code=201)
+
+
+@api
+async def team_members(request: Request) -> Response:
+    who = await signed_in(request)
+    params = request.path_params
+    names = await service.team_members(
+        index_of(request).database, who.user, params["org"], params["team"]
+    )
+    return JSONResponse(names)
+
+
+@api
+async def add_team_member(request: Request) -> Response:
+    who = await signed_in(request)
+    who.may_change()
+    params = request.path_params
+    await service.add_team_member(
+        index_of(request).database, who.user, params["org"], params["team"], params["user"]
+    )
+    return no_content()
+
+
+@api
+async def remove_team_member(request: Request) -> Response:
+    who = await signed_in(request)
+    who.may_change()
+    params = request.path_params
+    await service.remove_team_member(
+        index_of(request).database, who.user, params["org"], params["team"], params["user"]
+    )
+    return no_content()
+
+
+routes = [
+    Route("/api/orgs", create, methods=["POST"]),
+    Route("/api/orgs/{org}/members", members, methods=["GET"]),
+    Route("/api/orgs/{org}/members/{user}", set_member, methods=["PUT"]),
+    Route("/api/orgs/{org}/members/{user}", remove_member, methods=["DELETE"]),
+    Route("/api/orgs/{org}/teams", create_team, methods=["POST"]),
+    Route("/api/orgs/{org}/teams/{team}/members", team_members, methods=["GET"]),
+    Route("/api/orgs/{org}/teams/{team}/members/{user}", add_team_member, methods=["PUT"]),
+    Route("/api/orgs/{org}/teams/{team}/members/{user}", remove_team_member, methods=["DELETE"]),
+]

@@ -1,0 +1,123 @@
+"""SQL for organisations, their members and teams."""
+
+from __future__ import annotations
+
+import datetime
+
+from sqlalchemy import Connection, delete, insert, select
+
+from dockyard.index.tables import organisation_members, organisations, team_members, teams, users
+
+
+def insert_organisation(connection: Connection, name: str) -> int:
+    result = connection.execute(
+        insert(organisations).values(name=name, created_at=datetime.datetime.now(datetime.UTC))
+    )
+    assert result.inserted_primary_key is not None
+    return int(result.inserted_primary_key[0])
+
+
+def organisation_id(connection: Connection, name: str) -> int | None:
+    query = select(organisations.c.id).where(organisations.c.name == name)
+    found: int | None = connection.execute(query).scalar_one_or_none()
+    return found
+
+
+def set_member(connection: Connection, organisation: int, user_id: int, role: str) -> None:
+    remove_member(connection, organisation, user_id)
+    connection.execute(
+        insert(organisation_members).values(
+            organisation_id=organisation, user_id=user_id, role=role
+        )
+    )
+
+
+def remove_member(connection: Connection, organisation: int, user_id: int) -> bool:
+    for team in team_ids(connection, organisation):
+        connection.execute(
+            delete(team_members).where(
+                team_members.c.team_id == team, team_members.c.user_id == user_id
+            )
+        )
+    result = connection.execute(
+        delete(organisation_members).where(
+            organisation_members.c.organisation_id == organisation,
+            organisation_members.c.user_id == user_id,
+        )
+    )
+    return result.rowcount > 0
+
+
+def member_role(connection: Connection, organisation: int, user_id: int) -> str | None:
+    query = select(organisation_members.c.role).where(
+        organisation_members.c.organisation_id == organisation,
+        organisation_members.c.user_id == user_id,
+    )
+    role: str | None = connection.execute(query).scalar_one_or_none()
+    return role
+
+
+def members(connection: Connection, organisation: int) -> list[tuple[str, str]]:
+    query = (
+        select(users.c.username, organisation_members.c.role)
+        .join(users, users.c.id == organisation_members.c.user_id)
+        .where(organisation_members.c.organisation_id == organisation)
+        .order_by(users.c.username)
+    )
+    return [(row.username, row.role) for row in connection.execute(query)]
+
+
+def roles_of_user(connection: Connection, user_id: int) -> dict[str, str]:
+    """Organisation name → the user's role in it."""
+    query = (
+        select(organisations.c.name, organisation_members.c.role)
+        .join(organisations, organisations.c.id == organisation_members.c.organisation_id)
+        .where(organisation_members.c.user_id == user_id)
+    )
+    return {row.name: row.role for row in connection.execute(query)}
+
+
+def team_ids(connection: Connection, organisation: int) -> list[int]:
+    query = select(teams.c.id).where(teams.c.organisation_id == organisation)
+    return list(connection.execute(query).scalars())
+
+
+def insert_team(connection: Connection, organisation: int, name: str) -> int:
+    result = connection.execute(insert(teams).values(organisation_id=organisation, name=name))
+    assert result.inserted_primary_key is not None
+    return int(result.inserted_primary_key[0])
+
+
+def team_id(connection: Connection, organisation: int, name: str) -> int | None:
+    query = select(teams.c.id).where(teams.c.organisation_id == organisation, teams.c.name == name)
+    found: int | None = connection.execute(query).scalar_one_or_none()
+    return found
+
+
+def add_team_member(connection: Connection, team: int, user_id: int) -> None:
+    exists = connection.execute(
+        select(team_members.c.team_id).where(
+            team_members.c.team_id == team, team_members.c.user_id == user_id
+        )
+    ).first()
+    if exists is None:
+        connection.execute(insert(team_members).values(team_id=team, user_id=user_id))
+
+
+def remove_team_member(connection: Connection, team: int, user_id: int) -> bool:
+    result = connection.execute(
+        delete(team_members).where(
+            team_members.c.team_id == team, team_members.c.user_id == user_id
+        )
+    )
+    return result.rowcount > 0
+
+
+def team_member_names(connection: Connection, team: int) -> list[str]:
+    query = (
+        select(users.c.username)
+        .join(users, users.c.id == team_members.c.user_id)
+        .where(team_members.c.team_id == team)
+        .order_by(users.c.username)
+    )
+    return list(connection.execute(query).scalars())

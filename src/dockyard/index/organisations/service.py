@@ -1,0 +1,142 @@
+"""The rules of organisations: the creator is the first owner; owners manage members and
+teams; a user must exist to join."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from dockyard.db.engine import Database
+from dockyard.index.accounts import repository as accounts
+from dockyard.index.accounts.service import User, check_new_name
+from dockyard.index.errors import Conflict, Forbidden, Invalid, NotFound
+from dockyard.index.organisations import repository
+
+ROLES = ("owner", "member")
+
+
+async def create_organisation(database: Database, name: str, owner: User) -> None:
+    check_new_name(name, "organisation")
+
+    def create(connection: Connection) -> None:
+        if accounts.name_taken(connection, name):
+            raise Conflict(f"the name {name!r} is taken")
+        organisation = repository.insert_organisation(connection, name)
+        repository.set_member(connection, organisation, owner.id, "owner")
+
+    try:
+        await database.run(create)
+    except IntegrityError:
+        raise Conflict(f"the name {name!r} is taken") from None
+
+
+async def set_member(
+    database: Database, actor: User, organisation: str, username: str, role: str
+) -> None:
+    if role not in ROLES:
+        raise Invalid(f"role must be one of {', '.join(ROLES)}")
+
+    def change(connection: Connection) -> None:
+        org = _owned(connection, actor, organisation)
+        repository.set_member(connection, org, _user_id(connection, username), role)
+
+    await database.run(change)
+
+
+async def remove_member(database: Database, actor: User, organisation: str, username: str) -> None:
+    def change(connection: Connection) -> None:
+        org = _owned(connection, actor, organisation)
+        if not repository.remove_member(connection, org, _user_id(connection, username)):
+            raise NotFound(f"{username} is not a member of {organisation}")
+
+    await database.run(change)
+
+
+async def members(database: Database, actor: User, organisation: str) -> list[tuple[str, str]]:
+    def read(connection: Connection) -> list[tuple[str, str]]:
+        org = _organisation(connection, organisation)
+        if not actor.is_admin and repository.member_role(connection, org, actor.id) is None:
+            raise NotFound(f"no organisation {organisation!r}")
+        return repository.members(connection, org)
+
+    return await database.run(read)
+
+
+async def create_team(database: Database, actor: User, organisation: str, team: str) -> None:
+    check_new_name(team, "team")
+
+    def create(connection: Connection) -> None:
+        org = _owned(connection, actor, organisation)
+        if repository.team_id(connection, org, team) is not None:
+            raise Conflict(f"{organisation} already has a team {team!r}")
+        repository.insert_team(connection, org, team)
+
+    await database.run(create)
+
+
+async def add_team_member(
+    database: Database, actor: User, organisation: str, team: str, username: str
+) -> None:
+    def change(connection: Connection) -> None:
+        org = _owned(connection, actor, organisation)
+        team_id = _team(connection, org, organisation, team)
+        user_id = _user_id(connection, username)
+        if repository.member_role(connection, org, user_id) is None:
+            repository.set_member(connection, org, user_id, "member")
+        repository.add_team_member(connection, team_id, user_id)
+
+    await database.run(change)
+
+
+async def remove_team_member(
+    database: Database, actor: User, organisation: str, team: str, username: str
+) -> None:
+    def change(connection: Connection) -> None:
+        org = _owned(connection, actor, organisation)
+        team_id = _team(connection, org, organisation, team)
+        if not repository.remove_team_member(connection, team_id, _user_id(connection, username)):
+            raise NotFound(f"{username} is not in team {team}")
+
+    await database.run(change)
+
+
+async def team_members(database: Database, actor: User, organisation: str, team: str) -> list[str]:
+    def read(connection: Connection) -> list[str]:
+        org = _organisation(connection, organisation)
+        if not actor.is_admin and repository.member_role(connection, org, actor.id) is None:
+            raise NotFound(f"no organisation {organisation!r}")
+        return repository.team_member_names(connection, _team(connection, org, organisation, team))
+
+    return await database.run(read)
+
+
+def _organisation(connection: Connection, name: str) -> int:
+    org = repository.organisation_id(connection, name)
+    if org is None:
+        raise NotFound(f"no organisation {name!r}")
+    return org
+
+
+def _owned(connection: Connection, actor: User, name: str) -> int:
+    """The organisation's id if `actor` may manage it (an owner, or a site administrator)."""
+    org = _organisation(connection, name)
+    role = repository.member_role(connection, org, actor.id)
+    if actor.is_admin or role == "owner":
+        return org
+    if role is None:
+        raise NotFound(f"no organisation {name!r}")  # a stranger learns nothing about it
+    raise Forbidden(f"only owners of {name} may change it")
+
+
+def _team(connection: Connection, org: int, organisation: str, team: str) -> int:
+    found = repository.team_id(connection, org, team)
+    if found is None:
+        raise NotFound(f"{organisation} has no team {team!r}")
+    return found
+
+
+def _user_id(connection: Connection, username: str) -> int:
+    row = accounts.by_name(connection, username)
+    if row is None:
+        raise NotFound(f"no user {username!r}")
+    return int(row.id)

@@ -1,0 +1,1 @@
+"""Repository settings (visibility, description), collaborators, and who may do what."""

@@ -1,0 +1,95 @@
+"""/api/repositories/<name>: visibility, description, collaborators."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from dockyard.index.errors import Invalid
+from dockyard.index.http import api, body, caller, index_of, no_content, signed_in
+from dockyard.index.repositories import service
+from dockyard.index.repositories.schemas import Collaborator, RepositoryOut, Role, SettingsChange
+from dockyard.oci.names import is_valid_name
+
+
+def _name(request: Request) -> str:
+    name: str = request.path_params["name"]
+    if not is_valid_name(name):
+        raise Invalid(f"{name!r} is not a repository name")
+    return name
+
+
+@api
+async def show(request: Request) -> Response:
+    who = await caller(request, required=False)
+    found = await service.info(
+        index_of(request).database, None if who is None else who.identity, _name(request)
+    )
+    return JSONResponse(RepositoryOut(**_fields(found)).model_dump())
+
+
+def _fields(found: service.RepositoryInfo) -> dict[str, str]:
+    return {"name": found.name, "visibility": found.visibility, "description": found.description}
+
+
+@api
+async def change(request: Request) -> Response:
+    who = await signed_in(request)
+    who.may_change()
+    form = await body(request, SettingsChange)
+    index = index_of(request)
+    found = await service.update(
+        index.database,
+        who.identity,
+        _name(request),
+        index.default_visibility,
+        visibility=form.visibility,
+        description=form.description,
+    )
+    return JSONResponse(RepositoryOut(**_fields(found)).model_dump())
+
+
+@api
+async def collaborators(request: Request) -> Response:
+    who = await signed_in(request)
+    index = index_of(request)
+    found = await service.collaborators(
+        index.database, who.identity, _name(request), index.default_visibility
+    )
+    listed = [Collaborator(kind=k, name=n, role=r).model_dump() for k, n, r in found]
+    return JSONResponse(listed)
+
+
+def _collaborator(kind: str, remove: bool = False) -> Route:
+    @api
+    async def endpoint(request: Request) -> Response:
+        who = await signed_in(request)
+        who.may_change()
+        role = None if remove else (await body(request, Role)).role
+        index = index_of(request)
+        member = request.path_params["member"]
+        await service.set_collaborator(
+            index.database,
+            who.identity,
+            _name(request),
+            index.default_visibility,
+            role,
+            user=member if kind == "users" else None,
+            team=member if kind == "teams" else None,
+        )
+        return no_content()
+
+    path = f"/api/repositories/{{name:path}}/collaborators/{kind}/{{member}}"
+    return Route(path, endpoint, methods=["DELETE" if remove else "PUT"])
+
+
+routes = [
+    _collaborator("users"),
+    _collaborator("users", remove=True),
+    _collaborator("teams"),
+    _collaborator("teams", remove=True),
+    Route("/api/repositories/{name:path}/collaborators", collaborators, methods=["GET"]),
+    Route("/api/repositories/{name:path}", show, methods=["GET"]),
+    Route("/api/repositories/{name:path}", change, methods=["PATCH"]),
+]

@@ -1,0 +1,101 @@
+"""SQL for repository settings and collaborators."""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy import Connection, Row, delete, insert, select, update
+
+from dockyard.index.tables import collaborators, repository_settings, team_members, teams, users
+
+# SQLite takes at most 32766 bound parameters; stay far below.
+_CHUNK = 500
+
+
+def settings_of(connection: Connection, names: Sequence[str]) -> dict[str, Row[tuple[object, ...]]]:
+    """Canonical name → settings row, for those of `names` the index knows."""
+    found: dict[str, Row[tuple[object, ...]]] = {}
+    for start in range(0, len(names), _CHUNK):
+        chunk = names[start : start + _CHUNK]
+        query = select(repository_settings).where(repository_settings.c.name.in_(chunk))
+        found.update({row.name: row for row in connection.execute(query)})
+    return found
+
+
+def roles_of_user(
+    connection: Connection, user_id: int, repository_ids: Sequence[int]
+) -> dict[int, list[str]]:
+    """Repository id → the roles the user holds there, directly and through teams."""
+    roles: dict[int, list[str]] = defaultdict(list)
+    teams_of_user = select(team_members.c.team_id).where(team_members.c.user_id == user_id)
+    for start in range(0, len(repository_ids), _CHUNK):
+        chunk = repository_ids[start : start + _CHUNK]
+        query = select(collaborators.c.repository_id, collaborators.c.role).where(
+            collaborators.c.repository_id.in_(chunk),
+            (collaborators.c.user_id == user_id) | collaborators.c.team_id.in_(teams_of_user),
+        )
+        for row in connection.execute(query):
+            roles[row.repository_id].append(row.role)
+    return roles
+
+
+def insert_settings(connection: Connection, name: str, namespace: str, visibility: str) -> int:
+    result = connection.execute(
+        insert(repository_settings).values(
+            name=name,
+            namespace=namespace,
+            visibility=visibility,
+            description="",
+            created_at=datetime.datetime.now(datetime.UTC),
+        )
+    )
+    assert result.inserted_primary_key is not None
+    return int(result.inserted_primary_key[0])
+
+
+def update_settings(connection: Connection, repository: int, **values: str) -> None:
+    connection.execute(
+        update(repository_settings).where(repository_settings.c.id == repository).values(**values)
+    )
+
+
+def set_collaborator(
+    connection: Connection, repository: int, user_id: int | None, team_id: int | None, role: str
+) -> None:
+    remove_collaborator(connection, repository, user_id, team_id)
+    connection.execute(
+        insert(collaborators).values(
+            repository_id=repository, user_id=user_id, team_id=team_id, role=role
+        )
+    )
+
+
+def remove_collaborator(
+    connection: Connection, repository: int, user_id: int | None, team_id: int | None
+) -> bool:
+    who = (
+        collaborators.c.user_id == user_id
+        if user_id is not None
+        else collaborators.c.team_id == team_id
+    )
+    result = connection.execute(
+        delete(collaborators).where(collaborators.c.repository_id == repository, who)
+    )
+    return result.rowcount > 0
+
+
+def list_collaborators(connection: Connection, repository: int) -> list[tuple[str, str, str]]:
+    """(kind, name, role) of every collaborator: kind `user` or `team`."""
+    query = (
+        select(users.c.username, teams.c.name.label("team"), collaborators.c.role)
+        .select_from(collaborators)
+        .outerjoin(users, users.c.id == collaborators.c.user_id)
+        .outerjoin(teams, teams.c.id == collaborators.c.team_id)
+        .where(collaborators.c.repository_id == repository)
+    )
+    return sorted(
+        ("user", row.username, row.role) if row.username else ("team", row.team, row.role)
+        for row in connection.execute(query)
+    )

@@ -1,0 +1,188 @@
+"""Repository settings and collaborators, and the actions each caller gets on a repository."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from dockyard.auth.scopes import PULL, PUSH
+from dockyard.db.engine import Database
+from dockyard.index.accounts import repository as accounts
+from dockyard.index.errors import Forbidden, Invalid, NotFound
+from dockyard.index.names import canonical, namespace_of
+from dockyard.index.organisations import repository as organisations
+from dockyard.index.repositories import repository
+from dockyard.index.repositories.permissions import (
+    ROLES,
+    VISIBILITIES,
+    Identity,
+    allowed_actions,
+    highest,
+    namespace_role,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    actions: frozenset[str]
+    known: bool  # whether the index has settings for the repository
+    role: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RepositoryInfo:
+    name: str
+    visibility: str
+    description: str
+
+
+def access_in(
+    connection: Connection, identity: Identity | None, names: Sequence[str]
+) -> dict[str, Access]:
+    """Each of `names` (as the client wrote it) → what `identity` may do there."""
+    wanted = {name: canonical(name) for name in names}
+    settings = repository.settings_of(connection, sorted(set(wanted.values())))
+    org_roles: dict[str, str] = {}
+    roles: dict[int, list[str]] = {}
+    if identity is not None:
+        org_roles = organisations.roles_of_user(connection, identity.user_id)
+        ids = [row.id for row in settings.values()]
+        roles = repository.roles_of_user(connection, identity.user_id, ids)
+    found = {}
+    for name, full in wanted.items():
+        row = settings.get(full)
+        collaborator = roles.get(row.id, []) if row is not None else []
+        role = highest([namespace_role(identity, namespace_of(full), org_roles), *collaborator])
+        visibility = None if row is None else str(row.visibility)
+        found[name] = Access(allowed_actions(identity, visibility, role), row is not None, role)
+    return found
+
+
+async def actions(
+    database: Database, identity: Identity | None, names: Sequence[str], default_visibility: str
+) -> dict[str, frozenset[str]]:
+    """What `identity` may do on each repository. A push granted on a repository the index does
+    not know yet creates its settings, with the default visibility."""
+
+    def decide(connection: Connection) -> dict[str, frozenset[str]]:
+        found = access_in(connection, identity, names)
+        for name, access in found.items():
+            if not access.known and PUSH in access.actions:
+                _create(connection, name, default_visibility)
+        return {name: access.actions for name, access in found.items()}
+
+    try:
+        return await database.run(decide)
+    except IntegrityError:  # created at the same moment by another request: decide again
+        return await database.run(decide)
+
+
+async def readable(database: Database, identity: Identity | None, names: list[str]) -> list[str]:
+    """Those of `names` that `identity` may pull, in order."""
+    found = await database.run(access_in, identity, names)
+    return [name for name in names if PULL in found[name].actions]
+
+
+async def info(database: Database, identity: Identity | None, name: str) -> RepositoryInfo:
+    def read(connection: Connection) -> RepositoryInfo:
+        access = access_in(connection, identity, [name])[name]
+        row = repository.settings_of(connection, [canonical(name)]).get(canonical(name))
+        if row is None or PULL not in access.actions:
+            raise NotFound(f"no repository {name!r}")
+        return RepositoryInfo(str(row.name), str(row.visibility), str(row.description))
+
+    return await database.run(read)
+
+
+async def update(
+    database: Database,
+    actor: Identity,
+    name: str,
+    default_visibility: str,
+    visibility: str | None = None,
+    description: str | None = None,
+) -> RepositoryInfo:
+    if visibility is not None and visibility not in VISIBILITIES:
+        raise Invalid(f"visibility must be one of {', '.join(VISIBILITIES)}")
+    values = {"visibility": visibility, "description": description}
+    changes = {key: value for key, value in values.items() if value is not None}
+
+    def change(connection: Connection) -> RepositoryInfo:
+        repository_id = _administered(connection, actor, name, default_visibility)
+        if changes:
+            repository.update_settings(connection, repository_id, **changes)
+        row = repository.settings_of(connection, [canonical(name)])[canonical(name)]
+        return RepositoryInfo(str(row.name), str(row.visibility), str(row.description))
+
+    return await database.run(change)
+
+
+async def set_collaborator(
+    database: Database,
+    actor: Identity,
+    name: str,
+    default_visibility: str,
+    role: str | None,
+    user: str | None = None,
+    team: str | None = None,
+) -> None:
+    """Give a user or a team (of the namespace's organisation) `role`; None: take it away."""
+    if (user is None) == (team is None):
+        raise Invalid("name exactly one of user and team")
+    if role is not None and role not in ROLES:
+        raise Invalid(f"role must be one of {', '.join(ROLES)}")
+
+    def change(connection: Connection) -> None:
+        repository_id = _administered(connection, actor, name, default_visibility)
+        user_id = team_id = None
+        if user is not None:
+            row = accounts.by_name(connection, user)
+            if row is None:
+                raise NotFound(f"no user {user!r}")
+            user_id = int(row.id)
+        else:
+            assert team is not None
+            org = organisations.organisation_id(connection, namespace_of(name))
+            team_id = None if org is None else organisations.team_id(connection, org, team)
+            if team_id is None:
+                raise NotFound(f"{namespace_of(name)} has no team {team!r}")
+        if role is None:
+            if not repository.remove_collaborator(connection, repository_id, user_id, team_id):
+                raise NotFound(f"{user or team} is not a collaborator on {name}")
+        else:
+            repository.set_collaborator(connection, repository_id, user_id, team_id, role)
+
+    await database.run(change)
+
+
+async def collaborators(
+    database: Database, actor: Identity, name: str, default_visibility: str
+) -> list[tuple[str, str, str]]:
+    def read(connection: Connection) -> list[tuple[str, str, str]]:
+        repository_id = _administered(connection, actor, name, default_visibility)
+        return repository.list_collaborators(connection, repository_id)
+
+    return await database.run(read)
+
+
+def _administered(
+    connection: Connection, actor: Identity, name: str, default_visibility: str
+) -> int:
+    """The settings id of a repository `actor` administers (created when the namespace is
+    theirs and the index does not know the repository yet)."""
+    access = access_in(connection, actor, [name])[name]
+    if access.role != "admin":
+        if PULL in access.actions:
+            raise Forbidden(f"only administrators of {name} may change it")
+        raise NotFound(f"no repository {name!r}")
+    row = repository.settings_of(connection, [canonical(name)]).get(canonical(name))
+    if row is None:
+        return _create(connection, name, default_visibility)
+    return int(row.id)
+
+
+def _create(connection: Connection, name: str, visibility: str) -> int:
+    return repository.insert_settings(connection, canonical(name), namespace_of(name), visibility)

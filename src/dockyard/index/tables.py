@@ -1,0 +1,108 @@
+"""The index's tables, on the registry's MetaData: one schema, one chain of Alembic revisions.
+
+Changing them means a new revision in dockyard/db/migrations/versions/.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from dockyard.db.tables import metadata
+
+NAME = String(64)
+WHEN = DateTime(timezone=True)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", NAME, nullable=False, unique=True),
+    Column("email", String(255), nullable=False),
+    Column("password_hash", String(255), nullable=False),  # argon2id, PHC string
+    Column("is_admin", Boolean, nullable=False),
+    Column("created_at", WHEN, nullable=False),
+)
+
+organisations = Table(
+    "organisations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", NAME, nullable=False, unique=True),
+    Column("created_at", WHEN, nullable=False),
+)
+
+organisation_members = Table(
+    "organisation_members",
+    metadata,
+    Column("organisation_id", Integer, ForeignKey("organisations.id"), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), primary_key=True),
+    Column("role", String(16), nullable=False),  # owner | member
+)
+
+teams = Table(
+    "teams",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("organisation_id", Integer, ForeignKey("organisations.id"), nullable=False),
+    Column("name", NAME, nullable=False),
+    UniqueConstraint("organisation_id", "name", name="uq_teams_organisation_name"),
+)
+
+team_members = Table(
+    "team_members",
+    metadata,
+    Column("team_id", Integer, ForeignKey("teams.id"), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), primary_key=True),
+)
+
+# A repository as the index knows it; `name` is canonical (`ubuntu` is `library/ubuntu`).
+repository_settings = Table(
+    "repository_settings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("namespace", NAME, nullable=False),
+    Column("visibility", String(16), nullable=False),  # public | private
+    Column("description", Text, nullable=False),
+    Column("created_at", WHEN, nullable=False),
+)
+
+# A user or a team (exactly one of the two) with a role on one repository.
+collaborators = Table(
+    "collaborators",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("repository_id", Integer, ForeignKey("repository_settings.id"), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id")),
+    Column("team_id", Integer, ForeignKey("teams.id")),
+    Column("role", String(16), nullable=False),  # read | write | admin
+    UniqueConstraint("repository_id", "user_id", name="uq_collaborators_user"),
+    UniqueConstraint("repository_id", "team_id", name="uq_collaborators_team"),
+)
+
+# Personal access tokens and robot accounts: a secret standing in for its owner's password,
+# capped by `scopes`. Only the SHA-256 of the (high-entropy) secret is kept.
+access_tokens = Table(
+    "access_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("name", NAME, nullable=False),
+    Column("kind", String(16), nullable=False),  # personal | robot
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("scopes", String(64), nullable=False),  # comma-separated: read, write, delete
+    Column("expires_at", WHEN),
+    Column("revoked_at", WHEN),
+    Column("created_at", WHEN, nullable=False),
+    UniqueConstraint("user_id", "name", name="uq_access_tokens_name"),
+)

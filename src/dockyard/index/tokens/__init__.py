@@ -1,0 +1,1 @@
+"""Personal access tokens and robot accounts: secrets that stand in for a password, capped."""

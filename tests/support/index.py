@@ -1,0 +1,53 @@
+"""A Dockyard server in `auth.mode: index`, and clients that sign in the way docker does:
+Basic credentials at the server's own /token, then the token on /v2."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from tests.support.auth import bearer
+from tests.support.servers import DockyardServer, dockyard_server
+
+ADMIN_PASSWORD = "admin-password-1"
+SERVICE = "dockyard"
+Credentials = tuple[str, str] | None  # None: anonymous
+
+
+@dataclass
+class IndexServer:
+    server: DockyardServer
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def api(self, credentials: Credentials = None) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30, auth=credentials)
+
+    def token(self, credentials: Credentials, *scopes: str) -> str:
+        params: dict[str, str | list[str]] = {"service": SERVICE, "scope": list(scopes)}
+        response = httpx.get(f"{self.url}/token", params=params, auth=credentials, timeout=30)
+        assert response.status_code == 200, response.text
+        token: str = response.json()["token"]
+        return token
+
+    def registry(self, credentials: Credentials, *scopes: str) -> httpx.Client:
+        """A /v2 client carrying a token for `scopes`, as the token service grants them."""
+        headers = bearer(self.token(credentials, *scopes))
+        return httpx.Client(base_url=self.url, timeout=30, headers=headers)
+
+
+@contextmanager
+def index_server(data: Path, env: dict[str, str] | None = None) -> Iterator[IndexServer]:
+    with ExitStack() as stack:
+        settings = {
+            "DOCKYARD_AUTH__MODE": "index",
+            "DOCKYARD_ADMIN_PASSWORD": ADMIN_PASSWORD,
+            **(env or {}),
+        }
+        yield IndexServer(stack.enter_context(dockyard_server(data, env=settings)))
