@@ -81,7 +81,8 @@ def test_a_stalled_second_writer_cannot_change_what_the_digest_covers(
                 stalled.sendall(
                     f"PATCH {location} HTTP/1.1\r\nHost: {second.host}\r\n"
                     "Content-Type: application/octet-stream\r\n"
-                    f"Content-Range: 0-{len(bad)}\r\nContent-Length: {len(bad) + 1}\r\n\r\n".encode()
+                    f"Content-Range: 0-{len(bad)}\r\n"
+                    f"Content-Length: {len(bad) + 1}\r\n\r\n".encode()
                 )
                 time.sleep(0.3)  # its handler reads the session's size: 0
                 committed = patch_chunk(client, location, good, 0)

@@ -346,13 +346,15 @@ def get_upload(connection: Connection, name: str, upload_id: str) -> UploadRecor
 
 
 def set_upload_progress(
-    connection: Connection, upload_id: str, size: int, hash_state: bytes | None
-) -> None:
-    connection.execute(
+    connection: Connection, upload_id: str, old_size: int, size: int, hash_state: bytes | None
+) -> bool:
+    """Move the session from old_size to size; False when another request moved it first."""
+    result = connection.execute(
         update(uploads)
-        .where(uploads.c.id == upload_id)
+        .where(uploads.c.id == upload_id, uploads.c.size == old_size)
         .values(size=size, hash_state=hash_state, updated_at=now())
     )
+    return result.rowcount > 0
 
 
 def delete_upload(connection: Connection, upload_id: str) -> bool:

@@ -91,6 +91,10 @@ class UploadService:
                     ErrorCode.DIGEST_INVALID,
                     detail={"expected": str(digest), "actual": f"{digest.algorithm}:{actual}"},
                 )
+            # The lock above is per process; the row is shared. Deleting it claims the session:
+            # of several processes finishing it at once, exactly one publishes the blob.
+            if not await self.database.run(metadata.delete_upload, upload.id):
+                raise RegistryError(ErrorCode.BLOB_UPLOAD_UNKNOWN, detail={"uuid": upload.id})
             blob = await self.blobs.adopt(name, digest, upload.size, upload_key(upload.id))
             await self._forget(upload.id)
             return blob
@@ -113,7 +117,19 @@ class UploadService:
         state = await self._hash_state(upload)
         async with aclosing(_hashed(body, state)) as blocks:
             size = await self.driver.write_at(upload_key(upload.id), upload.size, blocks)
-        await self.database.run(metadata.set_upload_progress, upload.id, size, _saved(state.hasher))
+        moved = await self.database.run(
+            metadata.set_upload_progress, upload.id, upload.size, size, _saved(state.hasher)
+        )
+        if not moved:
+            # Another process took a chunk at the same offset first (the per-process lock
+            # cannot see it): this one loses, as a chunk out of order would.
+            self._hashes.pop(upload.id, None)
+            current = await self.get(name, upload_id)
+            raise RegistryError(
+                ErrorCode.RANGE_INVALID,
+                f"the upload moved to {current.size} bytes while this chunk was written",
+                headers=_range_headers(current.size),
+            )
         return Upload(upload.id, name, size)
 
     async def purge_stale(self, older_than: timedelta) -> int:
