@@ -11,7 +11,7 @@ serve: $(VENV)/.installed
 	$(BIN)/dockyard serve --addr $(ADDR) --data $(DATA)
 
 test: $(VENV)/.installed-test system-deps lint
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q -n 2 tests
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench

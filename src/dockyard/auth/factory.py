@@ -38,6 +38,7 @@ class Auth:
     access: AccessController
     token_service: TokenService | None = None  # served at /token in token and index modes
     routes: tuple[BaseRoute, ...] = ()  # more to serve: the index's /api in index mode
+    close: Callable[[], None] = lambda: None  # at shutdown: the index's database connections
 
 
 def create_auth(settings: Settings) -> Auth:
@@ -63,7 +64,8 @@ def create_auth(settings: Settings) -> Auth:
         index = index_auth(settings)
         service = token_service(settings, key, index.authenticator, index.policy)
         index.share_logins(service.logins)
-        return Auth(index.access(verifier, token.realm, token.service), service, index.routes)
+        access = index.access(verifier, token.realm, token.service)
+        return Auth(access, service, index.routes, index.index.close)
     service = token_service(settings, key, HtpasswdAuthenticator(users), OwnNamespacePolicy())
     return Auth(TokenAccess(verifier, token.realm, token.service), service)
 

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from dockyard.auth.factory import create_auth
+from dockyard.auth.factory import Auth, create_auth
 from dockyard.config import Settings
 from dockyard.registry.errors import ErrorCode, RegistryError
 from dockyard.registry.routes import registry_routes
@@ -26,6 +26,8 @@ log = logging.getLogger("dockyard.registry")
 def create_registry_app(settings: Settings) -> Starlette:
     registry = Registry.from_settings(settings)
 
+    auth = create_auth(settings)
+
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         purging = asyncio.create_task(_purge_stale_uploads(registry, settings))
@@ -34,9 +36,10 @@ def create_registry_app(settings: Settings) -> Starlette:
         await registry.driver.close()
         await registry.cache.close()
         registry.database.dispose()
+        auth.close()
 
     app = Starlette(
-        routes=_routes(settings),
+        routes=_routes(auth),
         lifespan=lifespan,
         exception_handlers={
             RegistryError: registry_error,
@@ -48,8 +51,7 @@ def create_registry_app(settings: Settings) -> Starlette:
     return app
 
 
-def _routes(settings: Settings) -> list[BaseRoute]:
-    auth = create_auth(settings)
+def _routes(auth: Auth) -> list[BaseRoute]:
     routes: list[BaseRoute] = [*registry_routes(auth.access)]
     if auth.token_service is not None:
         # The standalone token server, for this registry and any other that trusts its key.
