@@ -772,21 +772,45 @@ def _env_pair(text: str) -> tuple[str, str]:
     return key, value
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--size-mib", type=int, default=1024, help="blob size (default 1024)")
-    parser.add_argument("--runs", type=int, default=7, help="blob GET rounds (default 7)")
+def bench_parser(
+    description: str, size_mib: int, runs: int, seconds: int
+) -> argparse.ArgumentParser:
+    """The options every side-by-side benchmark takes."""
+    parser = argparse.ArgumentParser(description=description.split("\n\n")[0])
+    parser.add_argument("--size-mib", type=int, default=size_mib, help="blob size in MiB")
+    parser.add_argument("--runs", type=int, default=runs, help="blob download rounds")
     parser.add_argument("--upload-runs", type=int, default=3, help="upload rounds (default 3)")
     parser.add_argument("--load-runs", type=int, default=3, help="manifest rounds (default 3)")
-    parser.add_argument("--seconds", type=int, default=3, help="each load run (default 3)")
+    parser.add_argument("--seconds", type=int, default=seconds, help="each manifest load run")
     parser.add_argument(
         "--env",
         type=_env_pair,
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="extra environment for Dockyard, e.g. DOCKYARD_HTTP__WORKERS=2",
+        help="extra environment for every Dockyard, e.g. DOCKYARD_HTTP__WORKERS=2",
     )
+    parser.add_argument("--tmp", help="where to make the temporary directory (default $TMPDIR)")
+    parser.add_argument(
+        "--no-write", dest="write", action="store_false", help="do not write the results file"
+    )
+    return parser
+
+
+def parse_and_run(
+    parser: argparse.ArgumentParser,
+    argv: list[str] | None,
+    run: Callable[[argparse.Namespace], int],
+) -> int:
+    options = parser.parse_args(argv)
+    options.env = dict(options.env)
+    # SIGTERM (a CI timeout) unwinds like Ctrl-C, so the servers are stopped and files removed.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    return run(options)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = bench_parser(__doc__ or "", size_mib=1024, runs=7, seconds=3)
     parser.add_argument(
         "--variant",
         type=_env_list,
@@ -798,15 +822,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-distribution", action="store_true", help="skip the reference (writes no docs)"
     )
-    parser.add_argument("--tmp", help="where to make the temporary directory (default $TMPDIR)")
-    parser.add_argument(
-        "--no-write", dest="write", action="store_false", help="do not write docs/benchmarks.md"
-    )
-    options = parser.parse_args(argv)
-    options.env = dict(options.env)
-    # SIGTERM (a CI timeout) unwinds like Ctrl-C, so the servers are stopped and files removed.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    return run(options)
+    return parse_and_run(parser, argv, run)
 
 
 if __name__ == "__main__":

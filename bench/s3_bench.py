@@ -25,7 +25,6 @@ import argparse
 import asyncio
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -47,16 +46,17 @@ from bench.registry_bench import (
     ROOT,
     LoadResult,
     Server,
-    _env_pair,
     _number,
     _rounded,
     _rounds,
     _spawn,
+    bench_parser,
     curl,
     free_port,
     log,
     machine_note,
     make_blob,
+    parse_and_run,
     push_small_image,
     start_dockyard,
     upload_rate,
@@ -488,29 +488,8 @@ def run(options: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--size-mib", type=int, default=256, help="blob size (default 256)")
-    parser.add_argument("--runs", type=int, default=5, help="download rounds (default 5)")
-    parser.add_argument("--upload-runs", type=int, default=3, help="upload rounds (default 3)")
-    parser.add_argument("--load-runs", type=int, default=3, help="manifest rounds (default 3)")
-    parser.add_argument("--seconds", type=int, default=5, help="each manifest run (default 5)")
-    parser.add_argument(
-        "--env",
-        type=_env_pair,
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="extra environment for every Dockyard node, e.g. DOCKYARD_HTTP__WORKERS=2",
-    )
-    parser.add_argument("--tmp", help="where to make the temporary directory (default $TMPDIR)")
-    parser.add_argument(
-        "--no-write", dest="write", action="store_false", help="do not write docs/benchmarks-s3.md"
-    )
-    options = parser.parse_args(argv)
-    options.env = dict(options.env)
-    # SIGTERM (a CI timeout) unwinds like Ctrl-C, so every server is stopped and files removed.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    return run(options)
+    parser = bench_parser(__doc__ or "", size_mib=256, runs=5, seconds=5)
+    return parse_and_run(parser, argv, run)
 
 
 if __name__ == "__main__":
