@@ -120,23 +120,30 @@ def _spawn(name: str, command: list[str], log_file: Path, port: int, env: dict[s
     raise RuntimeError(f"{name} did not answer on port {port}:\n{log_file.read_text()}")
 
 
-def start_distribution(work: Path) -> Server:
+def start_distribution(
+    work: Path,
+    storage: str | None = None,
+    http_extra: str = "",
+    env: dict[str, str] | None = None,
+) -> Server:
+    """Distribution with RECIPES.md's configuration and the access log off (Dockyard runs
+    without one too); `storage` replaces the filesystem driver's lines (indented YAML)."""
     port = free_port()
     root = work / DISTRIBUTION
     root.mkdir()
     config = root / "config.yml"
-    # RECIPES.md's configuration, plus the access log off (Dockyard runs without one too).
+    storage = storage or f"  filesystem: {{rootdirectory: {root / 'data'}}}\n"
     config.write_text(
         "version: 0.1\n"
         "log: {level: warn, accesslog: {disabled: true}}\n"
         "storage:\n"
         "  cache: {blobdescriptor: inmemory}\n"
-        f"  filesystem: {{rootdirectory: {root / 'data'}}}\n"
+        f"{storage}"
         "  delete: {enabled: true}\n"
-        f"http: {{addr: '127.0.0.1:{port}'}}\n"
+        f"http: {{addr: '127.0.0.1:{port}'{http_extra}}}\n"
     )
     command = ["docker-registry", "serve", str(config)]
-    return _spawn(DISTRIBUTION, command, root / "server.log", port, dict(os.environ))
+    return _spawn(DISTRIBUTION, command, root / "server.log", port, env or dict(os.environ))
 
 
 def dockyard_python() -> str:

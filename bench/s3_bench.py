@@ -49,15 +49,14 @@ from bench.registry_bench import (
     _number,
     _rounded,
     _rounds,
-    _spawn,
     bench_parser,
     curl,
-    free_port,
     log,
     machine_note,
     make_blob,
     parse_and_run,
     push_small_image,
+    start_distribution,
     start_dockyard,
     upload_rate,
     workspace,
@@ -112,26 +111,16 @@ class Setup:
 
 def start_distribution_s3(work: Path, store: SeaweedFS, bucket: str) -> Server:
     """RECIPES.md's Distribution on SeaweedFS, serving blob bytes itself, access log off."""
-    port = free_port()
-    root = work / DISTRIBUTION
-    root.mkdir()
-    config = root / "config.yml"
-    config.write_text(
-        "version: 0.1\n"
-        "log: {level: warn, accesslog: {disabled: true}}\n"
-        "storage:\n"
-        "  cache: {blobdescriptor: inmemory}\n"
+    storage = (
         f"  s3: {{accesskey: {store.access_key}, secretkey: {store.secret_key},"
         f" region: {store.region}, regionendpoint: '{store.endpoint}', bucket: {bucket},"
         " secure: false, v4auth: true, rootdirectory: /distribution}\n"
-        "  delete: {enabled: true}\n"
         "  redirect: {disable: true}\n"
-        f"http: {{addr: '127.0.0.1:{port}', secret: bench-{port}}}\n"
     )
     # With AWS_CA_BUNDLE set, its S3 driver panics at start (RECIPES.md).
     env = {key: value for key, value in os.environ.items() if key != "AWS_CA_BUNDLE"}
-    command = ["docker-registry", "serve", str(config)]
-    return _spawn(DISTRIBUTION, command, root / "server.log", port, env)
+    # S3 needs a shared http secret (it signs upload state); any value does for one node.
+    return start_distribution(work, storage, ", secret: bench-distribution", env)
 
 
 @contextmanager
