@@ -194,7 +194,7 @@ def download_rate(url: str, size: int) -> float:
 
 def driver_alone(bucket: S3Bucket, blob: Path, key: str) -> tuple[float, float]:
     """Write the blob with Dockyard's S3 driver straight from the file (no HTTP, no hash), then
-    publish it: the write's MB/s and the publish's seconds."""
+    compose it: the write's MB/s and the compose's seconds."""
 
     async def chunks() -> AsyncIterator[bytes]:
         with blob.open("rb") as handle:
@@ -205,9 +205,10 @@ def driver_alone(bucket: S3Bucket, blob: Path, key: str) -> tuple[float, float]:
         driver = S3Driver(bucket.settings("driver-alone"))
         try:
             started = time.perf_counter()
-            size = await driver.write_at(f"{key}/data", 0, chunks())
+            pieces = await driver.append([], f"{key}/data", chunks())
             written = time.perf_counter()
-            await driver.publish(f"{key}/data", f"{key}/blob")
+            size = sum(piece.size for piece in pieces)
+            await driver.compose(pieces, f"{key}/blob")
             published = time.perf_counter()
             await driver.delete(key)
         finally:
@@ -360,7 +361,7 @@ def analysis(results: dict[str, Results], breakdown: Breakdown, size_mib: int) -
         " upload while it receives, then a server-side copy to the blob's path on commit)."
         " Writing the bytes once would need the digest before the bytes (only monolithic"
         " uploads give it) or a multipart upload kept open across requests"
-        " (docs/decisions/0006-s3-upload-layout.md says why not).",
+        " (docs/decisions/0006-upload-pieces.md says why not).",
         f"**Download** through the registry ({streamed:,.0f} MB/s): every byte passes through"
         " one Python process, received by aiohttp (the S3 client's HTTP) and sent by Granian."
         " A py-spy profile of these downloads (`py-spy record --subprocesses`) put about half"

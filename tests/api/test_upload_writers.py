@@ -1,10 +1,10 @@
 """Two requests writing one upload session at once, through two nodes (or two workers): whatever
 they do, the registry never publishes bytes that do not match the digest it verified.
 
-Known bug, kept here as a strict xfail so that the fix flips it: the digest is checked against
-the SHA-256 state the committing request computed from its own body, while the bytes published
-are whatever the store holds; a second writer that started at the same offset and stalled after
-writing a chunk leaves its bytes there (docs/decisions/0006-s3-upload-layout.md, "Costs")."""
+The digest is checked against the SHA-256 state that the request which recorded its bytes
+computed; each request writes its own pieces and only recorded pieces make the blob, so a second
+writer that started at the same offset and stalled cannot change what the digest covers
+(docs/decisions/0006-upload-pieces.md)."""
 
 from __future__ import annotations
 
@@ -56,15 +56,15 @@ def _answered(sock: socket.socket, wait: float) -> bool:
     return bool(select.select([sock], [], [], wait)[0])
 
 
-def _first_chunk_size(nodes: Nodes, upload: str) -> int:
-    key = f"{nodes.prefix}/uploads/{upload}/data.chunks/{0:020d}"
-    return nodes.bucket.objects(key).get(key, 0)
+def _pieces_stored(nodes: Nodes, upload: str) -> int:
+    return sum(nodes.bucket.objects(f"{nodes.prefix}/uploads/{upload}/").values())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="upload bytes are not fenced against a second writer: see the module docstring",
-)
+def _answer(sock: socket.socket) -> bytes:
+    sock.settimeout(30)
+    return sock.recv(65536)
+
+
 def test_a_stalled_second_writer_cannot_change_what_the_digest_covers(
     nodes: Nodes, repo: str
 ) -> None:
@@ -91,14 +91,18 @@ def test_a_stalled_second_writer_cannot_change_what_the_digest_covers(
                     continue  # it read the size after the commit and refused the range: again
                 stalled.sendall(bad)
                 deadline = time.monotonic() + 20
-                while _first_chunk_size(nodes, upload_id(location)) != PART:
+                while _pieces_stored(nodes, upload_id(location)) < len(good) + PART:
                     assert time.monotonic() < deadline, "the stalled writer stored nothing"
                     time.sleep(0.05)
+                stalled.sendall(b"E")  # its last byte: it tries to record what it wrote
+                refused = _answer(stalled)
+                assert refused.startswith(b"HTTP/1.1 416"), refused[:200]
             break
         else:
             pytest.fail("the second writer never started before the first one committed")
         digest = sha256(good)
         finished = client.put(location, params={"digest": digest})
-        if finished.status_code == 201:
-            served = client.get(f"/v2/{repo}/blobs/{digest}")
-            assert sha256(served.content) == digest, "a blob whose bytes are not its digest"
+        assert finished.status_code == 201, finished.text
+        served = client.get(f"/v2/{repo}/blobs/{digest}")
+        assert sha256(served.content) == digest, "a blob whose bytes are not its digest"
+    assert nodes.bucket.objects(f"{nodes.prefix}/uploads/{upload_id(location)}/") == {}

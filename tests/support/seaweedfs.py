@@ -99,6 +99,16 @@ class S3Bucket:
 
         return asyncio.run(listing())
 
+    def multipart_uploads(self, prefix: str = "") -> list[str]:
+        """Keys of the multipart uploads begun under prefix and neither completed nor aborted."""
+
+        async def listing() -> list[str]:
+            async with client(self.server) as s3:
+                found = await s3.list_multipart_uploads(Bucket=self.name, Prefix=prefix)
+            return [upload["Key"] for upload in found.get("Uploads", [])]
+
+        return asyncio.run(listing())
+
 
 def client(server: SeaweedFS) -> ClientCreatorContext[S3Client]:
     return get_session().create_client(

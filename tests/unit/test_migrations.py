@@ -1,4 +1,5 @@
-"""The Alembic migrations build exactly the tables the code declares, on SQLite and PostgreSQL."""
+"""The Alembic migrations build exactly the tables the code declares, on SQLite and PostgreSQL,
+and carry the data already there."""
 
 from __future__ import annotations
 
@@ -6,16 +7,19 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from dockyard.db.engine import Database
 from dockyard.db.migrate import upgrade
 from dockyard.db.tables import metadata
+from dockyard.registry.metadata import get_upload
+from dockyard.storage import Piece
 from tests.support.postgres import PostgresServer
 
 
@@ -59,3 +63,30 @@ def test_nodes_starting_at_once_on_a_new_postgresql_database_migrate_it_once(
         database = Database(url)
         assert set(inspect(database.engine).get_table_names()) >= set(metadata.tables)
         database.dispose()
+
+
+def test_an_upload_in_progress_keeps_its_bytes_across_the_pieces_migration(
+    database_url: str,
+) -> None:
+    database = Database(database_url)
+    upgrade(database.engine, "0003")
+    moment = datetime.now(UTC)
+    with database.engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO repositories (name, created_at) VALUES ('r', :t)"), {"t": moment}
+        )
+        connection.execute(
+            text(
+                "INSERT INTO uploads (id, repository_id, size, created_at, updated_at)"
+                " SELECT :id, id, :size, :t, :t FROM repositories WHERE name = 'r'"
+            ),
+            [{"id": "full", "size": 5, "t": moment}, {"id": "empty", "size": 0, "t": moment}],
+        )
+    upgrade(database.engine)
+    with database.engine.begin() as connection:
+        full = get_upload(connection, "r", "full")
+        empty = get_upload(connection, "r", "empty")
+    database.dispose()
+    # On the filesystem, the one file the session wrote to is its one piece.
+    assert full is not None and full.pieces == (Piece("uploads/full/data", 5),)
+    assert empty is not None and empty.pieces == ()

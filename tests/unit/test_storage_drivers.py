@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from dockyard.storage import NotFound, StorageDriver
+from dockyard.storage import NotFound, Piece, StorageDriver
 from dockyard.storage.filesystem import FilesystemDriver
 from dockyard.storage.memory import MemoryDriver
 from dockyard.storage.s3 import S3Driver
@@ -30,14 +30,14 @@ T = TypeVar("T")
 
 @pytest.fixture(params=["filesystem", "memory", "s3"])
 def driver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StorageDriver]:
+    # The servers are requested here, so each starts only when a case of its driver runs.
+    prefix = f"drivers/{uuid.uuid4().hex}"
     if request.param == "filesystem":
         yield FilesystemDriver(tmp_path / "root")
     elif request.param == "memory":
         yield MemoryDriver()
     else:
-        # Requested here, so SeaweedFS starts only when an S3 case runs.
         bucket: S3Bucket = request.getfixturevalue("s3_bucket")
-        prefix = f"drivers/{uuid.uuid4().hex}"
         yield S3Driver(bucket.settings(prefix, part_size=PART), page_size=PAGE)
 
 
@@ -73,6 +73,23 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+async def upload(
+    driver: StorageDriver, bodies: list[AsyncIterator[bytes]], directory: str = "uploads/u"
+) -> list[Piece]:
+    """What an upload session does with each request: append its body as new pieces."""
+    held: list[Piece] = []
+    for number, body in enumerate(bodies):
+        answer = await driver.append(held, f"{directory}/{number}", body)
+        for left_out in held[_kept(held, answer) :]:
+            await driver.delete(left_out.key)
+        held = answer
+    return held
+
+
+def _kept(old: list[Piece], new: list[Piece]) -> int:
+    return next((i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b), len(old))
+
+
 async def read_all(
     driver: StorageDriver, key: str, offset: int = 0, length: int | None = None
 ) -> bytes:
@@ -88,28 +105,36 @@ def test_missing_key_has_no_size_and_cannot_be_read(driver: StorageDriver) -> No
     run(driver, scenario())
 
 
-def test_write_at_appends_and_reports_size(driver: StorageDriver) -> None:
+def test_write_stores_an_object_and_reports_its_size(driver: StorageDriver) -> None:
     async def scenario() -> None:
-        assert await driver.write_at("a/b", 0, chunks(b"hello ", b"wor")) == 9
-        assert await driver.write_at("a/b", 9, chunks(b"ld")) == 11
+        assert await driver.write("a/b", chunks(b"hello ", b"wor", b"ld")) == 11
         assert await read_all(driver, "a/b") == b"hello world"
         assert await driver.size("a/b") == 11
 
     run(driver, scenario())
 
 
-def test_write_at_drops_bytes_past_the_offset(driver: StorageDriver) -> None:
+def test_write_replaces_an_object(driver: StorageDriver) -> None:
     async def scenario() -> None:
-        await driver.write_at("k", 0, chunks(b"0123456789"))
-        assert await driver.write_at("k", 4, chunks(b"ab")) == 6
-        assert await read_all(driver, "k") == b"0123ab"
+        await driver.write("k", chunks(b"0123456789"))
+        assert await driver.write("k", chunks(b"ab")) == 2
+        assert await read_all(driver, "k") == b"ab"
+
+    run(driver, scenario())
+
+
+def test_an_empty_object_is_an_object(driver: StorageDriver) -> None:
+    async def scenario() -> None:
+        assert await driver.write("e", chunks()) == 0
+        assert await driver.size("e") == 0
+        assert await read_all(driver, "e") == b""
 
     run(driver, scenario())
 
 
 def test_ranged_reads(driver: StorageDriver) -> None:
     async def scenario() -> None:
-        await driver.write_at("k", 0, chunks(bytes(range(256)) * 10))
+        await driver.write("k", chunks(bytes(range(256)) * 10))
         assert await read_all(driver, "k", 10, 5) == bytes(range(10, 15))
         assert await read_all(driver, "k", 2550) == bytes(range(246, 256))
         assert await read_all(driver, "k", 2555, 100) == bytes(range(251, 256))
@@ -117,21 +142,54 @@ def test_ranged_reads(driver: StorageDriver) -> None:
     run(driver, scenario())
 
 
-def test_publish_moves_whole_object(driver: StorageDriver) -> None:
+def test_append_without_bytes_changes_nothing(driver: StorageDriver) -> None:
     async def scenario() -> None:
-        await driver.write_at("uploads/1/data", 0, chunks(b"blob"))
-        await driver.publish("uploads/1/data", "blobs/x")
-        assert await read_all(driver, "blobs/x") == b"blob"
-        assert await driver.size("uploads/1/data") is None
+        held = await upload(driver, [chunks(b"abc")])
+        assert await driver.append(held, "uploads/u/again", chunks()) == held
+        assert await driver.append(held, "uploads/u/again", chunks(b"")) == held
+        assert [key async for key in driver.list("uploads/u/again")] == []
 
     run(driver, scenario())
 
 
-def test_publish_over_an_existing_object_replaces_it(driver: StorageDriver) -> None:
+def test_append_never_changes_the_pieces_it_is_given(driver: StorageDriver) -> None:
+    # Two requests that both start from the same pieces: whichever is recorded, the other
+    # one's bytes are nowhere in it.
     async def scenario() -> None:
-        for content in (b"first", b"second"):
-            await driver.write_at("tmp", 0, chunks(content))
-            await driver.publish("tmp", "final")
+        held = await upload(driver, [chunks(b"x" * 1000)])
+        before = [await read_all(driver, piece.key) for piece in held]
+        winner = await driver.append(held, "uploads/u/w", chunks(b"good"))
+        await driver.append(held, "uploads/u/l", chunks(b"E" * (3 * MIB)))
+        assert [await read_all(driver, piece.key) for piece in held] == before
+        await driver.compose(winner, "blobs/w")
+        assert await read_all(driver, "blobs/w") == b"x" * 1000 + b"good"
+
+    run(driver, scenario())
+
+
+def test_compose_joins_pieces_in_order(driver: StorageDriver) -> None:
+    async def scenario() -> None:
+        held = await upload(driver, [chunks(b"blob, "), chunks(b"in two")])
+        assert sum(piece.size for piece in held) == 12
+        await driver.compose(held, "blobs/x")
+        assert await read_all(driver, "blobs/x") == b"blob, in two"
+
+    run(driver, scenario())
+
+
+def test_compose_of_no_pieces_is_an_empty_object(driver: StorageDriver) -> None:
+    async def scenario() -> None:
+        await driver.compose([], "blobs/empty")
+        assert await driver.size("blobs/empty") == 0
+
+    run(driver, scenario())
+
+
+def test_compose_over_an_existing_object_replaces_it(driver: StorageDriver) -> None:
+    async def scenario() -> None:
+        for number, content in enumerate((b"first", b"second")):
+            held = await upload(driver, [chunks(content)], f"uploads/{number}")
+            await driver.compose(held, "final")
         assert await read_all(driver, "final") == b"second"
 
     run(driver, scenario())
@@ -140,7 +198,7 @@ def test_publish_over_an_existing_object_replaces_it(driver: StorageDriver) -> N
 def test_delete_removes_a_key_or_a_prefix(driver: StorageDriver) -> None:
     async def scenario() -> None:
         for key in ("p/1", "p/2", "q/1"):
-            await driver.write_at(key, 0, chunks(b"x"))
+            await driver.write(key, chunks(b"x"))
         await driver.delete("p")
         await driver.delete("never-there")
         assert sorted([key async for key in driver.list("")]) == ["q/1"]
@@ -151,7 +209,7 @@ def test_delete_removes_a_key_or_a_prefix(driver: StorageDriver) -> None:
 def test_list_by_prefix(driver: StorageDriver) -> None:
     async def scenario() -> None:
         for key in ("uploads/a/data", "uploads/b/data", "blobs/c"):
-            await driver.write_at(key, 0, chunks(b"x"))
+            await driver.write(key, chunks(b"x"))
         listed = sorted([key async for key in driver.list("uploads")])
         assert listed == ["uploads/a/data", "uploads/b/data"]
 
@@ -161,23 +219,11 @@ def test_list_by_prefix(driver: StorageDriver) -> None:
 def test_concurrent_writers_to_different_keys_do_not_mix(driver: StorageDriver) -> None:
     async def scenario() -> None:
         async def write(key: str, byte: bytes) -> None:
-            await driver.write_at(key, 0, chunks(*[byte * 1000] * 50))
+            await driver.write(key, chunks(*[byte * 1000] * 50))
 
         await asyncio.gather(*(write(f"w/{i}", bytes([i])) for i in range(8)))
         for i in range(8):
             assert await read_all(driver, f"w/{i}") == bytes([i]) * 50_000
-
-    run(driver, scenario())
-
-
-def test_large_object_streams_in_pieces(driver: StorageDriver) -> None:
-    async def scenario() -> None:
-        piece = b"z" * (1024 * 1024)
-        assert await driver.write_at("big", 0, chunks(*[piece] * 5)) == 5 * len(piece)
-        total = 0
-        async for chunk in driver.read("big"):
-            total += len(chunk)
-        assert total == 5 * len(piece)
 
     run(driver, scenario())
 
@@ -187,13 +233,14 @@ def test_keys_cannot_escape_the_filesystem_root(tmp_path: Path) -> None:
         FilesystemDriver(tmp_path).local_path("../outside")
 
 
-def test_missing_keys_cannot_be_read_published_or_listed(driver: StorageDriver) -> None:
+def test_missing_keys_cannot_be_read_composed_or_listed(driver: StorageDriver) -> None:
     async def scenario() -> None:
         for offset, length in ((0, None), (5, None), (0, 0), (3, 10)):
             with pytest.raises(NotFound):
                 await read_all(driver, "uploads/none/data", offset, length)
-        with pytest.raises(FileNotFoundError):
-            await driver.publish("uploads/none/data", "blobs/none")
+        for pieces_ in ([Piece("uploads/none/data", 4)], [Piece("uploads/none/data", 6 * MIB)] * 2):
+            with pytest.raises(NotFound):
+                await driver.compose(pieces_, "blobs/none")
         assert await driver.size("blobs/none") is None
         await driver.delete("uploads/none")
         assert [key async for key in driver.list("uploads")] == []
@@ -201,77 +248,66 @@ def test_missing_keys_cannot_be_read_published_or_listed(driver: StorageDriver) 
     run(driver, scenario())
 
 
-def test_large_object_spans_parts_and_publishes_whole(driver: StorageDriver) -> None:
+def test_large_object_spans_parts_and_composes_whole(driver: StorageDriver) -> None:
     async def scenario() -> None:
         data = pattern(40 * MIB)
-        assert await driver.write_at("uploads/big/data", 0, pieces(data)) == len(data)
-        assert await driver.size("uploads/big/data") == len(data)
-        assert sha(await read_all(driver, "uploads/big/data")) == sha(data)
-        await driver.publish("uploads/big/data", "blobs/big")
+        assert await driver.write("big", pieces(data)) == len(data)
+        assert await driver.size("big") == len(data)
+        assert sha(await read_all(driver, "big")) == sha(data)
+        held = await upload(driver, [pieces(data)])
+        await driver.compose(held, "blobs/big")
         assert await driver.size("blobs/big") == len(data)
         assert sha(await read_all(driver, "blobs/big")) == sha(data)
-        assert await driver.size("uploads/big/data") is None
 
     run(driver, scenario())
 
 
-def test_many_small_writes_then_publish(driver: StorageDriver) -> None:
+def test_many_small_requests_then_compose(driver: StorageDriver) -> None:
     async def scenario() -> None:
         data = pattern(23 * MIB + 123)
         sizes = [MIB + 7, 3 * MIB, 700 * 1024, 4 * MIB + 1, 2 * MIB, 123]
-        offset = 0
+        bodies, offset = [], 0
         for number in itertools.count():
             piece = data[offset : offset + sizes[number % len(sizes)]]
             if not piece:
                 break
-            written = await driver.write_at("uploads/s/data", offset, pieces(piece, 256 * 1024))
-            assert written == offset + len(piece)
-            offset = written
-        # The finishing PUT of a chunked upload has no body.
-        assert await driver.write_at("uploads/s/data", offset, chunks()) == len(data)
-        await driver.publish("uploads/s/data", "blobs/s")
+            bodies.append(pieces(piece, 256 * 1024))
+            offset += len(piece)
+        bodies.append(chunks())  # the finishing PUT of a chunked upload has no body
+        held = await upload(driver, bodies)
+        assert sum(piece.size for piece in held) == len(data)
+        await driver.compose(held, "blobs/s")
         assert sha(await read_all(driver, "blobs/s")) == sha(data)
 
     run(driver, scenario())
 
 
-def test_write_after_a_failed_request_drops_what_it_left(driver: StorageDriver) -> None:
+def test_a_failed_request_leaves_the_pieces_before_it_whole(driver: StorageDriver) -> None:
     async def failing() -> AsyncIterator[bytes]:
         for _ in range(6):
             yield b"\xff" * MIB
         raise ConnectionResetError("client went away")
 
     async def scenario() -> None:
-        first, rest = pattern(7 * MIB, 1), pattern(4 * MIB, 2)
-        await driver.write_at("uploads/f/data", 0, pieces(first))
+        first, rest = pattern(7 * MIB + 3, 1), pattern(4 * MIB, 2)
+        held = await upload(driver, [pieces(first)])
         with pytest.raises(ConnectionResetError):
-            await driver.write_at("uploads/f/data", len(first), failing())
-        # The session still says len(first): the retry starts there.
-        written = await driver.write_at("uploads/f/data", len(first), pieces(rest))
-        assert written == len(first) + len(rest)
-        assert await driver.size("uploads/f/data") == written
-        assert sha(await read_all(driver, "uploads/f/data")) == sha(first + rest)
+            await driver.append(held, "uploads/u/failed", failing())
+        await driver.delete("uploads/u/failed")
+        # The session still holds `held`: the retry starts from there.
+        answer = await driver.append(held, "uploads/u/retry", pieces(rest))
+        await driver.compose(answer, "blobs/f")
+        assert sha(await read_all(driver, "blobs/f")) == sha(first + rest)
 
     run(driver, scenario())
 
 
-def test_write_at_inside_an_earlier_part_cuts_there(driver: StorageDriver) -> None:
-    async def scenario() -> None:
-        data, tail = pattern(12 * MIB, 3), pattern(2 * MIB, 4)
-        await driver.write_at("uploads/c/data", 0, pieces(data))
-        offset = PART + 5
-        assert await driver.write_at("uploads/c/data", offset, pieces(tail)) == offset + len(tail)
-        await driver.publish("uploads/c/data", "blobs/c")
-        assert sha(await read_all(driver, "blobs/c")) == sha(data[:offset] + tail)
-
-    run(driver, scenario())
-
-
-def test_ranges_across_parts_before_and_after_publish(driver: StorageDriver) -> None:
+def test_ranges_across_parts(driver: StorageDriver) -> None:
     async def scenario() -> None:
         data = pattern(13 * MIB, 5)
         size = len(data)
-        await driver.write_at("uploads/r/data", 0, pieces(data))
+        held = await upload(driver, [pieces(data[: 3 * MIB]), pieces(data[3 * MIB :])])
+        await driver.compose(held, "blobs/r")
         ranges = [
             (0, 10),
             (PART - 3, 6),  # across the first part boundary
@@ -280,16 +316,12 @@ def test_ranges_across_parts_before_and_after_publish(driver: StorageDriver) -> 
             (size - 5, 100),  # cut at the end
             (size, None),  # nothing past the end
         ]
-        for key in ("uploads/r/data", "blobs/r"):
-            if key == "blobs/r":
-                await driver.publish("uploads/r/data", key)
-            for offset, length in ranges:
-                end = size if length is None else offset + length
-                assert await read_all(driver, key, offset, length) == data[offset:end], (
-                    key,
-                    offset,
-                    length,
-                )
+        for offset, length in ranges:
+            end = size if length is None else offset + length
+            assert await read_all(driver, "blobs/r", offset, length) == data[offset:end], (
+                offset,
+                length,
+            )
 
     run(driver, scenario())
 
@@ -297,11 +329,9 @@ def test_ranges_across_parts_before_and_after_publish(driver: StorageDriver) -> 
 def test_listing_pages_through_more_keys_than_a_page(driver: StorageDriver) -> None:
     async def scenario() -> None:
         keys = [f"many/{number:03d}" for number in range(5 * PAGE + 3)]
-        await asyncio.gather(*(driver.write_at(key, 0, chunks(b"x")) for key in keys))
-        # An object in progress that spans several parts is still one key.
-        await driver.write_at("many/upload", 0, pieces(pattern(11 * MIB)))
-        await driver.write_at("other/1", 0, chunks(b"y"))
-        assert sorted([key async for key in driver.list("many")]) == [*keys, "many/upload"]
+        await asyncio.gather(*(driver.write(key, chunks(b"x")) for key in keys))
+        await driver.write("other/1", chunks(b"y"))
+        assert sorted([key async for key in driver.list("many")]) == keys
         await driver.delete("many")
         assert [key async for key in driver.list("")] == ["other/1"]
 
@@ -309,10 +339,9 @@ def test_listing_pages_through_more_keys_than_a_page(driver: StorageDriver) -> N
 
 
 def test_concurrent_writers_of_the_same_bytes_leave_them_whole(driver: StorageDriver) -> None:
-    # A client that retries a chunk while its first attempt still runs on another node.
     async def scenario() -> None:
         data = pattern(12 * MIB, 6)
-        await asyncio.gather(*(driver.write_at("same", 0, pieces(data)) for _ in range(3)))
+        await asyncio.gather(*(driver.write("same", pieces(data)) for _ in range(3)))
         assert await driver.size("same") == len(data)
         assert sha(await read_all(driver, "same")) == sha(data)
 
@@ -321,8 +350,8 @@ def test_concurrent_writers_of_the_same_bytes_leave_them_whole(driver: StorageDr
 
 def test_concurrent_writers_of_different_bytes_leave_one_whole(driver: StorageDriver) -> None:
     async def scenario() -> None:
-        contents = [bytes([number]) * MIB for number in range(4)]
-        await asyncio.gather(*(driver.write_at("one", 0, chunks(c)) for c in contents))
+        contents = [bytes([number]) * (PART + MIB) for number in range(4)]
+        await asyncio.gather(*(driver.write("one", chunks(c)) for c in contents))
         assert await read_all(driver, "one") in contents
 
     run(driver, scenario())

@@ -79,3 +79,15 @@ uploads = Table(
     # The running SHA-256 state after `size` bytes (OpenSSL's SHA256_CTX), when available.
     Column("hash_state", LargeBinary),
 )
+
+# The storage objects that hold an upload's bytes, in order. Only pieces recorded here are
+# part of the upload: a request that wrote pieces and then lost the race to record them
+# leaves nothing that the blob could be made of.
+upload_pieces = Table(
+    "upload_pieces",
+    metadata,
+    Column("upload_id", String(36), ForeignKey("uploads.id"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("storage_key", String(512), nullable=False),
+    Column("size", BigInteger, nullable=False),
+)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +13,7 @@ from dockyard.oci.digest import Digest
 from dockyard.registry import metadata
 from dockyard.registry.cache import Codec, MetadataCache
 from dockyard.registry.errors import ErrorCode, RegistryError
-from dockyard.storage import StorageDriver
+from dockyard.storage import Piece, StorageDriver
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,12 +81,13 @@ class BlobStore:
     async def exists(self, digest: Digest) -> bool:
         return await self.database.run(metadata.blob_size, str(digest)) is not None
 
-    async def adopt(self, name: str, digest: Digest, size: int, staged_key: str) -> BlobInfo:
-        """Make verified staged bytes the blob (unless already stored), then link it."""
-        if await self.exists(digest):
-            await self.driver.delete(staged_key)
-        else:
-            await self.driver.publish(staged_key, blob_key(digest))
+    async def adopt(
+        self, name: str, digest: Digest, size: int, pieces: Sequence[Piece]
+    ) -> BlobInfo:
+        """Make verified pieces the blob (unless it is stored already), then link it. The
+        caller deletes what is left of the pieces."""
+        if not await self.exists(digest):
+            await self.driver.compose(pieces, blob_key(digest))
         await self.database.run(_record_and_link, name, str(digest), size)
         return BlobInfo(digest, size)
 

@@ -20,7 +20,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from dockyard.db.tables import blobs, manifests, repositories, repository_blobs, tags, uploads
+from dockyard.db.tables import (
+    blobs,
+    manifests,
+    repositories,
+    repository_blobs,
+    tags,
+    upload_pieces,
+    uploads,
+)
+from dockyard.storage import Piece
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +49,7 @@ class UploadRecord:
     size: int
     created_at: datetime
     hash_state: bytes | None
+    pieces: tuple[Piece, ...]
 
 
 def now() -> datetime:
@@ -342,22 +352,50 @@ def get_upload(connection: Connection, name: str, upload_id: str) -> UploadRecor
         .join(repositories, repositories.c.id == uploads.c.repository_id)
         .where(uploads.c.id == upload_id, repositories.c.name == name)
     ).one_or_none()
-    return None if row is None else UploadRecord(*row)
+    if row is None:
+        return None
+    pieces = connection.execute(
+        select(upload_pieces.c.storage_key, upload_pieces.c.size)
+        .where(upload_pieces.c.upload_id == upload_id)
+        .order_by(upload_pieces.c.position)
+    )
+    return UploadRecord(*row, pieces=tuple(Piece(key, size) for key, size in pieces))
 
 
 def set_upload_progress(
-    connection: Connection, upload_id: str, old_size: int, size: int, hash_state: bytes | None
+    connection: Connection,
+    upload_id: str,
+    old_size: int,
+    pieces: Sequence[Piece],
+    kept: int,
+    hash_state: bytes | None,
 ) -> bool:
-    """Move the session from old_size to size; False when another request moved it first."""
+    """Make `pieces` the session's, the first `kept` of them recorded already, if it still
+    holds old_size bytes; False, and nothing changed, when another request moved it first."""
     result = connection.execute(
         update(uploads)
         .where(uploads.c.id == upload_id, uploads.c.size == old_size)
-        .values(size=size, hash_state=hash_state, updated_at=now())
+        .values(size=sum(piece.size for piece in pieces), hash_state=hash_state, updated_at=now())
     )
-    return result.rowcount > 0
+    if result.rowcount == 0:
+        return False
+    connection.execute(
+        delete(upload_pieces).where(
+            upload_pieces.c.upload_id == upload_id, upload_pieces.c.position >= kept
+        )
+    )
+    added = [
+        {"upload_id": upload_id, "position": position, "storage_key": piece.key, "size": piece.size}
+        for position, piece in enumerate(pieces)
+        if position >= kept
+    ]
+    if added:
+        connection.execute(upload_pieces.insert(), added)
+    return True
 
 
 def delete_upload(connection: Connection, upload_id: str) -> bool:
+    connection.execute(delete(upload_pieces).where(upload_pieces.c.upload_id == upload_id))
     return connection.execute(delete(uploads).where(uploads.c.id == upload_id)).rowcount > 0
 
 

@@ -4,8 +4,9 @@ become a blob only once their digest is verified."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,7 +20,7 @@ from dockyard.oci.digest import Digest, Hasher, new_hasher
 from dockyard.registry import metadata
 from dockyard.registry.blobs import BlobInfo, BlobStore
 from dockyard.registry.errors import ErrorCode, RegistryError
-from dockyard.storage import StorageDriver
+from dockyard.storage import NotFound, Piece, StorageDriver
 
 # Bytes are hashed and written in blocks of this size: big enough that the hops to a
 # worker thread cost nothing, small enough to bound memory per upload.
@@ -35,6 +36,8 @@ class Upload:
     size: int
     # The SHA-256 state after `size` bytes, saved so that any process can continue the hash.
     hash_state: bytes | None = None
+    # The storage objects holding the bytes, in order.
+    pieces: tuple[Piece, ...] = ()
 
 
 @dataclass(slots=True)
@@ -43,8 +46,14 @@ class _HashState:
     hasher: Hasher
 
 
-def upload_key(upload_id: str) -> str:
-    return f"uploads/{upload_id}/data"
+def upload_directory(upload_id: str) -> str:
+    return f"uploads/{upload_id}"
+
+
+def new_piece_key(upload_id: str) -> str:
+    """Where one request writes its bytes: a name no other request uses, so that a request
+    that loses the race to record its bytes cannot have changed the ones that won."""
+    return f"{upload_directory(upload_id)}/{uuid.uuid4().hex}"
 
 
 class UploadService:
@@ -68,7 +77,7 @@ class UploadService:
         record = await self.database.run(metadata.get_upload, name, upload_id)
         if record is None:
             raise RegistryError(ErrorCode.BLOB_UPLOAD_UNKNOWN, detail={"uuid": upload_id})
-        return Upload(record.id, record.repository, record.size, record.hash_state)
+        return Upload(record.id, record.repository, record.size, record.hash_state, record.pieces)
 
     async def append(
         self, name: str, upload_id: str, body: AsyncIterable[bytes], start: int | None
@@ -95,8 +104,12 @@ class UploadService:
             # of several processes finishing it at once, exactly one publishes the blob.
             if not await self.database.run(metadata.delete_upload, upload.id):
                 raise RegistryError(ErrorCode.BLOB_UPLOAD_UNKNOWN, detail={"uuid": upload.id})
-            blob = await self.blobs.adopt(name, digest, upload.size, upload_key(upload.id))
-            await self._forget(upload.id)
+            try:
+                blob = await self.blobs.adopt(name, digest, upload.size, upload.pieces)
+            except NotFound:
+                raise _vanished(upload.id) from None
+            finally:
+                await self._forget(upload.id)
             return blob
 
     async def cancel(self, name: str, upload_id: str) -> None:
@@ -115,22 +128,43 @@ class UploadService:
                 headers=_range_headers(upload.size),
             )
         state = await self._hash_state(upload)
-        async with aclosing(_hashed(body, state)) as blocks:
-            size = await self.driver.write_at(upload_key(upload.id), upload.size, blocks)
+        key = new_piece_key(upload.id)
+        try:
+            async with aclosing(_hashed(body, state)) as blocks:
+                pieces = await self.driver.append(upload.pieces, key, blocks)
+        except BaseException as failure:
+            # The hasher took bytes that are not the session's: the next request starts
+            # again from the state recorded with the session.
+            self._hashes.pop(upload.id, None)
+            await self._discard(key)
+            if isinstance(failure, NotFound):
+                await self._forget(upload.id)
+                raise _vanished(upload.id) from None
+            raise
+        kept = _common_prefix(upload.pieces, pieces)
         moved = await self.database.run(
-            metadata.set_upload_progress, upload.id, upload.size, size, _saved(state.hasher)
+            metadata.set_upload_progress,
+            upload.id,
+            upload.size,
+            pieces,
+            kept,
+            _saved(state.hasher),
         )
         if not moved:
-            # Another process took a chunk at the same offset first (the per-process lock
-            # cannot see it): this one loses, as a chunk out of order would.
+            # Another request (in another process: the lock is per process) added bytes first.
+            # This one loses, as a chunk out of order would, and its pieces go unrecorded.
             self._hashes.pop(upload.id, None)
+            await self._discard(key)
             current = await self.get(name, upload_id)
             raise RegistryError(
                 ErrorCode.RANGE_INVALID,
                 f"the upload moved to {current.size} bytes while this chunk was written",
                 headers=_range_headers(current.size),
             )
-        return Upload(upload.id, name, size)
+        for replaced in upload.pieces[kept:]:
+            await self._discard(replaced.key)
+        size = sum(piece.size for piece in pieces)
+        return Upload(upload.id, name, size, _saved(state.hasher), tuple(pieces))
 
     async def purge_stale(self, older_than: timedelta) -> int:
         """Remove sessions untouched for `older_than`; with several processes (or nodes) on one
@@ -139,16 +173,22 @@ class UploadService:
         stale = await self.database.run(metadata.stale_uploads, metadata.now() - older_than)
         for upload_id in stale:
             if await self.database.run(metadata.delete_upload, upload_id):
-                await self.driver.delete(f"uploads/{upload_id}")
+                await self.driver.delete(upload_directory(upload_id))
                 self._hashes.pop(upload_id, None)
                 purged += 1
         return purged
 
     async def _forget(self, upload_id: str) -> None:
         await self.database.run(metadata.delete_upload, upload_id)
-        await self.driver.delete(f"uploads/{upload_id}")
+        await self.driver.delete(upload_directory(upload_id))
         self._hashes.pop(upload_id, None)
         self._locks.pop(upload_id, None)
+
+    async def _discard(self, key: str) -> None:
+        """Delete pieces no session records. A failure is not the request's: what it leaves
+        goes with the session's directory when the session ends."""
+        with contextlib.suppress(Exception):
+            await self.driver.delete(key)
 
     def _lock(self, upload_id: str) -> asyncio.Lock:
         return self._locks.setdefault(upload_id, asyncio.Lock())
@@ -171,8 +211,8 @@ class UploadService:
 
     async def _rehash(self, upload: Upload, algorithm: str) -> Hasher:
         hasher = _streaming_hasher() if algorithm == STREAMING_ALGORITHM else new_hasher(algorithm)
-        if upload.size:
-            async for chunk in self.driver.read(upload_key(upload.id), 0, upload.size):
+        for piece in upload.pieces:
+            async for chunk in self.driver.read(piece.key, 0, piece.size):
                 await asyncio.to_thread(hasher.update, chunk)
         return hasher
 
@@ -233,6 +273,24 @@ async def _blocks(body: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
             size = 0
     if pending:
         yield b"".join(pending)
+
+
+def _common_prefix(old: Sequence[Piece], new: Sequence[Piece]) -> int:
+    """How many of the old pieces begin the new list unchanged."""
+    kept = 0
+    for before, after in zip(old, new, strict=False):
+        if before != after:
+            break
+        kept += 1
+    return kept
+
+
+def _vanished(upload_id: str) -> RegistryError:
+    return RegistryError(
+        ErrorCode.BLOB_UPLOAD_UNKNOWN,
+        "the upload's stored bytes are gone; start it again",
+        detail={"uuid": upload_id},
+    )
 
 
 def _range_headers(size: int) -> dict[str, str]:

@@ -1,18 +1,29 @@
 """The interface every storage driver implements, and nothing more.
 
-Kept small enough for an object store: appends at an offset that an S3 driver can
-turn into multipart parts, a publish step (rename or server-side copy), ranged reads.
+Kept small enough for an object store: objects are written whole and never changed, an
+upload is a list of such objects (pieces) that `compose` joins into the blob, reads take a
+range. Nothing here keeps state between calls that another process would need.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 
 class NotFound(FileNotFoundError):
     """No object at that key."""
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """An object holding a run of an upload's bytes: written once, by one request, then only
+    read, so a request that loses the race to commit its pieces cannot touch anyone else's."""
+
+    key: str
+    size: int
 
 
 class StorageDriver(ABC):
@@ -29,13 +40,29 @@ class StorageDriver(ABC):
         """Stream the object's bytes from offset; raises NotFound."""
 
     @abstractmethod
-    async def write_at(self, key: str, offset: int, chunks: AsyncIterable[bytes]) -> int:
-        """Write chunks from offset on, dropping any bytes past it (what a failed request
-        left behind); the object is created if missing. Returns its new size."""
+    async def write(self, key: str, chunks: AsyncIterable[bytes]) -> int:
+        """Store chunks as the object at key, replacing any; readers see it whole or not at
+        all. Returns its size."""
 
-    @abstractmethod
-    async def publish(self, source: str, destination: str) -> None:
-        """Make source's bytes visible at destination at once, whole, then drop source."""
+    async def append(
+        self, pieces: Sequence[Piece], key: str, chunks: AsyncIterable[bytes]
+    ) -> list[Piece]:
+        """The pieces that hold `pieces`' bytes followed by chunks, the new ones written at
+        `key` or under `key/`. Pieces given are never changed; a driver may leave some out of
+        the answer (their bytes copied into a new piece), for the caller to delete once it
+        has recorded the answer. Without bytes in chunks, the answer is `pieces`."""
+        body = aiter(chunks)
+        first = await first_chunk(body)
+        if first is None:
+            return list(pieces)
+        size = await self.write(key, _prepend(first, body))
+        return [*pieces, Piece(key, size)]
+
+    async def compose(self, pieces: Sequence[Piece], destination: str) -> None:
+        """Make destination the pieces' bytes in order, whole at once. The pieces may be
+        consumed; the caller deletes what is left of them. This fallback streams the bytes
+        through the registry: drivers whose store can join objects itself override it."""
+        await self.write(destination, self._concatenated(pieces))
 
     @abstractmethod
     async def delete(self, key: str) -> None:
@@ -57,3 +84,22 @@ class StorageDriver(ABC):
     async def close(self) -> None:
         """Release connections at shutdown; a driver used again afterwards reopens them."""
         return
+
+    async def _concatenated(self, pieces: Sequence[Piece]) -> AsyncIterator[bytes]:
+        for piece in pieces:
+            async for chunk in self.read(piece.key, 0, piece.size):
+                yield chunk
+
+
+async def first_chunk(body: AsyncIterator[bytes]) -> bytes | None:
+    """The first non-empty chunk of a body, or None when it has none."""
+    async for chunk in body:
+        if chunk:
+            return chunk
+    return None
+
+
+async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    yield first
+    async for chunk in rest:
+        yield chunk

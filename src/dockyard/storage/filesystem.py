@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from collections.abc import AsyncIterable, AsyncIterator
+import uuid
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from pathlib import Path
 
-from dockyard.storage.base import NotFound, StorageDriver
+from dockyard.storage.base import NotFound, Piece, StorageDriver
 
 READ_CHUNK = 1024 * 1024
 
@@ -51,33 +52,61 @@ class FilesystemDriver(StorageDriver):
                     remaining -= len(chunk)
                 yield chunk
 
-    async def write_at(self, key: str, offset: int, chunks: AsyncIterable[bytes]) -> int:
+    async def write(self, key: str, chunks: AsyncIterable[bytes]) -> int:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("r+b" if path.exists() else "wb") as handle:
-            handle.truncate(offset)
-            handle.seek(offset)
-            # Each chunk is written in a worker thread while the next one is received (and
-            # hashed): one write in flight at a time keeps the order and bounds the memory.
-            writing: asyncio.Future[int] | None = None
-            try:
-                async for chunk in chunks:
+        partial = _partial(path)
+        try:
+            with partial.open("wb") as handle:
+                # Each chunk is written in a worker thread while the next one is received (and
+                # hashed): one write in flight at a time keeps the order and bounds the memory.
+                writing: asyncio.Future[int] | None = None
+                try:
+                    async for chunk in chunks:
+                        if writing is not None:
+                            await writing
+                        writing = asyncio.ensure_future(asyncio.to_thread(handle.write, chunk))
                     if writing is not None:
                         await writing
-                    writing = asyncio.ensure_future(asyncio.to_thread(handle.write, chunk))
-                if writing is not None:
-                    await writing
-            finally:
-                if writing is not None and not writing.done():
-                    await asyncio.wait([writing])  # before the file is closed under it
-            return handle.tell()
+                finally:
+                    if writing is not None and not writing.done():
+                        await asyncio.wait([writing])  # before the file is closed under it
+                size = handle.tell()
+            # A rename is atomic: readers see the whole object or nothing. No fsync: a killed
+            # process loses nothing the kernel holds; power loss is the filesystem's guarantee.
+            partial.replace(path)
+        finally:
+            partial.unlink(missing_ok=True)
+        return size
 
-    async def publish(self, source: str, destination: str) -> None:
-        source_path, destination_path = self._path(source), self._path(destination)
+    async def compose(self, pieces: Sequence[Piece], destination: str) -> None:
+        destination_path = self._path(destination)
         destination_path.parent.mkdir(parents=True, exist_ok=True)
-        # A rename is atomic: readers see the whole blob or nothing. No fsync: a killed
-        # process loses nothing the kernel holds; power loss is the filesystem's guarantee.
-        source_path.replace(destination_path)
+        partial = _partial(destination_path)
+        try:
+            if len(pieces) == 1:
+                # The common case, an upload sent in one request: the piece becomes the blob.
+                self._path(pieces[0].key).replace(destination_path)
+                return
+            await asyncio.to_thread(self._concatenate, pieces, partial)
+            partial.replace(destination_path)
+        except FileNotFoundError as missing:
+            raise NotFound(str(missing.filename)) from None
+        finally:
+            partial.unlink(missing_ok=True)
+
+    def _concatenate(self, pieces: Sequence[Piece], target: Path) -> None:
+        """Join the pieces in the kernel (copy_file_range: no bytes through Python, and
+        shared extents on filesystems that support them)."""
+        with target.open("wb") as output:
+            for piece in pieces:
+                with self._path(piece.key).open("rb") as source:
+                    remaining = piece.size
+                    while remaining:
+                        copied = os.copy_file_range(source.fileno(), output.fileno(), remaining)
+                        if copied == 0:
+                            raise OSError(f"{piece.key} ends before its {piece.size} bytes")
+                        remaining -= copied
 
     async def delete(self, key: str) -> None:
         path = self._path(key)
@@ -96,3 +125,9 @@ class FilesystemDriver(StorageDriver):
 
     def local_path(self, key: str) -> Path | None:
         return self._path(key)
+
+
+def _partial(path: Path) -> Path:
+    """Where an object is written before it is renamed into place: beside it, on the same
+    filesystem, with a name no other writer uses."""
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")

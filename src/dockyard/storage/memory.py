@@ -26,18 +26,12 @@ class MemoryDriver(StorageDriver):
         end = len(data) if length is None else min(len(data), offset + length)
         yield bytes(data[offset:end])
 
-    async def write_at(self, key: str, offset: int, chunks: AsyncIterable[bytes]) -> int:
-        data = self._objects.setdefault(key, bytearray())
-        del data[offset:]
+    async def write(self, key: str, chunks: AsyncIterable[bytes]) -> int:
+        data = bytearray()
         async for chunk in chunks:
             data.extend(chunk)
+        self._objects[key] = data
         return len(data)
-
-    async def publish(self, source: str, destination: str) -> None:
-        data = self._objects.pop(source, None)
-        if data is None:
-            raise NotFound(source)
-        self._objects[destination] = data
 
     async def delete(self, key: str) -> None:
         self._objects.pop(key, None)

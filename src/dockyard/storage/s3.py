@@ -1,8 +1,8 @@
 """Objects in an S3-compatible store (AWS, SeaweedFS, MinIO, Ceph RGW, Swift's s3api).
 
-Published objects (blobs) are plain objects. Objects still being written (uploads) are
-chunk objects (see s3_chunks): `write_at` holds at most one part in memory, and
-`publish` stitches the chunks together inside the store, never through the registry.
+Blobs are plain objects. An upload is pieces of at most `part_size` (see s3_parts): memory
+stays at one part per upload in flight, and `compose` joins the pieces inside the store with
+CopyObject or UploadPartCopy, never through the registry.
 """
 
 from __future__ import annotations
@@ -10,26 +10,15 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
-from collections.abc import AsyncIterable, AsyncIterator, Iterator, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import ClientError
 
 from dockyard.config import S3Settings
-from dockyard.storage.base import NotFound, StorageDriver
-from dockyard.storage.s3_chunks import (
-    MARK,
-    MAX_PART,
-    MAX_PARTS,
-    Chunk,
-    chunk_name,
-    chunks_prefix,
-    logical_name,
-    parse_chunks,
-    plan_write,
-    total_size,
-)
+from dockyard.storage.base import NotFound, Piece, StorageDriver, first_chunk
 from dockyard.storage.s3_client import ClientHolder
+from dockyard.storage.s3_parts import MAX_PART, MAX_PARTS, MIN_PART, can_copy_parts, part_ranges
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
@@ -42,6 +31,8 @@ DELETE_BATCH = 1000
 COPY_CONCURRENCY = 4
 CONTENT_TYPE = "application/octet-stream"
 _MISSING = {"404", "NoSuchKey", "NotFound"}
+
+T = TypeVar("T")
 
 
 class S3Driver(StorageDriver):
@@ -57,111 +48,79 @@ class S3Driver(StorageDriver):
         self._clients = ClientHolder(settings)
 
     def _object(self, key: str) -> str:
-        if MARK in key:
-            raise ValueError(f"key {key!r} contains {MARK!r}, which the S3 driver reserves")
         return self.prefix + key
 
     async def size(self, key: str) -> int | None:
-        name = self._object(key)
-        size = await self._head(name)
-        if size is not None:
-            return size
-        chunks = await self._chunks(name)
-        return total_size(chunks, key) if chunks else None
+        return await self._head(self._object(key))
 
     async def read(
         self, key: str, offset: int = 0, length: int | None = None
     ) -> AsyncIterator[bytes]:
-        name = self._object(key)
         if length == 0:
             if await self.size(key) is None:
                 raise NotFound(key)
             return
-        try:
-            # Blobs, the common case, are plain objects: one GET, no listing.
-            async for piece in self._get(name, offset, length):
-                yield piece
-            return
-        except NotFound:
-            pass
-        chunks = await self._chunks(name)
-        if not chunks:
-            raise NotFound(key) from None
-        total_size(chunks, key)
-        end = None if length is None else offset + length
-        for chunk in chunks:
-            if chunk.end <= offset or (end is not None and chunk.start >= end):
-                continue
-            start = max(offset - chunk.start, 0)
-            stop = chunk.size if end is None else min(end - chunk.start, chunk.size)
-            async for piece in self._get(chunk.name, start, stop - start):
-                yield piece
+        async for chunk in self._get(self._object(key), offset, length):
+            yield chunk
 
-    async def write_at(self, key: str, offset: int, chunks: AsyncIterable[bytes]) -> int:
+    async def write(self, key: str, chunks: AsyncIterable[bytes]) -> int:
         name = self._object(key)
-        existing = await self._chunks(name)
-        plan = plan_write(existing, offset, key)
-        await self._delete_names([chunk.name for chunk in plan.dropped])
-        if not existing and offset == 0:
-            # A plain object under the key (published there) is replaced, not appended to.
-            await (await self._s3()).delete_object(Bucket=self.bucket, Key=name)
-        body = aiter(chunks)
-        first = await _first_piece(body)
-        carried = plan.carried
-        if first is None and (carried is None or carried.end == offset):
-            # Nothing new and nothing to cut: leave the chunks as they are (a finishing
-            # PUT without a body must not rewrite the last chunk).
-            if not plan.kept and carried is None:
-                await self._put(chunk_name(name, 0), b"")  # an empty object exists, too
-            return offset
-        position = offset
-        pending = bytearray()
-        if carried is not None:
-            position = carried.start
-            pending += await self._read_all(carried.name, offset - carried.start)
-        if first is not None:
-            pending += first
-        # One part is put while the next one is received: at most two parts in memory.
-        putting: asyncio.Task[None] | None = None
-        try:
-            async for piece in body:
-                pending += piece
-                while len(pending) >= self.part_size:
-                    if putting is not None:
-                        await putting
-                    part = bytes(pending[: self.part_size])
-                    del pending[: self.part_size]
-                    putting = asyncio.create_task(self._put(chunk_name(name, position), part))
-                    position += self.part_size
-            if putting is not None:
-                await putting
-        finally:
-            if putting is not None and not putting.done():
-                # The body failed: the put in flight must end before the caller retries.
-                await asyncio.wait([putting])
-        if pending:
-            await self._put(chunk_name(name, position), bytes(pending))
-            position += len(pending)
-        return position
+        parts = _parts(chunks, self.part_size)
+        first = await anext(parts, b"")
+        second = await anext(parts, None)
+        if second is None:  # one part or less: one PUT
+            await self._put(name, first)
+            return len(first)
+        return await self._multipart(name, _chain([first, second], parts))
 
-    async def publish(self, source: str, destination: str) -> None:
-        source_name, destination_name = self._object(source), self._object(destination)
-        chunks = await self._chunks(source_name)
-        if chunks:
-            total_size(chunks, source)
+    async def append(
+        self, pieces: Sequence[Piece], key: str, chunks: AsyncIterable[bytes]
+    ) -> list[Piece]:
+        body = aiter(chunks)
+        first = await first_chunk(body)
+        if first is None:
+            return list(pieces)
+        kept = list(pieces)
+        carried = b""
+        if kept and kept[-1].size < MIN_PART:
+            # Too small to be anything but the last part: its bytes go in front of the new ones.
+            carried = await self._read_all(self._object(kept.pop().key))
+        written: list[Piece] = []
+
+        async def put(data: bytes) -> None:  # one at a time: the numbers follow each other
+            piece = Piece(f"{key}/{len(written):06d}", len(data))
+            await self._put(self._object(piece.key), data)
+            written.append(piece)
+
+        await _pipelined(_parts(_chain([carried, first], body), self.part_size), put)
+        return kept + written
+
+    async def compose(self, pieces: Sequence[Piece], destination: str) -> None:
+        if not can_copy_parts(pieces):
+            # Only pieces not made by `append` can be this small: join them the slow way.
+            await super().compose(pieces, destination)
+            return
+        name = self._object(destination)
+        s3 = await self._s3()
+        if not pieces:
+            await self._put(name, b"")
+        elif len(pieces) == 1 and pieces[0].size <= MAX_PART:
+            await self._copy(
+                pieces[0].key,
+                s3.copy_object(
+                    Bucket=self.bucket,
+                    Key=name,
+                    CopySource={"Bucket": self.bucket, "Key": self._object(pieces[0].key)},
+                ),
+            )
         else:
-            size = await self._head(source_name)
-            if size is None:
-                raise NotFound(source)
-            chunks = [Chunk(0, size, source_name)]
-        await self._compose(destination_name, chunks)
-        await self._delete_names([chunk.name for chunk in chunks])
+            await self._copy_parts(name, pieces)
 
     async def delete(self, key: str) -> None:
         name = self._object(key)
         batch: builtins.list[str] = []
         async for listed, _ in self._list_objects(name):
-            if listed == name or listed.startswith((name + "/", chunks_prefix(name))):
+            if listed == name or listed.startswith(name + "/"):
                 batch.append(listed)
             if len(batch) == DELETE_BATCH:
                 await self._delete_names(batch)
@@ -172,13 +131,8 @@ class S3Driver(StorageDriver):
         # A prefix names a directory, as on the filesystem: "uploads" lists "uploads/...".
         directory = prefix.strip("/")
         listed_prefix = self.prefix + directory + "/" if directory else self.prefix
-        previous = None
         async for name, _ in self._list_objects(listed_prefix):
-            # The chunks of one key are listed one after another: report the key once.
-            key = logical_name(name)[len(self.prefix) :]
-            if key != previous:
-                previous = key
-                yield key
+            yield name[len(self.prefix) :]
 
     async def presigned_url(self, key: str, expires: int) -> str | None:
         s3 = await self._s3()
@@ -223,19 +177,16 @@ class S3Driver(StorageDriver):
                 return  # the object exists and ends before offset: no bytes, as a file
             raise
         async with response["Body"] as body:
-            async for piece in body.iter_chunks(READ_CHUNK):
-                yield piece
+            async for chunk in body.iter_chunks(READ_CHUNK):
+                yield chunk
 
-    async def _read_all(self, name: str, length: int) -> bytes:
-        """A small prefix of a chunk, read back to be rewritten (at most one part)."""
-        return b"".join([piece async for piece in self._get(name, 0, length)])
+    async def _read_all(self, name: str) -> bytes:
+        """A small piece, read back to be written again (at most 5 MiB)."""
+        return b"".join([chunk async for chunk in self._get(name, 0, None)])
 
     async def _put(self, name: str, data: bytes) -> None:
         s3 = await self._s3()
         await s3.put_object(Bucket=self.bucket, Key=name, Body=data, ContentType=CONTENT_TYPE)
-
-    async def _chunks(self, name: str) -> Sequence[Chunk]:
-        return parse_chunks([item async for item in self._list_objects(chunks_prefix(name))])
 
     async def _list_objects(self, prefix: str) -> AsyncIterator[tuple[str, int]]:
         pages = (
@@ -261,73 +212,126 @@ class S3Driver(StorageDriver):
             if errors:
                 raise OSError(f"S3 refused to delete {len(errors)} objects: {errors[:3]}")
 
-    async def _compose(self, destination: str, chunks: Sequence[Chunk]) -> None:
-        """Make destination the chunks' bytes in one step, inside the store."""
+    async def _multipart(self, name: str, parts: AsyncIterator[bytes]) -> int:
+        """Store parts as one object by a multipart upload, one part sent while the next one
+        is received; aborted when anything fails, so no part is left behind."""
         s3 = await self._s3()
-        if len(chunks) == 1 and chunks[0].size <= MAX_PART:
-            await s3.copy_object(
-                Bucket=self.bucket,
-                Key=destination,
-                CopySource={"Bucket": self.bucket, "Key": chunks[0].name},
+        upload_id = (
+            await s3.create_multipart_upload(Bucket=self.bucket, Key=name, ContentType=CONTENT_TYPE)
+        )["UploadId"]
+        completed: list[CompletedPartTypeDef] = []
+        size = 0
+
+        async def send(data: bytes) -> None:  # one at a time: the numbers follow each other
+            nonlocal size
+            number = len(completed) + 1
+            part = await s3.upload_part(
+                Bucket=self.bucket, Key=name, UploadId=upload_id, PartNumber=number, Body=data
             )
-            return
-        ranges = list(_part_ranges(chunks))
+            completed.append({"PartNumber": number, "ETag": part["ETag"]})
+            size += len(data)
+
+        async with self._aborting(name, upload_id):
+            await _pipelined(parts, send)
+            await s3.complete_multipart_upload(
+                Bucket=self.bucket,
+                Key=name,
+                UploadId=upload_id,
+                MultipartUpload={"Parts": completed},
+            )
+        return size
+
+    async def _copy_parts(self, name: str, pieces: Sequence[Piece]) -> None:
+        """Make the object `name` the pieces' bytes in one step, inside the store."""
+        ranges = list(part_ranges(pieces))
         if len(ranges) > MAX_PARTS:
-            raise OSError(f"{destination}: {len(ranges)} parts, S3 allows {MAX_PARTS}")
-        upload = await s3.create_multipart_upload(
-            Bucket=self.bucket, Key=destination, ContentType=CONTENT_TYPE
-        )
-        upload_id = upload["UploadId"]
+            raise OSError(f"{name}: {len(ranges)} parts, S3 allows {MAX_PARTS}")
+        s3 = await self._s3()
+        upload_id = (
+            await s3.create_multipart_upload(Bucket=self.bucket, Key=name, ContentType=CONTENT_TYPE)
+        )["UploadId"]
         limit = asyncio.Semaphore(COPY_CONCURRENCY)
 
-        async def copy(number: int, name: str, first: int, last: int) -> CompletedPartTypeDef:
+        async def copy(number: int, key: str, first: int, last: int) -> CompletedPartTypeDef:
             async with limit:
-                part = await s3.upload_part_copy(
-                    Bucket=self.bucket,
-                    Key=destination,
-                    UploadId=upload_id,
-                    PartNumber=number,
-                    CopySource={"Bucket": self.bucket, "Key": name},
-                    CopySourceRange=f"bytes={first}-{last}",
+                part = await self._copy(
+                    key,
+                    s3.upload_part_copy(
+                        Bucket=self.bucket,
+                        Key=name,
+                        UploadId=upload_id,
+                        PartNumber=number,
+                        CopySource={"Bucket": self.bucket, "Key": self._object(key)},
+                        CopySourceRange=f"bytes={first}-{last}",
+                    ),
                 )
             return {"PartNumber": number, "ETag": part["CopyPartResult"]["ETag"]}
 
-        try:
+        async with self._aborting(name, upload_id):
             parts = await asyncio.gather(
                 *(copy(number, *piece) for number, piece in enumerate(ranges, start=1))
             )
             await s3.complete_multipart_upload(
-                Bucket=self.bucket,
-                Key=destination,
-                UploadId=upload_id,
-                MultipartUpload={"Parts": parts},
+                Bucket=self.bucket, Key=name, UploadId=upload_id, MultipartUpload={"Parts": parts}
             )
+
+    async def _copy(self, key: str, request: Awaitable[T]) -> T:
+        """A server-side copy from key; NotFound when key is missing."""
+        try:
+            return await request
+        except ClientError as exc:
+            if _is_missing(exc):
+                raise NotFound(key) from None
+            raise
+
+    @contextlib.asynccontextmanager
+    async def _aborting(self, name: str, upload_id: str) -> AsyncIterator[None]:
+        try:
+            yield
         except BaseException:
             # The first error is the one to report; a multipart upload the abort could not
             # remove holds no visible object (a bucket lifecycle rule clears such leftovers).
             with contextlib.suppress(Exception):
-                await s3.abort_multipart_upload(
-                    Bucket=self.bucket, Key=destination, UploadId=upload_id
-                )
+                s3 = await self._s3()
+                await s3.abort_multipart_upload(Bucket=self.bucket, Key=name, UploadId=upload_id)
             raise
 
 
-def _part_ranges(chunks: Sequence[Chunk]) -> Iterator[tuple[str, int, int]]:
-    """(object, first byte, last byte) of each part. Only a plain object published again
-    can exceed S3's 5 GiB part limit (chunks are at most part_size): it is cut in 1 GiB
-    ranges, its remainder last, as parts other than the last must be at least 5 MiB."""
-    for chunk in chunks:
-        step = chunk.size if chunk.size <= MAX_PART else MAX_PART // 5
-        for first in range(0, chunk.size, step):
-            yield chunk.name, first, min(first + step, chunk.size) - 1
+async def _parts(chunks: AsyncIterable[bytes], size: int) -> AsyncIterator[bytes]:
+    """The chunks regrouped in parts of `size` bytes, the remainder last (none when empty)."""
+    pending = bytearray()
+    async for chunk in chunks:
+        pending += chunk
+        while len(pending) >= size:
+            yield bytes(pending[:size])
+            del pending[:size]
+    if pending:
+        yield bytes(pending)
 
 
-async def _first_piece(body: AsyncIterator[bytes]) -> bytes | None:
-    """The first non-empty piece of a body, or None when it has none."""
-    async for piece in body:
-        if piece:
-            return piece
-    return None
+async def _chain(leading: Sequence[bytes], rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    for chunk in leading:
+        yield chunk
+    async for chunk in rest:
+        yield chunk
+
+
+async def _pipelined(
+    parts: AsyncIterator[bytes], send: Callable[[bytes], Coroutine[Any, Any, None]]
+) -> None:
+    """Send each part while the next one is received: at most two parts in memory."""
+    sending: asyncio.Task[None] | None = None
+    try:
+        async for part in parts:
+            if sending is not None:
+                await sending
+            sending = asyncio.create_task(send(part))
+        if sending is not None:
+            await sending
+    finally:
+        if sending is not None and not sending.done():
+            # The body failed: the request in flight ends before the caller goes on.
+            await asyncio.wait([sending])
 
 
 def _is_missing(exc: ClientError) -> bool:
