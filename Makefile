@@ -29,9 +29,10 @@ bench-s3: $(VENV)/.installed-test system-deps
 	$(BIN)/python -m bench.s3_bench
 
 # Debian packages the tests and benchmarks drive: real clients, the reference registry,
-# PostgreSQL and Redis. Installed only when missing.
+# PostgreSQL and Redis; and Azurite from npm. Installed only when missing.
 system-deps:
 	scripts/install-system-deps.sh
+	scripts/install-node-deps.sh
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

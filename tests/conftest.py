@@ -12,6 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.azurite import Azurite, azurite_server
+from tests.support.fake_gcs import FakeGCS, fake_gcs_server
 from tests.support.postgres import PostgresServer, missing_postgres, postgres_server
 from tests.support.redis import any_redis, missing_redis
 from tests.support.seaweedfs import S3Bucket, create_bucket, seaweedfs
@@ -85,3 +87,19 @@ def s3_bucket() -> Iterator[S3Bucket]:
     """A bucket of a real SeaweedFS, started once for the session when a test asks for it."""
     with seaweedfs() as server:
         yield create_bucket(server, f"dockyard-{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture(scope="session")
+def azurite() -> Iterator[Azurite]:
+    """A container of Azurite (Microsoft's Azure Blob Storage emulator), started once for the
+    session when a test asks for it."""
+    with azurite_server(f"dockyard-{uuid.uuid4().hex[:8]}") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def fake_gcs() -> Iterator[FakeGCS]:
+    """A bucket of fake-gcs-server (a Google Cloud Storage emulator), started once for the session
+    when a test asks for it."""
+    with fake_gcs_server(f"dockyard-{uuid.uuid4().hex[:8]}") as server:
+        yield server

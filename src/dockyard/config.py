@@ -67,7 +67,24 @@ class HttpSettings(_Section):
 MIB = 1024 * 1024
 
 
-class S3Settings(_Section):
+class _StoreSettings(_Section):
+    """What every object store's section has: a prefix, and a secret the workers need."""
+
+    # Keys inside the bucket or container start with this, so several registries can share one.
+    prefix: str = ""
+
+    @field_validator("prefix")
+    @classmethod
+    def _no_surrounding_slashes(cls, value: str) -> str:
+        return value.strip("/")
+
+    @field_serializer("secret_key", "account_key", "token", when_used="json", check_fields=False)
+    def _reveal_for_workers(self, value: SecretStr | None) -> str | None:
+        # Worker processes rebuild the settings from JSON; everywhere else it stays masked.
+        return None if value is None else value.get_secret_value()
+
+
+class S3Settings(_StoreSettings):
     # None: AWS itself, found from the region.
     endpoint: str | None = None
     region: str = "us-east-1"
@@ -75,8 +92,6 @@ class S3Settings(_Section):
     # Both None: the default AWS credential chain (environment, profile, instance role).
     access_key: str | None = None
     secret_key: SecretStr | None = None
-    # Keys inside the bucket start with this, so one bucket can hold several registries.
-    prefix: str = ""
     # auto: path-style with a custom endpoint (what most S3-compatible stores need),
     # virtual-hosted on AWS (path-style is deprecated there).
     addressing: Literal["auto", "path", "virtual"] = "auto"
@@ -89,30 +104,68 @@ class S3Settings(_Section):
     # SigV4 presigned URLs live at most 7 days.
     redirect_expiry: int = Field(default=1200, ge=1, le=7 * 24 * 3600)
 
-    @field_validator("prefix")
-    @classmethod
-    def _no_surrounding_slashes(cls, value: str) -> str:
-        return value.strip("/")
 
-    @field_serializer("secret_key", when_used="json")
-    def _reveal_for_workers(self, value: SecretStr | None) -> str | None:
-        # Worker processes rebuild the settings from JSON; everywhere else it stays masked.
-        return None if value is None else value.get_secret_value()
+class _OpendalSettings(_StoreSettings):
+    """What the stores reached through opendal (Azure, GCS, Swift) have in common."""
+
+    # Bytes an upload holds in memory before it sends a block or part to the store.
+    chunk_size: int = Field(default=16 * MIB, ge=MIB, le=4000 * MIB)
+
+
+class AzureSettings(_OpendalSettings):
+    account_name: str | None = None
+    account_key: SecretStr | None = None
+    container: str | None = None
+    # None: https://<account_name>.blob.core.windows.net
+    endpoint: str | None = None
+
+
+class GcsSettings(_OpendalSettings):
+    bucket: str | None = None
+    # None: https://storage.googleapis.com
+    endpoint: str | None = None
+    # A service account's JSON key file; None: the machine's default credentials.
+    credential_path: Path | None = None
+    # Send requests unsigned: for emulators and public buckets only.
+    anonymous: bool = False
+
+
+class SwiftSettings(_OpendalSettings):
+    # The account's storage URL, e.g. https://swift.example/v1/AUTH_project
+    endpoint: str | None = None
+    container: str | None = None
+    # An auth token for the account (X-Auth-Token); Dockyard does not renew it.
+    token: SecretStr | None = None
 
 
 class StorageSettings(_Section):
-    driver: Literal["filesystem", "memory", "s3"] = "filesystem"
+    driver: Literal["filesystem", "memory", "s3", "azure", "gcs", "swift"] = "filesystem"
     # Where the filesystem driver keeps blobs and uploads; default <data_dir>/storage.
     root: Path | None = None
     s3: S3Settings = S3Settings()
+    azure: AzureSettings = AzureSettings()
+    gcs: GcsSettings = GcsSettings()
+    swift: SwiftSettings = SwiftSettings()
 
     @model_validator(mode="after")
-    def _s3_is_complete(self) -> StorageSettings:
+    def _store_is_complete(self) -> StorageSettings:
         # PydanticCustomError: the message reads as written, without "Value error, ".
         if self.driver == "s3" and not self.s3.bucket:
             raise PydanticCustomError(
                 "s3_bucket", "storage.s3.bucket is required when storage.driver is s3"
             )
+        required = {
+            "azure": ("account_name", "account_key", "container"),
+            "gcs": ("bucket",),
+            "swift": ("endpoint", "container", "token"),
+        }
+        for key in required.get(self.driver, ()):
+            if getattr(getattr(self, self.driver), key) is None:
+                raise PydanticCustomError(
+                    "store_incomplete",
+                    "storage.{section}.{key} is required when storage.driver is {section}",
+                    {"section": self.driver, "key": key},
+                )
         if (self.s3.access_key is None) != (self.s3.secret_key is None):
             raise PydanticCustomError(
                 "s3_keys", "storage.s3.access_key and storage.s3.secret_key go together"

@@ -21,4 +21,8 @@ def create_driver(settings: StorageSettings, root: Path) -> StorageDriver:
         from dockyard.storage.s3 import S3Driver
 
         return S3Driver(settings.s3)
+    if settings.driver in ("azure", "gcs", "swift"):
+        from dockyard.storage.opendal_store import opendal_driver
+
+        return opendal_driver(settings)
     raise ValueError(f"unknown storage driver {settings.driver!r}")

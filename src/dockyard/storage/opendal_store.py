@@ -1,0 +1,137 @@
+"""Objects in Azure Blob Storage, Google Cloud Storage or OpenStack Swift, through opendal.
+
+Pieces are plain objects (one per request, written in blocks of `chunk_size`). `compose` of one
+piece, the common case (clients send a layer in one request), is a server-side copy; several
+pieces are streamed through the registry into the blob, as opendal offers no way to join
+objects inside these stores (docs/decisions/0011-opendal-stores.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from typing import Any
+
+import opendal
+from opendal.exceptions import NotFound as OpendalNotFound
+
+from dockyard.config import AzureSettings, GcsSettings, StorageSettings, SwiftSettings
+from dockyard.storage.base import NotFound, Piece, StorageDriver
+
+READ_CHUNK = 1024 * 1024
+# opendal reads configuration files and cloud metadata servers unless told not to: the
+# settings given are the whole configuration.
+_NO_AMBIENT_CONFIG = {"disable_config_load": "true"}
+# opendal's names for the services, by `storage.driver`.
+_SCHEMES = {"azure": "azblob", "gcs": "gcs", "swift": "swift"}
+
+
+class OpendalDriver(StorageDriver):
+    def __init__(self, name: str, options: dict[str, str], chunk_size: int) -> None:
+        self.name = name
+        self.chunk_size = chunk_size
+        self._operator = opendal.AsyncOperator(_SCHEMES[name], **options)
+
+    async def size(self, key: str) -> int | None:
+        try:
+            metadata = await self._operator.stat(key)
+        except OpendalNotFound:
+            return None
+        return int(metadata.content_length)
+
+    async def read(
+        self, key: str, offset: int = 0, length: int | None = None
+    ) -> AsyncIterator[bytes]:
+        size = await self.size(key)
+        if size is None:
+            raise NotFound(key)
+        end = size if length is None else min(size, offset + length)
+        if end <= offset:
+            return
+        try:
+            reader = await self._operator.open(key, "rb", offset=offset, size=end - offset)
+            try:
+                # A read may return fewer bytes than asked for: only an empty one ends.
+                while chunk := await reader.read(READ_CHUNK):
+                    yield chunk
+            finally:
+                await reader.close()
+        except OpendalNotFound:
+            raise NotFound(key) from None
+
+    async def write(self, key: str, chunks: AsyncIterable[bytes]) -> int:
+        writer = await self._operator.open(key, "wb", chunk=self.chunk_size)
+        size = 0
+        # Not `async with`: leaving it closes the writer, which commits the object, and a
+        # failed body must commit nothing. An unclosed writer's blocks are never committed.
+        async for chunk in chunks:
+            await writer.write(chunk)
+            size += len(chunk)
+        await writer.close()
+        return size
+
+    async def compose(self, pieces: Sequence[Piece], destination: str) -> None:
+        if len(pieces) == 1:  # the common case: a server-side copy
+            await self._copy(pieces[0].key, destination)
+        elif not pieces:
+            await super().compose(pieces, destination)
+        else:
+            # Joined under a name of its own first: two uploads of one blob finishing at once
+            # would otherwise write one key together, which Azure refuses to one of them.
+            joined = f"{pieces[0].key}.{uuid.uuid4().hex}"
+            await super().compose(pieces, joined)
+            await self._copy(joined, destination)
+
+    async def delete(self, key: str) -> None:
+        # One by one: fake-gcs-server, the GCS the tests run, has no batch delete.
+        async for listed in self.list(key):
+            await self._operator.delete(listed)
+        with contextlib.suppress(OpendalNotFound):
+            await self._operator.delete(key)
+
+    async def list(self, prefix: str) -> AsyncIterator[str]:
+        directory = prefix.strip("/")
+        entries = await self._operator.list(f"{directory}/" if directory else "", recursive=True)
+        async for entry in entries:
+            if not entry.path.endswith("/"):
+                yield entry.path
+
+    async def _copy(self, source: str, destination: str) -> None:
+        try:
+            await self._operator.copy(source, destination)
+        except OpendalNotFound:
+            raise NotFound(source) from None
+
+
+def opendal_driver(settings: StorageSettings) -> OpendalDriver:
+    section: AzureSettings | GcsSettings | SwiftSettings = getattr(settings, settings.driver)
+    options = {**_NO_AMBIENT_CONFIG, "root": f"/{section.prefix}", **_options(section)}
+    return OpendalDriver(settings.driver, options, section.chunk_size)
+
+
+def _options(section: AzureSettings | GcsSettings | SwiftSettings) -> dict[str, str]:
+    """opendal's options for the section (strings, as opendal wants them)."""
+    found: dict[str, Any]
+    if isinstance(section, AzureSettings):
+        assert section.account_key is not None
+        found = {
+            "container": section.container,
+            "account_name": section.account_name,
+            "account_key": section.account_key.get_secret_value(),
+            "endpoint": section.endpoint or f"https://{section.account_name}.blob.core.windows.net",
+        }
+    elif isinstance(section, GcsSettings):
+        found = {"bucket": section.bucket, "endpoint": section.endpoint}
+        if section.credential_path is not None:
+            found["credential_path"] = str(section.credential_path)
+        if section.anonymous:
+            found |= {"skip_signature": "true", "disable_vm_metadata": "true"}
+    else:
+        assert section.token is not None
+        found = {
+            "endpoint": section.endpoint,
+            "container": section.container,
+            "token": section.token.get_secret_value(),
+        }
+    return {name: str(value) for name, value in found.items() if value is not None}
