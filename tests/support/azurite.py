@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -25,7 +24,7 @@ import httpx
 from pydantic import SecretStr
 
 from dockyard.config import AzureSettings, StorageSettings
-from tests.support.servers import free_port, wait_until_answers
+from tests.support.servers import free_port, stop_group, wait_until_answers
 
 # The emulator's well-known development account, published in Azurite's documentation.
 ACCOUNT_NAME = "devstoreaccount1"
@@ -93,7 +92,7 @@ def azurite_server(container: str = "dockyard") -> Iterator[Azurite]:
         create_container(server)
         yield server
     finally:
-        _stop(process)
+        stop_group(process)
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -114,14 +113,3 @@ def _shared_key(
     key = base64.b64decode(server.account_key)
     digest = hmac.new(key, to_sign.encode(), hashlib.sha256).digest()
     return f"SharedKey {server.account_name}:{base64.b64encode(digest).decode()}"
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()

@@ -7,9 +7,7 @@ own Python class is not used, as it neither frees its port nor stops by process 
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -21,7 +19,7 @@ from pathlib import Path
 import httpx
 
 from dockyard.config import GcsSettings, StorageSettings
-from tests.support.servers import free_port, wait_until_answers
+from tests.support.servers import free_port, stop_group, wait_until_answers
 
 MULTIPART_BEYOND = 64 * 1024 * 1024
 
@@ -79,16 +77,5 @@ def fake_gcs_server(bucket: str = "dockyard") -> Iterator[FakeGCS]:
         created.raise_for_status()
         yield FakeGCS(endpoint, bucket)
     finally:
-        _stop(process)
+        stop_group(process)
         shutil.rmtree(base, ignore_errors=True)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -27,7 +25,7 @@ from pydantic import SecretStr
 
 from dockyard.config import S3Settings
 from dockyard.storage.s3_client import client_config
-from tests.support.servers import free_port
+from tests.support.servers import free_port, stop_group
 
 if TYPE_CHECKING:
     from aiobotocore.session import ClientCreatorContext
@@ -174,7 +172,8 @@ def seaweedfs() -> Iterator[SeaweedFS]:
         _wait_until_ready(process, ports, log)
         yield SeaweedFS(f"http://127.0.0.1:{ports['s3']}")
     finally:
-        _stop(process)
+        # A graceful stop takes ~16 s and the data is thrown away anyway.
+        stop_group(process, grace=2)
         # weed leaves its gRPC unix sockets in /tmp, named by port.
         for port in grpc.values():
             for path in Path("/tmp").glob(f"seaweedfs-*-grpc-{port}.sock"):
@@ -196,17 +195,5 @@ def _wait_until_ready(process: subprocess.Popen[bytes], ports: dict[str, int], l
         except (httpx.TransportError, ValueError):
             pass
         time.sleep(0.2)
-    _stop(process)
+    stop_group(process, grace=2)
     raise RuntimeError(f"SeaweedFS was not ready in 60 s:\n{log.read_text()[-4000:]}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    # A graceful stop takes ~16 s and the data is thrown away anyway: TERM, then KILL.
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=2)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()

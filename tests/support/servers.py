@@ -58,6 +58,19 @@ class DockyardServer:
         _signal_group(self.process, signal.SIGKILL)
 
 
+def stop_group(process: subprocess.Popen[bytes], grace: float = 5) -> None:
+    """Stop a server started in a session of its own: TERM to its process group, then KILL
+    after `grace` seconds (test servers' data is thrown away: no need to wait longer)."""
+    if process.poll() is not None:
+        return
+    _signal_group(process, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        _signal_group(process, signal.SIGKILL)
+        process.wait()
+
+
 def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, sig)
