@@ -18,6 +18,7 @@ from tests.support.postgres import PostgresServer, missing_postgres, postgres_se
 from tests.support.redis import any_redis, missing_redis
 from tests.support.seaweedfs import S3Bucket, create_bucket, seaweedfs
 from tests.support.servers import DockyardServer, dockyard_server
+from tests.support.swift import Swift, missing_swift, swift_server
 
 _names = itertools.count()
 
@@ -102,4 +103,15 @@ def fake_gcs() -> Iterator[FakeGCS]:
     """A bucket of fake-gcs-server (a Google Cloud Storage emulator), started once for the session
     when a test asks for it."""
     with fake_gcs_server(f"dockyard-{uuid.uuid4().hex[:8]}") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def swift() -> Iterator[Swift]:
+    """A container of a real OpenStack Swift (all in one, from Debian's packages), started once
+    for the session when a test asks for it."""
+    reason = missing_swift()
+    if reason is not None:
+        pytest.fail(f"{reason} (make test installs the Debian packages)")
+    with swift_server(f"dockyard-{uuid.uuid4().hex[:8]}") as server:
         yield server

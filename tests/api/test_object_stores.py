@@ -23,7 +23,7 @@ from tests.support.servers import DockyardServer, dockyard_server
 from tests.support.stores import StoreServer, environment, stored_keys
 
 MIB = 1024 * 1024
-SERVER_FIXTURES = {"azure": "azurite", "gcs": "fake_gcs"}
+SERVER_FIXTURES = {"azure": "azurite", "gcs": "fake_gcs", "swift": "swift"}
 
 
 @dataclass

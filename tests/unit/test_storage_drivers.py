@@ -19,6 +19,7 @@ from dockyard.storage.memory import MemoryDriver
 from dockyard.storage.s3 import S3Driver
 from tests.support.seaweedfs import S3Bucket
 from tests.support.stores import StoreServer
+from tests.support.swift import Swift
 
 MIB = 1024 * 1024
 # The S3 driver's smallest part size, which its fixture uses: larger objects span parts.
@@ -28,10 +29,10 @@ PAGE = 7
 
 T = TypeVar("T")
 # The fixture of the real (or emulated) server each opendal driver runs against.
-SERVER_FIXTURES = {"azure": "azurite", "gcs": "fake_gcs"}
+SERVER_FIXTURES = {"azure": "azurite", "gcs": "fake_gcs", "swift": "swift"}
 
 
-@pytest.fixture(params=["filesystem", "memory", "s3", "azure", "gcs"])
+@pytest.fixture(params=["filesystem", "memory", "s3", "s3-on-swift", *SERVER_FIXTURES])
 def driver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StorageDriver]:
     # The servers are requested here, so each starts only when a case of its driver runs.
     prefix = f"drivers/{uuid.uuid4().hex}"
@@ -42,6 +43,9 @@ def driver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StorageDr
     elif request.param == "s3":
         bucket: S3Bucket = request.getfixturevalue("s3_bucket")
         yield S3Driver(bucket.settings(prefix, part_size=PART), page_size=PAGE)
+    elif request.param == "s3-on-swift":  # the S3 driver on a second S3 server: Swift's s3api
+        swift: Swift = request.getfixturevalue("swift")
+        yield S3Driver(swift.s3_settings(prefix, part_size=PART), page_size=PAGE)
     else:
         server: StoreServer = request.getfixturevalue(SERVER_FIXTURES[request.param])
         yield create_driver(server.storage(prefix, chunk_size=PART), tmp_path)

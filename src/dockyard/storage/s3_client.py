@@ -8,8 +8,10 @@ in each loop and closed by `close()`.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 from contextlib import AsyncExitStack
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
@@ -59,6 +61,7 @@ class ClientHolder:
             if self._client is None:
                 stack = AsyncExitStack()
                 self._client = await stack.enter_async_context(self._create())
+                self._client.meta.events.register("before-call.s3.DeleteObjects", _content_md5)
                 self._stack = stack
             return self._client
 
@@ -82,3 +85,13 @@ class ClientHolder:
             verify=verify,
             config=client_config(settings),
         )
+
+
+def _content_md5(params: dict[str, Any], **_: Any) -> None:
+    """DeleteObjects with a Content-MD5 header, which S3 once required and some S3-compatible
+    stores still do (Swift's s3api): botocore >= 1.36 sends a CRC checksum instead, and with
+    `request_checksum_calculation="when_required"` on a non-AWS endpoint, none at all."""
+    headers = params["headers"]
+    if "Content-MD5" not in headers:
+        digest = hashlib.md5(params["body"], usedforsecurity=False).digest()
+        headers["Content-MD5"] = base64.b64encode(digest).decode()
