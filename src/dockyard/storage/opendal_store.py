@@ -9,6 +9,7 @@ objects inside these stores (docs/decisions/0011-opendal-stores.md).
 from __future__ import annotations
 
 import contextlib
+import re
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from typing import Any
@@ -104,9 +105,36 @@ class OpendalDriver(StorageDriver):
             raise NotFound(source) from None
 
 
+class SwiftDriver(OpendalDriver):
+    """Swift keeps an object written in several blocks as a static large object: a manifest,
+    and segments that opendal puts under `.segments/<prefix>/<key><uuid>/` and does not delete
+    with the object. `delete` sweeps them, also those of a write that failed before its
+    manifest was written."""
+
+    def __init__(self, options: dict[str, str], chunk_size: int, prefix: str) -> None:
+        super().__init__("swift", options, chunk_size)
+        self._container = opendal.AsyncOperator("swift", **{**options, "root": "/"})
+        self._segments = f".segments/{prefix}/" if prefix else ".segments/"
+
+    async def delete(self, key: str) -> None:
+        await super().delete(key)
+        stem = self._segments + key.strip("/")
+        entries = await self._container.list(stem.rsplit("/", 1)[0] + "/", recursive=True)
+        async for entry in entries:
+            if _SEGMENT_OF.match(entry.path[len(stem) :]) and entry.path.startswith(stem):
+                await self._container.delete(entry.path)
+
+
+# What follows a key's name in the name of its segments: a directory of its own (when the key
+# names a prefix) or opendal's writer's UUID, then the segment's number.
+_SEGMENT_OF = re.compile(r"(/|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/)")
+
+
 def opendal_driver(settings: StorageSettings) -> OpendalDriver:
     section: AzureSettings | GcsSettings | SwiftSettings = getattr(settings, settings.driver)
     options = {**_NO_AMBIENT_CONFIG, "root": f"/{section.prefix}", **_options(section)}
+    if isinstance(section, SwiftSettings):
+        return SwiftDriver(options, section.chunk_size, section.prefix)
     return OpendalDriver(settings.driver, options, section.chunk_size)
 
 
