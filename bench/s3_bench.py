@@ -354,7 +354,7 @@ def analysis(results: dict[str, Results], breakdown: Breakdown, size_mib: int) -
         f"**Upload** is bound by the object store. A {size_mib} MiB upload takes Dockyard"
         f" {upload:.1f} s ({reference:.1f} s for Distribution). Dockyard's S3 driver alone,"
         " writing the same file to the same bucket without HTTP or hashing, needs"
-        f" {write:.1f} s to PUT the chunk objects ({write_rate:.0f} MB/s, one PUT at a time:"
+        f" {write:.1f} s to PUT the piece objects ({write_rate:.0f} MB/s, one PUT at a time:"
         " what SeaweedFS takes in here; several at once were slower in a separate try) and"
         f" {publish:.1f} s to publish them as one object by `UploadPartCopy` inside the store;"
         f" {rest}. Distribution also writes every byte twice inside the store (a multipart"
