@@ -106,3 +106,44 @@ def test_a_stalled_second_writer_cannot_change_what_the_digest_covers(
         served = client.get(f"/v2/{repo}/blobs/{digest}")
         assert sha256(served.content) == digest, "a blob whose bytes are not its digest"
     assert nodes.bucket.objects(f"{nodes.prefix}/uploads/{upload_id(location)}/") == {}
+
+
+def test_a_retried_chunk_that_loses_leaves_the_session_to_the_winner(
+    nodes: Nodes, repo: str
+) -> None:
+    # The session holds a part and a small last piece, which the next chunk on S3 reads back and
+    # replaces. A client retries that next chunk on another node while the first attempt is
+    # still running: the attempt that records second finds the small piece gone, and loses.
+    head = random.Random(8).randbytes(PART + MIB)
+    chunk = random.Random(9).randbytes(2 * MIB)
+    first, second = nodes.cluster.nodes
+    port = int(second.host.rsplit(":", 1)[1])
+    with httpx.Client(base_url=first.url, timeout=60) as client:
+        for _attempt in range(5):
+            location = start_upload(client, repo)
+            assert patch_chunk(client, location, head, 0).status_code == 202
+            with socket.create_connection(("127.0.0.1", port)) as retry:
+                retry.sendall(
+                    f"PATCH {location} HTTP/1.1\r\nHost: {second.host}\r\n"
+                    "Content-Type: application/octet-stream\r\n"
+                    f"Content-Range: {len(head)}-{len(head) + len(chunk) - 1}\r\n"
+                    f"Content-Length: {len(chunk)}\r\n\r\n".encode()
+                )
+                time.sleep(0.3)  # its handler reads the session: the part and the small piece
+                committed = patch_chunk(client, location, chunk, len(head))
+                assert committed.status_code == 202, committed.text
+                if _answered(retry, 0.1):
+                    continue  # it read the session after the commit and refused the range: again
+                retry.sendall(chunk)
+                refused = _answer(retry)
+                assert refused.startswith(b"HTTP/1.1 416"), refused[:200]
+            break
+        else:
+            pytest.fail("the retry never started before the first attempt committed")
+        data = head + chunk
+        status = client.get(location)
+        assert status.headers["range"] == f"0-{len(data) - 1}", status.headers
+        digest = sha256(data)
+        finished = client.put(location, params={"digest": digest})
+        assert finished.status_code == 201, finished.text
+        assert client.get(f"/v2/{repo}/blobs/{digest}").content == data

@@ -138,6 +138,11 @@ class UploadService:
             self._hashes.pop(upload.id, None)
             await self._discard(key)
             if isinstance(failure, NotFound):
+                # A piece this request read is gone: another request recorded its bytes and
+                # deleted the piece it replaced (this one lost), or the session's bytes are.
+                current = await self.get(name, upload_id)
+                if current.size != upload.size:
+                    raise _moved(current.size) from None
                 await self._forget(upload.id)
                 raise _vanished(upload.id) from None
             raise
@@ -155,12 +160,7 @@ class UploadService:
             # This one loses, as a chunk out of order would, and its pieces go unrecorded.
             self._hashes.pop(upload.id, None)
             await self._discard(key)
-            current = await self.get(name, upload_id)
-            raise RegistryError(
-                ErrorCode.RANGE_INVALID,
-                f"the upload moved to {current.size} bytes while this chunk was written",
-                headers=_range_headers(current.size),
-            )
+            raise _moved((await self.get(name, upload_id)).size)
         for replaced in upload.pieces[kept:]:
             await self._discard(replaced.key)
         size = sum(piece.size for piece in pieces)
@@ -283,6 +283,14 @@ def _common_prefix(old: Sequence[Piece], new: Sequence[Piece]) -> int:
             break
         kept += 1
     return kept
+
+
+def _moved(size: int) -> RegistryError:
+    return RegistryError(
+        ErrorCode.RANGE_INVALID,
+        f"the upload moved to {size} bytes while this chunk was written",
+        headers=_range_headers(size),
+    )
 
 
 def _vanished(upload_id: str) -> RegistryError:
