@@ -36,6 +36,8 @@ SECRET_KEY = "testsecret"
 REGION = "us-east-1"
 
 # One volume per bucket instead of seven: start-up and memory stay small.
+START_ATTEMPTS = 3
+
 MASTER_TOML = """\
 [master.volume_growth]
 copy_1 = 1
@@ -140,8 +142,6 @@ def weed_binary() -> str:
 def seaweedfs() -> Iterator[SeaweedFS]:
     """Start `weed server` with an S3 gateway; stop it by PID and remove what it left."""
     base = Path(tempfile.mkdtemp(prefix="dockyard-seaweedfs-"))
-    ports = {name: free_port() for name in ("master", "volume", "filer", "s3")}
-    grpc = {name: free_port() for name in ports}
     (base / "data").mkdir()
     (base / "run").mkdir()
     (base / "master.toml").write_text(MASTER_TOML)
@@ -151,6 +151,36 @@ def seaweedfs() -> Iterator[SeaweedFS]:
         "actions": ["Admin", "Read", "Write", "List", "Tagging"],
     }
     (base / "s3.json").write_text(json.dumps({"identities": [identity]}))
+    try:
+        # A free port can be taken by another test server before weed binds it: try again
+        # with other ports.
+        for attempt in range(1, START_ATTEMPTS + 1):
+            process, ports, grpc = _start(base)
+            try:
+                _wait_until_ready(process, ports, base / "weed.log")
+                break
+            except PortTaken:
+                _stop(process, grpc)
+                if attempt == START_ATTEMPTS:
+                    raise
+                for directory in ("data", "run"):  # the next attempt starts afresh
+                    shutil.rmtree(base / directory)
+                    (base / directory).mkdir()
+        try:
+            yield SeaweedFS(f"http://127.0.0.1:{ports['s3']}")
+        finally:
+            _stop(process, grpc)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+class PortTaken(RuntimeError):
+    """weed could not bind a port that was free when it was picked."""
+
+
+def _start(base: Path) -> tuple[subprocess.Popen[bytes], dict[str, int], dict[str, int]]:
+    ports = {name: free_port() for name in ("master", "volume", "filer", "s3")}
+    grpc = {name: free_port() for name in ports}
     command = [
         weed_binary(), "server", f"-dir={base / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
         f"-master.port={ports['master']}", f"-master.port.grpc={grpc['master']}",
@@ -163,22 +193,20 @@ def seaweedfs() -> Iterator[SeaweedFS]:
         f"-s3.config={base / 's3.json'}", "-s3.port.iceberg=0", "-s3.port.lance=0",
         f"-s3.localSocket={base / 'run' / 's3.sock'}",
     ]  # fmt: skip
-    log = base / "weed.log"
-    with log.open("wb") as output:
+    with (base / "weed.log").open("wb") as output:
         process = subprocess.Popen(
             command, cwd=base, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
         )
-    try:
-        _wait_until_ready(process, ports, log)
-        yield SeaweedFS(f"http://127.0.0.1:{ports['s3']}")
-    finally:
-        # A graceful stop takes ~16 s and the data is thrown away anyway.
-        stop_group(process, grace=2)
-        # weed leaves its gRPC unix sockets in /tmp, named by port.
-        for port in grpc.values():
-            for path in Path("/tmp").glob(f"seaweedfs-*-grpc-{port}.sock"):
-                path.unlink(missing_ok=True)
-        shutil.rmtree(base, ignore_errors=True)
+    return process, ports, grpc
+
+
+def _stop(process: subprocess.Popen[bytes], grpc: dict[str, int]) -> None:
+    # A graceful stop takes ~16 s and the data is thrown away anyway.
+    stop_group(process, grace=2)
+    # weed leaves its gRPC unix sockets in /tmp, named by port.
+    for port in grpc.values():
+        for path in Path("/tmp").glob(f"seaweedfs-*-grpc-{port}.sock"):
+            path.unlink(missing_ok=True)
 
 
 def _wait_until_ready(process: subprocess.Popen[bytes], ports: dict[str, int], log: Path) -> None:
@@ -186,7 +214,9 @@ def _wait_until_ready(process: subprocess.Popen[bytes], ports: dict[str, int], l
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"weed exited with {process.returncode}:\n{log.read_text()}")
+            output = log.read_text()
+            failure = PortTaken if "address already in use" in output else RuntimeError
+            raise failure(f"weed exited with {process.returncode}:\n{output}")
         try:
             httpx.get(f"http://127.0.0.1:{ports['s3']}/", timeout=1)
             assign = httpx.get(f"http://127.0.0.1:{ports['master']}/dir/assign", timeout=2)
