@@ -13,6 +13,7 @@ from starlette.types import ASGIApp
 from dockyard.config import Settings
 from dockyard.registry.app import create_registry_app
 from dockyard.registry.middleware import RegistryMiddleware
+from dockyard.supervision import watch_supervisor
 
 SETTINGS_VARIABLE = "DOCKYARD_RESOLVED_SETTINGS"
 
@@ -27,4 +28,5 @@ def app_from_environment() -> ASGIApp:
 
     settings = Settings.model_validate_json(os.environ[SETTINGS_VARIABLE])
     configure_logging(settings.log.level)
+    watch_supervisor()
     return create_app(settings)

@@ -13,6 +13,7 @@ from dockyard.auth.factory import create_auth
 from dockyard.config import Settings
 from dockyard.db.engine import Database
 from dockyard.db.migrate import upgrade
+from dockyard.supervision import mark_supervisor
 
 log = logging.getLogger("dockyard")
 
@@ -37,6 +38,7 @@ def prepare(settings: Settings) -> None:
 def serve(settings: Settings) -> None:
     prepare(settings)
     os.environ[SETTINGS_VARIABLE] = settings.model_dump_json()
+    mark_supervisor()  # workers stop by themselves if this process is killed
     log.info(
         "serving on http://%s (data in %s, storage %s)",
         settings.http.addr,
