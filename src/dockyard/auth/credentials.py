@@ -12,6 +12,7 @@ from dataclasses import dataclass
 MAX_AUTHORIZATION_BYTES = 16 * 1024
 # RFC 6750's b64token.
 _TOKEN68 = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # Unicode's control characters (Cc)
 
 
 class MalformedCredentials(Exception):
@@ -63,4 +64,7 @@ def _basic(value: str) -> BasicCredentials:
     user, colon, password = decoded.partition(":")
     if not colon or not user:
         raise MalformedCredentials("Basic credentials must be user:password")
+    if _CONTROL.search(decoded):
+        # RFC 7617: neither user-id nor password may contain control characters.
+        raise MalformedCredentials("Basic credentials must not hold control characters")
     return BasicCredentials(user, password)

@@ -7,6 +7,8 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
+from dockyard.kit.bodies import BodyTooLarge, read_limited
+
 # A form with a password, a refresh token and many scopes fits many times over.
 MAX_FORM_BYTES = 64 * 1024
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -32,16 +34,15 @@ async def read_form(request: Request) -> Form:
     media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if media_type != FORM_TYPE:
         raise FormError(f"the body must be {FORM_TYPE}")
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_FORM_BYTES):
-        raise FormError(f"the form is larger than {MAX_FORM_BYTES} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            raise FormError(f"the form is larger than {MAX_FORM_BYTES} bytes")
+    try:
+        body = await read_limited(request, MAX_FORM_BYTES)
+    except BodyTooLarge:
+        raise FormError(f"the form is larger than {MAX_FORM_BYTES} bytes") from None
     try:
         text = body.decode("utf-8")
-        return Form(parse_qsl(text, keep_blank_values=True, strict_parsing=False, errors="strict"))
+        fields = parse_qsl(text, keep_blank_values=True, strict_parsing=False, errors="strict")
     except (UnicodeDecodeError, ValueError):
         raise FormError("the form is not URL-encoded UTF-8") from None
+    if any("\0" in key or "\0" in value for key, value in fields):
+        raise FormError("the form holds a NUL character")
+    return Form(fields)

@@ -106,7 +106,10 @@ def _parse_image(document: dict[str, Any], media_type: str) -> Manifest:
         raise InvalidManifest("artifactType is required when config is the empty descriptor")
     return Manifest(
         media_type=media_type,
-        artifact_type=artifact_type or _artifact_type_of_config(media_type, config.media_type),
+        artifact_type=_indexable(
+            artifact_type or _artifact_type_of_config(media_type, config.media_type),
+            "artifactType" if artifact_type else "config.mediaType",
+        ),
         subject=_subject(document),
         blobs=tuple(dict.fromkeys(blobs)),
         annotations=_annotations(document),
@@ -125,11 +128,28 @@ def _parse_index(document: dict[str, Any], media_type: str) -> Manifest:
     children = [_descriptor(item, f"manifests[{i}]").digest for i, item in enumerate(items)]
     return Manifest(
         media_type=media_type,
-        artifact_type=_optional_str(document, "artifactType"),
+        artifact_type=_indexable(_optional_str(document, "artifactType"), "artifactType"),
         subject=_subject(document),
         children=tuple(dict.fromkeys(children)),
         annotations=_annotations(document),
     )
+
+
+def _indexable(value: str | None, where: str) -> str | None:
+    """A value the registry indexes (and so stores as text, apart from the body's bytes) must be
+    valid Unicode without NUL: JSON can spell a lone surrogate ("\\ud800") or a NUL, which
+    database columns refuse.
+    Elsewhere (annotations, descriptors' fields) it is only part of the bytes the digest covers."""
+    if value is None:
+        return None
+    if "\0" in value:
+        raise InvalidManifest(f"{where} holds a NUL character")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidManifest(f"{where} is not valid Unicode text") from None
+    return value
 
 
 def _descriptor(value: object, where: str) -> Descriptor:

@@ -111,11 +111,10 @@ class ManifestService:
     ) -> dict[str, Any]:
         """An OCI image index of the manifests whose subject is `subject`."""
         records = await self.database.run(metadata.referrers, name, str(subject), artifact_type)
-        return {
-            "schemaVersion": 2,
-            "mediaType": mediatypes.OCI_INDEX,
-            "manifests": [_referrer_descriptor(record) for record in records],
-        }
+        return {**self.empty_referrers(), "manifests": [_referrer_descriptor(r) for r in records]}
+
+    def empty_referrers(self) -> dict[str, Any]:
+        return {"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": []}
 
     async def _unknown(self, name: str, reference: Reference) -> RegistryError:
         if await self.database.run(metadata.repository_id, name) is None:

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
+from dockyard.kit.numbers import parse_decimal
 from dockyard.registry.errors import ErrorCode, RegistryError
 
 # The most entries one page of tags or repositories holds, whatever `n` asks.
@@ -22,14 +23,17 @@ class Page:
     @classmethod
     def from_request(cls, request: Request) -> Page:
         n = request.query_params.get("n")
-        last = request.query_params.get("last") or None
+        # No name or tag holds a NUL, so the names after "a\0b" are those after "a"; and
+        # PostgreSQL refuses NUL in text: cut there.
+        last = request.query_params.get("last", "").partition("\0")[0] or None
         if n is None or n == "":
             return cls(None, last)
-        if not n.isdigit():
+        limit = parse_decimal(n, MAX_PAGE)
+        if limit is None:
             raise RegistryError(
-                ErrorCode.PAGINATION_NUMBER_INVALID, f"n must be a whole number, not {n!r}"
+                ErrorCode.PAGINATION_NUMBER_INVALID, f"n must be a whole number, not {n[:40]!r}"
             )
-        return cls(min(int(n), MAX_PAGE), last)
+        return cls(limit, last)
 
     @property
     def fetch(self) -> int | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from dockyard.kit.bodies import BodyTooLarge, read_limited
 from dockyard.registry.errors import ErrorCode, RegistryError
 from dockyard.registry.handlers.common import empty
 from dockyard.registry.metadata import ManifestRecord
@@ -29,7 +30,10 @@ async def get_manifest(request: Request, name: str) -> Response:
 async def put_manifest(request: Request, name: str) -> Response:
     registry = registry_of(request)
     reference = Reference.parse(request.path_params["reference"])
-    body = await _read_limited(request, registry.manifests.max_bytes)
+    try:
+        body = await read_limited(request, registry.manifests.max_bytes)
+    except BodyTooLarge as exc:
+        raise RegistryError(ErrorCode.SIZE_INVALID, f"manifest is {exc}", status=413) from None
     stored = await registry.manifests.put(
         name, reference, body, request.headers.get("content-type")
     )
@@ -62,14 +66,3 @@ def _check_acceptable(accept: str | None, record: ManifestRecord) -> None:
         f"the manifest is {record.media_type}, which the Accept header does not include",
         detail={"accepted": sorted(accepted)},
     )
-
-
-async def _read_limited(request: Request, limit: int) -> bytes:
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise RegistryError(
-                ErrorCode.SIZE_INVALID, f"manifest is larger than {limit} bytes", status=413
-            )
-    return bytes(body)

@@ -7,6 +7,8 @@ import re
 from starlette.requests import Request
 from starlette.responses import Response
 
+from dockyard.kit.numbers import parse_decimal
+from dockyard.oci.names import is_valid_name
 from dockyard.registry.authorization import may_pull
 from dockyard.registry.errors import ErrorCode, RegistryError
 from dockyard.registry.handlers.common import empty
@@ -14,7 +16,9 @@ from dockyard.registry.references import parse_digest
 from dockyard.registry.state import registry_of
 from dockyard.registry.uploads import Upload
 
-_CONTENT_RANGE = re.compile(r"^(?:bytes[ =])?(\d+)-(\d+)(?:/(?:\d+|\*))?$")
+_CONTENT_RANGE = re.compile(r"(?:bytes[ =])?([0-9]+)-([0-9]+)(?:/(?:[0-9]+|\*))?")
+# Beyond any upload's size: positions are capped here, however many digits they have.
+_FAR = 2**63
 
 
 async def start_upload(request: Request, name: str) -> Response:
@@ -26,7 +30,7 @@ async def start_upload(request: Request, name: str) -> Response:
         # A source the caller may not pull is treated as one without the blob: the same 202,
         # so the answer tells nothing about repositories the caller cannot see.
         mounted = None
-        if source and may_pull(request, source):
+        if source and is_valid_name(source) and may_pull(request, source):
             mounted = await registry.blobs.mount(name, source, digest)
         if mounted is not None:
             return _created(name, str(digest))
@@ -70,15 +74,17 @@ def _chunk_start(request: Request) -> int | None:
     header = request.headers.get("content-range")
     if header is None:
         return None
-    match = _CONTENT_RANGE.match(header.strip())
+    match = _CONTENT_RANGE.fullmatch(header.strip())
     if match is None:
-        raise RegistryError(ErrorCode.RANGE_INVALID, f"malformed Content-Range {header!r}")
-    start, end = int(match.group(1)), int(match.group(2))
+        raise RegistryError(ErrorCode.RANGE_INVALID, f"malformed Content-Range {header[:80]!r}")
+    start, end = (parse_decimal(match.group(group), _FAR) for group in (1, 2))
+    assert start is not None and end is not None  # the pattern took ASCII digits only
     length = request.headers.get("content-length")
-    if end < start or (length is not None and length.isdigit() and int(length) != end - start + 1):
+    declared = None if length is None else parse_decimal(length, _FAR)
+    if end < start or end == _FAR or (declared is not None and declared != end - start + 1):
         raise RegistryError(
             ErrorCode.RANGE_INVALID,
-            f"Content-Range {header!r} does not match Content-Length {length}",
+            f"Content-Range {header[:80]!r} does not match Content-Length {length}",
         )
     return start
 
