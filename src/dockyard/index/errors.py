@@ -36,6 +36,11 @@ class Conflict(IndexProblem):
     code = "CONFLICT"
 
 
+class TooLarge(IndexProblem):
+    status = 413
+    code = "SIZE_INVALID"
+
+
 class TooManyFailures(IndexProblem):
     status = 429
     code = "TOO_MANY_REQUESTS"

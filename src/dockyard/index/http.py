@@ -17,11 +17,19 @@ from dockyard.auth import login
 from dockyard.auth.credentials import BasicCredentials, MalformedCredentials, parse_authorization
 from dockyard.auth.login import LoginRefused
 from dockyard.index.accounts.service import User
-from dockyard.index.errors import Forbidden, IndexProblem, Invalid, TooManyFailures, Unauthorized
+from dockyard.index.errors import (
+    Forbidden,
+    IndexProblem,
+    Invalid,
+    TooLarge,
+    TooManyFailures,
+    Unauthorized,
+)
 from dockyard.index.hub import Index
 from dockyard.index.identity import identity_of, sign_in
 from dockyard.index.repositories.permissions import Identity
 from dockyard.index.tokens.service import SEPARATOR
+from dockyard.kit.bodies import BodyTooLarge, read_limited
 
 M = TypeVar("M", bound=BaseModel)
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -112,19 +120,38 @@ async def signed_in(request: Request) -> Caller:
 
 
 async def body(request: Request, model: type[M]) -> M:
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise Invalid(f"request body larger than {MAX_BODY} bytes")
     try:
-        document: Any = json.loads(raw or b"{}")
+        raw = await read_limited(request, MAX_BODY)
+    except BodyTooLarge as exc:
+        raise TooLarge(f"the request body is {exc}") from None
+    document = _json(raw or b"{}")
+    try:
         return model.model_validate(document)
-    except json.JSONDecodeError as exc:
-        raise Invalid(f"request body is not JSON: {exc.msg}") from None
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
         )
         raise Invalid(problems) from None
+
+
+def _json(raw: bytes) -> Any:
+    """The body as JSON text that the database can store: UTF-8 without lone surrogates."""
+    try:
+        document = json.loads(raw.decode("utf-8"))
+        # "\ud800" and "\u0000" are valid JSON but refused by database columns: refused here.
+        text = json.dumps(document, ensure_ascii=False)
+        text.encode("utf-8")
+        if "\\u0000" in text:
+            raise Invalid("request body holds a NUL character")
+    except UnicodeError:
+        raise Invalid("request body is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise Invalid(f"request body is not JSON: {exc.msg}") from None
+    except RecursionError:
+        raise Invalid("request body is JSON nested too deeply") from None
+    except ValueError as exc:  # an integer of more digits than Python converts
+        raise Invalid(f"request body is not usable JSON: {exc}") from None
+    return document
 
 
 def no_content() -> Response:
