@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
@@ -44,6 +44,7 @@ def create_registry_app(settings: Settings) -> Starlette:
         exception_handlers={
             RegistryError: registry_error,
             HTTPException: http_error,
+            ClientDisconnect: client_gone,
             Exception: server_error,
         },
     )
@@ -86,6 +87,16 @@ async def http_error(_request: Request, exc: Exception) -> Response:
     message = "method not allowed" if exc.status_code == 405 else "no such endpoint"
     error = RegistryError(code, message, status=exc.status_code, headers=dict(exc.headers or {}))
     return await registry_error(_request, error)
+
+
+async def client_gone(request: Request, _exc: Exception) -> Response:
+    """The body ended before its Content-Length: the client closed its side, or went away. Not
+    the server's error: if the client still listens, it learns what it did."""
+    log.debug("client went away during %s %s", request.method, request.url.path)
+    error = RegistryError(
+        ErrorCode.SIZE_INVALID, "the request body ended before its Content-Length"
+    )
+    return await registry_error(request, error)
 
 
 async def server_error(request: Request, exc: Exception) -> Response:

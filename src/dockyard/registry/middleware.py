@@ -1,16 +1,33 @@
-"""Wraps every request: a request id, the API version header, and one access-log line."""
+"""Wraps every request: a request id, the API version header, one access-log line, and the
+unread rest of a refused request's body.
+
+A request refused before its body was read (401 on a push without a token, 404 on an unknown
+upload, 413) leaves that body in flight. Closing the connection then makes the kernel reset it,
+and a reset can destroy the answer before the client has read it. So a small remainder is read
+and dropped before the answer, which keeps the connection usable; a large one gets the answer
+with `Connection: close`, and is then read and dropped for a bounded time (a lingering close,
+as nginx does) so the client reads the answer before the connection ends.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dockyard.kit.numbers import parse_decimal
+
 log = logging.getLogger("dockyard.access")
 
 API_VERSION = (b"docker-distribution-api-version", b"registry/2.0")
+CLOSE = (b"connection", b"close")
+# Unread bytes up to this are read and dropped before a refusal is answered.
+DRAIN_BYTES = 1024 * 1024
+# After an answer with `Connection: close`, the rest of the body is dropped for at most this long.
+LINGER_SECONDS = 5.0
 
 
 class RegistryMiddleware:
@@ -26,22 +43,31 @@ class RegistryMiddleware:
         request_id = uuid.uuid4().hex
         status = 0
         sent = 0
+        body = _Body.of(scope, receive)
+        if body is not None:
+            receive = body.receive
 
         async def stamped(message: Message) -> None:
             nonlocal status, sent
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [
-                    *message.get("headers", ()),
-                    API_VERSION,
-                    (b"x-request-id", request_id.encode()),
-                ]
+                headers = [*message.get("headers", ()), API_VERSION]
+                headers.append((b"x-request-id", request_id.encode()))
+                if body is not None and not await body.drained_before_answer():
+                    headers.append(CLOSE)
+                message["headers"] = headers
             elif message["type"] == "http.response.body":
                 sent += len(message.get("body", b""))
             await send(message)
 
         try:
             await self.app(scope, receive, stamped)
+            if body is not None:
+                await body.linger()
+        except Exception:
+            # Starlette re-raises what its 500 handler (registry.app.server_error) has already
+            # logged and answered: raised further, the server would log it again, unescaped.
+            pass
         finally:
             if self.access_log:
                 # The path only: query strings can carry credentials (tokens, state).
@@ -54,3 +80,56 @@ class RegistryMiddleware:
                     (time.perf_counter() - started) * 1000,
                     request_id,
                 )
+
+
+class _Body:
+    """A request body, watched: how much of it the app has read."""
+
+    def __init__(self, receive: Receive, declared: int | None) -> None:
+        self._receive = receive
+        self.left = declared  # None: chunked, length unknown
+        self.done = False
+
+    @classmethod
+    def of(cls, scope: Scope, receive: Receive) -> _Body | None:
+        """None for a request without a body (most: GET, HEAD), which costs nothing more."""
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                declared = parse_decimal(value.decode("latin-1"), 2**63)
+                return None if declared == 0 else cls(receive, declared)
+            if name == b"transfer-encoding":
+                return cls(receive, None)
+        return None
+
+    async def receive(self) -> Message:
+        message = await self._receive()
+        if message["type"] == "http.request":
+            if self.left is not None:
+                self.left -= len(message.get("body", b""))
+            self.done = not message.get("more_body", False)
+        elif message["type"] == "http.disconnect":
+            self.done = True
+        return message
+
+    async def drained_before_answer(self) -> bool:
+        """Read and drop a small unread remainder; False when it is too large (or unknown)."""
+        if self.done:
+            return True
+        if self.left is None or self.left > DRAIN_BYTES:
+            return False
+        return await self._drop()
+
+    async def linger(self) -> None:
+        """After the answer: drop what is still coming, for a bounded time."""
+        if not self.done:
+            await self._drop()
+
+    async def _drop(self) -> bool:
+        """Read to the end of the body, for LINGER_SECONDS at most: False when it did not end."""
+        try:
+            async with asyncio.timeout(LINGER_SECONDS):
+                while not self.done:
+                    await self.receive()
+        except TimeoutError:
+            return False
+        return True
