@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, func, insert, select
 
 from dockyard.index.tables import organisation_members, organisations, team_members, teams, users
 
@@ -17,8 +17,11 @@ def insert_organisation(connection: Connection, name: str) -> int:
     return int(result.inserted_primary_key[0])
 
 
-def organisation_id(connection: Connection, name: str) -> int | None:
+def organisation_id(connection: Connection, name: str, lock: bool = False) -> int | None:
+    """`lock`: hold the organisation's row until the transaction ends (SELECT ... FOR UPDATE)."""
     query = select(organisations.c.id).where(organisations.c.name == name)
+    if lock:
+        query = query.with_for_update()
     found: int | None = connection.execute(query).scalar_one_or_none()
     return found
 
@@ -55,6 +58,14 @@ def member_role(connection: Connection, organisation: int, user_id: int) -> str 
     )
     role: str | None = connection.execute(query).scalar_one_or_none()
     return role
+
+
+def owner_count(connection: Connection, organisation: int) -> int:
+    query = select(func.count()).where(
+        organisation_members.c.organisation_id == organisation,
+        organisation_members.c.role == "owner",
+    )
+    return int(connection.execute(query).scalar_one())
 
 
 def members(connection: Connection, organisation: int) -> list[tuple[str, str]]:

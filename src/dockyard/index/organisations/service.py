@@ -37,17 +37,19 @@ async def set_member(
         raise Invalid(f"role must be one of {', '.join(ROLES)}")
 
     def change(connection: Connection) -> None:
-        org = _owned(connection, actor, organisation)
+        org = _owned(connection, actor, organisation, lock=True)
         repository.set_member(connection, org, _user_id(connection, username), role)
+        _keeps_an_owner(connection, org, organisation)
 
     await database.run(change)
 
 
 async def remove_member(database: Database, actor: User, organisation: str, username: str) -> None:
     def change(connection: Connection) -> None:
-        org = _owned(connection, actor, organisation)
+        org = _owned(connection, actor, organisation, lock=True)
         if not repository.remove_member(connection, org, _user_id(connection, username)):
             raise NotFound(f"{username} is not a member of {organisation}")
+        _keeps_an_owner(connection, org, organisation)
 
     await database.run(change)
 
@@ -110,22 +112,31 @@ async def team_members(database: Database, actor: User, organisation: str, team:
     return await database.run(read)
 
 
-def _organisation(connection: Connection, name: str) -> int:
-    org = repository.organisation_id(connection, name)
+def _organisation(connection: Connection, name: str, lock: bool = False) -> int:
+    org = repository.organisation_id(connection, name, lock)
     if org is None:
         raise NotFound(f"no organisation {name!r}")
     return org
 
 
-def _owned(connection: Connection, actor: User, name: str) -> int:
-    """The organisation's id if `actor` may manage it (an owner, or a site administrator)."""
-    org = _organisation(connection, name)
+def _owned(connection: Connection, actor: User, name: str, lock: bool = False) -> int:
+    """The organisation's id if `actor` may manage it (an owner, or a site administrator);
+    `lock`: changes to its members wait for this transaction (PostgreSQL; SQLite has one
+    writer at a time anyway)."""
+    org = _organisation(connection, name, lock)
     role = repository.member_role(connection, org, actor.id)
     if actor.is_admin or role == "owner":
         return org
     if role is None:
         raise NotFound(f"no organisation {name!r}")  # a stranger learns nothing about it
     raise Forbidden(f"only owners of {name} may change it")
+
+
+def _keeps_an_owner(connection: Connection, org: int, name: str) -> None:
+    """Refuse a change (the transaction rolls back) that leaves nobody to administer `name`,
+    as Docker Hub and GitHub do."""
+    if repository.owner_count(connection, org) == 0:
+        raise Conflict(f"{name} must keep at least one owner: make another member an owner first")
 
 
 def _team(connection: Connection, org: int, organisation: str, team: str) -> int:
