@@ -17,10 +17,23 @@ from tests.support.fake_gcs import FakeGCS, fake_gcs_server
 from tests.support.postgres import PostgresServer, missing_postgres, postgres_server
 from tests.support.redis import any_redis, missing_redis
 from tests.support.seaweedfs import S3Bucket, create_bucket, seaweedfs
-from tests.support.servers import DockyardServer, dockyard_server
+from tests.support.servers import DockyardServer, check_logs, dockyard_server
 from tests.support.swift import Swift, missing_swift, swift_server
 
 _names = itertools.count()
+
+
+@pytest.fixture(autouse=True)
+def no_unexpected_tracebacks(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a test whose servers logged a traceback, unless it is marked `tracebacks_expected`
+    (a test that breaks a dependency on purpose)."""
+    found = check_logs()
+    if found:  # logged while the servers were started, or after the last test ended
+        pytest.fail("a server logged a traceback before this test:\n\n" + "\n\n".join(found))
+    yield
+    found = check_logs(expected=request.node.get_closest_marker("tracebacks_expected") is not None)
+    if found:
+        pytest.fail("the server logged an unexpected traceback:\n\n" + "\n\n".join(found))
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

@@ -11,10 +11,54 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+TRACEBACK = "Traceback (most recent call last):"
+
+
+@dataclass
+class ServerLog:
+    """A test server's log, read on from where the last check stopped: an unexpected exception
+    in request handling (a traceback) is a test failure, even when every answer looked right."""
+
+    path: Path
+    checked: int = 0
+    done: bool = False  # the server has stopped: nothing more will be written
+
+    def unchecked(self) -> str:
+        with self.path.open("rb") as log:
+            log.seek(self.checked)
+            text = log.read()
+        self.checked += len(text)
+        return text.decode("utf-8", "replace")
+
+
+# Every log of a server this test process started whose end has not been checked yet.
+LOGS: list[ServerLog] = []
+
+
+def tracebacks(text: str) -> list[str]:
+    """The tracebacks in a piece of log, each with the record that announced it."""
+    lines = text.splitlines()
+    found = []
+    for number, line in enumerate(lines):
+        if TRACEBACK in line:
+            found.append("\n".join(lines[max(number - 1, 0) : number + 30]))
+    return found
+
+
+def check_logs(expected: bool = False) -> list[str]:
+    """Read every server log on; the tracebacks found (none are reported when `expected`)."""
+    found: list[str] = []
+    for log in list(LOGS):
+        if log.path.exists():
+            found += tracebacks(log.unchecked())
+        if log.done:
+            LOGS.remove(log)
+    return [] if expected else found
 
 
 def free_port() -> int:
@@ -43,6 +87,11 @@ class DockyardServer:
     data: Path
     log: Path
     process: subprocess.Popen[bytes]
+    log_check: ServerLog = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.log_check = ServerLog(self.log)
+        LOGS.append(self.log_check)
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         """Signal the whole process group (the server runs in its own session): SIGKILL of
@@ -104,3 +153,4 @@ def dockyard_server(
         yield server
     finally:
         server.stop()
+        server.log_check.done = True
