@@ -94,8 +94,9 @@ class DockyardServer:
         LOGS.append(self.log_check)
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
-        """Signal the whole process group (the server runs in its own session): SIGKILL of
-        Granian's main process alone would leave its workers serving."""
+        """Signal the whole process group (the server runs in its own session): a SIGKILL of
+        Granian's main process alone leaves its workers serving for up to a few seconds
+        (dockyard.supervision), and the next test wants the port and the data now."""
         if self.process.poll() is None:
             _signal_group(self.process, sig)
             try:
@@ -103,7 +104,7 @@ class DockyardServer:
             except subprocess.TimeoutExpired:
                 _signal_group(self.process, signal.SIGKILL)
                 self.process.wait()
-        # Workers outlive a killed parent: make sure none is left serving the data dir.
+        # Workers still finishing after a killed parent: none may be left serving the data dir.
         _signal_group(self.process, signal.SIGKILL)
 
 
