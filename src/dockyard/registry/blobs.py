@@ -13,7 +13,7 @@ from dockyard.oci.digest import Digest
 from dockyard.registry import metadata
 from dockyard.registry.cache import Codec, MetadataCache
 from dockyard.registry.errors import ErrorCode, RegistryError
-from dockyard.storage import Piece, StorageDriver
+from dockyard.storage import NotFound, Piece, StorageDriver
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,15 +81,23 @@ class BlobStore:
     async def exists(self, digest: Digest) -> bool:
         return await self.database.run(metadata.blob_size, str(digest)) is not None
 
-    async def adopt(
-        self, name: str, digest: Digest, size: int, pieces: Sequence[Piece]
-    ) -> BlobInfo:
-        """Make verified pieces the blob (unless it is stored already), then link it. The
-        caller deletes what is left of the pieces."""
-        if not await self.exists(digest):
-            await self.driver.compose(pieces, blob_key(digest))
-        await self.database.run(_record_and_link, name, str(digest), size)
-        return BlobInfo(digest, size)
+    async def compose(self, digest: Digest, size: int, pieces: Sequence[Piece]) -> None:
+        """Make verified pieces the blob's object, unless the blob is recorded already; the
+        caller records it (`record_and_link`) and then deletes what is left of the pieces.
+        Raises NotFound when a piece is gone and the blob's object is not there either."""
+        if await self.exists(digest):
+            return
+        key = blob_key(digest)
+        try:
+            await self.driver.compose(pieces, key)
+        except NotFound:
+            # The pieces were composed already, by a finish that a kill stopped before it
+            # recorded the blob or by another process finishing the session now (the
+            # filesystem renames a single piece into place). Only a verified finish writes a
+            # blob's key, and the caller verified these pieces' digest: the object at the key
+            # is their bytes.
+            if await self.driver.size(key) != size:
+                raise
 
 
 def _mount(connection: Connection, name: str, source: str, digest: str) -> int | None:
@@ -99,6 +107,7 @@ def _mount(connection: Connection, name: str, source: str, digest: str) -> int |
     return size
 
 
-def _record_and_link(connection: Connection, name: str, digest: str, size: int) -> None:
+def record_and_link(connection: Connection, name: str, digest: str, size: int) -> None:
+    """Record a composed blob and let the repository see it."""
     metadata.record_blob(connection, digest, size)
     metadata.link_blob(connection, metadata.ensure_repository(connection, name), digest)

@@ -18,7 +18,7 @@ from dockyard.db.engine import Database
 from dockyard.oci import resumable_sha256
 from dockyard.oci.digest import Digest, Hasher, new_hasher
 from dockyard.registry import metadata
-from dockyard.registry.blobs import BlobInfo, BlobStore
+from dockyard.registry.blobs import BlobInfo, BlobStore, record_and_link
 from dockyard.registry.errors import ErrorCode, RegistryError
 from dockyard.storage import NotFound, Piece, StorageDriver
 
@@ -93,29 +93,38 @@ class UploadService:
         # grow, finish or cancel it between the digest check and the blob becoming visible.
         async with self._lock(upload_id):
             upload = await self._append(name, upload_id, body, None)
-            actual = await self._digest(upload, digest.algorithm)
+            try:
+                actual = await self._digest(upload, digest.algorithm)
+            except NotFound:  # algorithms other than SHA-256 re-read the pieces
+                raise await self._pieces_gone(name, upload) from None
             if actual != digest.hex:
                 await self._forget(upload.id)
                 raise RegistryError(
                     ErrorCode.DIGEST_INVALID,
                     detail={"expected": str(digest), "actual": f"{digest.algorithm}:{actual}"},
                 )
-            # The lock above is per process; the row is shared. Deleting it claims the session:
-            # of several processes finishing it at once, exactly one publishes the blob.
-            if not await self.database.run(metadata.delete_upload, upload.id):
-                raise RegistryError(ErrorCode.BLOB_UPLOAD_UNKNOWN, detail={"uuid": upload.id})
+            # The session's row outlives the pieces' composition into the blob's object, and
+            # goes in the transaction that records the blob: a process killed at any moment
+            # leaves the session (the client resends the PUT) or the blob, never neither.
             try:
-                blob = await self.blobs.adopt(name, digest, upload.size, upload.pieces)
+                await self.blobs.compose(digest, upload.size, upload.pieces)
             except NotFound:
-                raise _vanished(upload.id) from None
-            finally:
-                await self._forget(upload.id)
-            return blob
+                raise await self._pieces_gone(name, upload) from None
+            # The lock above is per process; the row is shared. Deleting it claims the session:
+            # of several processes finishing it at once, exactly one records the blob.
+            published = await self.database.run(_publish, name, upload.id, str(digest), upload.size)
+            await self._clear(upload.id)
+            if not published:
+                raise RegistryError(ErrorCode.BLOB_UPLOAD_UNKNOWN, detail={"uuid": upload.id})
+            return BlobInfo(digest, upload.size)
 
     async def cancel(self, name: str, upload_id: str) -> None:
         async with self._lock(upload_id):
             await self.get(name, upload_id)
-            await self._forget(upload_id)
+            # Claimed like a finish: of a cancel and a finish in two processes, one wins.
+            if not await self.database.run(metadata.delete_upload, upload_id):
+                raise RegistryError(ErrorCode.BLOB_UPLOAD_UNKNOWN, detail={"uuid": upload_id})
+            await self._clear(upload_id)
 
     async def _append(
         self, name: str, upload_id: str, body: AsyncIterable[bytes], start: int | None
@@ -127,7 +136,11 @@ class UploadService:
                 f"chunk starts at {start}, the upload holds {upload.size} bytes",
                 headers=_range_headers(upload.size),
             )
-        state = await self._hash_state(upload)
+        try:
+            # Without a saved hash state, this re-reads the pieces.
+            state = await self._hash_state(upload)
+        except NotFound:
+            raise await self._pieces_gone(name, upload) from None
         key = new_piece_key(upload.id)
         try:
             async with aclosing(_hashed(body, state)) as blocks:
@@ -138,13 +151,7 @@ class UploadService:
             self._hashes.pop(upload.id, None)
             await self._discard(key)
             if isinstance(failure, NotFound):
-                # A piece this request read is gone: another request recorded its bytes and
-                # deleted the piece it replaced (this one lost), or the session's bytes are.
-                current = await self.get(name, upload_id)
-                if current.size != upload.size:
-                    raise _moved(current.size) from None
-                await self._forget(upload.id)
-                raise _vanished(upload.id) from None
+                raise await self._pieces_gone(name, upload) from None
             raise
         kept = _common_prefix(upload.pieces, pieces)
         moved = await self.database.run(
@@ -178,11 +185,29 @@ class UploadService:
                 purged += 1
         return purged
 
+    async def _pieces_gone(self, name: str, upload: Upload) -> RegistryError:
+        """The error for a request that found a piece of the session gone: another request
+        recorded its bytes and deleted the piece it replaced (this one lost), or the session's
+        bytes are gone, and with them the session."""
+        current = await self.get(name, upload.id)
+        if current.size != upload.size:
+            return _moved(current.size)
+        await self._forget(upload.id)
+        return _vanished(upload.id)
+
     async def _forget(self, upload_id: str) -> None:
         await self.database.run(metadata.delete_upload, upload_id)
         await self.driver.delete(upload_directory(upload_id))
         self._hashes.pop(upload_id, None)
         self._locks.pop(upload_id, None)
+
+    async def _clear(self, upload_id: str) -> None:
+        """Drop what is left of a session whose row is gone. A failure to delete its pieces is
+        not the request's: they stay for the garbage collector."""
+        self._hashes.pop(upload_id, None)
+        self._locks.pop(upload_id, None)
+        with contextlib.suppress(Exception):
+            await self.driver.delete(upload_directory(upload_id))
 
     async def _discard(self, key: str) -> None:
         """Delete pieces no session records. A failure is not the request's: what it leaves
@@ -229,6 +254,15 @@ def _saved(hasher: Hasher) -> bytes | None:
 
 def _create(connection: Connection, name: str, upload_id: str) -> None:
     metadata.create_upload(connection, upload_id, metadata.ensure_repository(connection, name))
+
+
+def _publish(connection: Connection, name: str, upload_id: str, digest: str, size: int) -> bool:
+    """End the session and record its composed blob, in one transaction; False, and nothing
+    changed, when the session had ended already (another process finished or cancelled it)."""
+    if not metadata.delete_upload(connection, upload_id):
+        return False
+    record_and_link(connection, name, digest, size)
+    return True
 
 
 async def _hashed(body: AsyncIterable[bytes], state: _HashState) -> AsyncGenerator[bytes, None]:
