@@ -30,6 +30,7 @@ from dockyard.auth.policy import Policy
 from dockyard.auth.refresh import RefreshTokens
 from dockyard.auth.scopes import ANY_ACTION, Scope, ScopeError, parse_scopes
 from dockyard.auth.tokens import TokenIssuer
+from dockyard.kit.errors import ErrorCode, error_response
 
 log = logging.getLogger("dockyard.auth")
 
@@ -70,7 +71,7 @@ class TokenService:
             self._check_service(params.get("service", self.service))
             requested = _scopes(params.getlist("scope"))
         except BadRequest as exc:
-            return _error(400, "INVALID_REQUEST", str(exc))
+            return error_response(ErrorCode.INVALID_REQUEST, str(exc))
         try:
             credentials = parse_authorization(request.headers.get("authorization"))
         except MalformedCredentials as exc:
@@ -81,13 +82,15 @@ class TokenService:
                 return self._unauthorized("the token service takes Basic credentials")
             account = params.get("account")
             if account and account != credentials.user:
-                return _error(400, "INVALID_REQUEST", "account does not match the credentials")
+                return error_response(
+                    ErrorCode.INVALID_REQUEST, "account does not match the credentials"
+                )
             try:
                 subject = await self.logins.password(
                     credentials.user, credentials.password, _address(request)
                 )
             except TooManyFailures as exc:
-                return _error(429, "TOOMANYREQUESTS", str(exc), _retry(exc))
+                return error_response(ErrorCode.TOOMANYREQUESTS, str(exc), headers=_retry(exc))
             except LoginRefused as exc:
                 return self._unauthorized(str(exc))
         refresh = None
@@ -97,7 +100,7 @@ class TokenService:
 
     def _unauthorized(self, message: str) -> Response:
         headers = {"WWW-Authenticate": f"Basic realm={quote(self.service)}"}
-        return _error(401, "UNAUTHORIZED", message, headers)
+        return error_response(ErrorCode.UNAUTHORIZED, message, headers=headers)
 
     # --- POST: oauth.md ----------------------------------------------------------------------
 
@@ -202,12 +205,6 @@ def _required(form: Form, name: str) -> str:
 
 def _address(request: Request) -> str:
     return request.client.host if request.client is not None else "unknown"
-
-
-def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
-    # The registry's error shape, which Docker's clients read from token servers too.
-    body = {"errors": [{"code": code, "message": message}]}
-    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _oauth_error(

@@ -1,11 +1,13 @@
-"""The index's errors, each with its HTTP status; the /api answers them as JSON."""
+"""The index's errors, each with its code (dockyard.kit.errors); the /api answers them as JSON."""
 
 from __future__ import annotations
 
+from dockyard.kit.errors import ErrorCode
+
 
 class IndexProblem(Exception):
+    code = ErrorCode.INVALID_REQUEST
     status = 400
-    code = "INVALID_REQUEST"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -17,33 +19,33 @@ class Invalid(IndexProblem):
 
 
 class Unauthorized(IndexProblem):
+    code = ErrorCode.UNAUTHORIZED
     status = 401
-    code = "UNAUTHORIZED"
 
 
 class Forbidden(IndexProblem):
+    code = ErrorCode.DENIED
     status = 403
-    code = "DENIED"
 
 
 class NotFound(IndexProblem):
+    code = ErrorCode.NOT_FOUND
     status = 404
-    code = "NOT_FOUND"
 
 
 class Conflict(IndexProblem):
+    code = ErrorCode.CONFLICT
     status = 409
-    code = "CONFLICT"
 
 
 class TooLarge(IndexProblem):
+    code = ErrorCode.SIZE_INVALID
     status = 413
-    code = "SIZE_INVALID"
 
 
 class TooManyFailures(IndexProblem):
+    code = ErrorCode.TOOMANYREQUESTS
     status = 429
-    code = "TOO_MANY_REQUESTS"
 
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)

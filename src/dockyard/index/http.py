@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from dockyard.auth import login
 from dockyard.auth.credentials import BasicCredentials, MalformedCredentials, parse_authorization
@@ -30,6 +30,7 @@ from dockyard.index.identity import identity_of, sign_in
 from dockyard.index.repositories.permissions import Identity
 from dockyard.index.tokens.service import SEPARATOR
 from dockyard.kit.bodies import BodyTooLarge, read_limited
+from dockyard.kit.errors import error_response
 
 M = TypeVar("M", bound=BaseModel)
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -66,18 +67,14 @@ def api(endpoint: Endpoint) -> Endpoint:
         try:
             return await endpoint(request)
         except IndexProblem as exc:
-            response = error(exc.status, exc.code, exc.message, exc.status == 401)
+            headers = {}
+            if exc.status == 401:
+                headers["WWW-Authenticate"] = 'Basic realm="dockyard"'
             if isinstance(exc, TooManyFailures):
-                response.headers["Retry-After"] = str(exc.retry_after)
-            return response
+                headers["Retry-After"] = str(exc.retry_after)
+            return error_response(exc.code, exc.message, status=exc.status, headers=headers)
 
     return answer
-
-
-def error(status: int, code: str, message: str, challenge: bool = False) -> Response:
-    headers = {"WWW-Authenticate": 'Basic realm="dockyard"'} if challenge else None
-    body = {"errors": [{"code": code, "message": message}]}
-    return JSONResponse(body, status_code=status, headers=headers)
 
 
 async def caller(request: Request, required: bool = True) -> Caller | None:

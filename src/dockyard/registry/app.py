@@ -11,12 +11,13 @@ from datetime import timedelta
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from dockyard.auth.factory import Auth, create_auth
 from dockyard.config import Settings
-from dockyard.registry.errors import ErrorCode, RegistryError
+from dockyard.kit.errors import ErrorCode, error_response
+from dockyard.registry.errors import RegistryError
 from dockyard.registry.routes import registry_routes
 from dockyard.registry.state import Registry
 
@@ -77,7 +78,7 @@ async def _purge_stale_uploads(registry: Registry, settings: Settings) -> None:
 
 async def registry_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RegistryError)
-    return JSONResponse(exc.body(), status_code=exc.status, headers=dict(exc.headers or {}))
+    return exc.response()
 
 
 async def http_error(_request: Request, exc: Exception) -> Response:
@@ -101,5 +102,4 @@ async def client_gone(request: Request, _exc: Exception) -> Response:
 
 async def server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    body = {"errors": [{"code": "UNKNOWN", "message": "internal server error"}]}
-    return JSONResponse(body, status_code=500)
+    return error_response(ErrorCode.UNKNOWN)
