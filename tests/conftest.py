@@ -14,7 +14,7 @@ import pytest
 
 from tests.support.azurite import Azurite, azurite_server
 from tests.support.fake_gcs import FakeGCS, fake_gcs_server
-from tests.support.postgres import PostgresServer, missing_postgres, postgres_server
+from tests.support.postgres import PostgresServer, backend_env, missing_postgres, postgres_server
 from tests.support.redis import any_redis, missing_redis
 from tests.support.seaweedfs import S3Bucket, create_bucket, seaweedfs
 from tests.support.servers import DockyardServer, check_logs, dockyard_server
@@ -50,10 +50,7 @@ def server(
     """One server per backend for the session; tests keep apart by using fresh repository
     names."""
     with ExitStack() as stack:
-        env = {}
-        if database_backend == "postgresql":
-            postgres: PostgresServer = request.getfixturevalue("postgres")
-            env["DOCKYARD_DATABASE__URL"] = stack.enter_context(postgres.database())
+        env = stack.enter_context(backend_env(database_backend, request))
         data = tmp_path_factory.mktemp(f"dockyard-{database_backend}") / "data"
         yield stack.enter_context(dockyard_server(data, env=env))
 

@@ -13,7 +13,7 @@ import pytest
 
 from tests.support.api import assert_error
 from tests.support.index import IndexServer, index_server
-from tests.support.postgres import PostgresServer
+from tests.support.postgres import backend_env
 from tests.support.raw_http import connect, read_response, send_head
 
 
@@ -22,10 +22,7 @@ def index(
     database_backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[IndexServer]:
     with ExitStack() as stack:
-        env = {}
-        if database_backend == "postgresql":
-            postgres: PostgresServer = request.getfixturevalue("postgres")
-            env["DOCKYARD_DATABASE__URL"] = stack.enter_context(postgres.database())
+        env = stack.enter_context(backend_env(database_backend, request))
         data = tmp_path_factory.mktemp(f"hostile-{database_backend}") / "data"
         server = stack.enter_context(index_server(data, env))
         with server.api() as api:

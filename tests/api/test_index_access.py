@@ -19,7 +19,7 @@ import pytest
 from tests.support.api import assert_error
 from tests.support.images import make_image, push_image, put_manifest, sha256
 from tests.support.index import ADMIN_PASSWORD, Credentials, IndexServer, index_server
-from tests.support.postgres import PostgresServer
+from tests.support.postgres import backend_env
 
 USERS = ("oscar", "mia", "tom", "rita", "walt", "adam", "sam")
 ROLES = {"rita": "read", "walt": "write", "adam": "admin"}
@@ -55,10 +55,7 @@ def world(
     database_backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[World]:
     with ExitStack() as stack:
-        env = {}
-        if database_backend == "postgresql":
-            postgres: PostgresServer = request.getfixturevalue("postgres")
-            env["DOCKYARD_DATABASE__URL"] = stack.enter_context(postgres.database())
+        env = stack.enter_context(backend_env(database_backend, request))
         data = tmp_path_factory.mktemp(f"index-{database_backend}") / "data"
         index = stack.enter_context(index_server(data, env))
         yield _populate(index)

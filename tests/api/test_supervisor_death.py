@@ -8,7 +8,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.servers import free_port, wait_until_answers
+from tests.support.servers import free_port, spawn_dockyard, wait_until_answers
 
 # Generous on purpose: the workers are meant to go within a couple of seconds, but the machine
 # is shared and a slow exit is not what these tests are about; staying up forever is.
@@ -26,20 +25,8 @@ WAIT = 10.0
 def start_serve(
     data: Path, port: int, workers: int, env: dict[str, str]
 ) -> subprocess.Popen[bytes]:
-    """`dockyard serve` on `port` in a session of its own, so its whole group can be killed."""
-    log = data.parent / f"server-{port}-{time.monotonic_ns()}.log"
-    command = [
-        sys.executable, "-m", "dockyard.cli", "serve",
-        "--addr", f"127.0.0.1:{port}", "--data", str(data),
-    ]  # fmt: skip
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "DOCKYARD_HTTP__WORKERS": str(workers), **env},
-            start_new_session=True,
-        )
+    """`dockyard serve` on `port`, answering."""
+    process, log = spawn_dockyard(data, port, env={"DOCKYARD_HTTP__WORKERS": str(workers), **env})
     wait_until_answers(f"http://127.0.0.1:{port}/v2/", process, log)
     return process
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
+import pytest
 from sqlalchemy.engine import URL, make_url
 
 from tests.support.servers import free_port
@@ -131,3 +132,15 @@ def _run(command: list[str], base: Path) -> None:
     if done.returncode != 0:
         output = (done.stdout + done.stderr).decode(errors="replace")
         raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}):\n{output}")
+
+
+@contextmanager
+def backend_env(backend: str, request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """The environment that puts a test server's metadata on `backend`: SQLite in its data
+    directory, or a new database of the session's PostgreSQL (dropped afterwards)."""
+    if backend != "postgresql":
+        yield {}
+        return
+    postgres: PostgresServer = request.getfixturevalue("postgres")
+    with postgres.database() as url:
+        yield {"DOCKYARD_DATABASE__URL": url}

@@ -126,14 +126,13 @@ def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
         os.killpg(process.pid, sig)
 
 
-@contextmanager
-def dockyard_server(
-    data: Path, *args: str, env: dict[str, str] | None = None
-) -> Iterator[DockyardServer]:
-    """`dockyard serve` as a subprocess on a free loopback port, with data under `data`."""
-    port = free_port()
+def spawn_dockyard(
+    data: Path, port: int, *args: str, env: dict[str, str]
+) -> tuple[subprocess.Popen[bytes], Path]:
+    """Start `dockyard serve` on `port` in a session of its own (so that its whole process group
+    can be signalled), logging to a file beside `data`; the process and its log."""
     data.mkdir(parents=True, exist_ok=True)
-    log = data.parent / f"{data.name}-server-{port}.log"
+    log = data.parent / f"{data.name}-server-{port}-{time.monotonic_ns()}.log"
     command = [
         sys.executable, "-m", "dockyard.cli", "serve",
         "--addr", f"127.0.0.1:{port}", "--data", str(data), *args,
@@ -143,11 +142,23 @@ def dockyard_server(
             command,
             stdout=output,
             stderr=subprocess.STDOUT,
-            # The API suites test the registry open unless they ask for an auth mode (the
-            # default of `dockyard serve` is the index's token auth).
-            env={**os.environ, "DOCKYARD_AUTH__MODE": "none", **(env or {})},
+            env={**os.environ, **env},
             start_new_session=True,
         )
+    return process, log
+
+
+@contextmanager
+def dockyard_server(
+    data: Path, *args: str, env: dict[str, str] | None = None
+) -> Iterator[DockyardServer]:
+    """`dockyard serve` as a subprocess on a free loopback port, with data under `data`."""
+    port = free_port()
+    # The API suites test the registry open unless they ask for an auth mode (the default of
+    # `dockyard serve` is the index's token auth).
+    process, log = spawn_dockyard(
+        data, port, *args, env={"DOCKYARD_AUTH__MODE": "none", **(env or {})}
+    )
     server = DockyardServer(f"http://127.0.0.1:{port}", f"127.0.0.1:{port}", data, log, process)
     try:
         wait_until_answers(f"{server.url}/v2/", process, log)
