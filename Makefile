@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 ADDR ?= 127.0.0.1:5000
 DATA ?= ./data
 
-.PHONY: serve test lint unit bench bench-s3 system-deps clean
+.PHONY: serve test lint unit fuzz bench bench-s3 system-deps clean
 
 serve: $(VENV)/.installed
 	$(BIN)/dockyard serve --addr $(ADDR) --data $(DATA)
@@ -20,6 +20,14 @@ lint: $(VENV)/.installed-test
 
 unit: $(VENV)/.installed-test system-deps
 	$(BIN)/pytest -q tests/unit
+
+# The fuzz suite of `make test` for much longer (docs/fuzzing.md): FUZZ_EXAMPLES random examples
+# per test against a server in each auth mode, then requests per family, status classes and the
+# workers' memory before and after. FUZZ_ARGS go to pytest (e.g. --hypothesis-seed=1).
+FUZZ_EXAMPLES ?= 2000
+FUZZ_ARGS ?=
+fuzz: $(VENV)/.installed-test
+	DOCKYARD_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q tests/fuzz $(FUZZ_ARGS)
 
 bench: $(VENV)/.installed-test system-deps
 	$(BIN)/python -m bench.registry_bench

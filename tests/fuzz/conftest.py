@@ -1,0 +1,78 @@
+"""The fuzz suite's servers, one per auth mode for the whole session, and what is checked
+around every test: a normal push and pull still work after it (and, as for every test, the
+servers logged no traceback: tests/conftest.py); at the end, a summary of what was sent (the
+figures `make fuzz` reports)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+from hypothesis.configuration import set_hypothesis_home_dir
+
+from tests.fuzz.stats import STATS
+from tests.fuzz.target import FuzzTarget, Mode
+from tests.support.index import index_server
+from tests.support.servers import dockyard_server
+
+# Hypothesis keeps caches in .hypothesis/ of the working directory; keep the checkout clean.
+set_hypothesis_home_dir(Path(__file__).resolve().parents[2] / ".pytest_cache" / "hypothesis")
+
+# No login throttling (junk credentials would lock the fuzzer's own account out) and tokens
+# that outlive a long run.
+SERVER_ENV = {
+    "DOCKYARD_AUTH__THROTTLE__MAX_FAILURES": "10000",
+    "DOCKYARD_AUTH__THROTTLE__MAX_FAILURES_PER_ADDRESS": "100000",
+    "DOCKYARD_AUTH__THROTTLE__WINDOW_SECONDS": "1",
+    "DOCKYARD_AUTH__TOKEN__LIFETIME_SECONDS": "86400",
+}
+TARGETS: dict[str, FuzzTarget] = {}
+
+
+def _serve(mode: Mode, data: Path) -> Iterator[FuzzTarget]:
+    with ExitStack() as stack:
+        if mode == "index":
+            server = stack.enter_context(index_server(data, env=SERVER_ENV)).server
+        else:
+            server = stack.enter_context(dockyard_server(data, env=SERVER_ENV))
+        target = FuzzTarget(mode, server, STATS)
+        target.sign_in()
+        target.seed()
+        target.push_and_pull()
+        STATS.memory[mode] = [target.workers_rss()]
+        TARGETS[mode] = target
+        try:
+            yield target
+        finally:
+            STATS.memory[mode].append(target.workers_rss())
+            target.close()
+            del TARGETS[mode]
+
+
+@pytest.fixture(scope="session")
+def none_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzTarget]:
+    yield from _serve("none", tmp_path_factory.mktemp("fuzz-none") / "data")
+
+
+@pytest.fixture(scope="session")
+def index_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzTarget]:
+    yield from _serve("index", tmp_path_factory.mktemp("fuzz-index") / "data")
+
+
+@pytest.fixture(params=["none", "index"])
+def target(request: pytest.FixtureRequest) -> Iterator[FuzzTarget]:
+    """The server of one auth mode (`auth: none`, or the default index mode), seeded with the
+    content fuzzed requests point at; after the test, it must still take a normal push and
+    pull."""
+    served: FuzzTarget = request.getfixturevalue(f"{request.param}_target")
+    served.seed()
+    yield served
+    served.push_and_pull()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if STATS.total:
+        terminalreporter.write_sep("=", "fuzzing summary")
+        terminalreporter.write_line(STATS.summary())
