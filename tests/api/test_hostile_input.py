@@ -122,6 +122,30 @@ def test_lone_surrogates_elsewhere_are_only_bytes_the_digest_covers(
     assert stored.headers["docker-content-digest"] == sha256(body)
 
 
+def test_referrers_echo_annotations_with_lone_surrogates_as_pushed(
+    client: httpx.Client, repo: str
+) -> None:
+    push_blob(client, repo, b"{}")
+    subject = _artifact(OCI_CONFIG, artifactType="application/x.subject")
+    headers = {"Content-Type": OCI_MANIFEST}
+    assert client.put(f"/v2/{repo}/manifests/v1", content=subject, headers=headers).is_success
+    referrer = _artifact(
+        OCI_CONFIG,
+        artifactType="application/x.note",
+        subject=descriptor(OCI_MANIFEST, subject),
+        annotations={"note": "odd \ud800 text \u00e9"},
+    )
+    digest = sha256(referrer)
+    assert client.put(
+        f"/v2/{repo}/manifests/{digest}", content=referrer, headers=headers
+    ).is_success
+    listed = client.get(f"/v2/{repo}/referrers/{sha256(subject)}")
+    assert listed.status_code == 200, listed.text
+    assert b'"odd \\ud800 text \\u00e9"' in listed.content
+    [entry] = json.loads(listed.content)["manifests"]
+    assert entry["annotations"] == {"note": "odd \ud800 text \u00e9"}
+
+
 def test_query_values_with_nul_reach_no_database(client: httpx.Client, repo: str) -> None:
     digest = push_blob(client, repo, b"nul queries")
     assert client.get("/v2/_catalog", params={"last": "a\0b"}).status_code == 200

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -20,4 +23,13 @@ async def list_referrers(request: Request, name: str) -> Response:
     else:
         index = await registry.manifests.referrers(name, subject, artifact_type)
     headers = {"OCI-Filters-Applied": "artifactType"} if artifact_type else {}
-    return JSONResponse(index, media_type=mediatypes.OCI_INDEX, headers=headers)
+    return EscapedJSONResponse(index, media_type=mediatypes.OCI_INDEX, headers=headers)
+
+
+class EscapedJSONResponse(JSONResponse):
+    """JSON with every non-ASCII character escaped: referrers carry their manifests' annotations,
+    which may hold a lone surrogate ("\\ud800" in the pushed JSON) that has no UTF-8 encoding
+    but is written back exactly as it came."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, separators=(",", ":")).encode("ascii")
