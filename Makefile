@@ -24,7 +24,7 @@ unit: $(VENV)/.installed-test system-deps
 # The fuzz suite of `make test` for much longer (docs/fuzzing.md): FUZZ_EXAMPLES random examples
 # per test against a server in each auth mode, then requests per family, status classes and the
 # workers' memory before and after. FUZZ_ARGS go to pytest (e.g. --hypothesis-seed=1).
-FUZZ_EXAMPLES ?= 2000
+FUZZ_EXAMPLES ?= 3500
 FUZZ_ARGS ?=
 fuzz: $(VENV)/.installed-test
 	DOCKYARD_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q tests/fuzz $(FUZZ_ARGS)

@@ -64,6 +64,7 @@ _HEADER_NAME = re.compile(rb"^[-!#$%&'*+.^_`|~0-9a-zA-Z]+$")
 _HEADER_VALUE = re.compile(rb"^(?:[^\x00\s]+(?:[ \t]+[^\x00\s]+)*)?$")
 _FRAMING = {b"content-length", b"transfer-encoding", b"host", b"connection", b"expect"}
 # A target httpx sends as it is: only characters a URL may hold, escapes well formed.
+MAX_HTTPX_URL = 60_000  # httpx refuses URLs past 64 KiB
 _CLEAN_TARGET = re.compile(r"^/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*$")
 
 
@@ -112,22 +113,7 @@ class FuzzTarget:
         if raw or not self._httpx_can_send(target, headers):
             answer = raw_request(self.address, method, target, headers, body, half_close=half_close)
         else:
-            try:
-                response = self.client.request(method, target, headers=list(headers), content=body)
-            except httpx.TimeoutException as exc:
-                raise AssertionError(f"no answer in time: {method} {target[:300]}") from exc
-            except httpx.TransportError as exc:
-                self.stats.record(self.mode, Answer(method, target, None))
-                raise AssertionError(f"connection failed: {method} {target[:300]}") from exc
-            response_headers = {name.lower(): value for name, value in response.headers.items()}
-            answer = Answer(
-                method,
-                target,
-                response.status_code,
-                response_headers,
-                response.content,
-                sent=sent(headers, body),
-            )
+            answer = self._through_httpx(method, target, headers, body)
         self.stats.record(self.mode, answer)
         try:
             check_answer(answer, self.log)
@@ -136,9 +122,30 @@ class FuzzTarget:
             raise
         return answer
 
+    def _through_httpx(
+        self, method: str, target: str, headers: Sequence[Header], body: bytes
+    ) -> Answer:
+        """A well-formed request must get an answer: a dropped connection or none in time
+        fails the test."""
+        try:
+            response = self.client.request(method, target, headers=list(headers), content=body)
+        except httpx.TimeoutException as exc:
+            raise AssertionError(f"no answer in time: {method} {target[:300]}") from exc
+        except httpx.TransportError as exc:
+            self.stats.record(self.mode, Answer(method, target, None))
+            raise AssertionError(f"connection failed: {method} {target[:300]}") from exc
+        return Answer(
+            method,
+            target,
+            response.status_code,
+            {name.lower(): value for name, value in response.headers.items()},
+            response.content,
+            sent=sent(headers, body),
+        )
+
     @staticmethod
     def _httpx_can_send(target: str, headers: Sequence[Header]) -> bool:
-        if _CLEAN_TARGET.fullmatch(target) is None:
+        if len(target) > MAX_HTTPX_URL or _CLEAN_TARGET.fullmatch(target) is None:
             return False
         return all(
             _HEADER_NAME.fullmatch(name) is not None

@@ -71,7 +71,7 @@ def test_every_api_route_is_fuzzed() -> None:
     assert {"/api/users", "/api/orgs", "/api/tokens", "/api/repositories/{name:path}"} <= paths
 
 
-@fuzz_settings(examples=80)
+@fuzz_settings(examples=120)
 @given(request=api_requests())
 def test_any_api_request_answers_without_a_server_error(
     target: FuzzTarget, request: ApiRequest
@@ -80,7 +80,7 @@ def test_any_api_request_answers_without_a_server_error(
     target.send(request.method, request.target, headers, request.body)
 
 
-@fuzz_settings(examples=20)
+@fuzz_settings(examples=30)
 @given(
     route=st.sampled_from([r for r in ROUTES if r[0] in ("POST", "PUT", "PATCH")]),
     body=api_bodies,

@@ -60,7 +60,7 @@ header_junk = st.lists(
 )
 
 
-@fuzz_settings(examples=40)
+@fuzz_settings(examples=60)
 @given(
     route=st.sampled_from(TARGETS),
     framing=framings(),
@@ -80,7 +80,7 @@ def test_broken_framing_answers_without_a_server_error(
     target.send(method, path, [*auth, *declared, *headers], body, raw=True)
 
 
-@fuzz_settings(examples=30)
+@fuzz_settings(examples=50)
 @given(
     method=st.one_of(
         st.sampled_from(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"]),

@@ -36,7 +36,7 @@ from tests.fuzz.target import (
 from tests.fuzz.wire import Header, encode
 
 
-@fuzz_settings(examples=80)
+@fuzz_settings(examples=120)
 @given(
     body=manifest_bodies,
     reference=st.one_of(tags, st.just("by-digest"), references),
@@ -71,7 +71,7 @@ def test_manifest_put_answers_without_a_server_error(
         target.send("DELETE", path + digest, headers)
 
 
-@fuzz_settings(examples=40)
+@fuzz_settings(examples=60)
 @given(
     document=st.one_of(storable_manifests, storable_indexes),
     ensure_ascii=st.sampled_from([True, True, False]),  # False: invalid UTF-8 for surrogates
@@ -107,7 +107,7 @@ def test_storable_manifests_with_odd_text_answer_without_a_server_error(
                 target.send("GET", referrers + query, headers)
 
 
-@fuzz_settings(examples=40)
+@fuzz_settings(examples=60)
 @given(
     reference=st.one_of(st.sampled_from(["base", BASE_DIGEST]), references).flatmap(path_text),
     method=st.sampled_from(["GET", "HEAD", "DELETE"]),

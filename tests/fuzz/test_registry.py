@@ -94,7 +94,7 @@ def registry_requests(draw: Draw) -> RegistryRequest:
     )
 
 
-@fuzz_settings(examples=60)
+@fuzz_settings(examples=100)
 @given(request=registry_requests())
 def test_any_request_to_the_registry_answers_without_a_server_error(
     target: FuzzTarget, request: RegistryRequest
@@ -102,7 +102,7 @@ def test_any_request_to_the_registry_answers_without_a_server_error(
     request.send(target)
 
 
-@fuzz_settings(examples=30)
+@fuzz_settings(examples=50)
 @given(
     digest=st.one_of(
         st.sampled_from(list(KNOWN_BLOBS)), st.sampled_from(list(KNOWN_BLOBS)), digests
@@ -119,7 +119,7 @@ def test_blob_ranges_of_existing_blobs(
     target.send(method, f"/v2/{CONTENT_REPO}/blobs/{encode(digest)}", headers)
 
 
-@fuzz_settings(examples=30)
+@fuzz_settings(examples=50)
 @given(
     route=st.sampled_from(["/v2/_catalog", f"/v2/{CONTENT_REPO}/tags/list"]),
     n=numbers,

@@ -72,7 +72,7 @@ POST_KEYS = ["grant_type", "service", "client_id", "username", "password", "refr
              "scope", "access_type"]  # fmt: skip
 
 
-@fuzz_settings(examples=40)
+@fuzz_settings(examples=60)
 @given(pairs=fields(GET_KEYS), auth=auths(password=True))
 def test_token_get_answers_without_a_server_error(
     target: FuzzTarget, pairs: list[tuple[str, str]], auth: Auth
@@ -81,7 +81,7 @@ def test_token_get_answers_without_a_server_error(
     target.send("GET", "/token?" + query, target.auth_headers(auth, "api"))
 
 
-@fuzz_settings(examples=40)
+@fuzz_settings(examples=60)
 @given(
     pairs=fields(POST_KEYS),
     body=st.one_of(st.none(), st.binary(max_size=128)),

@@ -166,11 +166,11 @@ def test_upload_sessions_answer_without_a_server_error(target: FuzzTarget) -> No
 
     Sessions.target = target
     # A dozen requests an example: a quarter of the other tests' examples in a long run.
-    steps = fuzz_settings(examples=20, long_share=0.25, stateful_step_count=12)
+    steps = fuzz_settings(examples=30, long_share=0.25, stateful_step_count=12)
     run_state_machine_as_test(Sessions, settings=steps)
 
 
-@fuzz_settings(examples=30)
+@fuzz_settings(examples=50)
 @given(
     content_range=content_ranges,
     chunk=chunks,
