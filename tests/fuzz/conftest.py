@@ -28,7 +28,6 @@ SERVER_ENV = {
     "DOCKYARD_AUTH__THROTTLE__WINDOW_SECONDS": "1",
     "DOCKYARD_AUTH__TOKEN__LIFETIME_SECONDS": "86400",
 }
-TARGETS: dict[str, FuzzTarget] = {}
 
 
 def _serve(mode: Mode, data: Path) -> Iterator[FuzzTarget]:
@@ -42,13 +41,11 @@ def _serve(mode: Mode, data: Path) -> Iterator[FuzzTarget]:
         target.seed()
         target.push_and_pull()
         STATS.memory[mode] = [target.workers_rss()]
-        TARGETS[mode] = target
         try:
             yield target
         finally:
             STATS.memory[mode].append(target.workers_rss())
             target.close()
-            del TARGETS[mode]
 
 
 @pytest.fixture(scope="session")
