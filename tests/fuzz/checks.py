@@ -93,8 +93,11 @@ def check_answer(answer: Answer, log: LogReader | None = None) -> None:
     """Raise unless the answer has the property (see the module's docstring)."""
     if answer.status is not None and answer.status >= 500:
         found = tracebacks(log.read_on()) if log is not None else []
-        cause = cause_of(found[-1]) if found else f"{answer.status} without a traceback"
-        detail = found[-1] if found else "(no traceback in the server's log)"
+        # The newest whole one: the server may still be writing the last (Granian logs the
+        # same exception again after the answer went out).
+        whole = [t for t in found if not cause_of(t).startswith("?")] or found
+        cause = cause_of(whole[-1]) if whole else f"{answer.status} without a traceback"
+        detail = whole[-1] if whole else "(no traceback in the server's log)"
         raise fault_class(cause)(f"{answer.describe()}\n{cause}\n{detail}")
     if answer.method == "HEAD" and answer.body:
         raise AssertionError(f"a HEAD answer has a body: {answer.describe()}")
