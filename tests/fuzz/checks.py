@@ -7,19 +7,16 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from tests.fuzz.wire import Answer
+from tests.support.servers import ServerLog, tracebacks
 
-TRACEBACK = "Traceback (most recent call last):"
 _FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<function>\S+)')
 _ERROR_KEYS = {"code", "message", "detail"}
 _GROUP_PREFIX = re.compile(r"^[\s|+-]*\| ?|^\s+")
 # `ValueError: ...`, `starlette.requests.ClientDisconnect`, `ExceptionGroup: ... (2 sub-...)`
 _EXCEPTION_LINE = re.compile(r"^(?!Traceback\b|During\b|The above\b)([A-Za-z_][\w.]*)(?::|$)")
-_RECORD = re.compile(r"^(\d{4}-\d\d-\d\d[ T]\d|\[[A-Z]+\])")
 
 
 class ServerFault(AssertionError):
@@ -39,40 +36,6 @@ def fault_class(cause: str) -> type[ServerFault]:
     return _FAULTS[cause]
 
 
-@dataclass
-class LogReader:
-    """Reads a server's log on from where it last stopped (its own offset: other checks may
-    read the same file)."""
-
-    path: Path
-    offset: int = 0
-
-    def read_on(self) -> str:
-        with self.path.open("rb") as log:
-            log.seek(self.offset)
-            data = log.read()
-        self.offset += len(data)
-        return data.decode("utf-8", "replace")
-
-    def skip_to_end(self) -> None:
-        self.offset = self.path.stat().st_size
-
-
-def tracebacks(text: str) -> list[str]:
-    """Each traceback in a piece of log with the record that announced it: up to the next
-    record (a line that starts with a date, or Granian's `[LEVEL]`)."""
-    lines = text.splitlines()
-    found = []
-    for number, line in enumerate(lines):
-        if TRACEBACK not in line:
-            continue
-        end = number + 1
-        while end < len(lines) and _RECORD.match(lines[end]) is None and end - number < 400:
-            end += 1
-        found.append("\n".join(lines[max(number - 1, 0) : end]))
-    return found
-
-
 def cause_of(traceback: str) -> str:
     """`ExceptionType at file:line in function`: the last exception raised and the innermost
     frame of Dockyard's own code (the library's when there is none)."""
@@ -89,7 +52,7 @@ def cause_of(traceback: str) -> str:
     return f"{error} at {where}:{frame['line']} in {frame['function']}"
 
 
-def check_answer(answer: Answer, log: LogReader | None = None) -> None:
+def check_answer(answer: Answer, log: ServerLog | None = None) -> None:
     """Raise unless the answer has the property (see the module's docstring)."""
     if answer.status is not None and answer.status >= 500:
         found = tracebacks(log.read_on()) if log is not None else []

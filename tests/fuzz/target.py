@@ -16,11 +16,11 @@ from urllib.parse import urlsplit
 import httpx
 
 from dockyard.oci.names import is_valid_name
-from tests.fuzz.checks import LogReader, ServerFault, check_answer
+from tests.fuzz.checks import ServerFault, check_answer
 from tests.fuzz.stats import Stats, workers_rss
 from tests.fuzz.wire import Answer, Header, raw_request, sent
 from tests.support.index import ADMIN_PASSWORD, SERVICE
-from tests.support.servers import DockyardServer
+from tests.support.servers import DockyardServer, ServerLog
 
 Mode = Literal["none", "index"]
 # How a fuzzed request is signed: as the fuzzer's admin token ("proper": a registry token for
@@ -74,14 +74,14 @@ class FuzzTarget:
     server: DockyardServer
     stats: Stats
     client: httpx.Client = field(init=False)
-    log: LogReader = field(init=False)
+    log: ServerLog = field(init=False)
     access_token: str | None = None  # the admin's personal access token (index mode)
     _tokens: dict[str, str | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         timeout = httpx.Timeout(20, connect=5)
         self.client = httpx.Client(base_url=self.server.url, timeout=timeout)
-        self.log = LogReader(self.server.log)
+        self.log = ServerLog(self.server.log)
         self.log.skip_to_end()
 
     def __repr__(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -19,34 +20,47 @@ import httpx
 TRACEBACK = "Traceback (most recent call last):"
 
 
+# A line that starts a log record: Dockyard's timestamp, or Granian's `[LEVEL]`.
+_RECORD = re.compile(r"^(\d{4}-\d\d-\d\d[ T]\d|\[[A-Z]+\])")
+
+
 @dataclass
 class ServerLog:
-    """A test server's log, read on from where the last check stopped: an unexpected exception
-    in request handling (a traceback) is a test failure, even when every answer looked right."""
+    """A test server's log, read on from where this reader last stopped (several may read one
+    file: the check for unexpected tracebacks, the fuzz suite)."""
 
     path: Path
-    checked: int = 0
+    offset: int = 0
     done: bool = False  # the server has stopped: nothing more will be written
 
-    def unchecked(self) -> str:
+    def read_on(self) -> str:
         with self.path.open("rb") as log:
-            log.seek(self.checked)
+            log.seek(self.offset)
             text = log.read()
-        self.checked += len(text)
+        self.offset += len(text)
         return text.decode("utf-8", "replace")
 
+    def skip_to_end(self) -> None:
+        self.offset = self.path.stat().st_size
 
-# Every log of a server this test process started whose end has not been checked yet.
+
+# The logs of the servers this test process started, read after every test: an unexpected
+# exception in request handling is a test failure, even when every answer looked right.
 LOGS: list[ServerLog] = []
 
 
 def tracebacks(text: str) -> list[str]:
-    """The tracebacks in a piece of log, each with the record that announced it."""
+    """Each traceback in a piece of log with the record that announced it, up to the next
+    record."""
     lines = text.splitlines()
     found = []
     for number, line in enumerate(lines):
-        if TRACEBACK in line:
-            found.append("\n".join(lines[max(number - 1, 0) : number + 30]))
+        if TRACEBACK not in line:
+            continue
+        end = number + 1
+        while end < len(lines) and _RECORD.match(lines[end]) is None and end - number < 400:
+            end += 1
+        found.append("\n".join(lines[max(number - 1, 0) : end]))
     return found
 
 
@@ -55,7 +69,7 @@ def check_logs(expected: bool = False) -> list[str]:
     found: list[str] = []
     for log in list(LOGS):
         if log.path.exists():
-            found += tracebacks(log.unchecked())
+            found += tracebacks(log.read_on())
         if log.done:
             LOGS.remove(log)
     return [] if expected else found
