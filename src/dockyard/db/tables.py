@@ -13,6 +13,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
 )
 
 metadata = MetaData()
@@ -90,4 +91,41 @@ upload_pieces = Table(
     Column("position", Integer, primary_key=True),
     Column("storage_key", String(512), nullable=False),
     Column("size", BigInteger, nullable=False),
+)
+
+# Registry events (registry/events/): the outbox, written in the transaction of the change.
+EVENT_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", EVENT_ID, primary_key=True, autoincrement=True),
+    Column("uuid", String(36), nullable=False),  # the event's id on the wire
+    Column("action", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("body", Text, nullable=False),  # the event as sent, JSON
+)
+
+# What each endpoint has still to receive; delivered rows are deleted.
+event_deliveries = Table(
+    "event_deliveries",
+    metadata,
+    Column("endpoint", String(255), primary_key=True),
+    Column("event_id", EVENT_ID, ForeignKey("events.id"), primary_key=True),
+    Column("attempts", Integer, nullable=False),
+    Index("ix_event_deliveries_event_id", "event_id"),
+)
+
+# Per endpoint: who delivers now (a lease), its back-off and its last failure.
+event_endpoints = Table(
+    "event_endpoints",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("lease_owner", String(64)),
+    Column("lease_until", DateTime(timezone=True)),
+    Column("failures", Integer, nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("last_failure_at", DateTime(timezone=True)),
+    Column("last_success_at", DateTime(timezone=True)),
 )
