@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.api import assert_error, patch_chunk, start_upload
+from tests.support.api import assert_error, assert_head_error, patch_chunk, start_upload
 from tests.support.images import make_image, push_blob, push_image, sha256
 
 ZERO = "sha256:" + "0" * 64
@@ -145,7 +145,7 @@ INVALID_TAGS = ["-dash", ".dot", "t" * 129, "a b", "a+b", "ä", "a@b", "a!"]
 
 
 @pytest.mark.parametrize("tag", INVALID_TAGS, ids=[t[:16] for t in INVALID_TAGS])
-@pytest.mark.parametrize("method", ["PUT", "GET", "DELETE"])
+@pytest.mark.parametrize("method", ["PUT", "DELETE"])
 def test_invalid_tag_is_400(client: httpx.Client, repo: str, tag: str, method: str) -> None:
     image = make_image(repo)
     push_image(client, repo, image)
@@ -157,3 +157,13 @@ def test_invalid_tag_is_400(client: httpx.Client, repo: str, tag: str, method: s
     )
     assert_error(response, 400, "MANIFEST_INVALID")
     assert client.get(f"/v2/{repo}/tags/list").json()["tags"] == ["latest"]
+
+
+@pytest.mark.parametrize("tag", [*INVALID_TAGS, ".INVALID_MANIFEST_NAME"], ids=lambda t: t[:16])
+def test_reading_a_manifest_by_an_invalid_reference_is_404_manifest_unknown(
+    client: httpx.Client, repo: str, tag: str
+) -> None:
+    """As Distribution, whose routes never match such a reference: nothing by that name."""
+    push_image(client, repo, make_image(repo))
+    assert_error(client.get(f"/v2/{repo}/manifests/{tag}"), 404, "MANIFEST_UNKNOWN")
+    assert_head_error(client.head(f"/v2/{repo}/manifests/{tag}"), 404)

@@ -171,6 +171,33 @@ def test_final_put_carries_the_last_chunk(client: httpx.Client, repo: str) -> No
     assert_blob(client, repo, digest, DATA)
 
 
+@pytest.mark.parametrize("start", [3999, 4001, 0])
+def test_final_put_with_a_last_chunk_out_of_order_is_416_with_the_current_range(
+    client: httpx.Client, repo: str, start: int
+) -> None:
+    location = start_upload(client, repo)
+    location = assert_in_progress(patch_chunk(client, location, DATA[:4000], 0), 202, repo, 4000)
+    chunk = DATA[start:]
+    response = client.put(
+        location,
+        params={"digest": sha256(DATA)},
+        content=chunk,
+        headers={"Content-Range": f"{start}-{start + len(chunk) - 1}"},
+    )
+    assert_error(response, 416, "RANGE_INVALID")
+    assert response.headers["range"] == "0-3999"
+    # The session is as it was: the right last chunk still finishes it.
+    assert_in_progress(client.get(location), 204, repo, 4000)
+    finished = client.put(
+        location,
+        params={"digest": sha256(DATA)},
+        content=DATA[4000:],
+        headers={"Content-Range": f"4000-{len(DATA) - 1}"},
+    )
+    assert_created(finished, repo, sha256(DATA))
+    assert_blob(client, repo, sha256(DATA), DATA)
+
+
 def test_upload_status_reports_what_the_session_holds(client: httpx.Client, repo: str) -> None:
     location = start_upload(client, repo)
     patch_chunk(client, location, DATA[:1234], 0)

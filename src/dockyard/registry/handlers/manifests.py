@@ -6,6 +6,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from dockyard.kit.bodies import BodyTooLarge, read_limited
+from dockyard.oci.digest import is_digest
+from dockyard.oci.names import is_valid_tag
 from dockyard.registry.errors import ErrorCode, RegistryError
 from dockyard.registry.handlers.common import empty
 from dockyard.registry.metadata import ManifestRecord
@@ -14,7 +16,7 @@ from dockyard.registry.state import registry_of
 
 
 async def get_manifest(request: Request, name: str) -> Response:
-    reference = Reference.parse(request.path_params["reference"])
+    reference = _readable_reference(request.path_params["reference"])
     record = await registry_of(request).manifests.get(name, reference)
     # Go clients (docker, containerd) send one Accept header line per media type.
     _check_acceptable(", ".join(request.headers.getlist("accept")), record)
@@ -50,6 +52,14 @@ async def delete_manifest(request: Request, name: str) -> Response:
     reference = Reference.parse(request.path_params["reference"])
     await registry_of(request).manifests.delete(name, reference)
     return empty(202, {})
+
+
+def _readable_reference(text: str) -> Reference:
+    """A reference to read: one that is neither a tag nor a digest names nothing the registry
+    could hold, so it is unknown (404), as in Distribution, whose routes never match it."""
+    if not is_digest(text) and not is_valid_tag(text):
+        raise RegistryError(ErrorCode.MANIFEST_UNKNOWN, detail={"reference": text[:200]})
+    return Reference.parse(text)
 
 
 def _check_acceptable(accept: str | None, record: ManifestRecord) -> None:
