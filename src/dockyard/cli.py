@@ -35,8 +35,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--data", type=Path, help="data directory (default ./data)")
     serve.set_defaults(run=_serve)
     from dockyard.index.commands import add_commands
+    from dockyard.registry.events.commands import add_commands as add_event_commands
 
     add_commands(commands)
+    add_event_commands(commands)
     return parser
 
 

@@ -9,6 +9,7 @@ honoured too.
 from __future__ import annotations
 
 import os
+import re
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
@@ -281,6 +282,94 @@ class IndexSettings(_Section):
     signup_enabled: bool = True
 
 
+_DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h)?")
+_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def _seconds(value: object) -> object:
+    """A duration as Distribution writes it (`500ms`, `1s`, `5m`; a bare integer is
+    nanoseconds, as in Go), or a number of seconds as a float."""
+    if isinstance(value, str):
+        match = _DURATION.fullmatch(value.strip())
+        if match is None:
+            raise ValueError("must be a duration such as 500ms, 5s, 10m or 72h")
+        number, unit = match.groups()
+        return float(number) * _UNIT_SECONDS[unit or "ns"]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value * 1e-9
+    return value
+
+
+class IgnoreSettings(_Section):
+    mediatypes: list[str] = []
+    actions: list[Literal["push", "pull", "mount", "delete"]] = []
+
+
+class EndpointSettings(_Section):
+    """One receiver of registry events, in Distribution's shape (plus pull sampling and an age
+    limit)."""
+
+    name: str = Field(min_length=1, max_length=255)
+    url: str
+    disabled: bool = False
+    # Static headers; each value is a list, as in Distribution (a single string is accepted).
+    headers: dict[str, list[str]] = {}
+    timeout: float = Field(default=1.0, gt=0, le=300)  # seconds, or a duration
+    # Failures in a row after which delivery waits `backoff` (doubling, at most maxbackoff).
+    threshold: int = Field(default=10, ge=1, le=10000)
+    backoff: float = Field(default=1.0, gt=0, le=86400)
+    maxbackoff: float = Field(default=300.0, gt=0, le=86400)
+    ignoredmediatypes: list[str] = []
+    ignore: IgnoreSettings = IgnoreSettings()
+    # The share of pull events this endpoint gets, 0 to 1 (0: none; `ignore.actions: [pull]`
+    # says the same).
+    pullsampling: float = Field(default=1.0, ge=0, le=1)
+    # Events still undelivered after this long are dropped, with a log line.
+    maxage: float = Field(default=72 * 3600.0, gt=0, le=365 * 86400)
+
+    _durations = field_validator("timeout", "backoff", "maxbackoff", "maxage", mode="before")(
+        _seconds
+    )
+
+    @field_validator("headers", mode="before")
+    @classmethod
+    def _header_lists(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {k: [v] if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")) or len(value) <= len("https://"):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    def wants(self, action: str, media_type: str | None) -> bool:
+        """Whether this endpoint receives events of this action and target media type."""
+        if self.disabled or action in self.ignore.actions:
+            return False
+        if action == "pull" and self.pullsampling == 0:
+            return False
+        ignored = (*self.ignoredmediatypes, *self.ignore.mediatypes)
+        return media_type is None or media_type not in ignored
+
+
+class NotificationSettings(_Section):
+    endpoints: list[EndpointSettings] = []
+    # Endpoints on loopback, private, link-local or otherwise internal addresses are refused
+    # (the registry must not be made to call into its own network) unless this is true.
+    allow_private_targets: bool = False
+
+    @field_validator("endpoints")
+    @classmethod
+    def _unique_names(cls, value: list[EndpointSettings]) -> list[EndpointSettings]:
+        names = [endpoint.name for endpoint in value]
+        if len(set(names)) != len(names):
+            raise ValueError("endpoint names must be unique")
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DOCKYARD_", env_nested_delimiter="__", extra="forbid"
@@ -295,6 +384,7 @@ class Settings(BaseSettings):
     registry: RegistrySettings = RegistrySettings()
     auth: AuthSettings = AuthSettings()
     index: IndexSettings = IndexSettings()
+    notifications: NotificationSettings = NotificationSettings()
 
     @property
     def storage_root(self) -> Path:

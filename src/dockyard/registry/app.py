@@ -18,6 +18,7 @@ from dockyard.auth.factory import Auth, create_auth
 from dockyard.config import Settings
 from dockyard.kit.errors import ErrorCode, error_response
 from dockyard.registry.errors import RegistryError
+from dockyard.registry.events.delivery import Deliverer
 from dockyard.registry.routes import registry_routes
 from dockyard.registry.state import Registry
 
@@ -32,8 +33,14 @@ def create_registry_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         purging = asyncio.create_task(_purge_stale_uploads(registry, settings))
+        deliverer = Deliverer(settings.notifications, registry.database, registry.events)
+        # Also with no endpoint: writing buffered pulls is its job (there are none then).
+        delivering = asyncio.create_task(deliverer.run())
         yield
         purging.cancel()
+        delivering.cancel()
+        await registry.events.flush_pulls()
+        await deliverer.close()
         await registry.driver.close()
         await registry.cache.close()
         registry.database.dispose()

@@ -13,6 +13,16 @@ from dockyard.oci.digest import Digest
 from dockyard.registry import metadata
 from dockyard.registry.cache import Codec, MetadataCache
 from dockyard.registry.errors import ErrorCode, RegistryError
+from dockyard.registry.events.model import (
+    BLOB_MEDIA_TYPE,
+    DELETE,
+    MOUNT,
+    PUSH,
+    Origin,
+    Target,
+    current_origin,
+)
+from dockyard.registry.events.recorder import EventLog
 from dockyard.storage import NotFound, Piece, StorageDriver
 
 
@@ -37,10 +47,12 @@ class BlobStore:
         driver: StorageDriver,
         redirect_expiry: int | None = None,
         cache: MetadataCache | None = None,
+        events: EventLog | None = None,
     ) -> None:
         self.database = database
         self.driver = driver
         self.cache = cache or MetadataCache()
+        self.events = events or EventLog.silent()
         # Seconds a presigned URL lives when blob GETs are redirected to the store.
         self.redirect_expiry = redirect_expiry
 
@@ -69,13 +81,15 @@ class BlobStore:
 
     async def delete(self, name: str, digest: Digest) -> None:
         """Unlink from the repository; the bytes go later, by garbage collection."""
-        unlink = self.database.run(metadata.unlink_blob, name, str(digest))
+        unlink = self.database.run(_unlink, name, str(digest), self.events, current_origin())
         if not await self.cache.changed(name, unlink):
             raise RegistryError(ErrorCode.BLOB_UNKNOWN, detail={"digest": str(digest)})
 
     async def mount(self, name: str, source: str, digest: Digest) -> BlobInfo | None:
         """Link a blob that `source` holds into `name`; None when source does not hold it."""
-        size = await self.database.run(_mount, name, source, str(digest))
+        size = await self.database.run(
+            _mount, name, source, str(digest), self.events, current_origin()
+        )
         return None if size is None else BlobInfo(digest, size)
 
     async def exists(self, digest: Digest) -> bool:
@@ -100,14 +114,43 @@ class BlobStore:
                 raise
 
 
-def _mount(connection: Connection, name: str, source: str, digest: str) -> int | None:
+def _mount(
+    connection: Connection,
+    name: str,
+    source: str,
+    digest: str,
+    events: EventLog,
+    origin: Origin | None,
+) -> int | None:
     size = metadata.linked_blob_size(connection, source, digest)
     if size is not None:
         metadata.link_blob(connection, metadata.ensure_repository(connection, name), digest)
+        target = Target(name, digest, BLOB_MEDIA_TYPE, size, None, source, kind="blobs")
+        events.record(connection, origin, MOUNT, target)
     return size
 
 
-def record_and_link(connection: Connection, name: str, digest: str, size: int) -> None:
-    """Record a composed blob and let the repository see it."""
+def _unlink(
+    connection: Connection, name: str, digest: str, events: EventLog, origin: Origin | None
+) -> bool:
+    unlinked = metadata.unlink_blob(connection, name, digest)
+    if unlinked:
+        events.record(connection, origin, DELETE, Target(name, digest, kind="blobs"))
+    return unlinked
+
+
+def record_and_link(
+    connection: Connection,
+    name: str,
+    digest: str,
+    size: int,
+    events: EventLog | None = None,
+    origin: Origin | None = None,
+) -> None:
+    """Record a composed blob and let the repository see it (and, given `events`, record the
+    push event in the same transaction)."""
     metadata.record_blob(connection, digest, size)
     metadata.link_blob(connection, metadata.ensure_repository(connection, name), digest)
+    if events is not None:
+        target = Target(name, digest, BLOB_MEDIA_TYPE, size, kind="blobs")
+        events.record(connection, origin, PUSH, target)

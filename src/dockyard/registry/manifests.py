@@ -20,6 +20,8 @@ from dockyard.oci.manifest import (
 from dockyard.registry import metadata
 from dockyard.registry.cache import Codec, MetadataCache
 from dockyard.registry.errors import ErrorCode, RegistryError
+from dockyard.registry.events.model import DELETE, PUSH, Origin, Target, current_origin
+from dockyard.registry.events.recorder import EventLog
 from dockyard.registry.metadata import ManifestRecord
 from dockyard.registry.references import Reference
 
@@ -32,11 +34,16 @@ class StoredManifest:
 
 class ManifestService:
     def __init__(
-        self, database: Database, max_bytes: int, cache: MetadataCache | None = None
+        self,
+        database: Database,
+        max_bytes: int,
+        cache: MetadataCache | None = None,
+        events: EventLog | None = None,
     ) -> None:
         self.database = database
         self.max_bytes = max_bytes
         self.cache = cache or MetadataCache()
+        self.events = events or EventLog.silent()
 
     async def get(self, name: str, reference: Reference) -> ManifestRecord:
         if reference.digest is not None:
@@ -90,7 +97,9 @@ class ManifestService:
             size=len(body),
             body=body,
         )
-        store = self.database.run(_store, name, manifest, record, reference.tag)
+        store = self.database.run(
+            _store, name, manifest, record, reference.tag, self.events, current_origin()
+        )
         if reference.tag is None:
             await store  # a new manifest by digest changes nothing that may be cached
         else:
@@ -98,11 +107,13 @@ class ManifestService:
         return StoredManifest(digest, manifest.subject)
 
     async def delete(self, name: str, reference: Reference) -> None:
+        origin = current_origin()
         if reference.digest is not None:
-            change = self.database.run(metadata.delete_manifest, name, str(reference.digest))
+            digest = str(reference.digest)
+            change = self.database.run(_delete_manifest, name, digest, self.events, origin)
         else:
             assert reference.tag is not None
-            change = self.database.run(metadata.delete_tag, name, reference.tag)
+            change = self.database.run(_delete_tag, name, reference.tag, self.events, origin)
         if not await self.cache.changed(name, change):
             raise await self._unknown(name, reference)
 
@@ -130,8 +141,11 @@ def _store(
     manifest: Manifest,
     record: ManifestRecord,
     tag: str | None,
+    events: EventLog,
+    origin: Origin | None,
 ) -> None:
-    """Store and tag in one transaction; raising rolls it back, so nothing half-stored stays."""
+    """Store, tag and record the push event in one transaction; raising rolls it back, so
+    nothing half-stored stays and no event reports it."""
     repository = metadata.ensure_repository(connection, name)
     missing = metadata.unlinked_blobs(connection, repository, (str(d) for d in manifest.blobs))
     missing += metadata.missing_manifests(
@@ -142,6 +156,26 @@ def _store(
     metadata.store_manifest(connection, repository, record)
     if tag is not None:
         metadata.set_tag(connection, repository, tag, record.digest)
+    target = Target(name, record.digest, record.media_type, record.size, tag)
+    events.record(connection, origin, PUSH, target)
+
+
+def _delete_manifest(
+    connection: Connection, name: str, digest: str, events: EventLog, origin: Origin | None
+) -> bool:
+    deleted = metadata.delete_manifest(connection, name, digest)
+    if deleted:
+        events.record(connection, origin, DELETE, Target(name, digest))
+    return deleted
+
+
+def _delete_tag(
+    connection: Connection, name: str, tag: str, events: EventLog, origin: Origin | None
+) -> bool:
+    deleted = metadata.delete_tag(connection, name, tag)
+    if deleted:
+        events.record(connection, origin, DELETE, Target(name, tag=tag))
+    return deleted
 
 
 def _encode_record(record: ManifestRecord) -> bytes:

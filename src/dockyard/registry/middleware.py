@@ -19,6 +19,7 @@ import uuid
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dockyard.kit.numbers import parse_decimal
+from dockyard.registry.events.model import CURRENT_REQUEST, REQUEST_ID_KEY
 
 log = logging.getLogger("dockyard.access")
 
@@ -41,6 +42,9 @@ class RegistryMiddleware:
             return
         started = time.perf_counter()
         request_id = uuid.uuid4().hex
+        # Events name the request that caused them (registry/events/model.py).
+        scope[REQUEST_ID_KEY] = request_id
+        CURRENT_REQUEST.set(scope)
         status = 0
         sent = 0
         body = _Body.of(scope, receive)

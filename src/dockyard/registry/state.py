@@ -10,6 +10,7 @@ from dockyard.config import Settings
 from dockyard.db.engine import Database
 from dockyard.registry.blobs import BlobStore
 from dockyard.registry.cache import MetadataCache, create_cache
+from dockyard.registry.events.recorder import EventLog
 from dockyard.registry.manifests import ManifestService
 from dockyard.registry.uploads import UploadService
 from dockyard.storage import StorageDriver, create_driver
@@ -23,20 +24,25 @@ class Registry:
     uploads: UploadService
     manifests: ManifestService
     cache: MetadataCache
+    events: EventLog
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Registry:
         database = Database(settings.database_url, settings.database.pool_size)
         cache = create_cache(settings.cache)
         driver = create_driver(settings.storage, settings.storage_root)
-        blobs = BlobStore(database, driver, settings.storage.blob_redirect_expiry, cache)
+        events = EventLog.from_settings(settings, database)
+        blobs = BlobStore(database, driver, settings.storage.blob_redirect_expiry, cache, events)
         return cls(
             database=database,
             driver=driver,
             blobs=blobs,
             uploads=UploadService(database, driver, blobs),
-            manifests=ManifestService(database, settings.registry.max_manifest_bytes, cache),
+            manifests=ManifestService(
+                database, settings.registry.max_manifest_bytes, cache, events
+            ),
             cache=cache,
+            events=events,
         )
 
 

@@ -20,6 +20,8 @@ from dockyard.oci.digest import Digest, Hasher, new_hasher
 from dockyard.registry import metadata
 from dockyard.registry.blobs import BlobInfo, BlobStore, record_and_link
 from dockyard.registry.errors import ErrorCode, RegistryError
+from dockyard.registry.events.model import Origin, current_origin
+from dockyard.registry.events.recorder import EventLog
 from dockyard.storage import NotFound, Piece, StorageDriver
 
 # Bytes are hashed and written in blocks of this size: big enough that the hops to a
@@ -112,7 +114,15 @@ class UploadService:
                 raise await self._pieces_gone(name, upload) from None
             # The lock above is per process; the row is shared. Deleting it claims the session:
             # of several processes finishing it at once, exactly one records the blob.
-            published = await self.database.run(_publish, name, upload.id, str(digest), upload.size)
+            published = await self.database.run(
+                _publish,
+                name,
+                upload.id,
+                str(digest),
+                upload.size,
+                self.blobs.events,
+                current_origin(),
+            )
             await self._clear(upload.id)
             if not published:
                 raise RegistryError(ErrorCode.BLOB_UPLOAD_UNKNOWN, detail={"uuid": upload.id})
@@ -256,12 +266,21 @@ def _create(connection: Connection, name: str, upload_id: str) -> None:
     metadata.create_upload(connection, upload_id, metadata.ensure_repository(connection, name))
 
 
-def _publish(connection: Connection, name: str, upload_id: str, digest: str, size: int) -> bool:
-    """End the session and record its composed blob, in one transaction; False, and nothing
-    changed, when the session had ended already (another process finished or cancelled it)."""
+def _publish(
+    connection: Connection,
+    name: str,
+    upload_id: str,
+    digest: str,
+    size: int,
+    events: EventLog,
+    origin: Origin | None,
+) -> bool:
+    """End the session, record its composed blob and the push event, in one transaction;
+    False, and nothing changed, when the session had ended already (another process finished
+    or cancelled it)."""
     if not metadata.delete_upload(connection, upload_id):
         return False
-    record_and_link(connection, name, digest, size)
+    record_and_link(connection, name, digest, size, events, origin)
     return True
 
 

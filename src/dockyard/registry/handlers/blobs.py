@@ -31,6 +31,7 @@ async def get_blob(request: Request, name: str) -> Response:
     registry = registry_of(request)
     digest = parse_digest(request.path_params["digest"])
     blob = await registry.blobs.stat(name, digest)
+    registry.events.blob_pulled(name, str(digest), blob.size)
     headers = {"Docker-Content-Digest": str(digest), "Accept-Ranges": "bytes"}
     if "range" in request.headers:
         # Refuse a bad range here, as JSON: FileResponse would answer it in plain text.

@@ -20,6 +20,9 @@ async def get_manifest(request: Request, name: str) -> Response:
     record = await registry_of(request).manifests.get(name, reference)
     # Go clients (docker, containerd) send one Accept header line per media type.
     _check_acceptable(", ".join(request.headers.getlist("accept")), record)
+    registry_of(request).events.manifest_pulled(
+        name, record.digest, record.media_type, record.size, reference.tag
+    )
     headers = {
         "Docker-Content-Digest": record.digest,
         "ETag": f'"{record.digest}"',

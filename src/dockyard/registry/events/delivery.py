@@ -1,0 +1,144 @@
+"""Delivering the outbox: a task in every worker takes an endpoint's lease, sends its oldest
+pending events in one envelope, and forgets them once the endpoint accepted them. Failures
+are retried (after `threshold` of them in a row, with a doubling back-off); the lease keeps
+two processes or nodes from sending one endpoint's events at once, so each endpoint gets them
+in order, and at least once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from datetime import timedelta
+
+import httpx
+
+from dockyard import __version__
+from dockyard.config import EndpointSettings, NotificationSettings
+from dockyard.db.engine import Database
+from dockyard.registry.events import outbox
+from dockyard.registry.events.model import ENVELOPE_MEDIA_TYPE
+from dockyard.registry.events.recorder import EventLog
+from dockyard.registry.events.targets import TargetRefused, resolve_target
+from dockyard.registry.metadata import now
+
+log = logging.getLogger("dockyard.events")
+
+# How often each worker looks for pending events, writes buffered pulls, and drops old events.
+POLL_SECONDS = 0.5
+EXPIRY_EVERY_SECONDS = 60.0
+BATCH = 100
+# A lease outlives the longest attempt by this much: a killed holder's endpoint waits no longer.
+LEASE_MARGIN_SECONDS = 5.0
+
+
+class DeliveryFailed(Exception):
+    pass
+
+
+class Deliverer:
+    def __init__(self, settings: NotificationSettings, database: Database, events: EventLog):
+        self.endpoints = [endpoint for endpoint in settings.endpoints if not endpoint.disabled]
+        self.allow_private = settings.allow_private_targets
+        self.database = database
+        self.events = events
+        self.owner = uuid.uuid4().hex  # this process, as a lease holder
+        self._client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
+
+    async def run(self) -> None:
+        """Until cancelled: write pulls, deliver, and now and then drop events too old."""
+        expired_at = 0.0
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                await self.events.flush_pulls()
+                for endpoint in self.endpoints:
+                    await self.deliver(endpoint)
+                if loop.time() - expired_at >= EXPIRY_EVERY_SECONDS:
+                    expired_at = loop.time()
+                    await self.drop_expired()
+            except Exception:
+                # The database away, for instance: the next round tries again.
+                log.exception("delivering events failed")
+            await asyncio.sleep(POLL_SECONDS)
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def deliver(self, endpoint: EndpointSettings) -> None:
+        """Send the endpoint's pending events, a batch at a time, while it accepts them."""
+        lease = timedelta(seconds=endpoint.timeout + LEASE_MARGIN_SECONDS)
+        while True:
+            moment = now()
+            batch = await self.database.run(
+                outbox.claim, endpoint.name, self.owner, moment, moment + lease, BATCH
+            )
+            if not batch:
+                return
+            ids = [event_id for event_id, _ in batch]
+            try:
+                await self._send(endpoint, [body for _, body in batch])
+            except DeliveryFailed as exc:
+                await self._failed(endpoint, ids, str(exc))
+                return
+            await self.database.run(outbox.delivered, endpoint.name, self.owner, ids, now())
+            if len(batch) < BATCH:
+                await self.database.run(outbox.release, endpoint.name, self.owner)
+                return
+
+    async def drop_expired(self) -> None:
+        for endpoint in self.endpoints:
+            before = now() - timedelta(seconds=endpoint.maxage)
+            dropped = await self.database.run(outbox.drop_older_than, endpoint.name, before)
+            if dropped:
+                log.warning(
+                    "dropped %d events for endpoint %s: undelivered for longer than maxage (%gs)",
+                    dropped,
+                    endpoint.name,
+                    endpoint.maxage,
+                )
+
+    async def _send(self, endpoint: EndpointSettings, bodies: list[str]) -> None:
+        try:
+            target = await resolve_target(endpoint.url, self.allow_private)
+        except TargetRefused as exc:
+            raise DeliveryFailed(f"refused: {exc}") from None
+        headers = [(name, value) for name, values in endpoint.headers.items() for value in values]
+        headers += [
+            ("Host", target.host_header),
+            ("Content-Type", ENVELOPE_MEDIA_TYPE),
+            ("User-Agent", f"dockyard/{__version__}"),
+        ]
+        envelope = '{"events":[' + ",".join(bodies) + "]}"
+        extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else {}
+        try:
+            response = await self._client.post(
+                target.url,
+                content=envelope.encode(),
+                headers=headers,
+                timeout=endpoint.timeout,
+                extensions=extensions,
+            )
+        except httpx.HTTPError as exc:
+            raise DeliveryFailed(f"{type(exc).__name__}: {exc}") from None
+        # As Distribution: any 2xx or 3xx is delivered (redirects are not followed: the
+        # registry calls only the address it checked).
+        if not 200 <= response.status_code < 400:
+            raise DeliveryFailed(f"HTTP {response.status_code}")
+
+    async def _failed(self, endpoint: EndpointSettings, ids: list[int], error: str) -> None:
+        failures = await self.database.run(outbox.failures_in_a_row, endpoint.name) + 1
+        backoff = None
+        if failures >= endpoint.threshold:
+            doubled = endpoint.backoff * 2 ** min(failures - endpoint.threshold, 30)
+            backoff = timedelta(seconds=min(doubled, endpoint.maxbackoff))
+        await self.database.run(
+            outbox.failed, endpoint.name, self.owner, ids, error, now(), backoff
+        )
+        log.warning(
+            "delivering %d events to endpoint %s failed (%d in a row): %s",
+            len(ids),
+            endpoint.name,
+            failures,
+            error,
+        )

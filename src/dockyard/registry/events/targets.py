@@ -1,0 +1,64 @@
+"""Which addresses the registry may call: an endpoint's URL is resolved at every delivery and
+refused when any of its addresses is internal (loopback, private, link-local, multicast,
+reserved, unspecified), unless the configuration allows private targets. The request then goes
+to the address that was checked, never to a second resolution of the name."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+
+class TargetRefused(Exception):
+    """The endpoint's URL may not be called."""
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedTarget:
+    url: str  # with the checked address in place of the host name
+    host_header: str
+    sni_hostname: str | None  # for https: the name the certificate must carry
+
+
+def is_internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return (
+        address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_unspecified
+        or not address.is_global
+    )
+
+
+async def resolve_target(url: str, allow_private: bool) -> ResolvedTarget:
+    parts = urlsplit(url)
+    host = parts.hostname
+    if parts.scheme not in ("http", "https") or not host:
+        raise TargetRefused(f"not an http(s) URL: {url[:200]!r}")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise TargetRefused(f"cannot resolve {host}: {exc}") from None
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+    if not addresses:
+        raise TargetRefused(f"{host} has no address")
+    internal = [str(a) for a in addresses if is_internal(a)]
+    if internal and not allow_private:
+        raise TargetRefused(
+            f"{host} resolves to the internal address {internal[0]}"
+            " (notifications.allow_private_targets is false)"
+        )
+    address = addresses[0]
+    literal = f"[{address}]" if address.version == 6 else str(address)
+    netloc = f"{literal}:{port}" if parts.port else literal
+    host_header = parts.netloc.rpartition("@")[2]
+    checked = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+    return ResolvedTarget(checked, host_header, host if parts.scheme == "https" else None)
