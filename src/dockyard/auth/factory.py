@@ -6,7 +6,7 @@ naming the key, before the server listens.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -39,6 +39,8 @@ class Auth:
     token_service: TokenService | None = None  # served at /token in token and index modes
     routes: tuple[BaseRoute, ...] = ()  # more to serve: the index's /api in index mode
     close: Callable[[], None] = lambda: None  # at shutdown: the index's database connections
+    # After the registry deleted a repository (v1 DELETE): the index forgets its settings.
+    repository_deleted: Callable[[str], Awaitable[None]] | None = None
 
 
 def create_auth(settings: Settings) -> Auth:
@@ -59,13 +61,19 @@ def create_auth(settings: Settings) -> Auth:
     if auth.mode == "index":
         # Imported here: a registry without an index never loads it (the index uses auth, not
         # the other way round).
+        from dockyard.index.repositories.removal import forget
         from dockyard.index.setup import index_auth
 
         index = index_auth(settings)
         service = token_service(settings, key, index.authenticator, index.policy)
         index.share_logins(service.logins)
         access = index.access(verifier, token.realm, token.service)
-        return Auth(access, service, index.routes, index.index.close)
+        hub = index.index
+
+        async def repository_deleted(name: str) -> None:
+            await forget(hub.database, name)
+
+        return Auth(access, service, index.routes, hub.close, repository_deleted)
     service = token_service(settings, key, HtpasswdAuthenticator(users), OwnNamespacePolicy())
     return Auth(TokenAccess(verifier, token.realm, token.service), service)
 

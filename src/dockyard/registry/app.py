@@ -19,7 +19,7 @@ from dockyard.config import Settings
 from dockyard.kit.errors import ErrorCode, error_response
 from dockyard.registry.errors import RegistryError
 from dockyard.registry.events.delivery import Deliverer
-from dockyard.registry.routes import registry_routes
+from dockyard.registry.routes import registry_routes, v1_routes
 from dockyard.registry.state import Registry
 
 log = logging.getLogger("dockyard.registry")
@@ -47,7 +47,7 @@ def create_registry_app(settings: Settings) -> Starlette:
         auth.close()
 
     app = Starlette(
-        routes=_routes(auth),
+        routes=_routes(auth, standalone=settings.auth.mode != "index"),
         lifespan=lifespan,
         exception_handlers={
             RegistryError: registry_error,
@@ -60,8 +60,10 @@ def create_registry_app(settings: Settings) -> Starlette:
     return app
 
 
-def _routes(auth: Auth) -> list[BaseRoute]:
+def _routes(auth: Auth, standalone: bool) -> list[BaseRoute]:
     routes: list[BaseRoute] = [*registry_routes(auth.access)]
+    # Standalone: no index in front decides who may do what (`auth.mode` none, htpasswd, token).
+    routes.extend(v1_routes(auth.access, standalone, auth.repository_deleted))
     if auth.token_service is not None:
         # The standalone token server, for this registry and any other that trusts its key.
         routes.append(Route("/token", auth.token_service.endpoint, methods=["GET", "POST"]))

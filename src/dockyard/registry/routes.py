@@ -1,5 +1,5 @@
-"""Every /v2 route in one table, with the checks each route gets before its handler: the
-repository name, then access (the one place it is checked: registry/authorization.py).
+"""Every /v2 and /v1 route in one table, with the checks each route gets before its handler:
+the repository name, then access (the one place it is checked: registry/authorization.py).
 
 Routes are tried in order; `name` is greedy (`org/team/app`), so the more specific suffixes
 (`blobs/uploads/...`) come before the general ones (`blobs/<digest>`).
@@ -18,8 +18,9 @@ from dockyard.auth.scopes import CATALOG, Scope
 from dockyard.oci.names import is_valid_name
 from dockyard.registry.authorization import GRANT_KEY, authorize, repository_actions
 from dockyard.registry.errors import ErrorCode, RegistryError
-from dockyard.registry.handlers import blobs, catalog, manifests, referrers, tags, uploads
+from dockyard.registry.handlers import blobs, catalog, manifests, referrers, tags, uploads, v1
 from dockyard.registry.handlers.base import api_version
+from dockyard.registry.repositories import v1_name
 
 Handler = Callable[[Request], Awaitable[Response]]
 RepositoryHandler = Callable[[Request, str], Awaitable[Response]]
@@ -46,6 +47,26 @@ def _repository(
     # `auth: none` gets the endpoint without any check: nothing to pay per request.
     endpoint = open_endpoint if access.open else checked_endpoint
     return Route(f"/v2/{{name:path}}/{path}", endpoint, methods=methods)
+
+
+def _v1_repository(
+    access: AccessController, path: str, handler: RepositoryHandler, methods: list[str]
+) -> Route:
+    """A v1 route: the name is `<namespace>/<repository>` (one component means `library/...`),
+    checked as the same name over /v2 would be, with the actions of the same method there."""
+
+    async def endpoint(request: Request) -> Response:
+        name = v1_name(request.path_params["name"])
+        if not is_valid_name(name):
+            raise RegistryError(ErrorCode.NAME_INVALID, detail={"name": name})
+        if access.open:
+            request.scope[GRANT_KEY] = EVERYTHING
+        else:
+            needed = Scope("repository", name, repository_actions(path, request.method))
+            await authorize(request, access, needed)
+        return await handler(request, name)
+
+    return Route(f"/v1/repositories/{{name:path}}/{path}", endpoint, methods=methods)
 
 
 def _registry(access: AccessController, needed: Scope | None, handler: Handler) -> Handler:
@@ -76,4 +97,18 @@ def registry_routes(access: AccessController) -> list[Route]:
         _repository(access, "manifests/{reference}", manifests.delete_manifest, ["DELETE"]),
         _repository(access, "tags/list", tags.list_tags, ["GET"]),
         _repository(access, "referrers/{digest}", referrers.list_referrers, ["GET"]),
+    ]
+
+
+def v1_routes(
+    access: AccessController, standalone: bool, deleted: v1.RepositoryDeleted | None
+) -> list[Route]:
+    """The original registry's endpoints that clients still call; `_ping` needs no credentials
+    (docker asks it before it knows how to authenticate)."""
+    return [
+        Route("/v1/_ping", v1.ping(standalone), methods=["GET"]),
+        _v1_repository(access, "tags", v1.list_tags, ["GET"]),
+        _v1_repository(access, "tags/{tag}", v1.get_tag, ["GET"]),
+        _v1_repository(access, "tags/{tag}", v1.delete_tag, ["DELETE"]),
+        _v1_repository(access, "", v1.delete_repository(deleted), ["DELETE"]),
     ]

@@ -1,0 +1,206 @@
+"""The v1 endpoints of the original registry on top of the v2 data: `_ping`, a repository's tags
+(the image id of a tag is its manifest digest), deleting a tag or a whole repository; with no
+auth, and in index mode with tokens, where the seed's curl commands run as written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.api import assert_error
+from tests.support.auth import bearer
+from tests.support.images import make_image, push_image, sha256
+from tests.support.index import ADMIN_PASSWORD, IndexServer, index_server
+from tests.support.postgres import backend_env
+
+ADMIN = ("admin", ADMIN_PASSWORD)
+
+
+def assert_v1_answer(response: httpx.Response, body: object) -> None:
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["x-docker-registry-version"]
+    assert response.json() == body
+
+
+# Without auth (standalone)
+
+
+def test_ping_says_standalone_without_an_index(client: httpx.Client) -> None:
+    response = client.get("/v1/_ping")
+    assert_v1_answer(response, True)
+    assert response.headers["x-docker-registry-standalone"] == "true"
+
+
+def test_tags_map_each_tag_to_its_manifest_digest(client: httpx.Client, repo: str) -> None:
+    latest = push_image(client, repo, make_image(repo), "latest")
+    older = push_image(client, repo, make_image(repo + "-old"), "0.1.1")
+    push_image(client, repo, make_image(repo), "also-latest")
+    assert_v1_answer(
+        client.get(f"/v1/repositories/{repo}/tags"),
+        {"0.1.1": older, "also-latest": latest, "latest": latest},
+    )
+    assert_v1_answer(client.get(f"/v1/repositories/{repo}/tags/latest"), latest)
+    assert_v1_answer(client.get(f"/v1/repositories/{repo}/tags/0.1.1"), older)
+
+
+def test_unknown_tags_and_repositories_are_404(client: httpx.Client, repo: str) -> None:
+    assert_error(client.get(f"/v1/repositories/{repo}/tags"), 404, "NAME_UNKNOWN")
+    assert_error(client.get(f"/v1/repositories/{repo}/tags/latest"), 404, "NAME_UNKNOWN")
+    assert_error(client.delete(f"/v1/repositories/{repo}/tags/latest"), 404, "NAME_UNKNOWN")
+    assert_error(client.delete(f"/v1/repositories/{repo}/"), 404, "NAME_UNKNOWN")
+    push_image(client, repo, make_image(repo))
+    assert_error(client.get(f"/v1/repositories/{repo}/tags/nope"), 404, "MANIFEST_UNKNOWN")
+    assert_error(client.get(f"/v1/repositories/{repo}/tags/.bad"), 404, "MANIFEST_UNKNOWN")
+    assert_error(client.delete(f"/v1/repositories/{repo}/tags/nope"), 404, "MANIFEST_UNKNOWN")
+
+
+@pytest.mark.parametrize("name", ["UPPER/case", "a//b", "-dash/x", "a/b-"])
+def test_invalid_repository_names_are_400(client: httpx.Client, name: str) -> None:
+    assert_error(client.get(f"/v1/repositories/{name}/tags"), 400, "NAME_INVALID")
+    assert_error(client.delete(f"/v1/repositories/{name}/"), 400, "NAME_INVALID")
+
+
+def test_a_single_component_name_means_library(client: httpx.Client, repo: str) -> None:
+    single = repo.replace("/", "-")
+    digest = push_image(client, f"library/{single}", make_image(repo))
+    assert_v1_answer(client.get(f"/v1/repositories/{single}/tags"), {"latest": digest})
+    assert_v1_answer(client.get(f"/v1/repositories/library/{single}/tags/latest"), digest)
+
+
+def test_library_names_reach_what_v2_clients_pushed_without_the_namespace(
+    client: httpx.Client, repo: str
+) -> None:
+    single = repo.replace("/", "-") + "-bare"
+    digest = push_image(client, single, make_image(repo))  # `docker push host/ubuntu`
+    assert_v1_answer(client.get(f"/v1/repositories/library/{single}/tags"), {"latest": digest})
+    assert_v1_answer(client.delete(f"/v1/repositories/{single}/tags/latest"), True)
+    assert client.get(f"/v2/{single}/tags/list").json()["tags"] == []
+
+
+def test_deleting_a_tag_leaves_the_manifest_and_other_tags(client: httpx.Client, repo: str) -> None:
+    digest = push_image(client, repo, make_image(repo), "latest")
+    push_image(client, repo, make_image(repo), "stable")
+    assert_v1_answer(client.delete(f"/v1/repositories/{repo}/tags/latest"), True)
+    assert client.get(f"/v2/{repo}/tags/list").json()["tags"] == ["stable"]
+    assert client.get(f"/v2/{repo}/manifests/{digest}").status_code == 200
+    assert_v1_answer(client.get(f"/v1/repositories/{repo}/tags"), {"stable": digest})
+    assert_error(client.delete(f"/v1/repositories/{repo}/tags/latest"), 404, "MANIFEST_UNKNOWN")
+
+
+def test_deleting_a_repository_removes_its_tags_manifests_and_blob_links(
+    client: httpx.Client, repo: str
+) -> None:
+    image = make_image(repo)
+    digest = push_image(client, repo, image, "latest")
+    push_image(client, repo, make_image(repo + "-2"), "other")
+    assert_v1_answer(client.delete(f"/v1/repositories/{repo}/"), True)
+    assert_error(client.get(f"/v2/{repo}/manifests/{digest}"), 404, "MANIFEST_UNKNOWN")
+    assert_error(client.get(f"/v2/{repo}/manifests/latest"), 404, "MANIFEST_UNKNOWN")
+    assert_error(client.get(f"/v2/{repo}/blobs/{sha256(image.config)}"), 404, "BLOB_UNKNOWN")
+    assert client.get(f"/v2/{repo}/tags/list").json()["tags"] == []
+    assert_error(client.get(f"/v1/repositories/{repo}/tags"), 404, "NAME_UNKNOWN")
+    assert_error(client.delete(f"/v1/repositories/{repo}/"), 404, "NAME_UNKNOWN")
+    # The name can be pushed again, from nothing.
+    assert push_image(client, repo, image) == digest
+
+
+# Index mode: tokens, and the seed's commands
+
+
+@pytest.fixture(scope="module")
+def index(
+    database_backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[IndexServer]:
+    with ExitStack() as stack:
+        env = stack.enter_context(backend_env(database_backend, request))
+        data = tmp_path_factory.mktemp(f"v1-index-{database_backend}") / "data"
+        yield stack.enter_context(index_server(data, env))
+
+
+def curl(*args: str) -> tuple[int, dict[str, str], str]:
+    """Run curl as a person would: status, headers (lowercase names) and body."""
+    done = subprocess.run(
+        ["curl", "-sS", "-D", "-", *args], capture_output=True, text=True, timeout=60, check=True
+    )
+    # text=True reads the CRLFs of the head as plain newlines
+    head, _, body = done.stdout.partition("\n\n")
+    status_line, *lines = head.split("\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+    return int(status_line.split()[1]), headers, body
+
+
+def push_as_admin(index: IndexServer, name: str, *tags: str) -> str:
+    with index.registry(ADMIN, f"repository:{name}:pull,push") as registry:
+        image = make_image(name)
+        return [push_image(registry, name, image, tag) for tag in tags][-1]
+
+
+def test_ping_says_not_standalone_with_an_index(index: IndexServer) -> None:
+    status, headers, body = curl(f"{index.url}/v1/_ping")
+    assert (status, json.loads(body)) == (200, True)
+    assert headers["x-docker-registry-standalone"] == "false"
+    assert headers["x-docker-registry-version"]
+
+
+def test_the_seed_commands_work_against_an_index(index: IndexServer, tmp_path: Path) -> None:
+    digest = push_as_admin(index, "library/registry", "latest")
+    target = "reynholm/help-system-server"
+    push_as_admin(index, target, "latest", "0.1.1")
+    with index.api(ADMIN) as api:
+        assert api.patch(f"/api/repositories/{target}", json={"visibility": "private"}).is_success
+
+    # A public repository: any token will do, an anonymous one too (what docker fetches).
+    url = f"{index.url}/v1/repositories/library/registry/tags"
+    status, headers, body = curl(url)
+    assert status == 401
+    assert headers["www-authenticate"] == (
+        f'Bearer realm="{index.url}/token",service="dockyard",'
+        'scope="repository:library/registry:pull"'
+    )
+    anonymous = index.token(None, "repository:library/registry:pull")
+    status, _, body = curl("-H", f"Authorization: Bearer {anonymous}", url)
+    assert (status, json.loads(body)) == (200, {"latest": digest})
+
+    # Deleting needs the delete right: pull and push are not enough.
+    tag_url = f"{index.url}/v1/repositories/{target}/tags/latest"
+    pusher = index.token(ADMIN, f"repository:{target}:pull,push")
+    status, headers, _ = curl("-X", "DELETE", "-H", f"Authorization: Bearer {pusher}", tag_url)
+    assert status == 401
+    assert 'error="insufficient_scope"' in headers["www-authenticate"]
+    deleter = bearer(index.token(ADMIN, f"repository:{target}:pull,delete"))["Authorization"]
+    status, _, body = curl("-X", "DELETE", "-H", f"Authorization: {deleter}", tag_url)
+    assert (status, json.loads(body)) == (200, True)
+
+    repository_url = f"{index.url}/v1/repositories/{target}/"
+    status, _, body = curl("-X", "DELETE", "-H", f"Authorization: {deleter}", repository_url)
+    assert (status, json.loads(body)) == (200, True)
+    status, _, body = curl("-X", "DELETE", "-H", f"Authorization: {deleter}", repository_url)
+    assert (status, json.loads(body)["errors"][0]["code"]) == (404, "NAME_UNKNOWN")
+    # The index forgot its settings: a new push starts public again (the default).
+    with index.api(ADMIN) as api:
+        assert api.get(f"/api/repositories/{target}").status_code == 404
+    push_as_admin(index, target, "again")
+    with index.api() as anonymous_api:
+        shown = anonymous_api.get(f"/api/repositories/{target}")
+        assert shown.json()["visibility"] == "public"
+
+
+def test_a_private_repository_is_401_to_a_stranger_like_one_that_does_not_exist(
+    index: IndexServer,
+) -> None:
+    name = "admin/v1-private"
+    push_as_admin(index, name, "latest")
+    with index.api(ADMIN) as api:
+        assert api.patch(f"/api/repositories/{name}", json={"visibility": "private"}).is_success
+    for repository in (name, "admin/v1-never-pushed"):
+        token = index.token(None, f"repository:{repository}:pull")
+        with httpx.Client(base_url=index.url, headers=bearer(token)) as anonymous:
+            response = anonymous.get(f"/v1/repositories/{repository}/tags")
+            assert_error(response, 401, "UNAUTHORIZED")
