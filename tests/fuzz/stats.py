@@ -12,7 +12,9 @@ from pathlib import Path
 
 from tests.fuzz.wire import Answer
 
-FAMILIES = ("registry", "blobs", "uploads", "manifests", "tags", "referrers", "token", "api")
+FAMILIES = (
+    "registry", "blobs", "uploads", "manifests", "tags", "referrers", "v1", "token", "api",
+)  # fmt: skip
 CLASSES = ("2xx", "3xx", "4xx", "5xx", "closed")
 _REPOSITORY_PATH = re.compile(r"^/v2/.+/(blobs/uploads|blobs|manifests|tags|referrers)(/|$)")
 
@@ -23,6 +25,8 @@ def family(path: str) -> str:
         return "token"
     if path.startswith("/api/") or path == "/api":
         return "api"
+    if path.startswith("/v1/"):
+        return "v1"
     match = _REPOSITORY_PATH.match(path)
     if match is not None:
         return match.group(1).replace("blobs/uploads", "uploads")

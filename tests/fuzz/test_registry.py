@@ -1,5 +1,5 @@
-"""Fuzzing the /v2 API: every route with random names, references, digests, query strings and
-headers, and random bodies on the methods that take one."""
+"""Fuzzing the /v2 API and the v1 endpoints: every route with random names, references, digests,
+query strings and headers, and random bodies on the methods that take one."""
 
 from __future__ import annotations
 
@@ -60,6 +60,14 @@ def _path(draw: Draw, route: str, name: str) -> str:
         return f"/v2/{name}/blobs/uploads/"
     if route == "upload":
         return f"/v2/{name}/blobs/uploads/{draw(odd_text.flatmap(path_text))}"
+    if route == "v1-ping":
+        return "/v1/_ping"
+    if route == "v1-tags":
+        return f"/v1/repositories/{name}/tags"
+    if route == "v1-tag":
+        return f"/v1/repositories/{name}/tags/{draw(tags.flatmap(path_text))}"
+    if route == "v1-repository":
+        return f"/v1/repositories/{name}/"
     return "/" + draw(odd_text.flatmap(path_text))
 
 
@@ -76,12 +84,18 @@ def registry_requests(draw: Draw) -> RegistryRequest:
                 "referrers",
                 "uploads",
                 "upload",
+                "v1-ping",
+                "v1-tags",
+                "v1-tag",
+                "v1-repository",
                 "elsewhere",
             ]
         )
     )
     name = draw(names)
     path = _path(draw, route, draw(path_text(name)))
+    if route.startswith("v1-") and "/" not in name:
+        name = f"library/{name}"  # what the v1 route checks access to
     method = draw(st.sampled_from(METHODS))
     body = draw(st.binary(max_size=64))  # manifests have tests of their own
     return RegistryRequest(
@@ -90,7 +104,7 @@ def registry_requests(draw: Draw) -> RegistryRequest:
         headers=draw(registry_headers),
         body=body if method in ("PUT", "POST", "PATCH") or draw(st.booleans()) else b"",
         auth=draw(auths()),
-        repository=None if route in ("base", "catalog") else name,
+        repository=None if route in ("base", "catalog", "v1-ping") else name,
     )
 
 
@@ -117,6 +131,26 @@ def test_blob_ranges_of_existing_blobs(
     headers = [*target.auth_headers(auth, "registry", CONTENT_REPO)]
     headers.append((b"Range", header_bytes(range_header)))
     target.send(method, f"/v2/{CONTENT_REPO}/blobs/{encode(digest)}", headers)
+
+
+@fuzz_settings(examples=30)
+@given(
+    route=st.sampled_from(["tags", "tag", "repository"]),
+    tag=st.one_of(st.sampled_from(["base", "latest"]), tags),
+    method=st.sampled_from(["GET", "GET", "DELETE", "HEAD", "PUT"]),
+    auth=auths(),
+)
+def test_v1_on_a_repository_with_content(
+    target: FuzzTarget, route: str, tag: str, method: str, auth: Auth
+) -> None:
+    """The v1 endpoints where there is something to list or delete (the seed puts it back
+    before the next test)."""
+    path = {
+        "tags": f"/v1/repositories/{CONTENT_REPO}/tags",
+        "tag": f"/v1/repositories/{CONTENT_REPO}/tags/{encode(tag)}",
+        "repository": f"/v1/repositories/{CONTENT_REPO}/",
+    }[route]
+    target.send(method, path, target.auth_headers(auth, "registry", CONTENT_REPO))
 
 
 @fuzz_settings(examples=50)
