@@ -18,6 +18,10 @@ class Invalid(IndexProblem):
     pass
 
 
+class BadPagination(Invalid):
+    code = ErrorCode.PAGINATION_NUMBER_INVALID
+
+
 class Unauthorized(IndexProblem):
     code = ErrorCode.UNAUTHORIZED
     status = 401

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from dockyard.auth.login import Logins
+from dockyard.auth.tokens import TokenVerifier
 from dockyard.config import Settings
 from dockyard.db.engine import Database
 
@@ -18,6 +19,8 @@ class Index:
     _database: Database | None = field(default=None, repr=False)
     # The token service's logins: the /api's Basic sign-ins count against the same throttle.
     logins: Logins | None = field(default=None, repr=False)
+    # The registry's token verifier: /v1/search reads the Bearer tokens docker sends it.
+    verifier: TokenVerifier | None = field(default=None, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Index:

@@ -18,6 +18,7 @@ from dockyard.index.accounts import endpoints as accounts
 from dockyard.index.hub import Index
 from dockyard.index.organisations import endpoints as organisations
 from dockyard.index.repositories import endpoints as repositories
+from dockyard.index.search import endpoints as search
 from dockyard.index.tokens import endpoints as tokens
 
 
@@ -29,6 +30,7 @@ class IndexAuth:
     routes: tuple[BaseRoute, ...]
 
     def access(self, verifier: TokenVerifier, realm: str | None, service: str) -> IndexAccess:
+        self.index.verifier = verifier  # for the tokens /v1/search receives
         return IndexAccess(self.index, verifier, realm, service)
 
     def share_logins(self, logins: Logins) -> None:
@@ -43,6 +45,7 @@ def index_auth(settings: Settings) -> IndexAuth:
         *organisations.routes,
         *tokens.routes,
         *repositories.routes,
+        *search.routes,
     ]
     bound = tuple(Route(r.path, _bind(r.endpoint, index), methods=r.methods) for r in routes)
     return IndexAuth(index, IndexAuthenticator(index), IndexPolicy(index), bound)

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
@@ -76,6 +77,21 @@ repository_settings = Table(
     Column("description", Text, nullable=False),
     Column("created_at", WHEN, nullable=False),
 )
+# Search (dockyard.index.search) lists what a caller may pull in name order: these let it walk
+# the public ones, a namespace's, or the newest, without reading the whole table. The text
+# indexes over name and description are in migration 0006 (FTS5 on SQLite, pg_trgm on
+# PostgreSQL), which no Table can declare.
+Index(
+    "ix_repository_settings_visibility_name",
+    repository_settings.c.visibility,
+    repository_settings.c.name,
+)
+Index(
+    "ix_repository_settings_namespace_name",
+    repository_settings.c.namespace,
+    repository_settings.c.name,
+)
+Index("ix_repository_settings_created_at", repository_settings.c.created_at)
 
 # A user or a team (exactly one of the two) with a role on one repository.
 collaborators = Table(

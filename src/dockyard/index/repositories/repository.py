@@ -41,6 +41,15 @@ def roles_of_user(
     return roles
 
 
+def repositories_of_user(connection: Connection, user_id: int) -> list[int]:
+    """Ids of the repositories where the user is a collaborator, directly or through a team."""
+    teams_of_user = select(team_members.c.team_id).where(team_members.c.user_id == user_id)
+    query = select(collaborators.c.repository_id).where(
+        (collaborators.c.user_id == user_id) | collaborators.c.team_id.in_(teams_of_user)
+    )
+    return sorted(set(connection.execute(query).scalars()))
+
+
 def insert_settings(connection: Connection, name: str, namespace: str, visibility: str) -> int:
     result = connection.execute(
         insert(repository_settings).values(

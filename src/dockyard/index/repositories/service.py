@@ -39,6 +39,32 @@ class RepositoryInfo:
     description: str
 
 
+@dataclass(frozen=True, slots=True)
+class Readable:
+    """The repositories a caller may pull, as a filter a query can apply in SQL: all of them,
+    or the public ones (when `public`), those of `namespaces` and those with the `ids`."""
+
+    everything: bool
+    public: bool
+    namespaces: frozenset[str]
+    ids: frozenset[int]
+
+
+def readable_by(connection: Connection, identity: Identity | None) -> Readable:
+    """What `identity` may pull, by the rules of allowed_actions, in a form for a query."""
+    nothing: frozenset[str] = frozenset()
+    if identity is not None and identity.cap is not None and PULL not in identity.cap:
+        return Readable(False, False, nothing, frozenset())
+    if identity is None:
+        return Readable(False, True, nothing, frozenset())
+    if identity.is_admin:
+        return Readable(True, True, nothing, frozenset())
+    org_roles = organisations.roles_of_user(connection, identity.user_id)
+    owned = {org for org, role in org_roles.items() if role == "owner"}
+    ids = repository.repositories_of_user(connection, identity.user_id)
+    return Readable(False, True, frozenset({identity.username, *owned}), frozenset(ids))
+
+
 def access_in(
     connection: Connection, identity: Identity | None, names: Sequence[str]
 ) -> dict[str, Access]:

@@ -1,0 +1,135 @@
+"""`GET /v1/search` (what `docker search` and `podman search` call) and `GET /api/search`.
+
+/v1/search takes no credentials (anonymous sees the public repositories), Basic credentials, or
+a Bearer token the token service issued for `registry:catalog:search`: docker never retries a
+401 there, so only credentials that are wrong get one.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from dockyard.auth.access import Grant
+from dockyard.auth.credentials import BearerToken, MalformedCredentials, parse_authorization
+from dockyard.auth.tokens import InvalidToken
+from dockyard.index.errors import BadPagination, Invalid, Unauthorized
+from dockyard.index.http import api, caller, index_of
+from dockyard.index.identity import identity_of
+from dockyard.index.repositories.permissions import Identity
+from dockyard.index.search import schemas, service
+from dockyard.kit.numbers import parse_decimal
+from dockyard.oci.names import is_valid_name
+
+# Pages past this one are refused: no search has that many results.
+MAX_PAGE = 10_000_000
+
+
+@api
+async def v1_search(request: Request) -> Response:
+    params = request.query_params
+    query = service.Query(
+        text=params.get("q", ""),
+        per_page=_number(params.get("n"), "n", service.MAX_PER_PAGE, 25),
+        page=_number(params.get("page"), "page", MAX_PAGE, 1),
+    )
+    found = await service.search(index_of(request).database, await _searcher(request), query)
+    results = [
+        schemas.V1Result(
+            name=hit.name,
+            description=hit.description,
+            star_count=hit.star_count,
+            is_official=hit.is_official,
+            is_automated=False,
+            pull_count=hit.pull_count,
+        )
+        for hit in found.hits
+    ]
+    answer = schemas.V1Answer(
+        num_pages=found.pages,
+        num_results=found.total,
+        results=results,
+        page_size=query.per_page,
+        query=query.text,
+        page=query.page,
+    )
+    return JSONResponse(answer.model_dump())
+
+
+@api
+async def api_search(request: Request) -> Response:
+    params = request.query_params
+    namespace = params.get("namespace") or None
+    if namespace is not None and not is_valid_name(namespace):
+        raise Invalid(f"{namespace[:80]!r} is not a namespace")
+    query = service.Query(
+        text=params.get("q", ""),
+        per_page=_number(params.get("per_page"), "per_page", service.MAX_PER_PAGE, 25),
+        page=_number(params.get("page"), "page", MAX_PAGE, 1),
+        namespace=namespace,
+        order=params.get("sort") or "relevance",
+    )
+    who = await caller(request, required=False)
+    identity = None if who is None else who.identity
+    found = await service.search(index_of(request).database, identity, query)
+    hits = [
+        schemas.Hit(
+            name=hit.name,
+            namespace=hit.namespace,
+            description=hit.description,
+            visibility=hit.visibility,
+            star_count=hit.star_count,
+            pull_count=hit.pull_count,
+            is_official=hit.is_official,
+        )
+        for hit in found.hits
+    ]
+    answer = schemas.Answer(
+        query=query.text,
+        namespace=namespace,
+        sort=query.order,
+        page=query.page,
+        per_page=query.per_page,
+        total=found.total,
+        pages=found.pages,
+        results=hits,
+    )
+    return JSONResponse(answer.model_dump())
+
+
+def _number(text: str | None, name: str, ceiling: int, default: int) -> int:
+    """A page number or size from 1 to `ceiling`; absent or empty: `default`."""
+    if text is None or text == "":
+        return default
+    number = parse_decimal(text, ceiling + 1)
+    if number is None or not 1 <= number <= ceiling:
+        raise BadPagination(f"{name} must be a whole number from 1 to {ceiling}, not {text[:40]!r}")
+    return number
+
+
+async def _searcher(request: Request) -> Identity | None:
+    """Who searches: anonymous, Basic credentials, or a Bearer token's subject."""
+    try:
+        credentials = parse_authorization(request.headers.get("authorization"))
+    except MalformedCredentials as exc:
+        raise Unauthorized(str(exc)) from None
+    if not isinstance(credentials, BearerToken):
+        who = await caller(request, required=False)
+        return None if who is None else who.identity
+    index = index_of(request)
+    if index.verifier is None:
+        raise Unauthorized("this server verifies no tokens")
+    try:
+        claims = index.verifier.verify(credentials.token)
+    except InvalidToken as exc:
+        raise Unauthorized(str(exc)) from None
+    if not Grant(claims.subject, claims.access).allows("registry", "catalog", "search"):
+        return None  # a token for something else: search as anonymous
+    return await identity_of(index.database, claims.subject or None)
+
+
+routes = [
+    Route("/v1/search", v1_search, methods=["GET"]),
+    Route("/api/search", api_search, methods=["GET"]),
+]

@@ -1,0 +1,82 @@
+"""Search: which repositories match a text, of those the caller may pull, one page at a time.
+
+A text matches a repository when its name or description holds it, whatever the case; an empty
+text matches everything. The visibility filter is part of the query, so counts and pages only
+ever hold what the caller may pull.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+
+from dockyard.db.engine import Database
+from dockyard.index.errors import Invalid
+from dockyard.index.names import LIBRARY
+from dockyard.index.repositories import service as repositories
+from dockyard.index.repositories.permissions import Identity
+from dockyard.index.search import repository
+
+ORDERS = ("relevance", "stars", "pulls", "last_push")
+MAX_PER_PAGE = 100
+# Longer than any name or description: such a text matches nothing.
+MAX_TEXT = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    text: str = ""
+    page: int = 1
+    per_page: int = 25
+    namespace: str | None = None
+    order: str = "relevance"
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    name: str
+    namespace: str
+    description: str
+    visibility: str
+    # Stars and pulls are counted once the catalogue learns them from registry events.
+    star_count: int = 0
+    pull_count: int = 0
+
+    @property
+    def is_official(self) -> bool:
+        return self.namespace == LIBRARY
+
+
+@dataclass(frozen=True, slots=True)
+class Results:
+    query: Query
+    total: int
+    hits: list[Hit]
+
+    @property
+    def pages(self) -> int:
+        return -(-self.total // self.query.per_page)
+
+
+async def search(database: Database, identity: Identity | None, query: Query) -> Results:
+    if not 1 <= query.per_page <= MAX_PER_PAGE:
+        raise Invalid(f"a page holds 1 to {MAX_PER_PAGE} results")
+    if query.page < 1:
+        raise Invalid("pages are numbered from 1")
+    if query.order not in ORDERS:
+        raise Invalid(f"sort must be one of {', '.join(ORDERS)}")
+    words = query.text.strip().lower()
+    if len(words) > MAX_TEXT or "\0" in words:
+        return Results(query, 0, [])  # no name or description holds it
+
+    def read(connection: Connection) -> Results:
+        readable = repositories.readable_by(connection, identity)
+        offset = (query.page - 1) * query.per_page
+        total, rows = repository.find(
+            connection, readable, words, query.namespace, query.order, query.per_page, offset
+        )
+        hits = [Hit(row.name, row.namespace, row.description, row.visibility) for row in rows]
+        return Results(query, total, hits)
+
+    return await database.run(read)
