@@ -14,10 +14,12 @@ import httpx
 import pytest
 
 from tests.support.api import assert_error
-from tests.support.auth import bearer
+from tests.support.auth import basic, bearer, htpasswd
 from tests.support.images import make_image, push_image, sha256
 from tests.support.index import ADMIN_PASSWORD, IndexServer, index_server
 from tests.support.postgres import backend_env
+from tests.support.receiver import event_receiver, notifications_config
+from tests.support.servers import dockyard_server
 
 ADMIN = ("admin", ADMIN_PASSWORD)
 
@@ -204,3 +206,58 @@ def test_a_private_repository_is_401_to_a_stranger_like_one_that_does_not_exist(
         with httpx.Client(base_url=index.url, headers=bearer(token)) as anonymous:
             response = anonymous.get(f"/v1/repositories/{repository}/tags")
             assert_error(response, 401, "UNAUTHORIZED")
+
+
+# Other modes without an index, and the events of v1 deletes
+
+
+@pytest.mark.parametrize("mode", ["htpasswd", "token"])
+def test_ping_says_standalone_in_the_other_modes_without_an_index(
+    mode: str, tmp_path: Path
+) -> None:
+    users = tmp_path / "htpasswd"
+    htpasswd(users, "alice", "wonderland")
+    env = {"DOCKYARD_AUTH__MODE": mode, "DOCKYARD_AUTH__HTPASSWD__PATH": str(users)}
+    with dockyard_server(tmp_path / "data", env=env) as server:
+        response = httpx.get(f"{server.url}/v1/_ping", timeout=30)  # no credentials needed
+        assert_v1_answer(response, True)
+        assert response.headers["x-docker-registry-standalone"] == "true"
+        challenged = httpx.get(f"{server.url}/v1/repositories/alice/app/tags", timeout=30)
+        assert_error(challenged, 401, "UNAUTHORIZED")
+        v2 = httpx.get(f"{server.url}/v2/alice/app/tags/list", timeout=30)
+        assert challenged.headers["www-authenticate"] == v2.headers["www-authenticate"]
+
+
+def test_v1_deletes_record_the_same_events_as_v2_deletes(tmp_path: Path) -> None:
+    users = tmp_path / "htpasswd"
+    htpasswd(users, "alice", "wonderland")
+    with ExitStack() as stack:
+        receiver = stack.enter_context(event_receiver())
+        config = tmp_path / "config.yml"
+        config.write_text(
+            notifications_config({"name": "listener", "url": receiver.url, "backoff": "200ms"})
+        )
+        env = {"DOCKYARD_AUTH__MODE": "htpasswd", "DOCKYARD_AUTH__HTPASSWD__PATH": str(users)}
+        server = stack.enter_context(
+            dockyard_server(tmp_path / "data", "--config", str(config), env=env)
+        )
+        client = stack.enter_context(
+            httpx.Client(base_url=server.url, headers=basic("alice", "wonderland"), timeout=30)
+        )
+        image = make_image("v1-events", layers=1)
+        digest = push_image(client, "team/app", image, "latest")
+        assert_v1_answer(client.delete("/v1/repositories/team/app/tags/latest"), True)
+        assert_v1_answer(client.delete("/v1/repositories/team/app/"), True)
+        events = receiver.wait_for(lambda got: sum(e["action"] == "delete" for e in got) >= 4)
+
+    deletes = [
+        (e["target"]["repository"], e["target"].get("tag"), e["target"].get("digest"))
+        for e in events
+        if e["action"] == "delete"
+    ]
+    blobs = sorted([sha256(image.config), sha256(image.layers[0])])
+    assert deletes[0] == ("team/app", "latest", None)  # as Distribution: a tag, no digest
+    assert deletes[1] == ("team/app", None, digest)
+    assert sorted(d for _, _, d in deletes[2:]) == blobs
+    assert len(deletes) == 4
+    assert all(e["actor"]["name"] == "alice" for e in events if e["action"] == "delete")
