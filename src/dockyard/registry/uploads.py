@@ -89,12 +89,18 @@ class UploadService:
             return await self._append(name, upload_id, body, start)
 
     async def finish(
-        self, name: str, upload_id: str, body: AsyncIterable[bytes], digest: Digest
+        self,
+        name: str,
+        upload_id: str,
+        body: AsyncIterable[bytes],
+        digest: Digest,
+        start: int | None = None,
     ) -> BlobInfo:
+        """Add the last chunk (`start` as in `append`), verify the digest, publish the blob."""
         # One lock from the last chunk to the publish: no other request on the session can
         # grow, finish or cancel it between the digest check and the blob becoming visible.
         async with self._lock(upload_id):
-            upload = await self._append(name, upload_id, body, None)
+            upload = await self._append(name, upload_id, body, start)
             try:
                 actual = await self._digest(upload, digest.algorithm)
             except NotFound:  # algorithms other than SHA-256 re-read the pieces
