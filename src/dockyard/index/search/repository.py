@@ -8,15 +8,18 @@ text index of it (docs/decisions/0012-search.md).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Select,
+    Integer,
+    String,
     case,
     column,
     false,
     func,
+    literal_column,
     or_,
     select,
     table,
@@ -29,6 +32,9 @@ from dockyard.index.tables import repository_settings as settings
 # The trigram indexes find a text of three characters or more; shorter ones are looked for in
 # every row (a bounded scan, docs/api.md).
 TRIGRAM = 3
+# Matches beyond this many are neither counted nor paged to (narrow the search instead): a
+# search that matches most repositories costs what counting this many costs, not the whole table.
+MAX_COUNTED = 10_000
 _fts = table("repository_search", column("rowid"))
 
 
@@ -49,49 +55,71 @@ def find(
     limit: int,
     offset: int,
 ) -> tuple[int, list[Found]]:
-    """How many repositories match, and those of one page in `order`."""
-    conditions = _conditions(connection, readable, words, namespace)
-    count = select(func.count()).select_from(settings).where(*conditions)
-    total = int(connection.execute(count).scalar_one())
-    if offset >= total:
-        return total, []
-    query: Select[tuple[str, str, str, str]] = (
-        select(settings.c.name, settings.c.namespace, settings.c.description, settings.c.visibility)
+    """How many repositories match (counted up to MAX_COUNTED), and those of one page in
+    `order`; a page past MAX_COUNTED is empty."""
+    conditions = _conditions(connection.dialect.name, readable, words, namespace)
+    columns: list[ColumnElement[Any]] = [
+        settings.c.name,
+        settings.c.namespace,
+        settings.c.description,
+        settings.c.visibility,
+    ]
+    if words:
+        # Matches are found and ranked whole anyway: count them in the same pass.
+        columns.append(func.count().over().label("matches"))
+    query = (
+        select(*columns)
         .where(*conditions)
         .order_by(*_order(words, order))
-        .limit(limit)
+        .limit(max(0, min(limit, MAX_COUNTED - offset)))
         .offset(offset)
     )
-    return total, [
-        Found(row.name, row.namespace, row.description, row.visibility)
-        for row in connection.execute(query)
-    ]
+    rows = list(connection.execute(query)) if offset < MAX_COUNTED else []
+    if rows and words:
+        total = min(int(rows[0].matches), MAX_COUNTED)
+    else:
+        counted = select(settings.c.id).where(*conditions).limit(MAX_COUNTED).subquery()
+        total = int(connection.execute(select(func.count()).select_from(counted)).scalar_one())
+    found = [Found(row.name, row.namespace, row.description, row.visibility) for row in rows]
+    return total, found
 
 
 def _conditions(
-    connection: Connection, readable: Readable, words: str, namespace: str | None
+    dialect: str, readable: Readable, words: str, namespace: str | None
 ) -> list[ColumnElement[bool]]:
+    # On SQLite the visibility filter must never drive the query: SQLite's planner (without
+    # statistics) would rather collect every public row through the visibility index than walk
+    # the text index's few matches or the name index in order, stopping after one page.
+    sqlite = dialect == "sqlite"
     conditions = []
-    visible = _visible(readable)
+    visible = _visible(readable, unindexed=sqlite)
     if visible is not None:
         conditions.append(visible)
     if namespace is not None:
         conditions.append(settings.c.namespace == namespace)
     if words:
-        conditions.append(_matching(connection.dialect.name, words))
+        conditions.append(_matching(dialect, words))
     return conditions
 
 
-def _visible(readable: Readable) -> ColumnElement[bool] | None:
+def _column(name: str, unindexed: bool) -> ColumnElement[str]:
+    """A column of the settings; `unindexed`: as SQLite's `+column`, which no index serves."""
+    if unindexed:
+        return literal_column(f"+repository_settings.{name}", String)
+    return settings.c[name]
+
+
+def _visible(readable: Readable, unindexed: bool) -> ColumnElement[bool] | None:
     if readable.everything:
         return None
     parts: list[ColumnElement[bool]] = []
     if readable.public:
-        parts.append(settings.c.visibility == "public")
+        parts.append(_column("visibility", unindexed) == "public")
     if readable.namespaces:
-        parts.append(settings.c.namespace.in_(sorted(readable.namespaces)))
+        parts.append(_column("namespace", unindexed).in_(sorted(readable.namespaces)))
     if readable.ids:
-        parts.append(settings.c.id.in_(sorted(readable.ids)))
+        column = literal_column("+repository_settings.id", Integer) if unindexed else settings.c.id
+        parts.append(column.in_(sorted(readable.ids)))
     return or_(*parts) if parts else false()
 
 
