@@ -161,7 +161,7 @@ def path_text(text: str) -> st.SearchStrategy[str]:
 
 
 QUERY_KEYS = ["n", "last", "digest", "mount", "from", "artifactType", "service", "scope",
-              "account", "offline_token", "client_id", "_state"]  # fmt: skip
+              "account", "offline_token", "client_id", "_state", "q", "page"]  # fmt: skip
 query_values: st.SearchStrategy[str] = st.one_of(numbers, names, digests, tags, odd_text)
 query_pairs = st.lists(
     st.tuples(st.one_of(st.sampled_from(QUERY_KEYS), odd_text), query_values), max_size=4

@@ -166,3 +166,22 @@ def test_pagination_of_catalog_and_tags(
     query = f"?n={encode(n)}" + ("" if last is None else f"&last={encode(last)}")
     repository = None if route == "/v2/_catalog" else CONTENT_REPO
     target.send("GET", route + query, target.auth_headers(auth, "registry", repository))
+
+
+@fuzz_settings(examples=50)
+@given(
+    q=st.one_of(st.none(), names, odd_text),
+    n=st.one_of(st.none(), numbers),
+    page=st.one_of(st.none(), numbers),
+    auth=auths(),
+)
+def test_search(
+    target: FuzzTarget, q: str | None, n: str | None, page: str | None, auth: Auth
+) -> None:
+    """`docker search`'s request: any text, page size and page number, with any credentials;
+    a registry without an index answers 404."""
+    pairs = [
+        (key, value) for key, value in (("q", q), ("n", n), ("page", page)) if value is not None
+    ]
+    query = "&".join(f"{key}={encode(value)}" for key, value in pairs)
+    target.send("GET", f"/v1/search?{query}", target.auth_headers(auth, "registry", None))
