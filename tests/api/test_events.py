@@ -220,10 +220,17 @@ def test_a_receiver_that_refuses_for_a_while_loses_nothing_and_gets_events_in_or
     ):
         for blob in blobs:
             push_blob(client, "patient", blob)
+        # Pulls while the receiver refuses are kept in the outbox too.
+        pulled = push_blob_digest(blobs[0])
+        for _ in range(5):
+            assert client.get(f"/v2/patient/blobs/{pulled}").status_code == 200
         receiver.wait_for(lambda _: receiver.refused >= 3)
         receiver.refusing = False
-        events = receiver.wait_for_count(len(blobs))
-    assert [e["target"]["digest"] for e in events] == [push_blob_digest(b) for b in blobs]
+        events = receiver.wait_for_count(len(blobs) + 5)
+    pushes = [e for e in events if e["action"] == "push"]
+    assert [e["target"]["digest"] for e in pushes] == [push_blob_digest(b) for b in blobs]
+    pulls = [e for e in events if e["action"] == "pull"]
+    assert len(pulls) == 5 and all(p["target"]["digest"] == pulled for p in pulls)
 
 
 def test_a_server_killed_with_events_pending_delivers_every_one_after_its_restart(
@@ -310,3 +317,26 @@ def test_an_endpoint_on_an_internal_address_is_refused_unless_allowed(
                 break
     assert "refused: 127.0.0.1 resolves to the internal address 127.0.0.1" in status.stdout
     assert receiver.events == [] and receiver.refused == 0
+
+
+def test_hundreds_of_pulls_written_in_batches_each_arrive_once(
+    receiver: Receiver, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path / "config.yml", endpoint(receiver))
+    image = make_image("many-pulls", layers=1)
+    with (
+        dockyard_server(tmp_path / "data", "--config", str(config)) as server,
+        httpx.Client(base_url=server.url, timeout=30) as client,
+    ):
+        push_blobs(client, "popular", image)
+        push_manifest(client, "popular", "v1", image.manifest, image.media_type)
+        request_ids = set()
+        for _ in range(250):
+            response = client.get("/v2/popular/manifests/v1")
+            assert response.status_code == 200
+            request_ids.add(response.headers["x-request-id"])
+        events = receiver.wait_for(lambda events: sum(e["action"] == "pull" for e in events) >= 250)
+    pulls = [e for e in events if e["action"] == "pull"]
+    assert len(pulls) == 250 and len({p["id"] for p in pulls}) == 250
+    assert {p["request"]["id"] for p in pulls} == request_ids
+    assert all(p["target"]["tag"] == "v1" and p["target"]["digest"] == image.digest for p in pulls)

@@ -17,7 +17,7 @@ from dockyard import __version__
 from dockyard.config import EndpointSettings, NotificationSettings
 from dockyard.db.engine import Database
 from dockyard.registry.events import outbox
-from dockyard.registry.events.model import ENVELOPE_MEDIA_TYPE
+from dockyard.registry.events.model import ENVELOPE_MEDIA_TYPE, NewEvent
 from dockyard.registry.events.recorder import EventLog
 from dockyard.registry.events.targets import TargetRefused, resolve_target
 from dockyard.registry.metadata import now
@@ -27,7 +27,9 @@ log = logging.getLogger("dockyard.events")
 # How often each worker looks for pending events, writes buffered pulls, and drops old events.
 POLL_SECONDS = 0.5
 EXPIRY_EVERY_SECONDS = 60.0
-BATCH = 100
+BATCH = 100  # outbox rows (a row of pulls holds up to 100 events)
+# An envelope grows past this only when one row alone is larger.
+MAX_ENVELOPE_CHARS = 1024 * 1024
 # A lease outlives the longest attempt by this much: a killed holder's endpoint waits no longer.
 LEASE_MARGIN_SECONDS = 5.0
 
@@ -51,9 +53,7 @@ class Deliverer:
         loop = asyncio.get_running_loop()
         while True:
             try:
-                await self.events.flush_pulls()
-                for endpoint in self.endpoints:
-                    await self.deliver(endpoint)
+                await self.deliver_all()
                 if loop.time() - expired_at >= EXPIRY_EVERY_SECONDS:
                     expired_at = loop.time()
                     await self.drop_expired()
@@ -62,34 +62,82 @@ class Deliverer:
                 log.exception("delivering events failed")
             await asyncio.sleep(POLL_SECONDS)
 
+    async def deliver_all(self) -> None:
+        """Each endpoint's backlog, then the pulls noted since the last round: sent straight
+        to an endpoint without a backlog (no outbox write for a pull while the endpoint keeps
+        up), written to the outbox for the others and for those that fail."""
+        pulls = self.events.take_pulls()
+        unsent: dict[str, list[NewEvent]] = {}
+        for endpoint in self.endpoints:
+            drained = await self.deliver(endpoint)
+            waiting = pulls.get(endpoint.name, [])
+            if waiting and drained:
+                waiting = await self._send_now(endpoint, waiting)
+            if waiting:
+                unsent[endpoint.name] = waiting
+        await self.events.store_pulls(unsent)
+
+    async def _send_now(self, endpoint: EndpointSettings, events: list[NewEvent]) -> list[NewEvent]:
+        """Send events in envelopes of at most MAX_ENVELOPE_CHARS; those not sent."""
+        start = 0
+        while start < len(events):
+            end, size = start, 0
+            while end < len(events) and (end == start or size < MAX_ENVELOPE_CHARS):
+                size += len(events[end].body) + 1
+                end += 1
+            try:
+                await self._send(endpoint, [event.body for event in events[start:end]])
+            except DeliveryFailed:
+                return events[start:]
+            start = end
+        return []
+
     async def close(self) -> None:
         await self._client.aclose()
 
-    async def deliver(self, endpoint: EndpointSettings) -> None:
-        """Send the endpoint's pending events, a batch at a time, while it accepts them."""
+    async def deliver(self, endpoint: EndpointSettings) -> bool:
+        """Send the endpoint's pending events, a batch at a time, while it accepts them; True
+        when it has none left."""
         lease = timedelta(seconds=endpoint.timeout + LEASE_MARGIN_SECONDS)
+        held = False
         while True:
             moment = now()
-            batch = await self.database.run(
-                outbox.claim, endpoint.name, self.owner, moment, moment + lease, BATCH
+            batch = await outbox.in_thread(
+                self.database,
+                outbox.claim,
+                endpoint.name,
+                self.owner,
+                moment,
+                moment + lease,
+                BATCH,
             )
             if not batch:
-                return
+                if held:  # from the last batch: nothing more came since
+                    await outbox.in_thread(self.database, outbox.release, endpoint.name, self.owner)
+                return batch is not None
+            held = True
+            claimed = len(batch)
+            batch = _within(batch, MAX_ENVELOPE_CHARS)
+            more = claimed == BATCH or len(batch) < claimed  # perhaps more are pending
             ids = [event_id for event_id, _ in batch]
             try:
                 await self._send(endpoint, [body for _, body in batch])
             except DeliveryFailed as exc:
                 await self._failed(endpoint, ids, str(exc))
-                return
-            await self.database.run(outbox.delivered, endpoint.name, self.owner, ids, now())
-            if len(batch) < BATCH:
-                await self.database.run(outbox.release, endpoint.name, self.owner)
-                return
+                return False
+            await outbox.in_thread(
+                self.database, outbox.delivered, endpoint.name, self.owner, ids, now()
+            )
+            if not more:
+                await outbox.in_thread(self.database, outbox.release, endpoint.name, self.owner)
+                return True
 
     async def drop_expired(self) -> None:
         for endpoint in self.endpoints:
             before = now() - timedelta(seconds=endpoint.maxage)
-            dropped = await self.database.run(outbox.drop_older_than, endpoint.name, before)
+            dropped = await outbox.in_thread(
+                self.database, outbox.drop_older_than, endpoint.name, before
+            )
             if dropped:
                 log.warning(
                     "dropped %d events for endpoint %s: undelivered for longer than maxage (%gs)",
@@ -127,13 +175,15 @@ class Deliverer:
             raise DeliveryFailed(f"HTTP {response.status_code}")
 
     async def _failed(self, endpoint: EndpointSettings, ids: list[int], error: str) -> None:
-        failures = await self.database.run(outbox.failures_in_a_row, endpoint.name) + 1
+        failures = (
+            await outbox.in_thread(self.database, outbox.failures_in_a_row, endpoint.name) + 1
+        )
         backoff = None
         if failures >= endpoint.threshold:
             doubled = endpoint.backoff * 2 ** min(failures - endpoint.threshold, 30)
             backoff = timedelta(seconds=min(doubled, endpoint.maxbackoff))
-        await self.database.run(
-            outbox.failed, endpoint.name, self.owner, ids, error, now(), backoff
+        await outbox.in_thread(
+            self.database, outbox.failed, endpoint.name, self.owner, ids, error, now(), backoff
         )
         log.warning(
             "delivering %d events to endpoint %s failed (%d in a row): %s",
@@ -142,3 +192,13 @@ class Deliverer:
             failures,
             error,
         )
+
+
+def _within(batch: list[tuple[int, str]], limit: int) -> list[tuple[int, str]]:
+    """The first rows of the batch whose bodies fit in `limit` characters (at least one)."""
+    total = 0
+    for count, (_, body) in enumerate(batch):
+        total += len(body) + 1
+        if total > limit and count > 0:
+            return batch[:count]
+    return batch

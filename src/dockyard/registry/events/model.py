@@ -4,13 +4,13 @@ node that recorded it, written as Distribution's notification JSON."""
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from starlette.requests import Request
 from starlette.types import Scope
 
 PUSH = "push"
@@ -27,7 +27,7 @@ BLOB_MEDIA_TYPE = "application/octet-stream"
 # Where RegistryMiddleware keeps the request's id (the X-Request-Id it answers with).
 REQUEST_ID_KEY = "dockyard.request_id"
 # Where the request's Grant is kept (registry/authorization.py's GRANT_KEY).
-_GRANT_KEY = "dockyard.grant"
+GRANT_KEY = "dockyard.grant"
 
 # The ASGI scope of the request being served, set by RegistryMiddleware: the services read
 # who caused a change from it without every handler passing it down.
@@ -39,8 +39,12 @@ def current_origin() -> Origin | None:
     scope = CURRENT_REQUEST.get()
     if scope is None or scope.get("type") != "http":
         return None
-    grant = scope.get(_GRANT_KEY)
-    return Origin.of(Request(scope), getattr(grant, "subject", None))
+    return Origin.of(scope)
+
+
+def current_request() -> Scope | None:
+    """The request this task serves, as its ASGI scope (kept by pulls, read when written)."""
+    return CURRENT_REQUEST.get()
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,17 +60,23 @@ class Origin:
     base_url: str  # scheme://host of the request, for the target's url
 
     @classmethod
-    def of(cls, request: Request, actor: str | None) -> Origin:
-        client = request.client
-        host = request.headers.get("host", "")
+    def of(cls, scope: Scope) -> Origin:
+        """Read from the ASGI scope directly: a Request object costs more than the rest."""
+        host = useragent = ""
+        for name, value in scope["headers"]:
+            if name == b"host":
+                host = value.decode("latin-1")
+            elif name == b"user-agent":
+                useragent = value.decode("latin-1")
+        client = scope.get("client")
         return cls(
-            request_id=request.scope.get(REQUEST_ID_KEY, ""),
-            addr=f"{client.host}:{client.port}" if client else "",
+            request_id=scope.get(REQUEST_ID_KEY, ""),
+            addr=f"{client[0]}:{client[1]}" if client else "",
             host=host,
-            method=request.method,
-            useragent=request.headers.get("user-agent", ""),
-            actor=actor,
-            base_url=f"{request.url.scheme}://{host}" if host else "",
+            method=scope["method"],
+            useragent=useragent,
+            actor=getattr(scope.get(GRANT_KEY), "subject", None),
+            base_url=f"{scope.get('scheme', 'http')}://{host}" if host else "",
         )
 
 
@@ -121,29 +131,104 @@ class NewEvent:
 def new_event(
     action: str, target: Target, origin: Origin | None, source: Source, moment: datetime
 ) -> NewEvent:
-    event_id = str(uuid.uuid4())
-    request: dict[str, str] = {}
-    actor: dict[str, str] = {}
-    base_url = ""
-    if origin is not None:
-        request = {
-            "id": origin.request_id,
-            "addr": origin.addr,
-            "host": origin.host,
-            "method": origin.method,
-            "useragent": origin.useragent,
-        }
-        if origin.actor is not None:
-            actor = {"name": origin.actor}
-        base_url = origin.base_url
-    body = {
-        "id": event_id,
-        "timestamp": moment.isoformat().replace("+00:00", "Z"),
-        "action": action,
-        "target": target.to_json(base_url),
-        "request": request,
-        "actor": actor,
-        "source": {"addr": source.addr, "instanceID": source.instance_id},
-    }
-    # ASCII only (non-ASCII escaped): the stored text is what is sent, in any database.
-    return NewEvent(event_id, action, moment, json.dumps(body, separators=(",", ":")))
+    return EventWriter(source).event(action, target, origin, moment)
+
+
+class EventWriter:
+    """Writes events' JSON; what repeats from one event to the next (the source, a target, a
+    host or user agent) is encoded once per writer, which matters for a batch of pulls. Text
+    is ASCII only (non-ASCII escaped): the stored text is what is sent, in any database."""
+
+    def __init__(self, source: Source) -> None:
+        self._source = _compact({"addr": source.addr, "instanceID": source.instance_id})
+        self._quoted: dict[str, str] = {}
+        self._targets: dict[tuple[Target, str], str] = {}
+        self._pull_targets: dict[tuple[tuple[str, str, str, int, str | None, str], str], str] = {}
+        self._second = -1
+        self._second_text = ""
+
+    def event(
+        self, action: str, target: Target, origin: Origin | None, moment: datetime
+    ) -> NewEvent:
+        event_id = str(uuid.uuid4())
+        request = actor = "{}"
+        base_url = ""
+        if origin is not None:
+            q = self._quote
+            request = (
+                f'{{"id":{q(origin.request_id)},"addr":{q(origin.addr)},"host":{q(origin.host)},'
+                f'"method":{q(origin.method)},"useragent":{q(origin.useragent)}}}'
+            )
+            if origin.actor is not None:
+                actor = f'{{"name":{q(origin.actor)}}}'
+            base_url = origin.base_url
+        key = (target, base_url)
+        target_json = self._targets.get(key)
+        if target_json is None:
+            target_json = self._targets[key] = _compact(target.to_json(base_url))
+        timestamp = moment.isoformat().replace("+00:00", "Z")
+        body = (
+            f'{{"id":"{event_id}","timestamp":"{timestamp}","action":"{action}",'
+            f'"target":{target_json},"request":{request},"actor":{actor},'
+            f'"source":{self._source}}}'
+        )
+        return NewEvent(event_id, action, moment, body)
+
+    def pull(
+        self,
+        moment: float,
+        request_id: str,
+        client: tuple[str, int] | None,
+        headers: list[tuple[bytes, bytes]],
+        subject: str | None,
+        scheme: str,
+        what: tuple[str, str, str, int, str | None, str],
+        created_at: datetime,
+    ) -> NewEvent:
+        """A pull event, from what a GET noted (EventLog; `what`: repository, digest, media
+        type, size, tag, kind): the same JSON as `event`, written for speed, as thousands a
+        second may come."""
+        host = useragent = ""
+        for header, value in headers:
+            if header == b"host":
+                host = value.decode("latin-1")
+            elif header == b"user-agent":
+                useragent = value.decode("latin-1")
+        q = self._quote
+        addr = q(f"{client[0]}:{client[1]}" if client else "")
+        actor = "{}" if subject is None else f'{{"name":{q(subject)}}}'
+        base_url = f"{scheme}://{host}" if host else ""
+        key = (what, base_url)
+        target_json = self._pull_targets.get(key)
+        if target_json is None:
+            name, digest, media_type, size, tag, kind = what
+            target = Target(name, digest, media_type, size, tag, kind=kind)
+            target_json = self._pull_targets[key] = _compact(target.to_json(base_url))
+        h = os.urandom(16).hex()
+        # A version 4 UUID: 122 random bits (the variant's first hex digit fixed at 8).
+        event_id = f"{h[:8]}-{h[8:12]}-4{h[13:16]}-8{h[17:20]}-{h[20:]}"
+        body = (
+            f'{{"id":"{event_id}","timestamp":"{self._timestamp(moment)}","action":"pull",'
+            f'"target":{target_json},"request":{{"id":{q(request_id)},"addr":{addr},'
+            f'"host":{q(host)},"method":"GET","useragent":{q(useragent)}}},"actor":{actor},'
+            f'"source":{self._source}}}'
+        )
+        return NewEvent(event_id, PULL, created_at, body)
+
+    def _timestamp(self, moment: float) -> str:
+        """RFC 3339 in UTC with microseconds; the date and time to the second, once a second."""
+        second = int(moment)
+        if second != self._second:
+            self._second = second
+            self._second_text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        return f"{self._second_text}.{int((moment - second) * 1e6):06d}Z"
+
+    def _quote(self, text: str) -> str:
+        quoted = self._quoted.get(text)
+        if quoted is None:
+            quoted = self._quoted[text] = json.dumps(text)
+        return quoted
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))

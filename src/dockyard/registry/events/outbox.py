@@ -3,15 +3,34 @@ endpoint's lease and back-off. Every function takes a connection inside a transa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, case, delete, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from dockyard.db.engine import Database
 from dockyard.db.tables import event_deliveries, event_endpoints, events
 from dockyard.registry.events.model import NewEvent
+
+T = TypeVar("T")
+
+
+async def in_thread(database: Database, fn: Callable[..., T], *args: Any) -> T:
+    """Run `fn(connection, *args)` in a transaction in a worker thread, on SQLite too (where
+    `Database.run` stays on the event loop): writing, reading and deleting many events must
+    not hold up the loop that serves requests, and sqlite3 lets go of the GIL while it works."""
+    if not database.inline:
+        return await database.run(fn, *args)
+
+    def transaction() -> T:
+        with database.engine.begin() as connection:
+            return fn(connection, *args)
+
+    return await asyncio.to_thread(transaction)
 
 
 def insert_events(connection: Connection, items: Sequence[tuple[NewEvent, Sequence[str]]]) -> None:
@@ -36,10 +55,10 @@ def insert_events(connection: Connection, items: Sequence[tuple[NewEvent, Sequen
 
 def claim(
     connection: Connection, endpoint: str, owner: str, moment: datetime, until: datetime, limit: int
-) -> list[tuple[int, str]]:
+) -> list[tuple[int, str]] | None:
     """The endpoint's oldest pending events, in order, with its lease taken (or renewed) by
-    `owner` until `until`; none when nothing is pending, another node holds the lease, or the
-    endpoint is backing off."""
+    `owner` until `until`; [] when nothing is pending; None when some are but another process
+    holds the lease, or the endpoint is backing off."""
     pending = connection.execute(
         select(event_deliveries.c.event_id).where(event_deliveries.c.endpoint == endpoint).limit(1)
     ).first()
@@ -57,7 +76,7 @@ def claim(
         .values(lease_owner=owner, lease_until=until)
     )
     if leased.rowcount == 0:
-        return []
+        return None
     rows = connection.execute(
         select(events.c.id, events.c.body)
         .join(event_deliveries, event_deliveries.c.event_id == events.c.id)

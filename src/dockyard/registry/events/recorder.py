@@ -1,14 +1,16 @@
-"""Recording events: in the transaction of the change for pushes, mounts and deletes; in memory,
-then in batches, for pulls (a pull must not cost a transaction)."""
+"""Recording events: in the transaction of the change for pushes, mounts and deletes; in memory
+for pulls (a pull must not cost a transaction), turned into events at each delivery round and
+written to the outbox only for endpoints that have a backlog or fail (delivery.py)."""
 
 from __future__ import annotations
 
 import logging
 import random
 import socket
+import time
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -17,12 +19,15 @@ from dockyard.db.engine import Database
 from dockyard.registry.events import outbox
 from dockyard.registry.events.model import (
     BLOB_MEDIA_TYPE,
+    GRANT_KEY,
     PULL,
+    REQUEST_ID_KEY,
+    EventWriter,
     NewEvent,
     Origin,
     Source,
     Target,
-    current_origin,
+    current_request,
     new_event,
 )
 from dockyard.registry.metadata import now
@@ -32,6 +37,8 @@ log = logging.getLogger("dockyard.events")
 # Pull events waiting in memory beyond this are dropped (and counted in a log line): a database
 # that is away must not make the process grow without bound.
 MAX_BUFFERED_PULLS = 50_000
+# Pull events are stored this many to an outbox row (one row: part of one envelope).
+PULLS_PER_ROW = 100
 
 
 class EventLog:
@@ -48,7 +55,7 @@ class EventLog:
         self.database = database
         # Checked on every manifest and blob GET: nothing more is done when no one listens.
         self.wants_pulls = any(endpoint.wants(PULL, None) for endpoint in self.endpoints)
-        self._pulls: list[tuple[datetime, Origin, Target]] = []
+        self._pulls: list[tuple[Any, ...]] = []
         self._dropped = 0
 
     @classmethod
@@ -76,40 +83,83 @@ class EventLog:
     ) -> None:
         """A manifest GET of the current request (HEAD is no pull)."""
         if self.wants_pulls:
-            self._pulled_now(Target(name, digest, media_type, size, tag))
+            self._pulled_now(name, digest, media_type, size, tag, "manifests")
 
     def blob_pulled(self, name: str, digest: str, size: int) -> None:
         """A blob GET of the current request (HEAD is no pull)."""
         if self.wants_pulls:
-            self._pulled_now(Target(name, digest, BLOB_MEDIA_TYPE, size, kind="blobs"))
+            self._pulled_now(name, digest, BLOB_MEDIA_TYPE, size, None, "blobs")
 
-    def _pulled_now(self, target: Target) -> None:
-        origin = current_origin()
-        if origin is not None and origin.method == "GET":
-            self.pulled(origin, target)
-
-    def pulled(self, origin: Origin, target: Target) -> None:
-        """Note a pull, written with others at the next flush (lost if the process dies
-        first)."""
+    def _pulled_now(
+        self, name: str, digest: str, media_type: str, size: int, tag: str | None, kind: str
+    ) -> None:
+        """Note a pull, turned into an event at the next round (lost if the process dies
+        first). This is on the path of every manifest GET: only one flat tuple of what the
+        event needs is kept (not the scope, not objects: fewer for the garbage collector)."""
+        scope = current_request()
+        if scope is None or scope["method"] != "GET":
+            return
         if len(self._pulls) >= MAX_BUFFERED_PULLS:
             self._dropped += 1
             return
-        self._pulls.append((now(), origin, target))
+        self._pulls.append(
+            (
+                time.time(),
+                scope.get(REQUEST_ID_KEY, ""),
+                scope.get("client"),
+                scope["headers"],
+                scope.get(GRANT_KEY),
+                scope.get("scheme", "http"),
+                name,
+                digest,
+                media_type,
+                size,
+                tag,
+                kind,
+            )
+        )
 
     async def flush_pulls(self) -> None:
-        """Write the pulls noted so far, in one transaction."""
-        if self.database is None or not self._pulls:
-            return
+        """Write the pulls noted so far to the outbox, in one transaction."""
+        await self.store_pulls(self.take_pulls())
+
+    def take_pulls(self) -> dict[str, list[NewEvent]]:
+        """The pulls noted so far, as events, by the endpoint that gets them (after sampling)."""
         pulls, self._pulls = self._pulls, []
-        items: list[tuple[NewEvent, Sequence[str]]] = []
-        for moment, origin, target in pulls:
-            receivers = self._receivers(PULL, target)
+        writer = EventWriter(self.source)
+        created_at = now()  # the outbox's age of these events, if they are stored
+        taken: dict[str, list[NewEvent]] = {}
+        wanting: dict[str, list[tuple[str, float]]] = {}  # by media type
+        for pull in pulls:
+            moment, request_id, client, headers, grant, scheme = pull[:6]
+            what = pull[6:]
+            endpoints = wanting.get(what[2])
+            if endpoints is None:
+                endpoints = wanting[what[2]] = [
+                    (e.name, e.pullsampling) for e in self.endpoints if e.wants(PULL, what[2])
+                ]
+            receivers = [n for n, share in endpoints if share >= 1 or random.random() < share]
             if receivers:
-                items.append((new_event(PULL, target, origin, self.source, moment), receivers))
-        try:
-            await self.database.run(outbox.insert_events, items)
-        except Exception:
-            log.exception("writing %d pull events failed; they are dropped", len(items))
+                subject = getattr(grant, "subject", None)
+                event = writer.pull(
+                    moment, request_id, client, headers, subject, scheme, what, created_at
+                )
+                for receiver in receivers:
+                    taken.setdefault(receiver, []).append(event)
+        return taken
+
+    async def store_pulls(self, pulls: dict[str, list[NewEvent]]) -> None:
+        """Write pull events to the outbox for their endpoints, PULLS_PER_ROW to a row."""
+        items: list[tuple[NewEvent, Sequence[str]]] = []
+        for name, events in pulls.items():
+            for start in range(0, len(events), PULLS_PER_ROW):
+                items.append((_together(events[start : start + PULLS_PER_ROW]), (name,)))
+        if items and self.database is not None:
+            try:
+                await outbox.in_thread(self.database, outbox.insert_events, items)
+            except Exception:
+                count = sum(len(events) for events in pulls.values())
+                log.exception("writing %d pull events failed; they are dropped", count)
         if self._dropped:
             log.warning("%d pull events were dropped: too many waited to be written", self._dropped)
             self._dropped = 0
@@ -125,3 +175,10 @@ class EventLog:
                 or random.random() < endpoint.pullsampling
             )
         ]
+
+
+def _together(events: list[NewEvent]) -> NewEvent:
+    """Several events as one outbox row: their JSON joined by commas, as the envelope's list
+    holds them; the row has the first one's id and time."""
+    first = events[0]
+    return NewEvent(first.uuid, first.action, first.created_at, ",".join(e.body for e in events))
