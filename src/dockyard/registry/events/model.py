@@ -4,7 +4,6 @@ node that recorded it, written as Distribution's notification JSON."""
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -184,10 +183,11 @@ class EventWriter:
         scheme: str,
         what: tuple[str, str, str, int, str | None, str],
         created_at: datetime,
+        random_hex: str,
     ) -> NewEvent:
         """A pull event, from what a GET noted (EventLog; `what`: repository, digest, media
         type, size, tag, kind): the same JSON as `event`, written for speed, as thousands a
-        second may come."""
+        second may come. `random_hex`: 32 random hex digits for the event's id."""
         host = useragent = ""
         for header, value in headers:
             if header == b"host":
@@ -204,12 +204,12 @@ class EventWriter:
             name, digest, media_type, size, tag, kind = what
             target = Target(name, digest, media_type, size, tag, kind=kind)
             target_json = self._pull_targets[key] = _compact(target.to_json(base_url))
-        h = os.urandom(16).hex()
-        # A version 4 UUID: 122 random bits (the variant's first hex digit fixed at 8).
-        event_id = f"{h[:8]}-{h[8:12]}-4{h[13:16]}-8{h[17:20]}-{h[20:]}"
+        h = random_hex
+        # A version 4 UUID: 120 random bits (the variant's first hex digit fixed at 8).
+        event_id = f"{h[:8]}-{h[8:12]}-4{h[13:16]}-8{h[17:20]}-{h[20:32]}"
         body = (
             f'{{"id":"{event_id}","timestamp":"{self._timestamp(moment)}","action":"pull",'
-            f'"target":{target_json},"request":{{"id":{q(request_id)},"addr":{addr},'
+            f'"target":{target_json},"request":{{"id":"{request_id}","addr":{addr},'
             f'"host":{q(host)},"method":"GET","useragent":{q(useragent)}}},"actor":{actor},'
             f'"source":{self._source}}}'
         )

@@ -5,6 +5,7 @@ written to the outbox only for endpoints that have a backlog or fail (delivery.p
 from __future__ import annotations
 
 import logging
+import os
 import random
 import socket
 import time
@@ -130,7 +131,9 @@ class EventLog:
         created_at = now()  # the outbox's age of these events, if they are stored
         taken: dict[str, list[NewEvent]] = {}
         wanting: dict[str, list[tuple[str, float]]] = {}  # by media type
-        for pull in pulls:
+        # The events' ids, from one read of the system's random source for all of them.
+        randomness = os.urandom(16 * len(pulls)).hex()
+        for number, pull in enumerate(pulls):
             moment, request_id, client, headers, grant, scheme = pull[:6]
             what = pull[6:]
             endpoints = wanting.get(what[2])
@@ -141,8 +144,17 @@ class EventLog:
             receivers = [n for n, share in endpoints if share >= 1 or random.random() < share]
             if receivers:
                 subject = getattr(grant, "subject", None)
+                random_hex = randomness[32 * number : 32 * number + 32]
                 event = writer.pull(
-                    moment, request_id, client, headers, subject, scheme, what, created_at
+                    moment,
+                    request_id,
+                    client,
+                    headers,
+                    subject,
+                    scheme,
+                    what,
+                    created_at,
+                    random_hex,
                 )
                 for receiver in receivers:
                     taken.setdefault(receiver, []).append(event)
