@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 ADDR ?= 127.0.0.1:5000
 DATA ?= ./data
 
-.PHONY: serve test lint unit fuzz bench bench-s3 system-deps clean
+.PHONY: serve test lint unit fuzz bench bench-s3 bench-search system-deps clean
 
 serve: $(VENV)/.installed
 	$(BIN)/dockyard serve --addr $(ADDR) --data $(DATA)
@@ -35,6 +35,10 @@ bench: $(VENV)/.installed-test system-deps
 # The same comparison on S3 (a SeaweedFS) and PostgreSQL, started and stopped by the benchmark.
 bench-s3: $(VENV)/.installed-test system-deps
 	$(BIN)/python -m bench.s3_bench
+
+# Search over 100,000 repositories on SQLite and PostgreSQL (docs/benchmarks.md, "Search").
+bench-search: $(VENV)/.installed-test system-deps
+	$(BIN)/python -m bench.search_bench
 
 # Debian packages the tests and benchmarks drive: real clients, the reference registry,
 # PostgreSQL and Redis; and Azurite from npm. Installed only when missing.

@@ -623,6 +623,13 @@ def _first_line(command: list[str]) -> str:
     return lines[0] if lines else "?"
 
 
+def _search_section() -> str:
+    """The "Search" section that `make bench-search` keeps in the same file, as it stands."""
+    text = DOCS.read_text() if DOCS.exists() else ""
+    start = text.find("\n## Search\n")
+    return "" if start < 0 else "\n" + text[start:].lstrip("\n")
+
+
 def machine_note() -> str:
     model = "unknown CPU"
     with Path("/proc/cpuinfo").open() as cpuinfo:
@@ -762,7 +769,7 @@ def run(options: argparse.Namespace) -> int:
     print(table(results))
     if options.write and not options.variant and DISTRIBUTION in results:
         DOCS.parent.mkdir(parents=True, exist_ok=True)
-        DOCS.write_text(render(results, options, elapsed))
+        DOCS.write_text(render(results, options, elapsed) + _search_section())
         log(f"wrote {DOCS.relative_to(ROOT)}")
     log(f"done in {elapsed:.0f} s")
     return 0
