@@ -6,14 +6,12 @@ from __future__ import annotations
 import base64
 import socket
 from collections.abc import Iterator
-from contextlib import ExitStack
 
 import httpx
 import pytest
 
 from tests.support.api import assert_error
-from tests.support.index import IndexServer, index_server
-from tests.support.postgres import backend_env
+from tests.support.index import IndexServer, index_on_backend
 from tests.support.raw_http import connect, read_response, send_head
 
 
@@ -21,10 +19,7 @@ from tests.support.raw_http import connect, read_response, send_head
 def index(
     database_backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[IndexServer]:
-    with ExitStack() as stack:
-        env = stack.enter_context(backend_env(database_backend, request))
-        data = tmp_path_factory.mktemp(f"hostile-{database_backend}") / "data"
-        server = stack.enter_context(index_server(data, env))
+    with index_on_backend(database_backend, request, tmp_path_factory, "hostile") as server:
         with server.api() as api:
             for user in ("olive", "owen"):
                 body = {"username": user, "email": f"{user}@example.com", "password": "pw-12345678"}

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from contextlib import ExitStack
 from dataclasses import dataclass
 
-import httpx
 import pytest
 
-from tests.support.api import assert_error
+from tests.support.api import assert_error, assert_status
 from tests.support.images import make_image, push_image, put_manifest, sha256
-from tests.support.index import ADMIN_PASSWORD, Credentials, IndexServer, index_server
-from tests.support.postgres import backend_env
+from tests.support.index import (
+    ADMIN_PASSWORD,
+    Credentials,
+    IndexServer,
+    index_on_backend,
+)
 
 USERS = ("oscar", "mia", "tom", "rita", "walt", "adam", "sam")
 ROLES = {"rita": "read", "walt": "write", "adam": "admin"}
@@ -46,18 +48,11 @@ class World:
     layer: dict[str, str]  # visibility → a layer's digest
 
 
-def _check(response: httpx.Response, status: int) -> None:
-    assert response.status_code == status, (response.status_code, response.text)
-
-
 @pytest.fixture(scope="module")
 def world(
     database_backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[World]:
-    with ExitStack() as stack:
-        env = stack.enter_context(backend_env(database_backend, request))
-        data = tmp_path_factory.mktemp(f"index-{database_backend}") / "data"
-        index = stack.enter_context(index_server(data, env))
+    with index_on_backend(database_backend, request, tmp_path_factory, "index") as index:
         yield _populate(index)
 
 
@@ -65,29 +60,29 @@ def _populate(index: IndexServer) -> World:
     with index.api() as anonymous:
         for user in USERS:
             body = {"username": user, "email": f"{user}@example.com", "password": password(user)}
-            _check(anonymous.post("/api/users", json=body), 201)
+            assert_status(anonymous.post("/api/users", json=body), 201)
     owner = ("oscar", password("oscar"))
     repos = {"public": "acme/public-app", "private": "acme/private-app"}
     digest, layer = {}, {}
     with index.api(owner) as api:
-        _check(api.post("/api/orgs", json={"name": "acme"}), 201)
-        _check(api.put("/api/orgs/acme/members/mia", json={"role": "member"}), 204)
-        _check(api.post("/api/orgs/acme/teams", json={"name": "devs"}), 201)
-        _check(api.put("/api/orgs/acme/teams/devs/members/tom"), 204)
+        assert_status(api.post("/api/orgs", json={"name": "acme"}), 201)
+        assert_status(api.put("/api/orgs/acme/members/mia", json={"role": "member"}), 204)
+        assert_status(api.post("/api/orgs/acme/teams", json={"name": "devs"}), 201)
+        assert_status(api.put("/api/orgs/acme/teams/devs/members/tom"), 204)
         for visibility, repo in repos.items():
             with index.registry(owner, f"repository:{repo}:pull,push") as registry:
                 image = make_image(repo)
                 digest[visibility] = push_image(registry, repo, image, "v1")
                 layer[visibility] = sha256(image.layers[0])
             change = {"visibility": visibility}
-            _check(api.patch(f"/api/repositories/{repo}", json=change), 200)
+            assert_status(api.patch(f"/api/repositories/{repo}", json=change), 200)
             for user, role in ROLES.items():
                 path = f"/api/repositories/{repo}/collaborators/users/{user}"
-                _check(api.put(path, json={"role": role}), 204)
+                assert_status(api.put(path, json={"role": role}), 204)
             path = f"/api/repositories/{repo}/collaborators/teams/devs"
-            _check(api.put(path, json={"role": "write"}), 204)
+            assert_status(api.put(path, json={"role": "write"}), 204)
         robot = api.post("/api/tokens", json={"name": "ci", "scopes": ["read"], "robot": True})
-        _check(robot, 201)
+        assert_status(robot, 201)
     who = {
         "anonymous": Who(None, None, None),
         "owner": Who(owner, "admin", "oscar/target"),
@@ -133,7 +128,7 @@ def test_pull(world: World, identity: str, visibility: str) -> None:
     with world.index.registry(who.credentials, f"repository:{repo}:pull") as client:
         response = client.get(f"/v2/{repo}/manifests/v1")
     if may_pull(who, visibility):
-        _check(response, 200)
+        assert_status(response, 200)
         assert response.headers["docker-content-digest"] == world.digest[visibility]
     else:
         assert_error(response, 401, "UNAUTHORIZED")
@@ -161,7 +156,7 @@ def test_delete(world: World, identity: str, visibility: str) -> None:
     with world.index.registry(who.credentials, f"repository:{repo}:delete") as client:
         response = client.delete(f"/v2/{repo}/manifests/{digest}")
     if who.role == "admin" and identity != "robot":
-        _check(response, 202)
+        assert_status(response, 202)
     else:
         assert_error(response, 401, "UNAUTHORIZED")
 
@@ -178,9 +173,9 @@ def test_mount_from(world: World, identity: str, visibility: str) -> None:
     if who.target is None:
         assert_error(response, 401, "UNAUTHORIZED")  # may push nowhere
     elif may_pull(who, visibility):
-        _check(response, 201)
+        assert_status(response, 201)
     else:
-        _check(response, 202)
+        assert_status(response, 202)
 
 
 @matrix
@@ -188,7 +183,7 @@ def test_catalog(world: World, identity: str, visibility: str) -> None:
     who, repo = world.who[identity], world.repos[visibility]
     with world.index.registry(who.credentials, "registry:catalog:*") as client:
         response = client.get("/v2/_catalog", params={"n": 1000})
-    _check(response, 200)
+    assert_status(response, 200)
     assert (repo in response.json()["repositories"]) == may_pull(who, visibility)
 
 
@@ -198,7 +193,7 @@ def test_tags_list(world: World, identity: str, visibility: str) -> None:
     with world.index.registry(who.credentials, f"repository:{repo}:pull") as client:
         response = client.get(f"/v2/{repo}/tags/list")
     if may_pull(who, visibility):
-        _check(response, 200)
+        assert_status(response, 200)
         assert "v1" in response.json()["tags"]
     else:
         assert_error(response, 401, "UNAUTHORIZED")
@@ -210,7 +205,7 @@ def test_referrers(world: World, identity: str, visibility: str) -> None:
     with world.index.registry(who.credentials, f"repository:{repo}:pull") as client:
         response = client.get(f"/v2/{repo}/referrers/{world.digest[visibility]}")
     if may_pull(who, visibility):
-        _check(response, 200)
+        assert_status(response, 200)
     else:
         assert_error(response, 401, "UNAUTHORIZED")
 

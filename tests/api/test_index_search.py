@@ -9,7 +9,6 @@ reads acme/secret-db; sam is a stranger; `oscar+ci` a read-only robot of oscar's
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,9 +17,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.support.api import assert_error
-from tests.support.index import ADMIN_PASSWORD, Credentials, IndexServer, index_server
-from tests.support.postgres import backend_env
+from tests.support.api import assert_error, assert_status
+from tests.support.index import (
+    ADMIN_PASSWORD,
+    Credentials,
+    IndexServer,
+    index_on_backend,
+)
 
 USERS = ("oscar", "tom", "rita", "sam")
 ADMIN = ("admin", ADMIN_PASSWORD)
@@ -92,18 +95,12 @@ class World:
             return client.get("/api/search", params=params)
 
 
-def _check(response: httpx.Response, status: int) -> None:
-    assert response.status_code == status, (response.status_code, response.text)
-
-
 @pytest.fixture(scope="module")
 def world(
     database_backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[World]:
-    with ExitStack() as stack:
-        env = stack.enter_context(backend_env(database_backend, request))
-        data = tmp_path_factory.mktemp(f"search-{database_backend}") / "data"
-        yield _populate(stack.enter_context(index_server(data, env)))
+    with index_on_backend(database_backend, request, tmp_path_factory, "search") as index:
+        yield _populate(index)
 
 
 def _populate(index: IndexServer) -> World:
@@ -117,33 +114,33 @@ def _populate(index: IndexServer) -> World:
                 "email": f"{user}@example.com",
                 "password": passwords[user][1],
             }
-            _check(anonymous.post("/api/users", json=body), 201)
+            assert_status(anonymous.post("/api/users", json=body), 201)
     world = World(index, {"anonymous": None})
     for user, credentials in [*passwords.items(), ("admin", ADMIN)]:
         with index.api(credentials) as api:
             token = api.post("/api/tokens", json={"name": "search", "scopes": ["read", "write"]})
-            _check(token, 201)
+            assert_status(token, 201)
             world.credentials[user] = (user, token.json()["token"])
     owner = world.credentials["oscar"]
     with index.api(owner) as api:
-        _check(api.post("/api/orgs", json={"name": "acme"}), 201)
-        _check(api.post("/api/orgs/acme/teams", json={"name": "devs"}), 201)
-        _check(api.put("/api/orgs/acme/teams/devs/members/tom"), 204)
+        assert_status(api.post("/api/orgs", json={"name": "acme"}), 201)
+        assert_status(api.post("/api/orgs/acme/teams", json={"name": "devs"}), 201)
+        assert_status(api.put("/api/orgs/acme/teams/devs/members/tom"), 204)
     with index.api(passwords["oscar"]) as api:
         robot = api.post("/api/tokens", json={"name": "ci", "scopes": ["read"], "robot": True})
-        _check(robot, 201)
+        assert_status(robot, 201)
         world.credentials["robot"] = ("oscar+ci", robot.json()["token"])
     for repo in REPOS:
         namespace = repo.name.split("/")[0]
         creator = world.credentials[{"library": "admin", "sam": "sam"}.get(namespace, "oscar")]
         with index.api(creator) as api:
             change = {"visibility": repo.visibility, "description": repo.description}
-            _check(api.patch(f"/api/repositories/{repo.name}", json=change), 200)
+            assert_status(api.patch(f"/api/repositories/{repo.name}", json=change), 200)
     with index.api(owner) as api:
         path = "/api/repositories/acme/secret-db/collaborators/users/rita"
-        _check(api.put(path, json={"role": "read"}), 204)
+        assert_status(api.put(path, json={"role": "read"}), 204)
         path = "/api/repositories/acme/team-tool/collaborators/teams/devs"
-        _check(api.put(path, json={"role": "read"}), 204)
+        assert_status(api.put(path, json={"role": "read"}), 204)
     return world
 
 
@@ -151,7 +148,7 @@ WHO = ["anonymous", "oscar", "tom", "rita", "sam", "robot", "admin"]
 
 
 def _names(response: httpx.Response) -> list[str]:
-    _check(response, 200)
+    assert_status(response, 200)
     return [result["name"] for result in response.json()["results"]]
 
 
@@ -167,7 +164,7 @@ def test_v1_search_lists_what_each_caller_may_pull_and_nothing_private_of_others
 
 def test_v1_search_answers_the_original_registrys_fields(world: World) -> None:
     response = world.v1("anonymous", q="ubuntu")
-    _check(response, 200)
+    assert_status(response, 200)
     assert response.json() == {
         "num_pages": 1,
         "num_results": 1,
@@ -278,10 +275,12 @@ def test_a_repository_made_private_leaves_a_strangers_search_and_a_new_descripti
     world: World,
 ) -> None:
     with world.index.api(world.credentials["oscar"]) as api:
-        _check(api.patch("/api/repositories/acme/fleeting", json={"description": "here now"}), 200)
+        assert_status(
+            api.patch("/api/repositories/acme/fleeting", json={"description": "here now"}), 200
+        )
         assert "acme/fleeting" in _names(world.v1("sam", q="fleeting"))
         change = {"visibility": "private", "description": "gone quiet"}
-        _check(api.patch("/api/repositories/acme/fleeting", json=change), 200)
+        assert_status(api.patch("/api/repositories/acme/fleeting", json=change), 200)
     assert _names(world.v1("sam", q="fleeting")) == []
     assert _names(world.search("sam", q="fleeting")) == []
     assert _names(world.v1("oscar", q="gone quiet")) == ["acme/fleeting"]
@@ -290,7 +289,7 @@ def test_a_repository_made_private_leaves_a_strangers_search_and_a_new_descripti
 
 def test_api_search_filters_by_namespace_and_answers_its_fields(world: World) -> None:
     response = world.search("oscar", q="web", namespace="acme", per_page=5)
-    _check(response, 200)
+    assert_status(response, 200)
     body = response.json()
     names = expected("oscar", "web", "acme")
     assert {k: body[k] for k in ("query", "namespace", "sort", "page", "per_page", "total")} == {

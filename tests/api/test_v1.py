@@ -16,8 +16,7 @@ import pytest
 from tests.support.api import assert_error
 from tests.support.auth import basic, bearer, htpasswd
 from tests.support.images import make_image, push_image, sha256
-from tests.support.index import ADMIN_PASSWORD, IndexServer, index_server
-from tests.support.postgres import backend_env
+from tests.support.index import ADMIN_PASSWORD, IndexServer, index_on_backend
 from tests.support.receiver import event_receiver, notifications_config
 from tests.support.servers import dockyard_server
 
@@ -120,10 +119,8 @@ def test_deleting_a_repository_removes_its_tags_manifests_and_blob_links(
 def index(
     database_backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[IndexServer]:
-    with ExitStack() as stack:
-        env = stack.enter_context(backend_env(database_backend, request))
-        data = tmp_path_factory.mktemp(f"v1-index-{database_backend}") / "data"
-        yield stack.enter_context(index_server(data, env))
+    with index_on_backend(database_backend, request, tmp_path_factory, "v1-index") as index:
+        yield index
 
 
 def curl(*args: str) -> tuple[int, dict[str, str], str]:

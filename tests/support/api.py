@@ -50,3 +50,7 @@ def patch_chunk(client: httpx.Client, location: str, data: bytes, start: int) ->
         "Content-Range": f"{start}-{start + len(data) - 1}",
     }
     return client.patch(location, content=data, headers=headers)
+
+
+def assert_status(response: httpx.Response, status: int) -> None:
+    assert response.status_code == status, (response.status_code, response.text)

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.support.auth import bearer
+from tests.support.postgres import backend_env
 from tests.support.servers import DockyardServer, dockyard_server
 
 ADMIN_PASSWORD = "admin-password-1"
@@ -51,3 +53,15 @@ def index_server(data: Path, env: dict[str, str] | None = None) -> Iterator[Inde
             **(env or {}),
         }
         yield IndexServer(stack.enter_context(dockyard_server(data, env=settings)))
+
+
+@contextmanager
+def index_on_backend(
+    backend: str, request: pytest.FixtureRequest, tmp: pytest.TempPathFactory, stem: str
+) -> Iterator[IndexServer]:
+    """An index-mode server whose metadata is on `backend` (the `database_backend` fixture's:
+    SQLite, or a new database of the session's PostgreSQL)."""
+    with ExitStack() as stack:
+        env = stack.enter_context(backend_env(backend, request))
+        data = tmp.mktemp(f"{stem}-{backend}") / "data"
+        yield stack.enter_context(index_server(data, env))
