@@ -309,7 +309,7 @@ organisation of {ORGANISATION_REPOSITORIES:,} and collaborates on
 {COLLABORATIONS} private repositories elsewhere). {REQUESTS} requests per case, one after another
 on one connection, after {WARM_UP} to warm up; latency at the client, in milliseconds. The target
 is a p95 under {TARGET_MS:.0f} ms. Texts of three characters or more go through the trigram
-indexes (docs/decisions/0015-search.md); stars and pulls are 0 until the catalogue counts them, so
+indexes (docs/decisions/0014-search.md); stars and pulls are 0 until the catalogue counts them, so
 those sorts cost what the name order costs.
 
 {table(results, notes)}

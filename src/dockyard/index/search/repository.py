@@ -2,7 +2,7 @@
 SQLite, pg_trgm GIN indexes on PostgreSQL), the caller's visibility filter, an order, a page.
 
 Search is a read model over the repository settings: it reads their table and keeps its own
-text index of it (docs/decisions/0015-search.md).
+text index of it (docs/decisions/0014-search.md).
 """
 
 from __future__ import annotations

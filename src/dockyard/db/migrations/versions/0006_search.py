@@ -3,7 +3,7 @@
 SQLite: an FTS5 table with the trigram tokenizer over `repository_settings` (external content,
 kept in step by triggers), so a substring of three characters or more is found without reading
 every row. PostgreSQL: pg_trgm's GIN indexes on lower(name) and lower(description), which
-`LIKE '%text%'` uses. docs/decisions/0015-search.md.
+`LIKE '%text%'` uses. docs/decisions/0014-search.md.
 
 Revision ID: 0006
 Revises: 0005
