@@ -104,6 +104,7 @@ events = Table(
     Column("action", String(16), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("body", Text, nullable=False),  # the event as sent, JSON
+    Index("ix_events_created_at", "created_at"),  # events past an endpoint's maxage
 )
 
 # What each endpoint has still to receive; delivered rows are deleted.
