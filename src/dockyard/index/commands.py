@@ -1,5 +1,6 @@
 """`dockyard user add`, `dockyard org add`, `dockyard token add`: the index's accounts from the
-command line, on the database the settings name (migrated first)."""
+command line, on the database the settings name (migrated first); `dockyard index rebuild`: its
+catalogue from the registry's metadata."""
 
 from __future__ import annotations
 
@@ -42,6 +43,24 @@ def add_commands(commands: Any) -> None:
     add.add_argument("--expires-days", type=int, help="days until it expires (default never)")
     add.add_argument("--robot", action="store_true", help="a robot account USER+NAME")
     _common(add, _token_add)
+    index = _group(commands, "index", "the index's catalogue")
+    rebuild = index.add_parser(
+        "rebuild",
+        help="write the catalogue afresh from the registry's metadata",
+        description="Write the index's catalogue (repositories, their last push, tags with "
+        "digest, size and platforms) afresh from this registry's metadata: for what was pushed "
+        "before the catalogue existed, while index mode was off, or before a backup was "
+        "restored. Repository settings are kept. Pull counts are kept as they are: the "
+        "registry has no record of past pulls. Running it again changes nothing.",
+    )
+    _common(rebuild, _index_rebuild)
+
+
+def _index_rebuild(args: argparse.Namespace) -> int:
+    # Imported when run: it builds the registry's services, which no other command needs.
+    from dockyard.index.catalogue.rebuild import run_rebuild
+
+    return run_rebuild(_settings(args))
 
 
 def _group(commands: Any, name: str, help_text: str) -> Any:
