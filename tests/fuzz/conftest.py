@@ -13,7 +13,7 @@ import pytest
 from hypothesis.configuration import set_hypothesis_home_dir
 
 from tests.fuzz.stats import STATS
-from tests.fuzz.target import FuzzTarget, Mode
+from tests.fuzz.target import EVENTS_SECRET, FuzzTarget, Mode
 from tests.support.index import index_server
 from tests.support.servers import dockyard_server
 
@@ -27,6 +27,8 @@ SERVER_ENV = {
     "DOCKYARD_AUTH__THROTTLE__MAX_FAILURES_PER_ADDRESS": "100000",
     "DOCKYARD_AUTH__THROTTLE__WINDOW_SECONDS": "1",
     "DOCKYARD_AUTH__TOKEN__LIFETIME_SECONDS": "86400",
+    # POST /api/events on (index mode), with no registry to read: events apply unsized.
+    "DOCKYARD_INDEX__EVENTS__SECRET": EVENTS_SECRET,
 }
 
 

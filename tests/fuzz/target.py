@@ -31,6 +31,7 @@ Auth = Literal["proper", "password", "anonymous"] | bytes
 # Content every fuzzed repository can point at: seeded in CONTENT_REPO for each server.
 CONTENT_REPO = "fuzz/content"
 MANIFEST_REPO = "fuzz/manifests"  # where fuzzed manifests are pushed and deleted
+EVENTS_SECRET = "fuzz-events-secret"  # the index's index.events.secret (POST /api/events)
 CONFIG = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {}}).encode()
 LAYER = b"fuzz layer " * 300
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
