@@ -275,11 +275,35 @@ class AuthSettings(_Section):
         return self
 
 
+class IndexEventsSettings(_Section):
+    """Events from registries other than this process's own (an index in front of them): they
+    POST Distribution's notification envelope to /api/events."""
+
+    # The bearer secret they send (Distribution: `headers: {Authorization: [Bearer ...]}`);
+    # unset: /api/events is off.
+    secret: SecretStr | None = None
+    # That registry's base URL (http://host:port), where the catalogue reads the manifests and
+    # image configs the events name (with a pull token it signs itself, when asked for one).
+    registry: str | None = None
+
+    @field_validator("registry")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return None if value is None else value.rstrip("/")
+
+    @field_serializer("secret", when_used="json")
+    def _reveal_for_workers(self, value: SecretStr | None) -> str | None:
+        return None if value is None else value.get_secret_value()
+
+
 class IndexSettings(_Section):
     # What a push creates: public, as on Docker Hub (docs/decisions/0010-index-accounts.md).
     default_visibility: Literal["public", "private"] = "public"
     # Whether anyone may create an account with POST /api/users (site admins always may).
     signup_enabled: bool = True
+    events: IndexEventsSettings = IndexEventsSettings()
 
 
 _DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h)?")
@@ -298,6 +322,10 @@ def _seconds(value: object) -> object:
     if isinstance(value, int) and not isinstance(value, bool):
         return value * 1e-9
     return value
+
+
+# The receivers inside the process (the index's catalogue) are named so: no endpoint may be.
+RESERVED_ENDPOINT_PREFIX = "@"
 
 
 class IgnoreSettings(_Section):
@@ -367,6 +395,10 @@ class NotificationSettings(_Section):
         names = [endpoint.name for endpoint in value]
         if len(set(names)) != len(names):
             raise ValueError("endpoint names must be unique")
+        if any(name.startswith(RESERVED_ENDPOINT_PREFIX) for name in names):
+            raise ValueError(
+                f"endpoint names starting with {RESERVED_ENDPOINT_PREFIX} are Dockyard's own"
+            )
         return value
 
 

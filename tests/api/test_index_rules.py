@@ -48,11 +48,16 @@ def granted(index: IndexServer, credentials: tuple[str, str] | None, scope: str)
 def test_push_to_own_namespace_creates_a_public_repository(index: IndexServer) -> None:
     with index.registry(creds("alice"), "repository:alice/fresh:pull,push") as client:
         push_image(client, "alice/fresh", make_image("alice-fresh"), "v1")
+    index.catalogued("alice/fresh")
     with index.registry(None, "repository:alice/fresh:pull") as anonymous:
         assert anonymous.get("/v2/alice/fresh/manifests/v1").status_code == 200
     with index.api() as api:
         shown = api.get("/api/repositories/alice/fresh").json()
-    assert shown == {"name": "alice/fresh", "visibility": "public", "description": ""}
+    assert (shown["name"], shown["visibility"], shown["description"]) == (
+        "alice/fresh",
+        "public",
+        "",
+    )
 
 
 def test_push_to_private_repo_of_another_user_is_denied(index: IndexServer) -> None:
@@ -68,6 +73,7 @@ def test_single_component_names_are_official_images_only_admins_push(index: Inde
     assert granted(index, creds("alice"), "repository:busybox:pull,push") == []
     with index.registry(ADMIN, "repository:busybox:pull,push") as client:
         push_image(client, "busybox", make_image("busybox"), "latest")
+    index.catalogued("library/busybox")
     assert granted(index, creds("alice"), "repository:busybox:pull,push") == ["pull"]
     with index.api() as api:
         assert api.get("/api/repositories/library/busybox").json()["visibility"] == "public"
@@ -162,6 +168,7 @@ def test_wrong_password_and_strangers_changes_are_refused(index: IndexServer) ->
         assert_error(api.get("/api/user"), 401, "UNAUTHORIZED")
     with index.registry(creds("alice"), "repository:alice/shown:pull,push") as client:
         push_image(client, "alice/shown", make_image("alice-shown"), "v1")
+    index.catalogued("alice/shown")
     with index.api(creds("bob")) as bob:
         change = bob.patch("/api/repositories/alice/shown", json={"visibility": "private"})
         assert_error(change, 403, "DENIED")  # bob can see it (public) but not change it

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from tests.support.auth import bearer
 from tests.support.postgres import backend_env
 from tests.support.servers import DockyardServer, dockyard_server
+from tests.support.waiting import eventually
 
 ADMIN_PASSWORD = "admin-password-1"
 SERVICE = "dockyard"
@@ -37,6 +39,18 @@ class IndexServer:
         assert response.status_code == 200, response.text
         token: str = response.json()["token"]
         return token
+
+    def catalogued(self, name: str) -> dict[str, Any]:
+        """The repository as /api shows it to the admin, once the catalogue applied its first
+        push (registry events reach the index a moment after the push answered)."""
+
+        def shown() -> dict[str, Any] | None:
+            with self.api(("admin", ADMIN_PASSWORD)) as api:
+                response = api.get(f"/api/repositories/{name}")
+            found: dict[str, Any] | None = response.json() if response.status_code == 200 else None
+            return found
+
+        return eventually(shown, what=f"{name} in the catalogue")
 
     def registry(self, credentials: Credentials, *scopes: str) -> httpx.Client:
         """A /v2 client carrying a token for `scopes`, as the token service grants them."""

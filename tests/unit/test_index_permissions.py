@@ -98,11 +98,9 @@ def test_team_roles_reach_team_members_only(database: Database) -> None:
         await repositories.set_collaborator(
             database, _identity(owner), "acme/app", "public", "write", team="devs"
         )
-        found = await repositories.actions(
-            database, _identity(tom), ["acme/app"], default_visibility="public"
-        )
+        found = await repositories.actions(database, _identity(tom), ["acme/app"])
         assert found["acme/app"] == {"pull", "push"}
-        found = await repositories.actions(database, _identity(mia), ["acme/app"], "public")
+        found = await repositories.actions(database, _identity(mia), ["acme/app"])
         assert found["acme/app"] == set()
         with pytest.raises(NotFound):  # mia cannot even see it
             await repositories.collaborators(database, _identity(mia), "acme/app", "public")
@@ -112,19 +110,15 @@ def test_team_roles_reach_team_members_only(database: Database) -> None:
     asyncio.run(scenario())
 
 
-def test_a_granted_push_creates_the_repository_with_the_default_visibility(
-    database: Database,
-) -> None:
+def test_a_granted_push_creates_nothing(database: Database) -> None:
     alice = _identity(_user(database, "alice"))
 
     async def scenario() -> None:
-        await repositories.actions(database, alice, ["alice/new"], default_visibility="private")
+        found = await repositories.actions(database, alice, ["alice/new"])
+        assert found["alice/new"] == {"pull", "push", "delete"}
+        # Until its first push (the catalogue's event), the index does not know it.
         assert await repositories.readable(database, None, ["alice/new"]) == []
-        info = await repositories.info(database, alice, "alice/new")
-        assert info.visibility == "private"
-        # Asking without being allowed to push creates nothing.
-        await repositories.actions(database, None, ["alice/other"], "public")
         with pytest.raises(NotFound):
-            await repositories.info(database, alice, "alice/other")
+            await repositories.info(database, alice, "alice/new")
 
     asyncio.run(scenario())

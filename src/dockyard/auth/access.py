@@ -77,6 +77,11 @@ class AccessController(ABC):
     def challenge(self, base_url: str, needed: Scope | None, error: str | None) -> str:
         """The `WWW-Authenticate` value for a 401 about `needed` (None: authentication only)."""
 
+    async def direct_grant(self, authorization: str | None, needed: Scope, address: str) -> Grant:
+        """For the v1 endpoints, which clients call without the token dance: the access these
+        credentials carry for `needed`. Unless an index decides (IndexAccess), as `grant`."""
+        return await self.grant(authorization)
+
 
 class OpenAccess(AccessController):
     open = True

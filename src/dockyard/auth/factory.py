@@ -6,10 +6,10 @@ naming the key, before the server listens.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from starlette.routing import BaseRoute
 
@@ -30,6 +30,10 @@ from dockyard.auth.throttle import LoginThrottle
 from dockyard.auth.tokens import TokenIssuer, TokenVerifier
 from dockyard.config import ConfigError, Settings
 
+if TYPE_CHECKING:  # the registry builds the auth: these are only what it hands back
+    from dockyard.registry.events.local import LocalReceiver
+    from dockyard.registry.state import Registry
+
 T = TypeVar("T")
 
 
@@ -39,8 +43,8 @@ class Auth:
     token_service: TokenService | None = None  # served at /token in token and index modes
     routes: tuple[BaseRoute, ...] = ()  # more to serve: the index's /api in index mode
     close: Callable[[], None] = lambda: None  # at shutdown: the index's database connections
-    # After the registry deleted a repository (v1 DELETE): the index forgets its settings.
-    repository_deleted: Callable[[str], Awaitable[None]] | None = None
+    # The receivers of this registry's events in the process: the index's catalogue.
+    event_receivers: Callable[[Registry], Sequence[LocalReceiver]] = lambda _registry: ()
 
 
 def create_auth(settings: Settings) -> Auth:
@@ -61,19 +65,13 @@ def create_auth(settings: Settings) -> Auth:
     if auth.mode == "index":
         # Imported here: a registry without an index never loads it (the index uses auth, not
         # the other way round).
-        from dockyard.index.repositories.removal import forget
         from dockyard.index.setup import index_auth
 
         index = index_auth(settings)
         service = token_service(settings, key, index.authenticator, index.policy)
         index.share_logins(service.logins)
         access = index.access(verifier, token.realm, token.service)
-        hub = index.index
-
-        async def repository_deleted(name: str) -> None:
-            await forget(hub.database, name)
-
-        return Auth(access, service, index.routes, hub.close, repository_deleted)
+        return Auth(access, service, index.routes, index.index.close, index.event_receivers)
     service = token_service(settings, key, HtpasswdAuthenticator(users), OwnNamespacePolicy())
     return Auth(TokenAccess(verifier, token.realm, token.service), service)
 

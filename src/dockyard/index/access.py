@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dockyard.auth.access import Grant, TokenAccess
+from dockyard.auth.access import Grant, TokenAccess, Unauthenticated
+from dockyard.auth.credentials import (
+    BasicCredentials,
+    BearerToken,
+    MalformedCredentials,
+    parse_authorization,
+)
+from dockyard.auth.login import LoginRefused, TooManyFailures
 from dockyard.auth.scopes import CATALOG, Scope
 from dockyard.auth.tokens import TokenVerifier
 from dockyard.index.hub import Index
@@ -36,9 +43,7 @@ class IndexPolicy:
     async def granted(self, subject: str | None, requested: Sequence[Scope]) -> list[Scope]:
         identity = await identity_of(self.index.database, subject)
         names = [s.name for s in requested if s.type == "repository" and s.resource_class is None]
-        allowed = await repositories.actions(
-            self.index.database, identity, names, self.index.default_visibility
-        )
+        allowed = await repositories.actions(self.index.database, identity, names)
         granted = []
         for scope in requested:
             if scope.type == CATALOG.type and scope.name == CATALOG.name:
@@ -52,13 +57,36 @@ class IndexPolicy:
 
 
 class IndexAccess(TokenAccess):
-    """Token access whose grants know which repositories their subject may pull."""
+    """Token access whose grants know which repositories their subject may pull; on the v1
+    endpoints, also a password (Basic) or no credentials at all, decided by the index as the
+    token service would have."""
 
     def __init__(
         self, index: Index, verifier: TokenVerifier, realm: str | None, service: str
     ) -> None:
         super().__init__(verifier, realm, service)
         self.index = index
+        self.policy = IndexPolicy(index)
+
+    async def direct_grant(self, authorization: str | None, needed: Scope, address: str) -> Grant:
+        try:
+            credentials = parse_authorization(authorization)
+        except MalformedCredentials as exc:
+            raise Unauthenticated(str(exc)) from None
+        if isinstance(credentials, BearerToken):
+            return await self.grant(authorization)
+        subject = None
+        if isinstance(credentials, BasicCredentials):
+            subject = await self._password(credentials, address)
+        return Grant(subject, tuple(await self.policy.granted(subject, [needed])))
+
+    async def _password(self, credentials: BasicCredentials, address: str) -> str:
+        logins = self.index.logins
+        assert logins is not None  # shared when the token service was made
+        try:
+            return await logins.password(credentials.user, credentials.password, address)
+        except (LoginRefused, TooManyFailures) as exc:
+            raise Unauthenticated(str(exc)) from None
 
     async def grant(self, authorization: str | None) -> Grant:
         grant = await super().grant(authorization)

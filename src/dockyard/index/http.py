@@ -18,6 +18,7 @@ from dockyard.auth.credentials import BasicCredentials, MalformedCredentials, pa
 from dockyard.auth.login import LoginRefused
 from dockyard.index.accounts.service import User
 from dockyard.index.errors import (
+    BadPagination,
     Forbidden,
     IndexProblem,
     Invalid,
@@ -31,6 +32,7 @@ from dockyard.index.repositories.permissions import Identity
 from dockyard.index.tokens.service import SEPARATOR
 from dockyard.kit.bodies import BodyTooLarge, read_limited
 from dockyard.kit.errors import error_response
+from dockyard.kit.numbers import parse_decimal
 
 M = TypeVar("M", bound=BaseModel)
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -153,3 +155,17 @@ def _json(raw: bytes) -> Any:
 
 def no_content() -> Response:
     return Response(status_code=204)
+
+
+# Pages past this one are refused: no listing has that many.
+MAX_PAGE = 10_000_000
+
+
+def number_param(text: str | None, name: str, ceiling: int, default: int) -> int:
+    """A page number or size from 1 to `ceiling`; absent or empty: `default`."""
+    if text is None or text == "":
+        return default
+    number = parse_decimal(text, ceiling + 1)
+    if number is None or not 1 <= number <= ceiling:
+        raise BadPagination(f"{name} must be a whole number from 1 to {ceiling}, not {text[:40]!r}")
+    return number

@@ -15,11 +15,17 @@ from dockyard.auth.tokens import TokenVerifier
 from dockyard.config import Settings
 from dockyard.index.access import IndexAccess, IndexAuthenticator, IndexPolicy
 from dockyard.index.accounts import endpoints as accounts
+from dockyard.index.catalogue import endpoints as catalogue
+from dockyard.index.catalogue import inbox
+from dockyard.index.catalogue.content import RegistryContent
+from dockyard.index.catalogue.receiver import LOCAL_CATALOGUE, CatalogueReceiver
 from dockyard.index.hub import Index
 from dockyard.index.organisations import endpoints as organisations
 from dockyard.index.repositories import endpoints as repositories
 from dockyard.index.search import endpoints as search
 from dockyard.index.tokens import endpoints as tokens
+from dockyard.registry.events.local import LocalReceiver
+from dockyard.registry.state import Registry
 
 
 @dataclass(frozen=True)
@@ -28,10 +34,19 @@ class IndexAuth:
     authenticator: IndexAuthenticator
     policy: IndexPolicy
     routes: tuple[BaseRoute, ...]
+    # The catalogue of other registries' events (/api/events), when index.events.secret is set.
+    remote: LocalReceiver | None = None
 
     def access(self, verifier: TokenVerifier, realm: str | None, service: str) -> IndexAccess:
         self.index.verifier = verifier  # for the tokens /v1/search receives
         return IndexAccess(self.index, verifier, realm, service)
+
+    def event_receivers(self, registry: Registry) -> list[LocalReceiver]:
+        """The catalogue, fed by this process's registry (and by other registries' events)."""
+        content = RegistryContent(registry)
+        database, visibility = self.index.database, self.index.default_visibility
+        local = CatalogueReceiver(LOCAL_CATALOGUE, database, content, visibility)
+        return [local] if self.remote is None else [local, self.remote]
 
     def share_logins(self, logins: Logins) -> None:
         """Sign /api callers in through the token service's logins (and their throttle)."""
@@ -44,11 +59,16 @@ def index_auth(settings: Settings) -> IndexAuth:
         *accounts.routes,
         *organisations.routes,
         *tokens.routes,
+        *catalogue.routes,
         *repositories.routes,
         *search.routes,
+        *inbox.routes(settings.index.events),
     ]
     bound = tuple(Route(r.path, _bind(r.endpoint, index), methods=r.methods) for r in routes)
-    return IndexAuth(index, IndexAuthenticator(index), IndexPolicy(index), bound)
+    remote = None
+    if settings.index.events.secret is not None:
+        remote = inbox.remote_catalogue(settings, index.database, index.default_visibility)
+    return IndexAuth(index, IndexAuthenticator(index), IndexPolicy(index), bound, remote)
 
 
 def _bind(

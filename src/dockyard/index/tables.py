@@ -5,7 +5,10 @@ Changing them means a new revision in dockyard/db/migrations/versions/.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -22,6 +25,12 @@ from dockyard.db.tables import metadata
 
 NAME = String(64)
 WHEN = DateTime(timezone=True)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A time read back from a WHEN column: SQLite's come without their zone (they are UTC)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
 
 users = Table(
     "users",
@@ -67,6 +76,8 @@ team_members = Table(
 )
 
 # A repository as the index knows it; `name` is canonical (`ubuntu` is `library/ubuntu`).
+# The settings are the administrators'; the activity columns are the catalogue's, written
+# only from registry events (dockyard.index.catalogue).
 repository_settings = Table(
     "repository_settings",
     metadata,
@@ -76,6 +87,10 @@ repository_settings = Table(
     Column("visibility", String(16), nullable=False),  # public | private
     Column("description", Text, nullable=False),
     Column("created_at", WHEN, nullable=False),
+    Column("pull_count", BigInteger, nullable=False, server_default="0"),
+    Column("last_pull_at", WHEN),
+    Column("last_push_at", WHEN),
+    Column("tag_count", Integer, nullable=False, server_default="0"),
 )
 # Search (dockyard.index.search) lists what a caller may pull in name order: these let it walk
 # the public ones, a namespace's, or the newest, without reading the whole table. The text
@@ -92,6 +107,26 @@ Index(
     repository_settings.c.name,
 )
 Index("ix_repository_settings_created_at", repository_settings.c.created_at)
+Index("ix_repository_settings_pull_count", repository_settings.c.pull_count)
+Index("ix_repository_settings_last_push_at", repository_settings.c.last_push_at)
+
+# The catalogue's tags: what each tag of a repository points at, as registry events told it.
+catalogue_tags = Table(
+    "catalogue_tags",
+    metadata,
+    Column("repository_id", Integer, ForeignKey("repository_settings.id"), primary_key=True),
+    Column("tag", String(128), primary_key=True),
+    Column("digest", String(200), nullable=False),
+    Column("media_type", String(255), nullable=False),
+    # Config and layers; for an index, its platforms' together (a blob shared counted once).
+    # None: the manifest could not be read when the event came.
+    Column("size", BigInteger),
+    # JSON: [{"os", "architecture", "variant"?, "digest", "size"}] (one for an image).
+    Column("platforms", Text, nullable=False),
+    Column("pushed_at", WHEN, nullable=False),
+    Column("pushed_by", String(255)),
+    Index("ix_catalogue_tags_digest", "repository_id", "digest"),
+)
 
 # A user or a team (exactly one of the two) with a role on one repository.
 collaborators = Table(

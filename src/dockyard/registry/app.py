@@ -29,6 +29,8 @@ def create_registry_app(settings: Settings) -> Starlette:
     registry = Registry.from_settings(settings)
 
     auth = create_auth(settings)
+    for receiver in auth.event_receivers(registry):
+        registry.events.add_local(receiver)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -63,7 +65,7 @@ def create_registry_app(settings: Settings) -> Starlette:
 def _routes(auth: Auth, standalone: bool) -> list[BaseRoute]:
     routes: list[BaseRoute] = [*registry_routes(auth.access)]
     # Standalone: no index in front decides who may do what (`auth.mode` none, htpasswd, token).
-    routes.extend(v1_routes(auth.access, standalone, auth.repository_deleted))
+    routes.extend(v1_routes(auth.access, standalone))
     if auth.token_service is not None:
         # The standalone token server, for this registry and any other that trusts its key.
         routes.append(Route("/token", auth.token_service.endpoint, methods=["GET", "POST"]))

@@ -33,10 +33,18 @@ def repository_actions(path: str, method: str) -> tuple[str, ...]:
     return (PULL, PUSH)
 
 
-async def authorize(request: Request, access: AccessController, needed: Scope | None) -> Grant:
-    """The request's Grant if it covers `needed` (None: any authenticated caller); else 401."""
+async def authorize(
+    request: Request, access: AccessController, needed: Scope | None, direct: bool = False
+) -> Grant:
+    """The request's Grant if it covers `needed` (None: any authenticated caller); else 401.
+    `direct`: a v1 request, whose credentials may be a password or none (direct_grant)."""
+    authorization = request.headers.get("authorization")
     try:
-        grant = await access.grant(request.headers.get("authorization"))
+        if direct and needed is not None:
+            address = request.client.host if request.client is not None else "unknown"
+            grant = await access.direct_grant(authorization, needed, address)
+        else:
+            grant = await access.grant(authorization)
     except Unauthenticated as exc:
         raise unauthorized(request, access, needed, exc.message, exc.error) from None
     if needed is not None and not grant.covers(needed):

@@ -8,7 +8,8 @@ pushed, or emptied) is unknown to v1.
 
 Deleting goes through the manifest and blob services, one manifest or blob at a time, exactly
 as `DELETE /v2/<name>/manifests/<digest>` and `DELETE /v2/<name>/blobs/<digest>` do: whatever
-those paths do besides (cache invalidation, events) happens for each here too.
+those paths do besides (cache invalidation, events) happens for each here too; then one more
+event says the repository itself is gone.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dockyard.db.tables import manifests, repositories, repository_blobs, tags
 from dockyard.oci.digest import Digest
 from dockyard.registry.blobs import BlobStore
 from dockyard.registry.errors import ErrorCode, RegistryError
+from dockyard.registry.events.model import DELETE, Target, current_origin
 from dockyard.registry.manifests import ManifestService
 from dockyard.registry.references import Reference
 
@@ -70,6 +72,11 @@ async def delete_repository(
         except RegistryError as exc:
             if exc.code is not ErrorCode.BLOB_UNKNOWN:
                 raise
+    # Last, as Distribution 3 does: the repository itself was deleted (target: its name only).
+    origin, events = current_origin(), manifests_service.events
+    await manifests_service.database.run(
+        lambda connection: events.record(connection, origin, DELETE, Target(name))
+    )
 
 
 def unknown(name: str) -> RegistryError:

@@ -63,7 +63,7 @@ def _v1_repository(
             request.scope[GRANT_KEY] = EVERYTHING
         else:
             needed = Scope("repository", name, repository_actions(path, request.method))
-            await authorize(request, access, needed)
+            await authorize(request, access, needed, direct=True)
         return await handler(request, name)
 
     return Route(f"/v1/repositories/{{name:path}}/{path}", endpoint, methods=methods)
@@ -100,9 +100,7 @@ def registry_routes(access: AccessController) -> list[Route]:
     ]
 
 
-def v1_routes(
-    access: AccessController, standalone: bool, deleted: v1.RepositoryDeleted | None
-) -> list[Route]:
+def v1_routes(access: AccessController, standalone: bool) -> list[Route]:
     """The original registry's endpoints that clients still call; `_ping` needs no credentials
     (docker asks it before it knows how to authenticate)."""
     return [
@@ -110,5 +108,5 @@ def v1_routes(
         _v1_repository(access, "tags", v1.list_tags, ["GET"]),
         _v1_repository(access, "tags/{tag}", v1.get_tag, ["GET"]),
         _v1_repository(access, "tags/{tag}", v1.delete_tag, ["DELETE"]),
-        _v1_repository(access, "", v1.delete_repository(deleted), ["DELETE"]),
+        _v1_repository(access, "", v1.delete_repository, ["DELETE"]),
     ]

@@ -26,11 +26,13 @@ async def show(request: Request) -> Response:
     found = await service.info(
         index_of(request).database, None if who is None else who.identity, _name(request)
     )
-    return JSONResponse(RepositoryOut(**_fields(found)).model_dump())
+    return _shown(found)
 
 
-def _fields(found: service.RepositoryInfo) -> dict[str, str]:
-    return {"name": found.name, "visibility": found.visibility, "description": found.description}
+def _shown(found: service.RepositoryInfo) -> Response:
+    return JSONResponse(
+        RepositoryOut.model_validate(found, from_attributes=True).model_dump(mode="json")
+    )
 
 
 @api
@@ -47,7 +49,7 @@ async def change(request: Request) -> Response:
         visibility=form.visibility,
         description=form.description,
     )
-    return JSONResponse(RepositoryOut(**_fields(found)).model_dump())
+    return _shown(found)
 
 
 @api

@@ -13,10 +13,11 @@ from dockyard.index.tables import collaborators, repository_settings
 async def forget(database: Database, name: str) -> bool:
     """Remove the index's settings of `name` (`ubuntu` is `library/ubuntu`); False when it
     had none."""
-    return await database.run(_forget, canonical(name))
+    return await database.run(forget_in, canonical(name))
 
 
-def _forget(connection: Connection, name: str) -> bool:
+def forget_in(connection: Connection, name: str) -> bool:
+    """`forget` in the caller's transaction; `name` canonical."""
     found = connection.execute(
         select(repository_settings.c.id).where(repository_settings.c.name == name)
     ).scalar_one_or_none()

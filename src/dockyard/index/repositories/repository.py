@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from sqlalchemy import Connection, Row, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from dockyard.index.tables import collaborators, repository_settings, team_members, teams, users
 
@@ -51,17 +52,22 @@ def repositories_of_user(connection: Connection, user_id: int) -> list[int]:
 
 
 def insert_settings(connection: Connection, name: str, namespace: str, visibility: str) -> int:
-    result = connection.execute(
-        insert(repository_settings).values(
+    """The id of the settings of `name`, made with `visibility` unless they exist (a push's
+    event and an administrator may create them at the same moment)."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    connection.execute(
+        dialect.insert(repository_settings)
+        .values(
             name=name,
             namespace=namespace,
             visibility=visibility,
             description="",
             created_at=datetime.datetime.now(datetime.UTC),
         )
+        .on_conflict_do_nothing(index_elements=["name"])
     )
-    assert result.inserted_primary_key is not None
-    return int(result.inserted_primary_key[0])
+    found = select(repository_settings.c.id).where(repository_settings.c.name == name)
+    return int(connection.execute(found).scalar_one())
 
 
 def update_settings(connection: Connection, repository: int, **values: str) -> None:

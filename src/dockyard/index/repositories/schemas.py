@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -11,6 +12,12 @@ class RepositoryOut(BaseModel):
     name: str
     visibility: str
     description: str
+    created_at: datetime
+    # From the registry's events: pulls (manifest GETs), the last pull and push, tags.
+    pull_count: int
+    last_pull_at: datetime | None
+    last_push_at: datetime | None
+    tag_count: int
 
 
 class SettingsChange(BaseModel):

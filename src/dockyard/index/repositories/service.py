@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Row
 
-from dockyard.auth.scopes import PULL, PUSH
+from dockyard.auth.scopes import PULL
 from dockyard.db.engine import Database
 from dockyard.index.accounts import repository as accounts
 from dockyard.index.errors import Forbidden, Invalid, NotFound
@@ -23,6 +23,7 @@ from dockyard.index.repositories.permissions import (
     highest,
     namespace_role,
 )
+from dockyard.index.tables import as_utc
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,30 @@ class RepositoryInfo:
     name: str
     visibility: str
     description: str
+    created_at: datetime
+    # The catalogue's, from registry events.
+    pull_count: int
+    last_pull_at: datetime | None
+    last_push_at: datetime | None
+    tag_count: int
+
+    @classmethod
+    def of(cls, row: Row[tuple[object, ...]]) -> RepositoryInfo:
+        def when(value: object) -> datetime | None:
+            return as_utc(value) if isinstance(value, datetime) else None
+
+        created = when(row.created_at)
+        assert created is not None
+        return cls(
+            str(row.name),
+            str(row.visibility),
+            str(row.description),
+            created,
+            int(str(row.pull_count)),
+            when(row.last_pull_at),
+            when(row.last_push_at),
+            int(str(row.tag_count)),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,22 +113,16 @@ def access_in(
 
 
 async def actions(
-    database: Database, identity: Identity | None, names: Sequence[str], default_visibility: str
+    database: Database, identity: Identity | None, names: Sequence[str]
 ) -> dict[str, frozenset[str]]:
-    """What `identity` may do on each repository. A push granted on a repository the index does
-    not know yet creates its settings, with the default visibility."""
+    """What `identity` may do on each repository. A token grants, it creates nothing: the
+    repository appears in the index on its first push, from the registry's event."""
 
     def decide(connection: Connection) -> dict[str, frozenset[str]]:
         found = access_in(connection, identity, names)
-        for name, access in found.items():
-            if not access.known and PUSH in access.actions:
-                _create(connection, name, default_visibility)
         return {name: access.actions for name, access in found.items()}
 
-    try:
-        return await database.run(decide)
-    except IntegrityError:  # created at the same moment by another request: decide again
-        return await database.run(decide)
+    return await database.run(decide)
 
 
 async def readable(database: Database, identity: Identity | None, names: list[str]) -> list[str]:
@@ -118,7 +137,7 @@ async def info(database: Database, identity: Identity | None, name: str) -> Repo
         row = repository.settings_of(connection, [canonical(name)]).get(canonical(name))
         if row is None or PULL not in access.actions:
             raise NotFound(f"no repository {name!r}")
-        return RepositoryInfo(str(row.name), str(row.visibility), str(row.description))
+        return RepositoryInfo.of(row)
 
     return await database.run(read)
 
@@ -140,8 +159,9 @@ async def update(
         repository_id = _administered(connection, actor, name, default_visibility)
         if changes:
             repository.update_settings(connection, repository_id, **changes)
-        row = repository.settings_of(connection, [canonical(name)])[canonical(name)]
-        return RepositoryInfo(str(row.name), str(row.visibility), str(row.description))
+        return RepositoryInfo.of(
+            repository.settings_of(connection, [canonical(name)])[canonical(name)]
+        )
 
     return await database.run(change)
 

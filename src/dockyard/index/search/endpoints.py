@@ -14,16 +14,12 @@ from starlette.routing import Route
 from dockyard.auth.access import Grant
 from dockyard.auth.credentials import BearerToken, MalformedCredentials, parse_authorization
 from dockyard.auth.tokens import InvalidToken
-from dockyard.index.errors import BadPagination, Invalid, Unauthorized
-from dockyard.index.http import api, caller, index_of
+from dockyard.index.errors import Invalid, Unauthorized
+from dockyard.index.http import MAX_PAGE, api, caller, index_of, number_param
 from dockyard.index.identity import identity_of
 from dockyard.index.repositories.permissions import Identity
 from dockyard.index.search import schemas, service
-from dockyard.kit.numbers import parse_decimal
 from dockyard.oci.names import is_valid_name
-
-# Pages past this one are refused: no search has that many results.
-MAX_PAGE = 10_000_000
 
 
 @api
@@ -31,8 +27,8 @@ async def v1_search(request: Request) -> Response:
     params = request.query_params
     query = service.Query(
         text=params.get("q", ""),
-        per_page=_number(params.get("n"), "n", service.MAX_PER_PAGE, 25),
-        page=_number(params.get("page"), "page", MAX_PAGE, 1),
+        per_page=number_param(params.get("n"), "n", service.MAX_PER_PAGE, 25),
+        page=number_param(params.get("page"), "page", MAX_PAGE, 1),
     )
     found = await service.search(index_of(request).database, await _searcher(request), query)
     results = [
@@ -65,8 +61,8 @@ async def api_search(request: Request) -> Response:
         raise Invalid(f"{namespace[:80]!r} is not a namespace")
     query = service.Query(
         text=params.get("q", ""),
-        per_page=_number(params.get("per_page"), "per_page", service.MAX_PER_PAGE, 25),
-        page=_number(params.get("page"), "page", MAX_PAGE, 1),
+        per_page=number_param(params.get("per_page"), "per_page", service.MAX_PER_PAGE, 25),
+        page=number_param(params.get("page"), "page", MAX_PAGE, 1),
         namespace=namespace,
         order=params.get("sort") or "relevance",
     )
@@ -96,16 +92,6 @@ async def api_search(request: Request) -> Response:
         results=hits,
     )
     return JSONResponse(answer.model_dump())
-
-
-def _number(text: str | None, name: str, ceiling: int, default: int) -> int:
-    """A page number or size from 1 to `ceiling`; absent or empty: `default`."""
-    if text is None or text == "":
-        return default
-    number = parse_decimal(text, ceiling + 1)
-    if number is None or not 1 <= number <= ceiling:
-        raise BadPagination(f"{name} must be a whole number from 1 to {ceiling}, not {text[:40]!r}")
-    return number
 
 
 async def _searcher(request: Request) -> Identity | None:

@@ -44,6 +44,7 @@ class Found:
     namespace: str
     description: str
     visibility: str
+    pull_count: int
 
 
 def find(
@@ -63,6 +64,7 @@ def find(
         settings.c.namespace,
         settings.c.description,
         settings.c.visibility,
+        settings.c.pull_count,
     ]
     if words:
         # Matches are found and ranked whole anyway: count them in the same pass.
@@ -84,7 +86,10 @@ def find(
     else:
         counted = select(settings.c.id).where(*conditions).limit(MAX_COUNTED).subquery()
         total = int(connection.execute(select(func.count()).select_from(counted)).scalar_one())
-    found = [Found(row.name, row.namespace, row.description, row.visibility) for row in rows]
+    found = [
+        Found(row.name, row.namespace, row.description, row.visibility, int(row.pull_count))
+        for row in rows
+    ]
     return total, found
 
 
@@ -148,10 +153,12 @@ def _matching(dialect: str, words: str) -> ColumnElement[bool]:
 def _order(words: str, order: str) -> list[ColumnElement[object]]:
     """Every order ends with the (unique) name, so pages never overlap."""
     if order == "last_push":
-        # No push times yet (the catalogue comes from registry events): the newest first.
-        return [settings.c.created_at.desc(), settings.c.name]
+        # Repositories never pushed (set up by their administrators) last.
+        return [settings.c.last_push_at.desc().nulls_last(), settings.c.name]
+    if order == "pulls":
+        return [settings.c.pull_count.desc(), settings.c.name]
     if order != "relevance" or not words:
-        # Stars and pulls are 0 everywhere until the catalogue counts them.
+        # Stars are 0 everywhere until they can be given.
         return [settings.c.name]
     name, escaped = settings.c.name, _like(words)
 

@@ -39,9 +39,8 @@ class Hit:
     namespace: str
     description: str
     visibility: str
-    # Stars and pulls are counted once the catalogue learns them from registry events.
-    star_count: int = 0
-    pull_count: int = 0
+    pull_count: int
+    star_count: int = 0  # until stars can be given
 
     @property
     def is_official(self) -> bool:
@@ -76,7 +75,10 @@ async def search(database: Database, identity: Identity | None, query: Query) ->
         total, rows = repository.find(
             connection, readable, words, query.namespace, query.order, query.per_page, offset
         )
-        hits = [Hit(row.name, row.namespace, row.description, row.visibility) for row in rows]
+        hits = [
+            Hit(row.name, row.namespace, row.description, row.visibility, row.pull_count)
+            for row in rows
+        ]
         return Results(query, total, hits)
 
     return await database.run(read)

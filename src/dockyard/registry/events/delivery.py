@@ -17,6 +17,7 @@ from dockyard import __version__
 from dockyard.config import EndpointSettings, NotificationSettings
 from dockyard.db.engine import Database
 from dockyard.registry.events import outbox
+from dockyard.registry.events.local import NotNow, PullCount
 from dockyard.registry.events.model import ENVELOPE_MEDIA_TYPE, NewEvent
 from dockyard.registry.events.recorder import EventLog
 from dockyard.registry.events.targets import TargetRefused, resolve_target
@@ -41,6 +42,7 @@ class DeliveryFailed(Exception):
 class Deliverer:
     def __init__(self, settings: NotificationSettings, database: Database, events: EventLog):
         self.endpoints = [endpoint for endpoint in settings.endpoints if not endpoint.disabled]
+        self.endpoints += [receiver.settings for receiver in events.local.values()]
         self.allow_private = settings.allow_private_targets
         self.database = database
         self.events = events
@@ -67,6 +69,7 @@ class Deliverer:
         to an endpoint without a backlog (no outbox write for a pull while the endpoint keeps
         up), written to the outbox for the others and for those that fail."""
         pulls = self.events.take_pulls()
+        counts = self.events.take_pull_counts()
         unsent: dict[str, list[NewEvent]] = {}
         for endpoint in self.endpoints:
             drained = await self.deliver(endpoint)
@@ -76,6 +79,18 @@ class Deliverer:
             if waiting:
                 unsent[endpoint.name] = waiting
         await self.events.store_pulls(unsent)
+        # After the backlog: a repository's first push is applied before its first pulls.
+        await self._hand_over(counts)
+
+    async def _hand_over(self, counts: dict[str, PullCount]) -> None:
+        if not counts:
+            return
+        for receiver in self.events.local.values():
+            try:
+                await receiver.pulled(counts)
+            except Exception:
+                total = sum(counted.count for counted in counts.values())
+                log.exception("counting %d pulls failed; they are lost", total)
 
     async def _send_now(self, endpoint: EndpointSettings, events: list[NewEvent]) -> list[NewEvent]:
         """Send events in envelopes of at most MAX_ENVELOPE_CHARS; those not sent."""
@@ -147,6 +162,16 @@ class Deliverer:
                 )
 
     async def _send(self, endpoint: EndpointSettings, bodies: list[str]) -> None:
+        receiver = self.events.local.get(endpoint.name)
+        if receiver is not None:
+            try:
+                await receiver.receive(bodies)
+            except NotNow as exc:
+                raise DeliveryFailed(str(exc)) from None
+            except Exception as exc:
+                log.exception("%s could not take %d events", endpoint.name, len(bodies))
+                raise DeliveryFailed(f"{type(exc).__name__}: {exc}") from None
+            return
         try:
             target = await resolve_target(endpoint.url, self.allow_private)
         except TargetRefused as exc:

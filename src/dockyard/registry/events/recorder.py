@@ -18,6 +18,7 @@ from sqlalchemy import Connection
 from dockyard.config import EndpointSettings, Settings
 from dockyard.db.engine import Database
 from dockyard.registry.events import outbox
+from dockyard.registry.events.local import LocalReceiver, PullCount
 from dockyard.registry.events.model import (
     BLOB_MEDIA_TYPE,
     GRANT_KEY,
@@ -58,6 +59,10 @@ class EventLog:
         self.wants_pulls = any(endpoint.wants(PULL, None) for endpoint in self.endpoints)
         self._pulls: list[tuple[Any, ...]] = []
         self._dropped = 0
+        # Receivers in this process, and the manifest pulls counted for them by repository.
+        self.local: dict[str, LocalReceiver] = {}
+        self.counts_pulls = False
+        self._pull_counts: dict[str, PullCount] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings, database: Database) -> EventLog:
@@ -68,6 +73,12 @@ class EventLog:
     def silent(cls) -> EventLog:
         """Records nothing: no endpoint is configured."""
         return cls((), Source("", ""))
+
+    def add_local(self, receiver: LocalReceiver) -> None:
+        """Feed `receiver` from now on: the events it wants, and manifest pull counts."""
+        self.local[receiver.settings.name] = receiver
+        self.endpoints.append(receiver.settings)
+        self.counts_pulls = True
 
     def record(
         self, connection: Connection, origin: Origin | None, action: str, target: Target
@@ -83,8 +94,26 @@ class EventLog:
         self, name: str, digest: str, media_type: str, size: int, tag: str | None
     ) -> None:
         """A manifest GET of the current request (HEAD is no pull)."""
+        if self.counts_pulls:
+            self._count_pull(name)
         if self.wants_pulls:
             self._pulled_now(name, digest, media_type, size, tag, "manifests")
+
+    def _count_pull(self, name: str) -> None:
+        scope = current_request()
+        if scope is None or scope["method"] != "GET":
+            return
+        counted = self._pull_counts.get(name)
+        if counted is None:
+            self._pull_counts[name] = PullCount(1, time.time())
+        else:
+            counted.count += 1
+            counted.last = time.time()
+
+    def take_pull_counts(self) -> dict[str, PullCount]:
+        """The manifest pulls counted since the last call, by repository."""
+        counts, self._pull_counts = self._pull_counts, {}
+        return counts
 
     def blob_pulled(self, name: str, digest: str, size: int) -> None:
         """A blob GET of the current request (HEAD is no pull)."""

@@ -20,9 +20,6 @@ from dockyard.registry.errors import ErrorCode, RegistryError
 from dockyard.registry.references import Reference
 from dockyard.registry.state import registry_of
 
-# Told to the index (in index mode) after a repository was deleted from the registry.
-RepositoryDeleted = Callable[[str], Awaitable[None]]
-
 
 def ping(standalone: bool) -> Callable[[Request], Awaitable[Response]]:
     """`GET /v1/_ping`; standalone: no index in front of this registry decides access."""
@@ -54,18 +51,13 @@ async def delete_tag(request: Request, name: str) -> Response:
     return _answer(True)
 
 
-def delete_repository(
-    deleted: RepositoryDeleted | None,
-) -> Callable[[Request, str], Awaitable[Response]]:
-    async def endpoint(request: Request, name: str) -> Response:
-        registry = registry_of(request)
-        stored = await repositories.stored_name(registry.manifests, name)
-        await repositories.delete_repository(registry.manifests, registry.blobs, stored)
-        if deleted is not None:
-            await deleted(name)
-        return _answer(True)
-
-    return endpoint
+async def delete_repository(request: Request, name: str) -> Response:
+    """Everything the repository holds, and (through the event it ends with) the index's
+    catalogue entry and settings of it."""
+    registry = registry_of(request)
+    stored = await repositories.stored_name(registry.manifests, name)
+    await repositories.delete_repository(registry.manifests, registry.blobs, stored)
+    return _answer(True)
 
 
 def _tag(request: Request) -> Reference:

@@ -1,0 +1,136 @@
+"""The catalogue as a receiver of registry events: reads what a tag's manifest holds (through a
+Content), then applies a batch of events in one transaction, in their order. Applying an event
+twice changes nothing more than applying it once, as delivery is at least once."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection
+
+from dockyard.config import EndpointSettings, IgnoreSettings
+from dockyard.db.engine import Database
+from dockyard.index.catalogue import repository
+from dockyard.index.catalogue.changes import Change, Deleted, Pulled, Pushed, read_changes
+from dockyard.index.catalogue.content import Content
+from dockyard.index.catalogue.describe import Description, describe
+from dockyard.index.names import canonical
+from dockyard.registry.events.local import PullCount
+from dockyard.registry.events.model import BLOB_MEDIA_TYPE
+from dockyard.registry.events.outbox import in_thread
+
+# The receiver of this process's registry events (outbox rows are kept under this name).
+LOCAL_CATALOGUE = "@catalogue"
+# The receiver of events other registries POST to /api/events (inbox.py).
+REMOTE_CATALOGUE = "@remote-catalogue"
+# Descriptions of manifests read lately (a manifest is immutable: its digest says it all).
+REMEMBERED = 1024
+
+
+def catalogue_settings(name: str) -> EndpointSettings:
+    """What a catalogue receiver gets: manifest pushes and deletes (blobs and mounts it has
+    no use for, pulls it counts), and how it is retried: soon, for as long as events keep."""
+    return EndpointSettings(
+        name=name,
+        url="http://catalogue.invalid/",  # not called: the receiver is in the process
+        timeout=60.0,
+        threshold=3,
+        backoff=1.0,
+        maxbackoff=30.0,
+        maxage=365 * 86400.0,
+        ignoredmediatypes=[BLOB_MEDIA_TYPE],
+        ignore=IgnoreSettings(actions=["mount", "pull"]),
+    )
+
+
+class CatalogueReceiver:
+    def __init__(
+        self, name: str, database: Database, content: Content, default_visibility: str
+    ) -> None:
+        self.settings = catalogue_settings(name)
+        self.database = database
+        self.content = content
+        self.default_visibility = default_visibility
+        self._described: OrderedDict[tuple[str, str], Description] = OrderedDict()
+
+    async def receive(self, bodies: Sequence[str]) -> None:
+        changes = list(read_changes(bodies))
+        described = {}
+        for change in changes:
+            if isinstance(change, Pushed) and change.tag is not None:
+                key = (change.repository, change.digest)
+                described[key] = await self._describe(*key)
+        pulls: dict[str, PullCount] = {}
+        for change in changes:
+            if isinstance(change, Pulled):
+                _add_pull(pulls, change.repository, change.at.timestamp())
+        await in_thread(self.database, self._apply, changes, described)
+        if pulls:
+            await self.pulled(pulls)
+
+    async def pulled(self, counts: Mapping[str, PullCount]) -> None:
+        merged: dict[str, tuple[int, datetime]] = {}
+        for name, counted in counts.items():
+            full = canonical(name)
+            before, last = merged.get(full, (0, None))
+            moment = datetime.fromtimestamp(counted.last, UTC)
+            merged[full] = (before + counted.count, max(moment, last) if last else moment)
+        await in_thread(self.database, repository.count_pulls, merged)
+
+    async def _describe(self, name: str, digest: str) -> Description:
+        key = (name, digest)
+        found = self._described.get(key)
+        if found is None:
+            found = await describe(self.content, name, digest)
+            if found.size is not None:
+                self._described[key] = found
+                while len(self._described) > REMEMBERED:
+                    self._described.popitem(last=False)
+        return found
+
+    def _apply(
+        self,
+        connection: Connection,
+        changes: list[Change],
+        described: dict[tuple[str, str], Description],
+    ) -> None:
+        touched: set[int] = set()
+        for change in changes:
+            name = canonical(change.repository)
+            if isinstance(change, Pushed):
+                found = repository.ensure_repository(connection, name, self.default_visibility)
+                repository.pushed(connection, found, change.at)
+                if change.tag is not None:
+                    description = described[(change.repository, change.digest)]
+                    repository.put_tag(
+                        connection,
+                        found,
+                        change.tag,
+                        change.digest,
+                        change.media_type,
+                        description,
+                        change.actor,
+                        change.at,
+                    )
+                touched.add(found)
+            elif isinstance(change, Deleted):
+                if change.digest is None and change.tag is None:
+                    touched.discard(repository.repository_id(connection, name) or 0)
+                    repository.forget_repository(connection, name)
+                    continue
+                known = repository.repository_id(connection, name)
+                if known is not None:
+                    repository.delete_tags(connection, known, change.tag, change.digest)
+                    touched.add(known)
+        repository.count_tags(connection, touched)
+
+
+def _add_pull(pulls: dict[str, PullCount], name: str, moment: float) -> None:
+    counted = pulls.get(name)
+    if counted is None:
+        pulls[name] = PullCount(1, moment)
+    else:
+        counted.count += 1
+        counted.last = max(counted.last, moment)

@@ -1,0 +1,86 @@
+"""Reading the catalogue: a repository's tags, one page at a time, for those who may pull it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from dockyard.auth.scopes import PULL
+from dockyard.db.engine import Database
+from dockyard.index.errors import Invalid, NotFound
+from dockyard.index.names import canonical
+from dockyard.index.repositories.permissions import Identity
+from dockyard.index.repositories.service import access_in
+from dockyard.index.tables import as_utc, catalogue_tags, repository_settings
+
+TAG_ORDERS = ("name", "last_push")
+MAX_PER_PAGE = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Tag:
+    name: str
+    digest: str
+    media_type: str
+    size: int | None
+    platforms: list[dict[str, Any]]
+    pushed_at: datetime
+    pushed_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TagPage:
+    total: int
+    tags: list[Tag]
+
+
+async def tags(
+    database: Database,
+    identity: Identity | None,
+    name: str,
+    page: int,
+    per_page: int,
+    order: str,
+) -> TagPage:
+    if order not in TAG_ORDERS:
+        raise Invalid(f"sort must be one of {', '.join(TAG_ORDERS)}")
+
+    def read(connection: Connection) -> TagPage:
+        access = access_in(connection, identity, [name])[name]
+        full = canonical(name)
+        found = connection.execute(
+            select(repository_settings.c.id).where(repository_settings.c.name == full)
+        ).scalar()
+        if found is None or PULL not in access.actions:
+            raise NotFound(f"no repository {name!r}")
+        t = catalogue_tags.c
+        total = connection.execute(
+            select(func.count()).where(t.repository_id == found)
+        ).scalar_one()
+        ordering = [t.tag] if order == "name" else [t.pushed_at.desc(), t.tag]
+        rows = connection.execute(
+            select(catalogue_tags)
+            .where(t.repository_id == found)
+            .order_by(*ordering)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+        listed = [
+            Tag(
+                row.tag,
+                row.digest,
+                row.media_type,
+                row.size,
+                json.loads(row.platforms),
+                as_utc(row.pushed_at),
+                row.pushed_by,
+            )
+            for row in rows
+        ]
+        return TagPage(int(total), listed)
+
+    return await database.run(read)

@@ -1,0 +1,35 @@
+"""Receivers of events inside the process (the index's catalogue): fed from the outbox as an
+endpoint is, in order and at least once, under the same lease; but given pull counts rather
+than pull events, as counting a pull costs a dictionary update where an event costs JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from dockyard.config import EndpointSettings
+
+
+class NotNow(Exception):
+    """A receiver cannot take events now (what it reads is away): they come again later, and
+    the failure is logged in one line rather than with a traceback."""
+
+
+@dataclass(slots=True)
+class PullCount:
+    """The manifest pulls of one repository since the last round, and when the last was."""
+
+    count: int
+    last: float  # seconds since the epoch
+
+
+class LocalReceiver(Protocol):
+    # Its name (starting with "@"), which events it gets, its lease, back-off and age limit.
+    settings: EndpointSettings
+
+    async def receive(self, bodies: Sequence[str]) -> None:
+        """Take these events (JSON, oldest first); raising means they come again later."""
+
+    async def pulled(self, counts: Mapping[str, PullCount]) -> None:
+        """Manifest pulls by repository name; lost if this raises (or the process dies)."""
