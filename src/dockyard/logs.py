@@ -51,3 +51,6 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # httpx logs every request it sends at INFO, URL included: a webhook's or an endpoint's URL
+    # may carry a secret in its query, and secrets are never logged.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))

@@ -419,7 +419,7 @@ def test_events_sent_while_the_database_is_away_are_refused_with_503_then_taken(
         envelope = json.dumps({"events": [push_event("oscar/away", sha256(b"x"), "v1")]})
         with connections_refused(request.getfixturevalue("postgres"), name):
             answer = scenario.events(envelope.encode())
-            assert_error(answer, 503, "UNKNOWN")
+            assert_error(answer, 503, "UNAVAILABLE")
             assert answer.headers["retry-after"].isdigit()
         stored = eventually(
             lambda: scenario.events(envelope.encode()).status_code == 202, WAIT, "taken again"

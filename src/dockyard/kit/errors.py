@@ -39,6 +39,8 @@ class ErrorCode(Enum):
     NOT_FOUND = (404, "no such thing")
     CONFLICT = (409, "the request conflicts with what exists")
     UNKNOWN = (500, "internal server error")
+    # Distribution's, for a dependency that is away (the database): the client may retry.
+    UNAVAILABLE = (503, "service unavailable")
 
     @property
     def status(self) -> int:

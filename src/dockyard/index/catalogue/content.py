@@ -19,6 +19,9 @@ class Content(Protocol):
     async def blob(self, repository: str, digest: str, limit: int) -> bytes | None:
         """The blob's bytes; None when it is not there or larger than `limit`."""
 
+    async def close(self) -> None:
+        """At shutdown: let go of connections."""
+
 
 class RegistryContent:
     """This process's registry, read through its services as a request would be."""
@@ -43,3 +46,6 @@ class RegistryContent:
         if info.size > limit:
             return None
         return b"".join([chunk async for chunk in self.registry.blobs.read(parsed, 0, info.size)])
+
+    async def close(self) -> None:
+        return None  # the registry closes its own services

@@ -90,9 +90,8 @@ def routes(events: IndexEventsSettings) -> list[Route]:
             # Expected while the database is away: one line, no traceback; the sender retries.
             log.warning("storing %d received events failed: %s", len(kept), type(exc).__name__)
             return error_response(
-                ErrorCode.UNKNOWN,
+                ErrorCode.UNAVAILABLE,
                 "the database is unavailable: send the events again later",
-                status=503,
                 headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
             )
         return JSONResponse({"received": len(events), "stored": len(kept)}, status_code=202)
@@ -180,6 +179,9 @@ class RemoteCatalogue:
 
     async def pulled(self, counts: Mapping[str, PullCount]) -> None:
         return None  # this registry's pulls: the local catalogue's
+
+    async def close(self) -> None:
+        await self.receiver.close()
 
 
 def remote_catalogue(

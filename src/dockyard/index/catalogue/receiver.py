@@ -79,6 +79,9 @@ class CatalogueReceiver:
             merged[full] = (before + counted.count, max(moment, last) if last else moment)
         await in_thread(self.database, repository.count_pulls, merged)
 
+    async def close(self) -> None:
+        await self.content.close()
+
     async def _describe(self, name: str, digest: str) -> Description:
         key = (name, digest)
         found = self._described.get(key)

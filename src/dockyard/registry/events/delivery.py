@@ -109,6 +109,8 @@ class Deliverer:
 
     async def close(self) -> None:
         await self._client.aclose()
+        for receiver in self.events.local.values():
+            await receiver.close()
 
     async def deliver(self, endpoint: EndpointSettings) -> bool:
         """Send the endpoint's pending events, a batch at a time, while it accepts them; True

@@ -33,3 +33,6 @@ class LocalReceiver(Protocol):
 
     async def pulled(self, counts: Mapping[str, PullCount]) -> None:
         """Manifest pulls by repository name; lost if this raises (or the process dies)."""
+
+    async def close(self) -> None:
+        """At shutdown: let go of connections."""
