@@ -104,6 +104,7 @@ class ManifestService:
             await store  # a new manifest by digest changes nothing that may be cached
         else:
             await self.cache.changed(name, store)
+        self.events.nudge()
         return StoredManifest(digest, manifest.subject)
 
     async def delete(self, name: str, reference: Reference) -> None:
@@ -116,6 +117,7 @@ class ManifestService:
             change = self.database.run(_delete_tag, name, reference.tag, self.events, origin)
         if not await self.cache.changed(name, change):
             raise await self._unknown(name, reference)
+        self.events.nudge()
 
     async def referrers(
         self, name: str, subject: Digest, artifact_type: str | None

@@ -77,6 +77,7 @@ async def delete_repository(
     await manifests_service.database.run(
         lambda connection: events.record(connection, origin, DELETE, Target(name))
     )
+    events.nudge()
 
 
 def unknown(name: str) -> RegistryError:

@@ -7,6 +7,7 @@ in order, and at least once."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from datetime import timedelta
@@ -62,7 +63,15 @@ class Deliverer:
             except Exception:
                 # The database away, for instance: the next round tries again.
                 log.exception("delivering events failed")
-            await asyncio.sleep(POLL_SECONDS)
+            await self._pause()
+
+    async def _pause(self) -> None:
+        """Until the next poll, or until this process commits events (EventLog.nudge)."""
+        committed = self.events.committed
+        if not committed.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(committed.wait(), POLL_SECONDS)
+        committed.clear()
 
     async def deliver_all(self) -> None:
         """Each endpoint's backlog, then the pulls noted since the last round: sent straight

@@ -4,6 +4,7 @@ written to the outbox only for endpoints that have a backlog or fail (delivery.p
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import random
@@ -63,6 +64,10 @@ class EventLog:
         self.local: dict[str, LocalReceiver] = {}
         self.counts_pulls = False
         self._pull_counts: dict[str, PullCount] = {}
+        # Set when events were committed, so that delivery starts now rather than at its next
+        # poll: a repository's first push reaches the catalogue (and its visibility applies)
+        # within milliseconds.
+        self.committed = asyncio.Event()
 
     @classmethod
     def from_settings(cls, settings: Settings, database: Database) -> EventLog:
@@ -73,6 +78,11 @@ class EventLog:
     def silent(cls) -> EventLog:
         """Records nothing: no endpoint is configured."""
         return cls((), Source("", ""))
+
+    def nudge(self) -> None:
+        """Events were just committed (call from the event loop, after the transaction)."""
+        if self.endpoints:
+            self.committed.set()
 
     def add_local(self, receiver: LocalReceiver) -> None:
         """Feed `receiver` from now on: the events it wants, and manifest pull counts."""
