@@ -41,6 +41,11 @@ users = Table(
     Column("password_hash", String(255), nullable=False),  # argon2id, PHC string
     Column("is_admin", Boolean, nullable=False),
     Column("created_at", WHEN, nullable=False),
+    # Set while a site administrator has disabled the account: it cannot sign in anywhere.
+    Column("disabled_at", WHEN),
+    # Moved forward by a password change or reset, a disable: refresh tokens issued before
+    # it stop working at once.
+    Column("credentials_changed_at", WHEN),
 )
 
 organisations = Table(
@@ -85,8 +90,10 @@ repository_settings = Table(
     Column("name", String(255), nullable=False, unique=True),
     Column("namespace", NAME, nullable=False),
     Column("visibility", String(16), nullable=False),  # public | private
-    Column("description", Text, nullable=False),
+    Column("description", Text, nullable=False),  # the short one: one line, ≤ 100 characters
+    Column("full_description", Text, nullable=False, server_default=""),  # Markdown
     Column("created_at", WHEN, nullable=False),
+    Column("star_count", Integer, nullable=False, server_default="0"),
     Column("pull_count", BigInteger, nullable=False, server_default="0"),
     Column("last_pull_at", WHEN),
     Column("last_push_at", WHEN),
@@ -156,4 +163,27 @@ access_tokens = Table(
     Column("revoked_at", WHEN),
     Column("created_at", WHEN, nullable=False),
     UniqueConstraint("user_id", "name", name="uq_access_tokens_name"),
+)
+
+# Who starred which repository; the repository's star_count follows these rows.
+stars = Table(
+    "stars",
+    metadata,
+    Column("repository_id", Integer, ForeignKey("repository_settings.id"), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), primary_key=True),
+    Column("created_at", WHEN, nullable=False),
+    Index("ix_stars_user_id", "user_id", "created_at"),
+)
+
+# Comments on a repository: plain text, never rendered as HTML by the server.
+comments = Table(
+    "comments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("repository_id", Integer, ForeignKey("repository_settings.id"), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", WHEN, nullable=False),
+    Column("updated_at", WHEN),
+    Index("ix_comments_repository_created", "repository_id", "created_at"),
 )
