@@ -120,11 +120,17 @@ class ManifestService:
         self.events.nudge()
 
     async def referrers(
-        self, name: str, subject: Digest, artifact_type: str | None
-    ) -> dict[str, Any]:
-        """An OCI image index of the manifests whose subject is `subject`."""
-        records = await self.database.run(metadata.referrers, name, str(subject), artifact_type)
-        return {**self.empty_referrers(), "manifests": [_referrer_descriptor(r) for r in records]}
+        self, name: str, subject: Digest, artifact_type: str | None, limit: int, after: str | None
+    ) -> tuple[dict[str, Any], str | None]:
+        """An OCI image index of up to `limit` manifests whose subject is `subject` (after the
+        one named `after`), and the digest to continue after when more follow."""
+        records = await self.database.run(
+            metadata.referrers, name, str(subject), artifact_type, limit + 1, after
+        )
+        more = len(records) > limit
+        records = records[:limit]
+        index = {**self.empty_referrers(), "manifests": [_referrer_descriptor(r) for r in records]}
+        return index, records[-1].digest if more else None
 
     def empty_referrers(self) -> dict[str, Any]:
         return {"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": []}

@@ -15,6 +15,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
+    or_,
     select,
     update,
 )
@@ -315,16 +316,36 @@ def list_tags(
 
 
 def referrers(
-    connection: Connection, name: str, subject: str, artifact_type: str | None
+    connection: Connection,
+    name: str,
+    subject: str,
+    artifact_type: str | None,
+    limit: int,
+    after: str | None,
 ) -> list[ManifestRecord]:
+    """Up to `limit` referrers of `subject`, oldest first, after the one whose digest is
+    `after` (the last of the previous page)."""
+    m = manifests.c
     query = (
         select(*_manifest_columns())
-        .join(repositories, repositories.c.id == manifests.c.repository_id)
-        .where(repositories.c.name == name, manifests.c.subject == subject)
-        .order_by(manifests.c.created_at, manifests.c.digest)
+        .join(repositories, repositories.c.id == m.repository_id)
+        .where(repositories.c.name == name, m.subject == subject)
+        .order_by(m.created_at, m.digest)
+        .limit(limit)
     )
     if artifact_type is not None:
-        query = query.where(manifests.c.artifact_type == artifact_type)
+        query = query.where(m.artifact_type == artifact_type)
+    if after is not None:
+        previous = connection.execute(
+            select(m.created_at)
+            .join(repositories, repositories.c.id == m.repository_id)
+            .where(repositories.c.name == name, m.digest == after)
+        ).scalar()
+        if previous is None:
+            return []  # a page cursor that names nothing held
+        query = query.where(
+            or_(m.created_at > previous, and_(m.created_at == previous, m.digest > after))
+        )
     return [ManifestRecord(*row) for row in connection.execute(query)]
 
 

@@ -35,10 +35,10 @@ async def _visible_rows(request: Request, page: Page, visible: RepositoryFilter)
     wanted = page.fetch
     found: list[str] = []
     last = page.last
-    while wanted is None or len(found) < wanted:
+    while len(found) < wanted:
         batch = await database.run(metadata.list_repositories, MAX_PAGE, last)
         found += await visible(batch)
         if len(batch) < MAX_PAGE:
             break
         last = batch[-1]
-    return found if wanted is None else found[:wanted]
+    return found[:wanted]

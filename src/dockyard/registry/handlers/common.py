@@ -13,11 +13,14 @@ from dockyard.registry.errors import ErrorCode, RegistryError
 
 # The most entries one page of tags or repositories holds, whatever `n` asks.
 MAX_PAGE = 10_000
+# A page without `n`: bounded too, with a Link to the next (as Distribution's catalogue is), so
+# that a repository of a million tags is never one answer.
+DEFAULT_PAGE = 1_000
 
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    limit: int | None
+    limit: int
     last: str | None
 
     @classmethod
@@ -27,7 +30,7 @@ class Page:
         # PostgreSQL refuses NUL in text: cut there.
         last = request.query_params.get("last", "").partition("\0")[0] or None
         if n is None or n == "":
-            return cls(None, last)
+            return cls(DEFAULT_PAGE, last)
         limit = parse_decimal(n, MAX_PAGE)
         if limit is None:
             raise RegistryError(
@@ -36,15 +39,15 @@ class Page:
         return cls(limit, last)
 
     @property
-    def fetch(self) -> int | None:
+    def fetch(self) -> int:
         """Ask the database for one more row than the page holds, to know if more follow."""
-        return None if self.limit is None else self.limit + 1
+        return self.limit + 1
 
     def cut(self, rows: list[str], path: str) -> tuple[list[str], dict[str, str]]:
         """The page's rows, and a Link header to the next page when there is one."""
         if self.limit == 0:
             return [], {}  # the spec: n=0 answers an empty list and no Link
-        if self.limit is None or len(rows) <= self.limit:
+        if len(rows) <= self.limit:
             return rows, {}
         rows = rows[: self.limit]
         query = urlencode({"last": rows[-1], "n": self.limit})
