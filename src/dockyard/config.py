@@ -8,6 +8,7 @@ honoured too.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from contextvars import ContextVar
@@ -298,12 +299,43 @@ class IndexEventsSettings(_Section):
         return None if value is None else value.get_secret_value()
 
 
+class WebhookSettings(_Section):
+    """How webhooks are sent (docs/decisions/0017-webhooks.md)."""
+
+    # Hosts (exact names) or networks (CIDR) that hooks may call although they are internal
+    # (loopback, private, link-local, metadata): by default such URLs are refused.
+    allow: list[str] = []
+    timeout: float = Field(default=10.0, gt=0, le=300)  # seconds per attempt
+    max_attempts: int = Field(default=8, ge=1, le=100)  # per delivery, then it has failed
+    backoff: float = Field(default=10.0, gt=0, le=86400)  # before the 2nd attempt, doubling
+    max_backoff: float = Field(default=3600.0, gt=0, le=86400)
+    # Deliveries failed in a row (each after max_attempts) that switch a hook off.
+    disable_after: int = Field(default=5, ge=1, le=10000)
+
+    @field_validator("allow")
+    @classmethod
+    def _hosts_or_networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if not entry or ("/" in entry and not _is_network(entry)):
+                raise ValueError(f"{entry!r} is neither a host name nor a CIDR network")
+        return value
+
+
+def _is_network(text: str) -> bool:
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
 class IndexSettings(_Section):
     # What a push creates: public, as on Docker Hub (docs/decisions/0010-index-accounts.md).
     default_visibility: Literal["public", "private"] = "public"
     # Whether anyone may create an account with POST /api/users (site admins always may).
     signup_enabled: bool = True
     events: IndexEventsSettings = IndexEventsSettings()
+    webhooks: WebhookSettings = WebhookSettings()
 
 
 _DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h)?")

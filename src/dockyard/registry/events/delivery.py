@@ -18,7 +18,7 @@ from dockyard import __version__
 from dockyard.config import EndpointSettings, NotificationSettings
 from dockyard.db.engine import Database
 from dockyard.registry.events import outbox
-from dockyard.registry.events.local import NotNow, PullCount
+from dockyard.registry.events.local import NotNow, PullCount, WorksInBackground
 from dockyard.registry.events.model import ENVELOPE_MEDIA_TYPE, NewEvent
 from dockyard.registry.events.recorder import EventLog
 from dockyard.registry.events.targets import TargetRefused, resolve_target
@@ -51,19 +51,31 @@ class Deliverer:
         self._client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
 
     async def run(self) -> None:
-        """Until cancelled: write pulls, deliver, and now and then drop events too old."""
+        """Until cancelled: write pulls, deliver, and now and then drop events too old; and
+        meanwhile the background work of the receivers that have some."""
+        # The receivers' own work (the webhooks' sending) lives and ends with this task.
+        background = [
+            asyncio.create_task(receiver.background(), name=f"{name} background")
+            for name, receiver in self.events.local.items()
+            if isinstance(receiver, WorksInBackground)
+        ]
         expired_at = 0.0
         loop = asyncio.get_running_loop()
-        while True:
-            try:
-                await self.deliver_all()
-                if loop.time() - expired_at >= EXPIRY_EVERY_SECONDS:
-                    expired_at = loop.time()
-                    await self.drop_expired()
-            except Exception:
-                # The database away, for instance: the next round tries again.
-                log.exception("delivering events failed")
-            await self._pause()
+        try:
+            while True:
+                try:
+                    await self.deliver_all()
+                    if loop.time() - expired_at >= EXPIRY_EVERY_SECONDS:
+                        expired_at = loop.time()
+                        await self.drop_expired()
+                except Exception:
+                    # The database away, for instance: the next round tries again.
+                    log.exception("delivering events failed")
+                await self._pause()
+        finally:
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
 
     async def _pause(self) -> None:
         """Until the next poll, or until this process commits events (EventLog.nudge)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from dockyard.config import EndpointSettings
 
@@ -36,3 +36,12 @@ class LocalReceiver(Protocol):
 
     async def close(self) -> None:
         """At shutdown: let go of connections."""
+
+
+@runtime_checkable
+class WorksInBackground(Protocol):
+    """A receiver with work of its own beside taking events (the webhooks send what they
+    queued): the Deliverer runs `background()` while it runs, and cancels it with itself."""
+
+    async def background(self) -> None:
+        """Until cancelled; an exception ends only this receiver's background work."""

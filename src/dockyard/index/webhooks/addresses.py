@@ -1,0 +1,87 @@
+"""Which URLs a hook may call: the registry's rule for event endpoints (registry/events/
+targets.py: internal addresses refused, the checked address is the one called) with an
+allow-list of hosts and networks in place of its single switch. Checked when a hook is made
+or changed, and again before every attempt, as a name may resolve elsewhere by then."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+from dockyard.registry.events.targets import ResolvedTarget, TargetRefused, is_internal
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+MAX_URL = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Allowed:
+    """`index.webhooks.allow`: host names, and addresses or networks, opened although internal."""
+
+    hosts: frozenset[str]
+    networks: tuple[Network, ...]
+
+    @classmethod
+    def of(cls, entries: Sequence[str]) -> Allowed:
+        hosts, networks = set(), []
+        for entry in entries:
+            try:
+                networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
+            except ValueError:
+                hosts.add(entry.lower().rstrip("."))
+        return cls(frozenset(hosts), tuple(networks))
+
+    def opens(self, host: str, address: Address) -> bool:
+        if host.lower().rstrip(".") in self.hosts:
+            return True
+        return any(address in network for network in self.networks)
+
+
+def well_formed(url: str) -> str | None:
+    """Why `url` cannot be a hook's URL without resolving it; None when it can."""
+    if len(url) > MAX_URL:
+        return f"the URL is longer than {MAX_URL} characters"
+    if any(ord(c) < 33 or ord(c) == 127 for c in url):
+        return "the URL holds spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises on a port that is not a number from 0 to 65535)
+    except ValueError as exc:
+        return f"the URL cannot be read: {exc}"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "the URL must be http:// or https:// with a host"
+    if "@" in parts.netloc:
+        return "the URL may not carry credentials: the payload is signed with the hook's secret"
+    return None
+
+
+async def resolve(url: str, allowed: Allowed) -> ResolvedTarget:
+    """The address to call for `url`, once every address its host has passed the rule."""
+    problem = well_formed(url)
+    if problem is not None:
+        raise TargetRefused(problem)
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise TargetRefused(f"cannot resolve {host}: {exc}") from None
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+    if not addresses:
+        raise TargetRefused(f"{host} has no address")
+    for address in addresses:
+        if is_internal(address) and not allowed.opens(host, address):
+            raise TargetRefused(
+                f"{host} resolves to the internal address {address} (not in index.webhooks.allow)"
+            )
+    address = addresses[0]
+    literal = f"[{address}]" if address.version == 6 else str(address)
+    netloc = f"{literal}:{parts.port}" if parts.port else literal
+    checked = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+    return ResolvedTarget(checked, parts.netloc, host if parts.scheme == "https" else None)
