@@ -4,7 +4,7 @@ Authenticator and Policy, the registry's access controller, and the /api routes.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Route
 
 from dockyard.auth.login import Logins
 from dockyard.auth.tokens import TokenVerifier
-from dockyard.config import Settings
+from dockyard.config import Settings, WebhookSettings
 from dockyard.index.access import IndexAccess, IndexAuthenticator, IndexPolicy
 from dockyard.index.accounts import endpoints as accounts
 from dockyard.index.catalogue import endpoints as catalogue
@@ -24,6 +24,8 @@ from dockyard.index.organisations import endpoints as organisations
 from dockyard.index.repositories import endpoints as repositories
 from dockyard.index.search import endpoints as search
 from dockyard.index.tokens import endpoints as tokens
+from dockyard.index.webhooks import endpoints as webhooks
+from dockyard.index.webhooks.receiver import WebhookReceiver
 from dockyard.registry.events.local import LocalReceiver
 from dockyard.registry.state import Registry
 
@@ -36,17 +38,20 @@ class IndexAuth:
     routes: tuple[BaseRoute, ...]
     # The catalogue of other registries' events (/api/events), when index.events.secret is set.
     remote: LocalReceiver | None = None
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
 
     def access(self, verifier: TokenVerifier, realm: str | None, service: str) -> IndexAccess:
         self.index.verifier = verifier  # for the tokens /v1/search receives
         return IndexAccess(self.index, verifier, realm, service)
 
     def event_receivers(self, registry: Registry) -> list[LocalReceiver]:
-        """The catalogue, fed by this process's registry (and by other registries' events)."""
+        """The catalogue, fed by this process's registry (and by other registries' events);
+        then the webhooks, fed by this process's registry."""
         content = RegistryContent(registry)
         database, visibility = self.index.database, self.index.default_visibility
         local = CatalogueReceiver(LOCAL_CATALOGUE, database, content, visibility)
-        return [local] if self.remote is None else [local, self.remote]
+        hooks = WebhookReceiver(database, self.webhooks, visibility)
+        return [local, hooks] if self.remote is None else [local, self.remote, hooks]
 
     def share_logins(self, logins: Logins) -> None:
         """Sign /api callers in through the token service's logins (and their throttle)."""
@@ -60,22 +65,27 @@ def index_auth(settings: Settings) -> IndexAuth:
         *organisations.routes,
         *tokens.routes,
         *catalogue.routes,
+        *webhooks.routes,  # before the greedy /api/repositories/{name:path}
         *repositories.routes,
         *search.routes,
         *inbox.routes(settings.index.events),
     ]
-    bound = tuple(Route(r.path, _bind(r.endpoint, index), methods=r.methods) for r in routes)
+    hooks = settings.index.webhooks
+    bound = tuple(
+        Route(r.path, _bind(r.endpoint, index, hooks), methods=r.methods) for r in routes
+    )
     remote = None
     if settings.index.events.secret is not None:
         remote = inbox.remote_catalogue(settings, index.database, index.default_visibility)
-    return IndexAuth(index, IndexAuthenticator(index), IndexPolicy(index), bound, remote)
+    return IndexAuth(index, IndexAuthenticator(index), IndexPolicy(index), bound, remote, hooks)
 
 
 def _bind(
-    endpoint: Callable[[Request], Awaitable[Response]], index: Index
+    endpoint: Callable[[Request], Awaitable[Response]], index: Index, hooks: WebhookSettings
 ) -> Callable[[Request], Awaitable[Response]]:
     async def with_index(request: Request) -> Response:
         request.state.index = index
+        request.state.webhooks = hooks  # the allow-list a hook's URL is checked against
         return await endpoint(request)
 
     return with_index
