@@ -71,9 +71,7 @@ def index_auth(settings: Settings) -> IndexAuth:
         *inbox.routes(settings.index.events),
     ]
     hooks = settings.index.webhooks
-    bound = tuple(
-        Route(r.path, _bind(r.endpoint, index, hooks), methods=r.methods) for r in routes
-    )
+    bound = tuple(Route(r.path, _bind(r.endpoint, index, hooks), methods=r.methods) for r in routes)
     remote = None
     if settings.index.events.secret is not None:
         remote = inbox.remote_catalogue(settings, index.database, index.default_visibility)
