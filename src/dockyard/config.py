@@ -334,6 +334,8 @@ class IndexSettings(_Section):
     default_visibility: Literal["public", "private"] = "public"
     # Whether anyone may create an account with POST /api/users (site admins always may).
     signup_enabled: bool = True
+    # Count manifest pulls per repository (pull_count, last_pull_at, the `pulls` sort).
+    pull_counts: bool = True
     events: IndexEventsSettings = IndexEventsSettings()
     webhooks: WebhookSettings = WebhookSettings()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -274,3 +275,22 @@ def test_events_pending_at_a_sigkill_reach_the_catalogue_after_restart(tmp_path:
     with index_server(data) as index:
         found = eventually(lambda: tags_of(index, name), what="the push after the restart")
         assert [(t["name"], t["digest"]) for t in found["results"]] == [("kept", digest)]
+
+
+def test_with_pull_counts_off_nothing_is_counted(tmp_path: Path) -> None:
+    name = "admin/catalogue-uncounted"
+    with index_server(tmp_path / "data", {"DOCKYARD_INDEX__PULL_COUNTS": "false"}) as index:
+        with index.registry(ADMIN, f"repository:{name}:pull,push") as registry:
+            push_image(registry, name, make_image(name))
+            index.catalogued(name)
+            for _ in range(3):
+                assert registry.get(f"/v2/{name}/manifests/latest").status_code == 200
+            later = name + "-later"
+            with index.registry(ADMIN, f"repository:{later}:pull,push") as other:
+                push_image(other, later, make_image(later))
+            # Pull counts are added after each delivery round, the later push applied in one.
+            index.catalogued(later)
+            time.sleep(1.5)  # a few more rounds: counting would have shown by now
+        shown = repository(index, name)
+        assert shown is not None
+        assert (shown["pull_count"], shown["last_pull_at"]) == (0, None)

@@ -16,6 +16,7 @@ class Index:
     pool_size: int
     default_visibility: str
     signup_enabled: bool
+    pull_counts: bool
     _database: Database | None = field(default=None, repr=False)
     # The token service's logins: the /api's Basic sign-ins count against the same throttle.
     logins: Logins | None = field(default=None, repr=False)
@@ -29,6 +30,7 @@ class Index:
             settings.database.pool_size,
             settings.index.default_visibility,
             settings.index.signup_enabled,
+            settings.index.pull_counts,
         )
 
     @property

@@ -49,7 +49,9 @@ class IndexAuth:
         then the webhooks, fed by this process's registry."""
         content = RegistryContent(registry)
         database, visibility = self.index.database, self.index.default_visibility
-        local = CatalogueReceiver(LOCAL_CATALOGUE, database, content, visibility)
+        local = CatalogueReceiver(
+            LOCAL_CATALOGUE, database, content, visibility, self.index.pull_counts
+        )
         hooks = WebhookReceiver(database, self.webhooks, visibility)
         return [local, hooks] if self.remote is None else [local, self.remote, hooks]
 

@@ -173,6 +173,7 @@ class RemoteCatalogue:
         self.receiver = receiver
         everything = IgnoreSettings(actions=["push", "pull", "mount", "delete"])
         self.settings = receiver.settings.model_copy(update={"ignore": everything})
+        self.counts_pulls = False
 
     async def receive(self, bodies: Sequence[str]) -> None:
         await self.receiver.receive(bodies)

@@ -47,9 +47,15 @@ def catalogue_settings(name: str) -> EndpointSettings:
 
 class CatalogueReceiver:
     def __init__(
-        self, name: str, database: Database, content: Content, default_visibility: str
+        self,
+        name: str,
+        database: Database,
+        content: Content,
+        default_visibility: str,
+        counts_pulls: bool = False,
     ) -> None:
         self.settings = catalogue_settings(name)
+        self.counts_pulls = counts_pulls
         self.database = database
         self.content = content
         self.default_visibility = default_visibility

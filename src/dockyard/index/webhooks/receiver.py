@@ -52,6 +52,7 @@ def webhook_settings() -> EndpointSettings:
 class WebhookReceiver:
     def __init__(self, database: Database, settings: WebhookSettings, visibility: str) -> None:
         self.settings = webhook_settings()
+        self.counts_pulls = False
         self.database = database
         self.default_visibility = visibility
         self.sender = Sender(database, settings)

@@ -27,6 +27,8 @@ class PullCount:
 class LocalReceiver(Protocol):
     # Its name (starting with "@"), which events it gets, its lease, back-off and age limit.
     settings: EndpointSettings
+    # Whether it wants manifest pulls counted (`pulled`): counting costs every GET a little.
+    counts_pulls: bool
 
     async def receive(self, bodies: Sequence[str]) -> None:
         """Take these events (JSON, oldest first); raising means they come again later."""

@@ -88,7 +88,7 @@ class EventLog:
         """Feed `receiver` from now on: the events it wants, and manifest pull counts."""
         self.local[receiver.settings.name] = receiver
         self.endpoints.append(receiver.settings)
-        self.counts_pulls = True
+        self.counts_pulls = self.counts_pulls or receiver.counts_pulls
 
     def record(
         self, connection: Connection, origin: Origin | None, action: str, target: Target
