@@ -7,14 +7,22 @@ text index of it (docs/decisions/0014-search.md).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
+    ColumnCollection,
     ColumnElement,
     Connection,
     Integer,
+    Select,
     String,
+    Subquery,
+    and_,
+    any_,
+    bindparam,
     case,
     column,
     false,
@@ -34,7 +42,12 @@ from dockyard.index.tables import repository_settings as settings
 TRIGRAM = 3
 # Matches beyond this many are neither counted nor paged to (narrow the search instead): a
 # search that matches most repositories costs what counting this many costs, not the whole table.
-MAX_COUNTED = 10_000
+MAX_COUNTED = 1_000
+# What PostgreSQL's trigram indexes of migration 0009 take out of names and descriptions:
+# pg_trgm makes trigrams of alphanumeric runs only, so `nginx-proxy` would otherwise be looked
+# up as "nginx" and "proxy", each in thousands of rows. Squeezed, it has trigrams of its own.
+# Spaces stay: without them, common words side by side in descriptions make common trigrams.
+SEPARATORS = "-_./"
 _fts = table("repository_search", column("rowid"))
 
 
@@ -58,56 +71,142 @@ def find(
 ) -> tuple[int, list[Found]]:
     """How many repositories match (counted up to MAX_COUNTED), and those of one page in
     `order`; a page past MAX_COUNTED is empty."""
-    conditions = _conditions(connection.dialect.name, readable, words, namespace)
-    columns: list[ColumnElement[Any]] = [
+    dialect = connection.dialect.name
+    allowed = _allowed(dialect, readable, namespace, driving=False)
+    # Pages stop at MAX_COUNTED: no query ever needs more than the first `wanted` in order.
+    wanted = min(offset + limit, MAX_COUNTED)
+    if not words:
+        # The page walks the name index in order and stops after `wanted`; the count, sent
+        # along (one round trip), is a query in which the visibility filter may drive.
+        counted = _counted(_allowed(dialect, readable, namespace, driving=True))
+        rows = _rows(connection, allowed, _order(words, order), wanted, offset, counted)
+        total = int(rows[0].matches) if rows else _count(connection, counted)
+        return total, _found(rows)
+    if dialect == "postgresql" and len(words) >= TRIGRAM:
+        # The planner prices `lower(...) LIKE` as nearly free and reads the whole table rather
+        # than the trigram indexes for a text in a few thousand rows: 130 ms instead of 10.
+        connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    # The first MAX_COUNTED matches the index hands out (SQLite walks its text index,
+    # PostgreSQL its heap, only that far): fewer, and they are all, counted and ordered in
+    # this one pass; as many, and the text is common, and the page is found otherwise.
+    some = _some_matches(dialect, allowed, namespace, words).subquery()
+    first = (
+        select(*some.c, func.count().over().label("matches"))
+        .order_by(*_order(words, order, some.c))
+        .limit(max(0, wanted - offset))
+        .offset(offset)
+    )
+    rows = list(connection.execute(first))
+    total = int(rows[0].matches) if rows else _count(connection, some)
+    if total < MAX_COUNTED or wanted <= offset:
+        return total, _found(rows)
+    matching = [*allowed, _matching(dialect, words)]
+    if order != "relevance":
+        # By pulls or by last push, every match is sorted whatever their number (docs/
+        # decisions/0016-search-speed.md).
+        return total, _found(_rows(connection, matching, _order(words, order), wanted, offset))
+    # Many matches. Name matches come before description-only ones, so the page is the first
+    # `wanted` name matches by rank, then description-only ones by name if too few: only the
+    # name matches (a fifth of all, by the benchmark's data) are ranked and sorted.
+    in_name = [*allowed, _matching_name(dialect, words)]
+    rows = _rows(connection, in_name, _order(words, order), wanted)
+    if len(rows) < wanted:
+        description_only = [*matching, _not_in_name(dialect, words)]
+        rows += _rows(connection, description_only, [settings.c.name], wanted - len(rows))
+    return total, _found(rows[offset:])
+
+
+def _rows(
+    connection: Connection,
+    conditions: list[ColumnElement[bool]],
+    ordering: list[ColumnElement[object]],
+    wanted: int,
+    offset: int = 0,
+    counted: Select[int] | None = None,
+) -> list[Any]:
+    """The first `wanted` rows meeting `conditions` in `ordering`, from `offset` on; with
+    `counted` alongside as `matches`, so that it costs no round trip of its own."""
+    if wanted <= offset:
+        return []
+    extra = [counted.scalar_subquery().label("matches")] if counted is not None else []
+    query = (
+        select(
+            settings.c.name,
+            settings.c.namespace,
+            settings.c.description,
+            settings.c.visibility,
+            settings.c.pull_count,
+            *extra,
+        )
+        .where(*conditions)
+        .order_by(*ordering)
+        .limit(wanted - offset)
+        .offset(offset)
+    )
+    return list(connection.execute(query))
+
+
+def _found(rows: list[Any]) -> list[Found]:
+    return [
+        Found(row.name, row.namespace, row.description, row.visibility, int(row.pull_count))
+        for row in rows
+    ]
+
+
+def _count(connection: Connection, rows: Select[int] | Subquery) -> int:
+    """A count query's answer, or how many rows a subquery holds."""
+    counted = rows if isinstance(rows, Select) else select(func.count()).select_from(rows)
+    return int(connection.execute(counted).scalar_one())
+
+
+def _counted(conditions: list[ColumnElement[bool]]) -> Select[int]:
+    """How many rows meet `conditions`, up to MAX_COUNTED."""
+    matching = select(settings.c.id).where(*conditions).limit(MAX_COUNTED).subquery()
+    return select(func.count()).select_from(matching)
+
+
+def _some_matches(
+    dialect: str, allowed: list[ColumnElement[bool]], namespace: str | None, words: str
+) -> Select[Any]:
+    """Up to MAX_COUNTED allowed repositories that hold `words`, in no order."""
+    columns = [
         settings.c.name,
         settings.c.namespace,
         settings.c.description,
         settings.c.visibility,
         settings.c.pull_count,
+        settings.c.last_push_at,
     ]
-    if words:
-        # Matches are found and ranked whole anyway: count them in the same pass.
-        columns.append(func.count().over().label("matches"))
-    query = (
+    if dialect != "sqlite" or len(words) < TRIGRAM or namespace is not None:
+        # (In a namespace, its index drives: the text index's matches elsewhere are many.)
+        matching = [*allowed, _matching(dialect, words)]
+        return select(*columns).where(*matching).limit(MAX_COUNTED)
+    # Joined from the text index rather than `id IN (...)`, which would collect every match
+    # before the first is read: the index hands out its matches one by one, and reading stops
+    # at MAX_COUNTED.
+    return (
         select(*columns)
-        .where(*conditions)
-        .order_by(*_order(words, order))
-        .limit(max(0, min(limit, MAX_COUNTED - offset)))
-        .offset(offset)
+        .select_from(_fts.join(settings, settings.c.id == _fts.c.rowid))
+        .where(text("repository_search MATCH :phrase").bindparams(phrase=_phrase(words)))
+        .where(*allowed)
+        .limit(MAX_COUNTED)
     )
-    if connection.dialect.name == "postgresql" and len(words) >= TRIGRAM:
-        # The planner prices `lower(...) LIKE` as nearly free and reads the whole table rather
-        # than the trigram indexes for a text in a few thousand rows: 130 ms instead of 10.
-        connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
-    rows = list(connection.execute(query)) if offset < MAX_COUNTED else []
-    if rows and words:
-        total = min(int(rows[0].matches), MAX_COUNTED)
-    else:
-        counted = select(settings.c.id).where(*conditions).limit(MAX_COUNTED).subquery()
-        total = int(connection.execute(select(func.count()).select_from(counted)).scalar_one())
-    found = [
-        Found(row.name, row.namespace, row.description, row.visibility, int(row.pull_count))
-        for row in rows
-    ]
-    return total, found
 
 
-def _conditions(
-    dialect: str, readable: Readable, words: str, namespace: str | None
+def _allowed(
+    dialect: str, readable: Readable, namespace: str | None, driving: bool
 ) -> list[ColumnElement[bool]]:
-    # On SQLite the visibility filter must never drive the query: SQLite's planner (without
-    # statistics) would rather collect every public row through the visibility index than walk
-    # the text index's few matches or the name index in order, stopping after one page.
-    sqlite = dialect == "sqlite"
+    """What the caller may see (in `namespace`). `driving`: the visibility filter may drive
+    the query. In a query that has a text or walks names in order, on SQLite it must not:
+    SQLite's planner (without statistics) would rather collect every public row through the
+    visibility index than walk the text index's few matches or the name index in order,
+    stopping after one page. Counting every visible row, it should."""
     conditions = []
-    visible = _visible(readable, unindexed=sqlite)
+    visible = _visible(readable, unindexed=dialect == "sqlite" and not driving, dialect=dialect)
     if visible is not None:
         conditions.append(visible)
     if namespace is not None:
         conditions.append(settings.c.namespace == namespace)
-    if words:
-        conditions.append(_matching(dialect, words))
     return conditions
 
 
@@ -118,7 +217,7 @@ def _column(name: str, unindexed: bool) -> ColumnElement[str]:
     return settings.c[name]
 
 
-def _visible(readable: Readable, unindexed: bool) -> ColumnElement[bool] | None:
+def _visible(readable: Readable, unindexed: bool, dialect: str) -> ColumnElement[bool] | None:
     if readable.everything:
         return None
     parts: list[ColumnElement[bool]] = []
@@ -127,40 +226,98 @@ def _visible(readable: Readable, unindexed: bool) -> ColumnElement[bool] | None:
     if readable.namespaces:
         parts.append(_column("namespace", unindexed).in_(sorted(readable.namespaces)))
     if readable.ids:
-        column = literal_column("+repository_settings.id", Integer) if unindexed else settings.c.id
-        parts.append(column.in_(sorted(readable.ids)))
+        parts.append(_among_ids(sorted(readable.ids), unindexed, dialect))
     return or_(*parts) if parts else false()
+
+
+def _among_ids(ids: list[int], unindexed: bool, dialect: str) -> ColumnElement[bool]:
+    """The id is one of `ids`, sent as one parameter: hundreds of ids as that many
+    bind parameters made a query text that the driver parsed and the server planned afresh each
+    time (3-5 ms a search on PostgreSQL)."""
+    if dialect == "postgresql":
+        return settings.c.id == any_(bindparam("readable_ids", ids, type_=ARRAY(Integer)))
+    listed = func.json_each(bindparam("readable_ids", json.dumps(ids))).table_valued("value")
+    column = literal_column("+repository_settings.id", Integer) if unindexed else settings.c.id
+    return column.in_(select(listed.c.value))
 
 
 def _matching(dialect: str, words: str) -> ColumnElement[bool]:
     """Name or description holds `words` (lowercase), whatever the case."""
     if dialect == "sqlite":
         if len(words) >= TRIGRAM:
-            phrase = '"' + words.replace('"', '""') + '"'
             found = select(_fts.c.rowid).where(text("repository_search MATCH :phrase"))
-            return settings.c.id.in_(found.params(phrase=phrase))
+            return settings.c.id.in_(found.params(phrase=_phrase(words)))
         return or_(
             func.instr(func.lower(settings.c.name), words) > 0,
             func.instr(func.lower(settings.c.description), words) > 0,
         )
+    return or_(_holding(settings.c.name, words), _holding(settings.c.description, words))
+
+
+def _holding(column: ColumnElement[str], words: str) -> ColumnElement[bool]:
+    """PostgreSQL: `column` holds `words`, whatever the case, as a trigram index finds it."""
     pattern = "%" + _like(words) + "%"
-    return or_(
-        func.lower(settings.c.name).like(pattern, escape="\\"),
-        func.lower(settings.c.description).like(pattern, escape="\\"),
+    squeezed = _squeezed(words)
+    if squeezed == words or len(squeezed) < TRIGRAM:
+        return func.lower(column).like(pattern, escape="\\")
+    # A text across separators: holding it implies holding it squeezed, which migration 0009's
+    # indexes find by its own trigrams; strpos then keeps exactly the rows that hold it. (Without
+    # a separator, 0006's indexes are as selective and cheaper to recheck.) strpos, not LIKE: no
+    # index serves it, so the planner cannot prefer 0006's index, which would look the text up
+    # by its (common) words.
+    indexed = func.translate(func.lower(column), SEPARATORS, "")
+    return and_(
+        indexed.like("%" + _like(squeezed) + "%", escape="\\"),
+        func.strpos(func.lower(column), words) > 0,
     )
 
 
-def _order(words: str, order: str) -> list[ColumnElement[object]]:
-    """Every order ends with the (unique) name, so pages never overlap."""
+def _phrase(words: str, column: str | None = None) -> str:
+    """An FTS5 query for `words` as they are (in `column`)."""
+    phrase = '"' + words.replace('"', '""') + '"'
+    return phrase if column is None else f"{column} : {phrase}"
+
+
+def _matching_name(dialect: str, words: str) -> ColumnElement[bool]:
+    """The name holds `words` (the matches ranked before the description-only ones), through
+    the name's text index."""
+    if dialect == "sqlite":
+        if len(words) >= TRIGRAM:
+            found = select(_fts.c.rowid).where(text("repository_search MATCH :name_phrase"))
+            return settings.c.id.in_(found.params(name_phrase=_phrase(words, "name")))
+        return func.instr(func.lower(settings.c.name), words) > 0
+    return _holding(settings.c.name, words)
+
+
+def _not_in_name(dialect: str, words: str) -> ColumnElement[bool]:
+    """The name does not hold `words`: a filter for rows already found, which no index serves.
+    Names are lowercase ASCII (the distribution spec's grammar), where lower(), LIKE and FTS5's
+    case folding agree: name matches and these part the matches exactly."""
+    if dialect == "sqlite":
+        return func.instr(func.lower(settings.c.name), words) == 0
+    return func.strpos(func.lower(settings.c.name), words) == 0
+
+
+def _squeezed(words: str) -> str:
+    """`words` without SEPARATORS, as the PostgreSQL trigram indexes hold names and descriptions."""
+    return words.translate({ord(c): None for c in SEPARATORS})
+
+
+def _order(
+    words: str, order: str, columns: ColumnCollection[str, ColumnElement[Any]] = settings.c
+) -> list[ColumnElement[object]]:
+    """Every order ends with the (unique) name, so pages never overlap. `columns`: the
+    settings' or a subquery's."""
     if order == "last_push":
         # Repositories never pushed (set up by their administrators) last.
-        return [settings.c.last_push_at.desc().nulls_last(), settings.c.name]
+        return [columns.last_push_at.desc().nulls_last(), columns.name]
     if order == "pulls":
-        return [settings.c.pull_count.desc(), settings.c.name]
+        return [columns.pull_count.desc(), columns.name]
     if order != "relevance" or not words:
         # Stars are 0 everywhere until they can be given.
-        return [settings.c.name]
-    name, escaped = settings.c.name, _like(words)
+        return [columns.name]
+    name: ColumnElement[str] = columns.name
+    escaped = _like(words)
 
     def like(pattern: str) -> ColumnElement[bool]:
         return name.like(pattern, escape="\\")
