@@ -32,6 +32,15 @@ def as_utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+# Every name a user or an organisation holds, once: they share one space of namespaces, and
+# this primary key keeps it so when two creations race (a check before the insert cannot).
+namespaces = Table(
+    "namespaces",
+    metadata,
+    Column("name", NAME, primary_key=True),
+    Column("kind", String(16), nullable=False),  # user | organisation
+)
+
 users = Table(
     "users",
     metadata,
