@@ -43,13 +43,15 @@ class Logins:
         return subject
 
     async def refresh_token(self, token: str, address: str) -> str:
-        """The subject a valid refresh token names while that account is still active."""
+        """The subject a valid refresh token names while that account is still active and its
+        credentials unchanged since the token was issued."""
         self._check_throttle(None, address)
         try:
-            subject = self.refresh.verify(token).subject
+            claims = self.refresh.verify(token)
         except InvalidToken as exc:
             self._fail(None, address, str(exc))
-        if not await self.authenticator.active(subject):
+        subject = claims.subject
+        if not await self.authenticator.active(subject, claims.issued_at):
             self._fail(subject, address, "the refresh token's account can no longer log in")
         return subject
 

@@ -20,9 +20,10 @@ class Authenticator(Protocol):
         """The subject these credentials prove (the token's `sub`), or None if they prove none."""
         ...
 
-    async def active(self, subject: str) -> bool:
-        """Whether `subject` may still get tokens: False once the account is removed or disabled,
-        which ends its refresh tokens."""
+    async def active(self, subject: str, issued_at: float | None = None) -> bool:
+        """Whether `subject` may still get tokens with what was issued to it at `issued_at`
+        (Unix time; None: unknown): False once the account is removed or disabled, or its
+        credentials changed after `issued_at`, which ends its refresh tokens."""
         ...
 
 
@@ -44,7 +45,8 @@ class HtpasswdAuthenticator:
             return None
         return user
 
-    async def active(self, subject: str) -> bool:
+    async def active(self, subject: str, issued_at: float | None = None) -> bool:
+        # The file keeps no time of change: a new password does not end refresh tokens here.
         return self.users is not None and self.users.has_user(subject)
 
 

@@ -19,12 +19,14 @@ from dockyard.auth.keys import SigningKey, algorithms_for
 from dockyard.auth.tokens import LEEWAY_SECONDS, MAX_TOKEN_BYTES, InvalidToken
 
 TOKEN_TYPE = "dockyard-refresh+jwt"
+ISSUED_MS = "dockyard_iat_ms"
 
 
 @dataclass(frozen=True, slots=True)
 class RefreshClaims:
     subject: str
     client_id: str | None
+    issued_at: float | None  # Unix time, to the millisecond; None in a token without `iat`
 
 
 class RefreshTokens:
@@ -35,7 +37,8 @@ class RefreshTokens:
         self.lifetime = lifetime_seconds
 
     def issue(self, subject: str, client_id: str | None, now: int | None = None) -> str:
-        issued_at = int(time.time()) if now is None else now
+        issued_ms = time.time_ns() // 1_000_000 if now is None else now * 1000
+        issued_at = issued_ms // 1000
         claims = {
             "iss": self.issuer,
             "sub": subject,
@@ -44,6 +47,9 @@ class RefreshTokens:
             "iat": issued_at,
             "jti": secrets.token_urlsafe(16),
             "client_id": client_id,
+            # `iat` is in whole seconds: a password changed within the second a token was issued
+            # must still end it, so the Authenticator compares this instead.
+            ISSUED_MS: issued_ms,
         }
         headers = {"kid": self.key.key_id, "typ": TOKEN_TYPE}
         return jwt.encode(claims, self.key.private_key, self.key.algorithm, headers=headers)
@@ -71,4 +77,16 @@ class RefreshTokens:
         subject, client_id = payload["sub"], payload.get("client_id")
         if not isinstance(subject, str) or not subject:
             raise InvalidToken("refresh token is invalid")
-        return RefreshClaims(subject, client_id if isinstance(client_id, str) else None)
+        client = client_id if isinstance(client_id, str) else None
+        return RefreshClaims(subject, client, _issued_at(payload))
+
+
+def _issued_at(payload: dict[str, object]) -> float | None:
+    """When the token was issued: to the millisecond, or to the second for tokens made before
+    Dockyard wrote milliseconds."""
+    precise, whole = payload.get(ISSUED_MS), payload.get("iat")
+    if isinstance(precise, int) and not isinstance(precise, bool):
+        return precise / 1000
+    if isinstance(whole, int) and not isinstance(whole, bool):
+        return float(whole)
+    return None

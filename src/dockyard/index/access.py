@@ -20,7 +20,7 @@ from dockyard.auth.login import LoginRefused, TooManyFailures
 from dockyard.auth.scopes import CATALOG, Scope
 from dockyard.auth.tokens import TokenVerifier
 from dockyard.index.hub import Index
-from dockyard.index.identity import identity_of, sign_in
+from dockyard.index.identity import identity_of, sign_in, signed_in_since
 from dockyard.index.repositories import service as repositories
 
 
@@ -31,9 +31,10 @@ class IndexAuthenticator:
     async def authenticate(self, user: str, password: str) -> str | None:
         return await sign_in(self.index.database, user, password)
 
-    async def active(self, subject: str) -> bool:
-        """The account still exists, and a token's subject names a live token."""
-        return await identity_of(self.index.database, subject) is not None
+    async def active(self, subject: str, issued_at: float | None = None) -> bool:
+        """The account still exists and is enabled, a token's subject names a live token, and
+        no password change or disable came after `issued_at`."""
+        return await signed_in_since(self.index.database, subject, issued_at)
 
 
 class IndexPolicy:

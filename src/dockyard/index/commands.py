@@ -1,6 +1,6 @@
-"""`dockyard user add`, `dockyard org add`, `dockyard token add`: the index's accounts from the
-command line, on the database the settings name (migrated first); `dockyard index rebuild`: its
-catalogue from the registry's metadata."""
+"""`dockyard user add` and `passwd`, `dockyard org add`, `dockyard token add`: the index's
+accounts from the command line, on the database the settings name (migrated first);
+`dockyard index rebuild`: its catalogue from the registry's metadata."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from typing import Any
 from dockyard.config import Settings, load_settings
 from dockyard.db.engine import Database
 from dockyard.db.migrate import upgrade
+from dockyard.index.accounts.lifecycle import set_password
 from dockyard.index.accounts.service import User, create_user, find_user
 from dockyard.index.errors import IndexProblem
 from dockyard.index.organisations.service import create_organisation
@@ -30,6 +31,18 @@ def add_commands(commands: Any) -> None:
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     add.add_argument("--admin", action="store_true", help="a site administrator")
     _common(add, _user_add)
+    passwd = user.add_parser(
+        "passwd",
+        help="set a user's password",
+        description="Set a user's password (the first administrator's printed one, or a "
+        "forgotten one). It ends what the old one signed in: refresh tokens, access tokens "
+        "and robots.",
+    )
+    passwd.add_argument("name")
+    passwd.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin"
+    )
+    _common(passwd, _user_passwd)
     org = _group(commands, "org", "manage the index's organisations")
     add = org.add_parser("add", help="create an organisation")
     add.add_argument("name")
@@ -98,17 +111,30 @@ def _run(
     return 0
 
 
-def _user_add(args: argparse.Namespace) -> int:
+def _password(args: argparse.Namespace) -> str:
     if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = getpass.getpass(f"password for {args.name}: ")
+        return sys.stdin.readline().rstrip("\r\n")
+    return getpass.getpass(f"password for {args.name}: ")
+
+
+def _user_add(args: argparse.Namespace) -> int:
+    password = _password(args)
 
     async def add(database: Database) -> str | None:
         await create_user(database, args.name, args.email, password, is_admin=args.admin)
         return None
 
     return _run(args, add)
+
+
+def _user_passwd(args: argparse.Namespace) -> int:
+    password = _password(args)
+
+    async def change(database: Database) -> str | None:
+        await set_password(database, args.name, password)
+        return None
+
+    return _run(args, change)
 
 
 def _org_add(args: argparse.Namespace) -> int:

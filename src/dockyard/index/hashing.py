@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 
@@ -15,6 +16,13 @@ MIN_PASSWORD_LENGTH = 8
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+@functools.cache
+def decoy_hash() -> str:
+    """A hash of no one's password, at the hasher's own cost: signing in as an unknown user
+    verifies against it, so a refusal takes as long whether the account exists or not."""
+    return _hasher.hash(secrets.token_urlsafe(18))
 
 
 def verify_password(stored: str, password: str) -> bool:

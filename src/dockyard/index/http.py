@@ -44,16 +44,28 @@ class Caller:
     user: User
     identity: Identity
     by_token: bool  # signed in with an access token or as a robot, not with the password
+    robot: bool = False  # signed in as `owner+name`: a machine, not a person
 
     def may_change(self) -> None:
-        """Changes need the password, or a personal token with the `write` scope."""
-        cap = self.identity.cap
-        if self.by_token and (cap is None or "push" not in cap or SEPARATOR in self.user.username):
-            raise Forbidden("this token may not change settings: use one with the write scope")
+        """Settings, collaborators, members, teams, webhooks, tokens and accounts change only
+        for a person signed in with the password: an access token or a robot, whatever its
+        scopes, moves images, never who may move them (a leaked CI secret cannot widen
+        itself)."""
+        if self.by_token:
+            raise Forbidden(
+                "an access token or a robot may not change settings: sign in with the password"
+            )
 
     def needs_password(self) -> None:
         if self.by_token:
             raise Forbidden("sign in with the password to manage access tokens")
+
+    def may_post(self) -> None:
+        """Stars and comments are the account's own activity, not settings: the password, or a
+        personal token with the `write` scope (never a robot, which is not a person)."""
+        cap = self.identity.cap
+        if self.by_token and (self.robot or cap is None or "push" not in cap):
+            raise Forbidden("this token may not post: use the password or a token with write")
 
 
 def index_of(request: Request) -> Index:
@@ -97,7 +109,8 @@ async def caller(request: Request, required: bool = True) -> Caller | None:
     if identity is None:
         raise Unauthorized("invalid username or password")
     user = User(identity.user_id, identity.username, "", identity.is_admin)
-    return Caller(user, identity, SEPARATOR in (subject or ""))
+    robot = SEPARATOR in credentials.user
+    return Caller(user, identity, SEPARATOR in (subject or ""), robot)
 
 
 async def _sign_in(request: Request, index: Index, credentials: BasicCredentials) -> str | None:

@@ -1,4 +1,5 @@
-"""/api/users: sign-up and the signed-in account."""
+"""/api/users: sign-up, the signed-in account, and the account lifecycle (passwords, disabling,
+deletion)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from dockyard.index.accounts import service
-from dockyard.index.accounts.schemas import SignUp, UserOut
+from dockyard.index.accounts import lifecycle, service
+from dockyard.index.accounts.schemas import PasswordChange, PasswordReset, SignUp, UserOut
 from dockyard.index.errors import Forbidden, NotFound
-from dockyard.index.http import api, body, caller, index_of, signed_in
+from dockyard.index.http import Caller, api, body, caller, index_of, no_content, signed_in
 
 
 @api
@@ -36,7 +37,57 @@ async def me(request: Request) -> Response:
     )
 
 
+async def _person(request: Request) -> Caller:
+    """Accounts change only for someone signed in with the password, never for a token."""
+    who = await signed_in(request)
+    who.may_change()
+    return who
+
+
+@api
+async def change_password(request: Request) -> Response:
+    who = await _person(request)
+    form = await body(request, PasswordChange)
+    database = index_of(request).database
+    await lifecycle.change_password(database, who.user, form.old_password, form.new_password)
+    return no_content()
+
+
+@api
+async def reset_password(request: Request) -> Response:
+    who = await _person(request)
+    form = await body(request, PasswordReset)
+    name = request.path_params["name"]
+    await lifecycle.reset_password(index_of(request).database, who.user, name, form.new_password)
+    return no_content()
+
+
+def _disabling(disabled: bool) -> Route:
+    @api
+    async def endpoint(request: Request) -> Response:
+        who = await _person(request)
+        name = request.path_params["name"]
+        await lifecycle.set_disabled(index_of(request).database, who.user, name, disabled)
+        return no_content()
+
+    action = "disable" if disabled else "enable"
+    return Route(f"/api/users/{{name}}/{action}", endpoint, methods=["POST"])
+
+
+@api
+async def delete_account(request: Request) -> Response:
+    who = await _person(request)
+    name = request.path_params["name"]
+    await lifecycle.delete_account(index_of(request).database, who.user, name)
+    return no_content()
+
+
 routes = [
     Route("/api/users", sign_up, methods=["POST"]),
     Route("/api/user", me, methods=["GET"]),
+    Route("/api/user/password", change_password, methods=["PUT"]),
+    Route("/api/users/{name}/password", reset_password, methods=["PUT"]),
+    _disabling(True),
+    _disabling(False),
+    Route("/api/users/{name}", delete_account, methods=["DELETE"]),
 ]

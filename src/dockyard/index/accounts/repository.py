@@ -1,12 +1,25 @@
-"""SQL for users."""
+"""SQL for users, and for the one space of names users and organisations share."""
 
 from __future__ import annotations
 
 import datetime
 
-from sqlalchemy import Connection, Row, func, insert, select
+from sqlalchemy import Connection, Row, delete, func, insert, select, update
 
-from dockyard.index.tables import organisations, users
+from dockyard.index.tables import (
+    access_tokens,
+    collaborators,
+    namespaces,
+    organisation_members,
+    organisations,
+    repository_settings,
+    team_members,
+    users,
+)
+
+
+def now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
 
 
 def by_name(connection: Connection, username: str) -> Row[tuple[object, ...]] | None:
@@ -20,16 +33,27 @@ def name_taken(connection: Connection, name: str) -> bool:
     return user is not None or org is not None
 
 
+def claim_namespace(connection: Connection, name: str, kind: str) -> None:
+    """Take `name` for a user or an organisation; an IntegrityError when it is held, even by
+    a creation racing this one (its primary key decides, not an earlier check)."""
+    connection.execute(insert(namespaces).values(name=name, kind=kind))
+
+
+def release_namespace(connection: Connection, name: str) -> None:
+    connection.execute(delete(namespaces).where(namespaces.c.name == name))
+
+
 def insert_user(
     connection: Connection, username: str, email: str, password_hash: str, is_admin: bool
 ) -> int:
+    claim_namespace(connection, username, "user")
     result = connection.execute(
         insert(users).values(
             username=username,
             email=email,
             password_hash=password_hash,
             is_admin=is_admin,
-            created_at=datetime.datetime.now(datetime.UTC),
+            created_at=now(),
         )
     )
     assert result.inserted_primary_key is not None
@@ -38,3 +62,85 @@ def insert_user(
 
 def count(connection: Connection) -> int:
     return int(connection.execute(select(func.count()).select_from(users)).scalar_one())
+
+
+def set_password(connection: Connection, user_id: int, password_hash: str) -> None:
+    """The new hash; what was signed in with the old password ends (refresh tokens by their
+    issue time, access tokens and robots revoked)."""
+    moment = now()
+    connection.execute(
+        update(users)
+        .where(users.c.id == user_id)
+        .values(password_hash=password_hash, credentials_changed_at=moment)
+    )
+    connection.execute(
+        update(access_tokens)
+        .where(access_tokens.c.user_id == user_id, access_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=moment)
+    )
+
+
+def set_disabled(connection: Connection, user_id: int, disabled: bool) -> None:
+    """Disabling also ends the refresh tokens issued so far: enabling again does not bring
+    them back. Access tokens are only suspended: they work again once it is enabled."""
+    change = update(users).where(users.c.id == user_id)
+    if disabled:
+        moment = now()
+        connection.execute(change.values(disabled_at=moment, credentials_changed_at=moment))
+    else:
+        connection.execute(change.values(disabled_at=None))
+
+
+def lock_site_admins(connection: Connection) -> list[Row[tuple[object, ...]]]:
+    """The site administrators, locked until the transaction ends (PostgreSQL), so two
+    administrators disabling or deleting each other at once cannot leave none."""
+    query = select(users.c.id, users.c.disabled_at).where(users.c.is_admin.is_(True))
+    return list(connection.execute(query.order_by(users.c.id).with_for_update()))
+
+
+def credentials_changed_at(connection: Connection, user_id: int) -> datetime.datetime | None:
+    query = select(users.c.credentials_changed_at).where(users.c.id == user_id)
+    found: datetime.datetime | None = connection.execute(query).scalar_one_or_none()
+    return found
+
+
+def repository_count(connection: Connection, namespace: str) -> int:
+    query = select(func.count()).where(repository_settings.c.namespace == namespace)
+    return int(connection.execute(query).scalar_one())
+
+
+def sole_owner_of(connection: Connection, user_id: int) -> list[str]:
+    """The organisations whose only owner the user is."""
+    owners = organisation_members.alias("owners")
+    others = (
+        select(func.count())
+        .where(
+            owners.c.organisation_id == organisation_members.c.organisation_id,
+            owners.c.role == "owner",
+            owners.c.user_id != user_id,
+        )
+        .scalar_subquery()
+    )
+    query = (
+        select(organisations.c.name)
+        .join(organisations, organisations.c.id == organisation_members.c.organisation_id)
+        .where(
+            organisation_members.c.user_id == user_id,
+            organisation_members.c.role == "owner",
+            others == 0,
+        )
+        .order_by(organisations.c.name)
+    )
+    return list(connection.execute(query).scalars())
+
+
+def delete_user(connection: Connection, user_id: int, username: str) -> None:
+    """The user and every row naming them: memberships, collaborator roles, tokens."""
+    connection.execute(delete(team_members).where(team_members.c.user_id == user_id))
+    connection.execute(
+        delete(organisation_members).where(organisation_members.c.user_id == user_id)
+    )
+    connection.execute(delete(collaborators).where(collaborators.c.user_id == user_id))
+    connection.execute(delete(access_tokens).where(access_tokens.c.user_id == user_id))
+    connection.execute(delete(users).where(users.c.id == user_id))
+    release_namespace(connection, username)

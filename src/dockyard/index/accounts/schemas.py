@@ -17,3 +17,16 @@ class UserOut(BaseModel):
     username: str
     email: str
     is_admin: bool
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    old_password: str
+    new_password: str
+
+
+class PasswordReset(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    new_password: str

@@ -11,8 +11,16 @@ from sqlalchemy.exc import IntegrityError
 from dockyard.db.engine import Database
 from dockyard.index.accounts import repository
 from dockyard.index.errors import Conflict, Invalid
-from dockyard.index.hashing import MIN_PASSWORD_LENGTH, hash_password, verify_password
+from dockyard.index.hashing import (
+    MIN_PASSWORD_LENGTH,
+    decoy_hash,
+    hash_password,
+    verify_password,
+)
 from dockyard.index.names import RESERVED, is_valid_account_name
+
+# argon2 takes any length; a bound keeps one sign-up from hashing megabytes.
+MAX_PASSWORD_LENGTH = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,10 +29,12 @@ class User:
     username: str
     email: str
     is_admin: bool
+    disabled: bool = False  # by a site administrator: it proves nothing until enabled again
 
     @classmethod
     def from_row(cls, row: Any) -> User:
-        return cls(row.id, row.username, row.email, bool(row.is_admin))
+        disabled = row.disabled_at is not None
+        return cls(row.id, row.username, row.email, bool(row.is_admin), disabled)
 
 
 def check_new_name(name: str, what: str) -> None:
@@ -43,9 +53,7 @@ async def create_user(
     check_new_name(username, "user")
     if "@" not in email or len(email) > 255:
         raise Invalid("email must be an e-mail address")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise Invalid(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
-    password_hash = await asyncio.to_thread(hash_password, password)
+    password_hash = await new_password_hash(password)
 
     def insert(connection: Any) -> int:
         if repository.name_taken(connection, username):
@@ -59,20 +67,29 @@ async def create_user(
     return User(user_id, username, email, is_admin)
 
 
+async def new_password_hash(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise Invalid(f"password must be at most {MAX_PASSWORD_LENGTH} characters")
+    return await asyncio.to_thread(hash_password, password)
+
+
 async def find_user(database: Database, username: str) -> User | None:
     row = await database.run(repository.by_name, username)
     return None if row is None else User.from_row(row)
 
 
 async def check_password(database: Database, username: str, password: str) -> User | None:
-    """The user if `password` is theirs; argon2 runs off the event loop."""
+    """The enabled user if `password` is theirs; argon2 runs off the event loop. An unknown
+    user costs one verification too (against a decoy), so timing tells no names apart."""
     row = await database.run(repository.by_name, username)
-    if row is None:
+    stored: str = decoy_hash() if row is None else row.password_hash
+    matches = await asyncio.to_thread(verify_password, stored, password)
+    if row is None or not matches:
         return None
-    stored: str = row.password_hash
-    if not await asyncio.to_thread(verify_password, stored, password):
-        return None
-    return User.from_row(row)
+    user = User.from_row(row)
+    return None if user.disabled else user
 
 
 async def user_count(database: Database) -> int:

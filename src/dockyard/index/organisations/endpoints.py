@@ -21,6 +21,16 @@ async def create(request: Request) -> Response:
 
 
 @api
+async def delete(request: Request) -> Response:
+    who = await signed_in(request)
+    who.may_change()
+    await service.delete_organisation(
+        index_of(request).database, who.user, request.path_params["org"]
+    )
+    return no_content()
+
+
+@api
 async def members(request: Request) -> Response:
     who = await signed_in(request)
     org = request.path_params["org"]
@@ -93,6 +103,7 @@ async def remove_team_member(request: Request) -> Response:
 
 routes = [
     Route("/api/orgs", create, methods=["POST"]),
+    Route("/api/orgs/{org}", delete, methods=["DELETE"]),
     Route("/api/orgs/{org}/members", members, methods=["GET"]),
     Route("/api/orgs/{org}/members/{user}", set_member, methods=["PUT"]),
     Route("/api/orgs/{org}/members/{user}", remove_member, methods=["DELETE"]),

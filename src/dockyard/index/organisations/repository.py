@@ -6,10 +6,19 @@ import datetime
 
 from sqlalchemy import Connection, delete, func, insert, select
 
-from dockyard.index.tables import organisation_members, organisations, team_members, teams, users
+from dockyard.index.accounts.repository import claim_namespace, release_namespace
+from dockyard.index.tables import (
+    collaborators,
+    organisation_members,
+    organisations,
+    team_members,
+    teams,
+    users,
+)
 
 
 def insert_organisation(connection: Connection, name: str) -> int:
+    claim_namespace(connection, name, "organisation")
     result = connection.execute(
         insert(organisations).values(name=name, created_at=datetime.datetime.now(datetime.UTC))
     )
@@ -132,3 +141,16 @@ def team_member_names(connection: Connection, team: int) -> list[str]:
         .order_by(users.c.username)
     )
     return list(connection.execute(query).scalars())
+
+
+def delete_organisation(connection: Connection, organisation: int, name: str) -> None:
+    """The organisation, its teams (their members and collaborator roles) and memberships."""
+    its_teams = select(teams.c.id).where(teams.c.organisation_id == organisation)
+    connection.execute(delete(collaborators).where(collaborators.c.team_id.in_(its_teams)))
+    connection.execute(delete(team_members).where(team_members.c.team_id.in_(its_teams)))
+    connection.execute(delete(teams).where(teams.c.organisation_id == organisation))
+    connection.execute(
+        delete(organisation_members).where(organisation_members.c.organisation_id == organisation)
+    )
+    connection.execute(delete(organisations).where(organisations.c.id == organisation))
+    release_namespace(connection, name)

@@ -30,6 +30,23 @@ async def create_organisation(database: Database, name: str, owner: User) -> Non
         raise Conflict(f"the name {name!r} is taken") from None
 
 
+async def delete_organisation(database: Database, actor: User, organisation: str) -> None:
+    """Owners (or site administrators) delete it once it holds no repositories."""
+
+    def remove(connection: Connection) -> None:
+        org = _owned(connection, actor, organisation, lock=True)
+        held = accounts.repository_count(connection, organisation)
+        if held:
+            raise Conflict(
+                f"{organisation} still holds {held}"
+                f" {'repository' if held == 1 else 'repositories'}:"
+                " delete them or transfer them to another namespace first"
+            )
+        repository.delete_organisation(connection, org, organisation)
+
+    await database.run(remove)
+
+
 async def set_member(
     database: Database, actor: User, organisation: str, username: str, role: str
 ) -> None:

@@ -32,9 +32,9 @@ def insert_token(
 
 
 def by_secret(connection: Connection, secret_hash: str) -> Row[tuple[object, ...]] | None:
-    """The token with this secret and its owner's name and admin flag."""
+    """The token with this secret and its owner's name, admin flag and disabled time."""
     query = (
-        select(access_tokens, users.c.username, users.c.is_admin)
+        select(access_tokens, users.c.username, users.c.is_admin, users.c.disabled_at)
         .join(users, users.c.id == access_tokens.c.user_id)
         .where(access_tokens.c.secret_hash == secret_hash)
     )
@@ -43,7 +43,7 @@ def by_secret(connection: Connection, secret_hash: str) -> Row[tuple[object, ...
 
 def by_name(connection: Connection, username: str, name: str) -> Row[tuple[object, ...]] | None:
     query = (
-        select(access_tokens, users.c.username, users.c.is_admin)
+        select(access_tokens, users.c.username, users.c.is_admin, users.c.disabled_at)
         .join(users, users.c.id == access_tokens.c.user_id)
         .where(users.c.username == username, access_tokens.c.name == name)
     )

@@ -158,7 +158,9 @@ def _credential(row: Any) -> Credential:
 
 
 def _live(row: Any) -> bool:
-    if row.revoked_at is not None:
+    """Neither revoked nor expired, and its owner not disabled (a disable suspends tokens;
+    deleting the owner deletes them)."""
+    if row.revoked_at is not None or row.disabled_at is not None:
         return False
     return row.expires_at is None or utc(row.expires_at) > datetime.datetime.now(datetime.UTC)
 
