@@ -22,6 +22,7 @@ from dockyard.index.catalogue.receiver import LOCAL_CATALOGUE, CatalogueReceiver
 from dockyard.index.hub import Index
 from dockyard.index.organisations import endpoints as organisations
 from dockyard.index.repositories import endpoints as repositories
+from dockyard.index.repositories import transfer
 from dockyard.index.search import endpoints as search
 from dockyard.index.tokens import endpoints as tokens
 from dockyard.index.webhooks import endpoints as webhooks
@@ -68,6 +69,7 @@ def index_auth(settings: Settings) -> IndexAuth:
         *tokens.routes,
         *catalogue.routes,
         *webhooks.routes,  # before the greedy /api/repositories/{name:path}
+        *transfer.routes,
         *repositories.routes,
         *search.routes,
         *inbox.routes(settings.index.events),
