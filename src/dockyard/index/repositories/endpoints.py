@@ -1,4 +1,4 @@
-"""/api/repositories/<name>: visibility, description, collaborators."""
+"""/api/repositories/<name>: visibility, descriptions, collaborators."""
 
 from __future__ import annotations
 
@@ -48,6 +48,7 @@ async def change(request: Request) -> Response:
         index.default_visibility,
         visibility=form.visibility,
         description=form.description,
+        full_description=form.full_description,
     )
     return _shown(found)
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 
 class RepositoryOut(BaseModel):
     name: str
     visibility: str
     description: str
+    full_description: str
     created_at: datetime
+    star_count: int
     # From the registry's events: pulls (manifest GETs), the last pull and push, tags.
     pull_count: int
     last_pull_at: datetime | None
@@ -23,7 +25,9 @@ class RepositoryOut(BaseModel):
 class SettingsChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
     visibility: Literal["public", "private"] | None = None
-    description: str | None = Field(default=None, max_length=4096)
+    # Bounds are the service's (check_description, MAX_FULL_DESCRIPTION): one place, one message.
+    description: str | None = None
+    full_description: str | None = None
 
 
 class Role(BaseModel):

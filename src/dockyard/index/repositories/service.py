@@ -25,6 +25,19 @@ from dockyard.index.repositories.permissions import (
 )
 from dockyard.index.tables import as_utc
 
+# Docker Hub's bounds: the short description is one line of at most 100 characters (what
+# `docker search` prints), the full one Markdown of at most 25,000.
+MAX_DESCRIPTION = 100
+MAX_FULL_DESCRIPTION = 25_000
+
+
+def check_description(text: str) -> None:
+    """The short description's rule; Invalid when broken."""
+    if len(text) > MAX_DESCRIPTION:
+        raise Invalid(f"description is longer than {MAX_DESCRIPTION} characters")
+    if "\r" in text or "\n" in text:
+        raise Invalid("description is one line: use full_description for more")
+
 
 @dataclass(frozen=True, slots=True)
 class Access:
@@ -37,8 +50,10 @@ class Access:
 class RepositoryInfo:
     name: str
     visibility: str
-    description: str
+    description: str  # the short one: one line
+    full_description: str  # Markdown, shown as the client renders it
     created_at: datetime
+    star_count: int  # kept in step with the stars (dockyard.index.community)
     # The catalogue's, from registry events.
     pull_count: int
     last_pull_at: datetime | None
@@ -56,7 +71,9 @@ class RepositoryInfo:
             str(row.name),
             str(row.visibility),
             str(row.description),
+            str(row.full_description),
             created,
+            int(str(row.star_count)),
             int(str(row.pull_count)),
             when(row.last_pull_at),
             when(row.last_push_at),
@@ -131,13 +148,29 @@ async def readable(database: Database, identity: Identity | None, names: list[st
     return [name for name in names if PULL in found[name].actions]
 
 
+@dataclass(frozen=True, slots=True)
+class Pullable:
+    """A repository the caller may pull: its settings id and the caller's role there."""
+
+    id: int
+    name: str  # canonical
+    role: str | None
+
+
+def pullable_in(connection: Connection, identity: Identity | None, name: str) -> Pullable:
+    """The repository `name` if the index knows it and `identity` may pull it; otherwise
+    NotFound, the same answer whether it is private or absent, so nothing leaks."""
+    access = access_in(connection, identity, [name])[name]
+    row = repository.settings_of(connection, [canonical(name)]).get(canonical(name))
+    if row is None or PULL not in access.actions:
+        raise NotFound(f"no repository {name!r}")
+    return Pullable(int(row.id), str(row.name), access.role)
+
+
 async def info(database: Database, identity: Identity | None, name: str) -> RepositoryInfo:
     def read(connection: Connection) -> RepositoryInfo:
-        access = access_in(connection, identity, [name])[name]
-        row = repository.settings_of(connection, [canonical(name)]).get(canonical(name))
-        if row is None or PULL not in access.actions:
-            raise NotFound(f"no repository {name!r}")
-        return RepositoryInfo.of(row)
+        found = pullable_in(connection, identity, name)
+        return RepositoryInfo.of(repository.settings_of(connection, [found.name])[found.name])
 
     return await database.run(read)
 
@@ -149,10 +182,19 @@ async def update(
     default_visibility: str,
     visibility: str | None = None,
     description: str | None = None,
+    full_description: str | None = None,
 ) -> RepositoryInfo:
     if visibility is not None and visibility not in VISIBILITIES:
         raise Invalid(f"visibility must be one of {', '.join(VISIBILITIES)}")
-    values = {"visibility": visibility, "description": description}
+    if description is not None:
+        check_description(description)
+    if full_description is not None and len(full_description) > MAX_FULL_DESCRIPTION:
+        raise Invalid(f"full_description is longer than {MAX_FULL_DESCRIPTION:,} characters")
+    values = {
+        "visibility": visibility,
+        "description": description,
+        "full_description": full_description,
+    }
     changes = {key: value for key, value in values.items() if value is not None}
 
     def change(connection: Connection) -> RepositoryInfo:
