@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from dockyard.index import community
 from dockyard.index.catalogue.describe import Description
 from dockyard.index.names import namespace_of
 from dockyard.index.repositories.removal import forget_in
@@ -78,10 +79,11 @@ def delete_tags(
 
 
 def forget_repository(connection: Connection, name: str) -> None:
-    """Forget the repository: its tags, settings and collaborators."""
+    """Forget the repository: its tags, stars, comments, settings and collaborators."""
     found = repository_id(connection, name)
     if found is not None:
         connection.execute(delete(catalogue_tags).where(catalogue_tags.c.repository_id == found))
+        community.forget_repository(connection, found)
         forget_in(connection, name)
 
 
