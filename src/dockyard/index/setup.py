@@ -19,6 +19,7 @@ from dockyard.index.catalogue import endpoints as catalogue
 from dockyard.index.catalogue import inbox
 from dockyard.index.catalogue.content import RegistryContent
 from dockyard.index.catalogue.receiver import LOCAL_CATALOGUE, CatalogueReceiver
+from dockyard.index.community import endpoints as community
 from dockyard.index.hub import Index
 from dockyard.index.organisations import endpoints as organisations
 from dockyard.index.repositories import endpoints as repositories
@@ -69,6 +70,7 @@ def index_auth(settings: Settings) -> IndexAuth:
         *tokens.routes,
         *catalogue.routes,
         *webhooks.routes,  # before the greedy /api/repositories/{name:path}
+        *community.routes,  # before the greedy /api/repositories/{name:path}
         *transfer.routes,
         *repositories.routes,
         *search.routes,
