@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 ADDR ?= 127.0.0.1:5000
 DATA ?= ./data
 
-.PHONY: serve test lint unit fuzz bench bench-s3 bench-search system-deps clean
+.PHONY: serve test lint unit fuzz bench bench-s3 bench-search bench-events system-deps clean
 
 serve: $(VENV)/.installed
 	$(BIN)/dockyard serve --addr $(ADDR) --data $(DATA)
@@ -39,6 +39,10 @@ bench-s3: $(VENV)/.installed-test system-deps
 # Search over 100,000 repositories on SQLite and PostgreSQL (docs/benchmarks.md, "Search").
 bench-search: $(VENV)/.installed-test system-deps
 	$(BIN)/python -m bench.search_bench
+
+# What pull events and pull counts cost a manifest GET (docs/benchmarks-events.md).
+bench-events: $(VENV)/.installed-test system-deps
+	$(BIN)/python -m bench.pull_events_bench
 
 # Debian packages the tests and benchmarks drive: real clients, the reference registry,
 # PostgreSQL and Redis; and Azurite from npm. Installed only when missing.

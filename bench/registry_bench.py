@@ -37,7 +37,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -69,6 +69,8 @@ class Server:
     port: int
     process: subprocess.Popen[bytes]
     log_file: Path
+    # Sent with every `request` to it (a token, for a server in index mode).
+    headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def base(self) -> str:
@@ -151,7 +153,9 @@ def dockyard_python() -> str:
     return str(venv) if venv.exists() else sys.executable
 
 
-def start_dockyard(work: Path, name: str, extra_env: dict[str, str]) -> Server:
+def start_dockyard(
+    work: Path, name: str, extra_env: dict[str, str], args: Sequence[str] = ()
+) -> Server:
     port = free_port()
     root = work / name
     root.mkdir()
@@ -165,7 +169,7 @@ def start_dockyard(work: Path, name: str, extra_env: dict[str, str]) -> Server:
         **extra_env,
     }
     command = [dockyard_python(), "-m", "dockyard.cli", "serve"]
-    command += ["--addr", f"127.0.0.1:{port}", "--data", str(root / "data")]
+    command += ["--addr", f"127.0.0.1:{port}", "--data", str(root / "data"), *args]
     return _spawn(name, command, root / "server.log", port, env)
 
 
@@ -182,7 +186,7 @@ def request(
 ) -> tuple[int, dict[str, str], bytes]:
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
     try:
-        connection.request(method, target, body=body, headers=headers or {})
+        connection.request(method, target, body=body, headers={**server.headers, **(headers or {})})
         response = connection.getresponse()
         data = response.read()
         return response.status, {k.lower(): v for k, v in response.getheaders()}, data

@@ -1,0 +1,243 @@
+"""What pull events and pull counts cost a manifest GET: Dockyard against itself, in one run.
+
+Five Dockyard servers with `make bench`'s settings (filesystem, access log off), each asked
+for the same small manifest by wrk at 64 connections, taking turns round by round so that the
+drift of a shared machine falls on all alike:
+
+  - `auth: none`, no notification endpoint (the baseline of `make bench`);
+  - the same with one endpoint that gets every pull event (`pullsampling: 1`), and with one
+    that gets one in ten (`pullsampling: 0.1`); the endpoint is a receiver in this process
+    that reads each request and answers 202 (as cheap as a receiver can be, but on the same
+    CPUs as the registry);
+  - index mode (the default `make serve`), GETs with an anonymous pull token, with pull counts
+    on (the default) and off (`index.pull_counts: false`).
+
+It prints the table and writes docs/benchmarks-events.md (`--no-write` to skip). The issue's
+target: with pull events and pull counts on, manifest GETs drop by at most 5 %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+from bench.registry_bench import (
+    CONNECTIONS,
+    MANIFEST_TYPE,
+    ROOT,
+    Server,
+    cpu_pressure,
+    log,
+    machine_note,
+    push_small_image,
+    request,
+    start_dockyard,
+)
+
+DOCS = ROOT / "docs" / "benchmarks-events.md"
+REPOSITORY = "bench/pulled"
+ADMIN_PASSWORD = "bench-admin-password"
+
+
+@contextmanager
+def cheap_receiver() -> Iterator[str]:
+    """An HTTP endpoint on loopback that reads each request and answers 202."""
+    ready = threading.Event()
+    address: list[str] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                found = re.search(rb"(?i)content-length:\s*(\d+)", head)
+                await reader.readexactly(int(found.group(1)) if found else 0)
+                writer.write(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    async def serve() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        address.append(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/events")
+        ready.set()
+        async with server:
+            await server.serve_forever()
+
+    threading.Thread(target=lambda: asyncio.run(serve()), daemon=True).start()
+    ready.wait(10)
+    yield address[0]
+
+
+def notifications(url: str, sampling: float) -> str:
+    endpoint = {"name": "bench", "url": url, "pullsampling": sampling}
+    return json.dumps({"notifications": {"allow_private_targets": True, "endpoints": [endpoint]}})
+
+
+def start(work: Path, name: str, env: dict[str, str], config: str | None = None) -> Server:
+    args: list[str] = []
+    if config is not None:
+        path = work / f"{name}.yml"
+        path.write_text(config)
+        args = ["--config", str(path)]
+    return start_dockyard(work, name, env, args)
+
+
+def token(server: Server, credentials: str | None, scope: str) -> str:
+    headers = {"Authorization": f"Basic {credentials}"} if credentials else {}
+    status, _, body = request(
+        server, "GET", f"/token?service=dockyard&scope={scope}", headers=headers
+    )
+    if status != 200:
+        raise RuntimeError(f"{server.name}: /token answered {status}")
+    found: str = json.loads(body)["token"]
+    return found
+
+
+def push_as_admin(server: Server) -> str:
+    """Push the small image in index mode; the anonymous pull token to GET it with."""
+    admin = base64.b64encode(f"admin:{ADMIN_PASSWORD}".encode()).decode()
+    pusher = token(server, admin, f"repository:{REPOSITORY}:pull,push")
+    server.headers["Authorization"] = f"Bearer {pusher}"
+    try:
+        push_small_image(server, REPOSITORY)
+    finally:
+        del server.headers["Authorization"]
+    # Anonymous may pull once the catalogue applied the push (it makes the repository public).
+    deadline = time.monotonic() + 30
+    while request(server, "GET", f"/api/repositories/{REPOSITORY}")[0] != 200:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{server.name}: the push never reached the catalogue")
+        time.sleep(0.05)
+    return token(server, None, f"repository:{REPOSITORY}:pull")
+
+
+def wrk_rate(server: Server, seconds: int, bearer: str | None) -> float:
+    command = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "10s"]
+    command += ["-H", f"Accept: {MANIFEST_TYPE}"]
+    if bearer is not None:
+        command += ["-H", f"Authorization: Bearer {bearer}"]
+    command.append(f"{server.base}/v2/{REPOSITORY}/manifests/latest")
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    if "Non-2xx" in out or "Socket errors" in out:
+        raise RuntimeError(f"wrk saw errors on {server.name}:\n{out}")
+    found = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if found is None:
+        raise RuntimeError(f"cannot read wrk's output:\n{out}")
+    return float(found.group(1))
+
+
+CASES = [
+    ("auth none, no endpoint", "none"),
+    ("auth none, every pull event sent", "events-all"),
+    ("auth none, one pull event in ten sent", "events-tenth"),
+    ("index mode, pull counts off", "index-uncounted"),
+    ("index mode, pull counts on (default)", "index-counted"),
+]
+PAIRS = [  # (measured, baseline)
+    ("events-all", "none"),
+    ("events-tenth", "none"),
+    ("index-counted", "index-uncounted"),
+]
+
+
+def run(options: argparse.Namespace) -> dict[str, list[float]]:
+    rates: dict[str, list[float]] = {key: [] for _, key in CASES}
+    with TemporaryDirectory(prefix="dockyard-pull-bench-") as temp, cheap_receiver() as url:
+        work = Path(temp)
+        index_env = {"DOCKYARD_AUTH__MODE": "index", "DOCKYARD_ADMIN_PASSWORD": ADMIN_PASSWORD}
+        servers = {
+            "none": start(work, "none", {}),
+            "events-all": start(work, "events-all", {}, notifications(url, 1.0)),
+            "events-tenth": start(work, "events-tenth", {}, notifications(url, 0.1)),
+            "index-uncounted": start(
+                work, "index-uncounted", {**index_env, "DOCKYARD_INDEX__PULL_COUNTS": "false"}
+            ),
+            "index-counted": start(work, "index-counted", index_env),
+        }
+        try:
+            bearers: dict[str, str | None] = {}
+            for key, server in servers.items():
+                if key.startswith("index"):
+                    bearers[key] = push_as_admin(server)
+                else:
+                    push_small_image(server, REPOSITORY)
+                    bearers[key] = None
+            order = list(servers)
+            for number in range(options.rounds):
+                log(f"round {number + 1} of {options.rounds}")
+                for key in order if number % 2 == 0 else reversed(order):
+                    rates[key].append(wrk_rate(servers[key], options.seconds, bearers[key]))
+        finally:
+            for server in servers.values():
+                server.stop()
+    return rates
+
+
+def render(rates: dict[str, list[float]], options: argparse.Namespace, pressure: str) -> str:
+    median = {key: statistics.median(values) for key, values in rates.items()}
+    rows = "\n".join(
+        f"| {label} | {median[key]:,.0f} | {', '.join(f'{r:.0f}' for r in rates[key])} |"
+        for label, key in CASES
+    )
+    labels = dict((key, label) for label, key in CASES)
+    changes = "\n".join(
+        f"| {labels[measured]} | {labels[baseline]} | "
+        f"{100 * (median[measured] / median[baseline] - 1):+.1f} % |"
+        for measured, baseline in PAIRS
+    )
+    return f"""# Benchmarks: what pull events and pull counts cost
+
+Written by `make bench-events` (`bench/pull_events_bench.py`); rerun it to refresh this file.
+Last run: {datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}; {options.rounds} rounds of
+{options.seconds} s per server, the servers taking turns (the order flipped every round).
+CPU pressure from all work (PSI `some avg60`) when the run ended: {pressure or "unknown"}.
+
+Machine: {machine_note()}. wrk, the registries and the event receiver share its CPUs.
+
+Manifest GETs by tag, 64 connections (requests per second, the median of the rounds):
+
+| case | median | every round |
+| --- | ---: | --- |
+{rows}
+
+| with | against | change |
+| --- | --- | ---: |
+{changes}
+
+The target (issue 9): with pull events and pull counts on, manifest GETs drop by at most 5 %.
+A pull event costs the GET only a tuple appended in memory; the cost is the delivery round's:
+writing each pull's JSON and POSTing it, and here the receiver's reading it too, all on the same
+two CPUs as the registry and wrk. A pull count is a dictionary update per GET and one UPDATE
+per repository every half second.
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--seconds", type=int, default=4)
+    parser.add_argument("--no-write", action="store_true")
+    options = parser.parse_args(argv)
+    rates = run(options)
+    text = render(rates, options, cpu_pressure())
+    print(text)
+    if not options.no_write:
+        DOCS.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
