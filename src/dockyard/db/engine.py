@@ -105,8 +105,10 @@ def normalise_url(url: str) -> URL:
 
 
 def _create(url: URL, pool_size: int) -> Engine:
+    # A database error's message would otherwise quote the statement's parameters: password
+    # hashes, webhook secrets. Secrets are never logged.
     if url.get_backend_name() == "sqlite":
-        engine = create_engine(url)
+        engine = create_engine(url, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     connect_args: dict[str, Any] = {}
@@ -125,6 +127,7 @@ def _create(url: URL, pool_size: int) -> Engine:
         pool_pre_ping=True,  # a connection the server closed (restart, idle timeout) is replaced
         pool_recycle=1800,
         connect_args=connect_args,
+        hide_parameters=True,
     )
 
 
