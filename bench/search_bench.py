@@ -298,7 +298,10 @@ def over_target(results: dict[str, dict[str, Timing]]) -> str:
     return f"Over the {TARGET_MS:.0f} ms target at the 95th percentile: " + "; ".join(missed) + "."
 
 
-def render(results: dict[str, dict[str, Timing]], notes: dict[str, str]) -> str:
+def render(
+    results: dict[str, dict[str, Timing]], notes: dict[str, str], pressure: dict[str, str]
+) -> str:
+    pressures = ", ".join(f"{pressure[name]} after {name}" for name in results)
     return f"""## Search
 
 `make bench-search` (bench/search_bench.py), {datetime.now(UTC):%Y-%m-%d}: `GET /v1/search` and
@@ -309,15 +312,16 @@ organisation of {ORGANISATION_REPOSITORIES:,} and collaborates on
 {COLLABORATIONS} private repositories elsewhere). {REQUESTS} requests per case, one after another
 on one connection, after {WARM_UP} to warm up; latency at the client, in milliseconds. The target
 is a p95 under {TARGET_MS:.0f} ms. Texts of three characters or more go through the trigram
-indexes (docs/decisions/0014-search.md); stars and pulls are 0 until the catalogue counts them, so
-those sorts cost what the name order costs.
+indexes (docs/decisions/0014-search.md); matches are counted up to 1,000, and past that only the
+name matches are ranked (docs/decisions/0016-search-speed.md); stars and pulls are 0 until the
+catalogue counts them, so those sorts cost what the name order costs.
 
 {table(results, notes)}
 
 {over_target(results)}
 
-Machine: {machine_note()}. CPU pressure from all work (PSI `some avg60`) when the run ended:
-{cpu_pressure() or "not reported"}; other work shared the machine's two CPUs throughout.
+Machine: {machine_note()}. CPU pressure from all work (PSI `some avg60`) when each backend's
+cases ended: {pressures}; other work shared the machine's two CPUs throughout.
 """
 
 
@@ -343,11 +347,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     rng = random.Random(9)
     notes = {case.name: case.note for case in cases(vocabulary(rng), ["a/b"])}
-    results = {}
+    results, pressure = {}, {}
     with tempfile.TemporaryDirectory(prefix="search-bench-") as work:
         for name in backends:
             results[name] = run_backend(name, Path(work))
-    section = render(results, notes)
+            # Per backend: the two are measured minutes apart, and other work comes and goes.
+            pressure[name] = cpu_pressure() or "not reported"
+    section = render(results, notes, pressure)
     print(section)
     if not options.no_write:
         write(section)

@@ -2,7 +2,8 @@
 SQLite, pg_trgm GIN indexes on PostgreSQL), the caller's visibility filter, an order, a page.
 
 Search is a read model over the repository settings: it reads their table and keeps its own
-text index of it (docs/decisions/0014-search.md).
+text index of it (docs/decisions/0014-search.md). How much a search reads is bounded as
+docs/decisions/0016-search-speed.md says.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ from dockyard.index.tables import repository_settings as settings
 # every row (a bounded scan, docs/api.md).
 TRIGRAM = 3
 # Matches beyond this many are neither counted nor paged to (narrow the search instead): a
-# search that matches most repositories costs what counting this many costs, not the whole table.
+# search that matches most repositories reads this many of them and its name matches, not every
+# match (docs/decisions/0016-search-speed.md).
 MAX_COUNTED = 1_000
 # What PostgreSQL's trigram indexes of migration 0009 take out of names and descriptions:
 # pg_trgm makes trigrams of alphanumeric runs only, so `nginx-proxy` would otherwise be looked
@@ -248,8 +250,15 @@ def _matching(dialect: str, words: str) -> ColumnElement[bool]:
             found = select(_fts.c.rowid).where(text("repository_search MATCH :phrase"))
             return settings.c.id.in_(found.params(phrase=_phrase(words)))
         return or_(
-            func.instr(func.lower(settings.c.name), words) > 0,
+            func.instr(settings.c.name, words) > 0,
             func.instr(func.lower(settings.c.description), words) > 0,
+        )
+    if len(words) < TRIGRAM:
+        # Every row is read: names are lowercase (the distribution spec's grammar), so spare
+        # them lower(), which costs more than the comparison.
+        return or_(
+            func.strpos(settings.c.name, words) > 0,
+            func.strpos(func.lower(settings.c.description), words) > 0,
         )
     return or_(_holding(settings.c.name, words), _holding(settings.c.description, words))
 
@@ -285,17 +294,19 @@ def _matching_name(dialect: str, words: str) -> ColumnElement[bool]:
         if len(words) >= TRIGRAM:
             found = select(_fts.c.rowid).where(text("repository_search MATCH :name_phrase"))
             return settings.c.id.in_(found.params(name_phrase=_phrase(words, "name")))
-        return func.instr(func.lower(settings.c.name), words) > 0
+        return func.instr(settings.c.name, words) > 0
+    if len(words) < TRIGRAM:
+        return func.strpos(settings.c.name, words) > 0
     return _holding(settings.c.name, words)
 
 
 def _not_in_name(dialect: str, words: str) -> ColumnElement[bool]:
     """The name does not hold `words`: a filter for rows already found, which no index serves.
     Names are lowercase ASCII (the distribution spec's grammar), where lower(), LIKE and FTS5's
-    case folding agree: name matches and these part the matches exactly."""
+    case folding change nothing: name matches and these part the matches exactly."""
     if dialect == "sqlite":
-        return func.instr(func.lower(settings.c.name), words) == 0
-    return func.strpos(func.lower(settings.c.name), words) == 0
+        return func.instr(settings.c.name, words) == 0
+    return func.strpos(settings.c.name, words) == 0
 
 
 def _squeezed(words: str) -> str:
