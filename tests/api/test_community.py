@@ -7,6 +7,7 @@ and the fans are other signed-in people; sam is a stranger; `oscar+ci` a read-on
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -350,15 +351,19 @@ def test_robots_and_read_tokens_read_but_never_write(world: World) -> None:
             assert_error(api.delete(edit), 403, "DENIED")
 
 
-def test_a_write_token_stars_exactly_when_it_may_change_settings(world: World) -> None:
-    """Whether an access token may change anything is the /api's one rule (Caller.may_change):
-    starring follows it."""
+def test_a_write_token_stars_and_comments_but_never_changes_settings(world: World) -> None:
+    """Stars and comments are the account's own activity (Caller.may_post): a personal token
+    with the write scope may; settings only the password changes (Caller.may_change)."""
     with world.api("oscar-write") as api:
         settings = api.patch("/api/repositories/oscar/stars", json={"description": "stars"})
-        starring = api.put("/api/repositories/oscar/stars/star")
-        assert (settings.status_code, starring.status_code) in {(200, 204), (403, 403)}
-        if starring.status_code == 204:
-            assert_status(api.delete("/api/repositories/oscar/stars/star"), 204)
+        assert_error(settings, 403, "DENIED")
+        assert_status(api.put("/api/repositories/oscar/stars/star"), 204)
+        posted = api.post("/api/repositories/oscar/stars/comments", json={"body": "by token"})
+        assert_status(posted, 201)
+        assert_status(
+            api.delete(f"/api/repositories/oscar/stars/comments/{posted.json()['id']}"), 204
+        )
+        assert_status(api.delete("/api/repositories/oscar/stars/star"), 204)
 
 
 def test_deleting_a_repository_takes_its_stars_and_comments_with_it(world: World) -> None:
@@ -407,3 +412,23 @@ def test_the_full_description_is_markdown_of_at_most_25000_characters(world: Wor
     with world.api("sam") as api:  # nor may a stranger learn a private one exists
         secret = f"/api/repositories/{SECRET}"
         assert_error(api.patch(secret, json={"full_description": "x"}), 404, "NOT_FOUND")
+
+
+def test_a_full_description_of_25000_characters_fits_whatever_its_script(world: World) -> None:
+    path = "/api/repositories/oscar/crowd"
+    markdown = "港" * 25_000  # three bytes each in UTF-8; twelve each JSON-escaped as \\u6e2f
+    with world.api("oscar") as api:
+        for body in (
+            json.dumps({"full_description": markdown}, ensure_ascii=False).encode(),
+            json.dumps({"full_description": markdown}).encode(),
+        ):
+            headers = {"Content-Type": "application/json"}
+            assert_status(api.patch(path, content=body, headers=headers), 200)
+    assert world.shown("oscar/crowd", "anonymous")["full_description"] == markdown
+
+
+def test_a_namespace_longer_than_any_is_400(world: World) -> None:
+    with world.api("admin") as api:
+        long_name = "n" * 65 + "/x"
+        answer = api.patch(f"/api/repositories/{long_name}", json={"description": "d"})
+        assert_error(answer, 400, "INVALID_REQUEST")

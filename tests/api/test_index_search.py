@@ -121,7 +121,8 @@ def _populate(index: IndexServer) -> World:
             token = api.post("/api/tokens", json={"name": "search", "scopes": ["read", "write"]})
             assert_status(token, 201)
             world.credentials[user] = (user, token.json()["token"])
-    owner = world.credentials["oscar"]
+    # Changes need the password: a token never changes settings.
+    owner = passwords["oscar"]
     with index.api(owner) as api:
         assert_status(api.post("/api/orgs", json={"name": "acme"}), 201)
         assert_status(api.post("/api/orgs/acme/teams", json={"name": "devs"}), 201)
@@ -132,7 +133,7 @@ def _populate(index: IndexServer) -> World:
         world.credentials["robot"] = ("oscar+ci", robot.json()["token"])
     for repo in REPOS:
         namespace = repo.name.split("/")[0]
-        creator = world.credentials[{"library": "admin", "sam": "sam"}.get(namespace, "oscar")]
+        creator = {"library": ADMIN, "sam": passwords["sam"]}.get(namespace, passwords["oscar"])
         with index.api(creator) as api:
             change = {"visibility": repo.visibility, "description": repo.description}
             assert_status(api.patch(f"/api/repositories/{repo.name}", json=change), 200)
@@ -274,7 +275,7 @@ def test_v1_search_pages_hold_n_results_and_count_the_pages(world: World) -> Non
 def test_a_repository_made_private_leaves_a_strangers_search_and_a_new_description_is_found(
     world: World,
 ) -> None:
-    with world.index.api(world.credentials["oscar"]) as api:
+    with world.index.api(("oscar", "oscar-password")) as api:
         assert_status(
             api.patch("/api/repositories/acme/fleeting", json={"description": "here now"}), 200
         )

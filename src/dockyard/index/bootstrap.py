@@ -38,8 +38,8 @@ async def _ensure_admin(settings: Settings) -> None:
         if not given:
             print(
                 f"dockyard: created the site administrator {ADMIN!r} with password {password}"
-                " (shown only this once; change it or set DOCKYARD_ADMIN_PASSWORD on a new"
-                " installation)",
+                " (shown only this once; change it with `dockyard user passwd admin` or"
+                " PUT /api/user/password, or set DOCKYARD_ADMIN_PASSWORD on a new installation)",
                 file=sys.stderr,
                 flush=True,
             )

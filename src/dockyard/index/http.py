@@ -131,9 +131,9 @@ async def signed_in(request: Request) -> Caller:
     return found
 
 
-async def body(request: Request, model: type[M]) -> M:
+async def body(request: Request, model: type[M], limit: int = MAX_BODY) -> M:
     try:
-        raw = await read_limited(request, MAX_BODY)
+        raw = await read_limited(request, limit)
     except BodyTooLarge as exc:
         raise TooLarge(f"the request body is {exc}") from None
     document = _json(raw or b"{}")

@@ -66,9 +66,10 @@ def _paged(request: Request, page: service.Page, more: bool, items: Sequence[Ite
 
 
 async def _writer(request: Request) -> Identity:
-    """A signed-in person whose credentials may change things (not a robot or read token)."""
+    """Stars and comments are the caller's own, not settings: the password, or a personal
+    token with the write scope (never a robot or a read token)."""
     who = await signed_in_caller(request)
-    who.may_change()
+    who.may_post()
     return who.identity
 
 

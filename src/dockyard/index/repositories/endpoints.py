@@ -8,15 +8,25 @@ from starlette.routing import Route
 
 from dockyard.index.errors import Invalid
 from dockyard.index.http import api, body, caller, index_of, no_content, signed_in
+from dockyard.index.names import namespace_of
 from dockyard.index.repositories import service
 from dockyard.index.repositories.schemas import Collaborator, RepositoryOut, Role, SettingsChange
 from dockyard.oci.names import is_valid_name
+
+# As the columns hold them (index/tables.py): longer ones are no repository's.
+MAX_NAME, MAX_NAMESPACE = 255, 64
+# A full description of 25,000 characters, each escaped in JSON as up to 12 bytes.
+SETTINGS_BODY = 320 * 1024
 
 
 def _name(request: Request) -> str:
     name: str = request.path_params["name"]
     if not is_valid_name(name):
         raise Invalid(f"{name!r} is not a repository name")
+    if len(name) > MAX_NAME or len(namespace_of(name)) > MAX_NAMESPACE:
+        raise Invalid(
+            f"a repository name has at most {MAX_NAME} characters, its namespace {MAX_NAMESPACE}"
+        )
     return name
 
 
@@ -39,7 +49,7 @@ def _shown(found: service.RepositoryInfo) -> Response:
 async def change(request: Request) -> Response:
     who = await signed_in(request)
     who.may_change()
-    form = await body(request, SettingsChange)
+    form = await body(request, SettingsChange, SETTINGS_BODY)
     index = index_of(request)
     found = await service.update(
         index.database,
