@@ -432,3 +432,33 @@ def test_a_namespace_longer_than_any_is_400(world: World) -> None:
         long_name = "n" * 65 + "/x"
         answer = api.patch(f"/api/repositories/{long_name}", json={"description": "d"})
         assert_error(answer, 400, "INVALID_REQUEST")
+
+
+# Search over what the community adds
+
+
+def test_search_finds_full_descriptions_shows_stars_and_sorts_by_them(world: World) -> None:
+    with world.api("oscar") as api:
+        change = {"full_description": "# Talk\n\nHolds the word quokkalicious once."}
+        assert_status(api.patch("/api/repositories/oscar/talk", json=change), 200)
+    with world.api("anonymous") as api:
+        for text in ("quokkalicious", "qu", "okkal"):  # trigram lookups and a short text
+            found = api.get("/api/search", params={"q": text}).json()
+            assert "oscar/talk" in [hit["name"] for hit in found["results"]], text
+        v1 = api.get("/v1/search", params={"q": "quokkalicious"}).json()
+        assert [hit["name"] for hit in v1["results"]] == ["oscar/talk"]
+
+    for fan in FANS[:3]:
+        with world.api(fan) as api:
+            assert_status(api.put("/api/repositories/oscar/pages/star"), 204)
+    with world.api(FANS[3]) as api:
+        assert_status(api.put("/api/repositories/oscar/talk/star"), 204)
+    with world.api("anonymous") as api:
+        ranked = api.get("/api/search", params={"q": "oscar/", "sort": "stars"}).json()
+        counts = {hit["name"]: hit["star_count"] for hit in ranked["results"]}
+        v1 = api.get("/v1/search", params={"q": "oscar/pages"}).json()
+    stars = [counts[name] for name in counts]
+    assert stars == sorted(stars, reverse=True)
+    assert counts["oscar/pages"] >= 3 and counts["oscar/talk"] >= 1
+    assert v1["results"][0]["star_count"] == counts["oscar/pages"]
+    assert SECRET not in counts

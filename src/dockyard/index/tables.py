@@ -124,6 +124,7 @@ Index(
 )
 Index("ix_repository_settings_created_at", repository_settings.c.created_at)
 Index("ix_repository_settings_pull_count", repository_settings.c.pull_count)
+Index("ix_repository_settings_star_count", repository_settings.c.star_count)
 Index("ix_repository_settings_last_push_at", repository_settings.c.last_push_at)
 
 # The catalogue's tags: what each tag of a repository points at, as registry events told it.

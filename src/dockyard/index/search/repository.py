@@ -60,6 +60,7 @@ class Found:
     description: str
     visibility: str
     pull_count: int
+    star_count: int
 
 
 def find(
@@ -138,6 +139,7 @@ def _rows(
             settings.c.description,
             settings.c.visibility,
             settings.c.pull_count,
+            settings.c.star_count,
             *extra,
         )
         .where(*conditions)
@@ -150,7 +152,14 @@ def _rows(
 
 def _found(rows: list[Any]) -> list[Found]:
     return [
-        Found(row.name, row.namespace, row.description, row.visibility, int(row.pull_count))
+        Found(
+            row.name,
+            row.namespace,
+            row.description,
+            row.visibility,
+            int(row.pull_count),
+            int(row.star_count),
+        )
         for row in rows
     ]
 
@@ -177,6 +186,7 @@ def _some_matches(
         settings.c.description,
         settings.c.visibility,
         settings.c.pull_count,
+        settings.c.star_count,
         settings.c.last_push_at,
     ]
     if dialect != "sqlite" or len(words) < TRIGRAM or namespace is not None:
@@ -244,7 +254,8 @@ def _among_ids(ids: list[int], unindexed: bool, dialect: str) -> ColumnElement[b
 
 
 def _matching(dialect: str, words: str) -> ColumnElement[bool]:
-    """Name or description holds `words` (lowercase), whatever the case."""
+    """The name or a description (short or full) holds `words` (lowercase), whatever the
+    case."""
     if dialect == "sqlite":
         if len(words) >= TRIGRAM:
             found = select(_fts.c.rowid).where(text("repository_search MATCH :phrase"))
@@ -252,6 +263,7 @@ def _matching(dialect: str, words: str) -> ColumnElement[bool]:
         return or_(
             func.instr(settings.c.name, words) > 0,
             func.instr(func.lower(settings.c.description), words) > 0,
+            func.instr(func.lower(settings.c.full_description), words) > 0,
         )
     if len(words) < TRIGRAM:
         # Every row is read: names are lowercase (the distribution spec's grammar), so spare
@@ -259,8 +271,13 @@ def _matching(dialect: str, words: str) -> ColumnElement[bool]:
         return or_(
             func.strpos(settings.c.name, words) > 0,
             func.strpos(func.lower(settings.c.description), words) > 0,
+            func.strpos(func.lower(settings.c.full_description), words) > 0,
         )
-    return or_(_holding(settings.c.name, words), _holding(settings.c.description, words))
+    return or_(
+        _holding(settings.c.name, words),
+        _holding(settings.c.description, words),
+        _holding(settings.c.full_description, words),
+    )
 
 
 def _holding(column: ColumnElement[str], words: str) -> ColumnElement[bool]:
@@ -324,8 +341,9 @@ def _order(
         return [columns.last_push_at.desc().nulls_last(), columns.name]
     if order == "pulls":
         return [columns.pull_count.desc(), columns.name]
+    if order == "stars":
+        return [columns.star_count.desc(), columns.name]
     if order != "relevance" or not words:
-        # Stars are 0 everywhere until they can be given.
         return [columns.name]
     name: ColumnElement[str] = columns.name
     escaped = _like(words)

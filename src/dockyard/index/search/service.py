@@ -40,7 +40,7 @@ class Hit:
     description: str
     visibility: str
     pull_count: int
-    star_count: int = 0  # until stars can be given
+    star_count: int
 
     @property
     def is_official(self) -> bool:
@@ -76,7 +76,14 @@ async def search(database: Database, identity: Identity | None, query: Query) ->
             connection, readable, words, query.namespace, query.order, query.per_page, offset
         )
         hits = [
-            Hit(row.name, row.namespace, row.description, row.visibility, row.pull_count)
+            Hit(
+                row.name,
+                row.namespace,
+                row.description,
+                row.visibility,
+                row.pull_count,
+                row.star_count,
+            )
             for row in rows
         ]
         return Results(query, total, hits)
