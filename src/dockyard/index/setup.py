@@ -21,6 +21,7 @@ from dockyard.index.catalogue.content import RegistryContent
 from dockyard.index.catalogue.receiver import LOCAL_CATALOGUE, CatalogueReceiver
 from dockyard.index.community import endpoints as community
 from dockyard.index.hub import Index
+from dockyard.index.openapi import openapi_route
 from dockyard.index.organisations import endpoints as organisations
 from dockyard.index.repositories import endpoints as repositories
 from dockyard.index.repositories import transfer
@@ -62,9 +63,10 @@ class IndexAuth:
         self.index.logins = logins
 
 
-def index_auth(settings: Settings) -> IndexAuth:
-    index = Index.from_settings(settings)
-    routes = [
+def api_routes(settings: Settings) -> list[BaseRoute]:
+    """The /api (and /v1/search) routes, unbound, in the order they match; the last one serves
+    their OpenAPI document."""
+    routes: list[BaseRoute] = [
         *accounts.routes,
         *organisations.routes,
         *tokens.routes,
@@ -76,6 +78,12 @@ def index_auth(settings: Settings) -> IndexAuth:
         *search.routes,
         *inbox.routes(settings.index.events),
     ]
+    return [*routes, openapi_route(routes)]
+
+
+def index_auth(settings: Settings) -> IndexAuth:
+    index = Index.from_settings(settings)
+    routes = [r for r in api_routes(settings) if isinstance(r, Route)]
     hooks = settings.index.webhooks
     bound = tuple(Route(r.path, _bind(r.endpoint, index, hooks), methods=r.methods) for r in routes)
     remote = None

@@ -11,9 +11,15 @@ from dockyard.index.accounts import lifecycle, service
 from dockyard.index.accounts.schemas import PasswordChange, PasswordReset, SignUp, UserOut
 from dockyard.index.errors import Forbidden, NotFound
 from dockyard.index.http import Caller, api, body, caller, index_of, no_content, signed_in
+from dockyard.index.openapi import operation
 
 
 @api
+@operation(
+    "Create an account (an administrator only, when sign-up is switched off)",
+    body=SignUp,
+    answers={201: UserOut},
+)
 async def sign_up(request: Request) -> Response:
     index = index_of(request)
     if not index.signup_enabled:
@@ -27,6 +33,7 @@ async def sign_up(request: Request) -> Response:
 
 
 @api
+@operation("The signed-in account", answers={200: UserOut}, credentials="required")
 async def me(request: Request) -> Response:
     who = await signed_in(request)
     user = await service.find_user(index_of(request).database, who.user.username)
@@ -45,6 +52,12 @@ async def _person(request: Request) -> Caller:
 
 
 @api
+@operation(
+    "Change one's own password (ends every other credential)",
+    body=PasswordChange,
+    answers={204: None},
+    credentials="required",
+)
 async def change_password(request: Request) -> Response:
     who = await _person(request)
     form = await body(request, PasswordChange)
@@ -54,6 +67,12 @@ async def change_password(request: Request) -> Response:
 
 
 @api
+@operation(
+    "Set another account's password (site administrators)",
+    body=PasswordReset,
+    answers={204: None},
+    credentials="required",
+)
 async def reset_password(request: Request) -> Response:
     who = await _person(request)
     form = await body(request, PasswordReset)
@@ -64,6 +83,11 @@ async def reset_password(request: Request) -> Response:
 
 def _disabling(disabled: bool) -> Route:
     @api
+    @operation(
+        f"{'Disable' if disabled else 'Enable'} an account (site administrators)",
+        answers={204: None},
+        credentials="required",
+    )
     async def endpoint(request: Request) -> Response:
         who = await _person(request)
         name = request.path_params["name"]
@@ -75,6 +99,7 @@ def _disabling(disabled: bool) -> Route:
 
 
 @api
+@operation("Delete an account", answers={204: None}, credentials="required")
 async def delete_account(request: Request) -> Response:
     who = await _person(request)
     name = request.path_params["name"]

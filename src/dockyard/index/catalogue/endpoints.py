@@ -9,10 +9,16 @@ from starlette.routing import Route
 from dockyard.index.catalogue import schemas, service
 from dockyard.index.errors import Invalid
 from dockyard.index.http import MAX_PAGE, api, caller, index_of, number_param
+from dockyard.index.openapi import operation
 from dockyard.oci.names import is_valid_name
 
 
 @api
+@operation(
+    "A repository's tags as the catalogue knows them",
+    answers={200: schemas.TagsAnswer},
+    query={"sort": "name or last_push", "page": "from 1", "per_page": "1 to 100"},
+)
 async def list_tags(request: Request) -> Response:
     name: str = request.path_params["name"]
     if not is_valid_name(name):

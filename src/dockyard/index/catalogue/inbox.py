@@ -29,9 +29,12 @@ from dockyard.db.engine import Database
 from dockyard.index.catalogue.changes import change_of
 from dockyard.index.catalogue.receiver import REMOTE_CATALOGUE, CatalogueReceiver
 from dockyard.index.catalogue.remote import SUBJECT, HttpContent, PullTokens
+from dockyard.index.catalogue.schemas import Envelope, Received
 from dockyard.index.errors import IndexProblem, Invalid, TooLarge
 from dockyard.index.http import api, index_of
 from dockyard.index.names import canonical, namespace_of
+from dockyard.index.openapi import operation
+from dockyard.index.webhooks.receiver import WEBHOOKS
 from dockyard.kit.bodies import BodyTooLarge, read_limited
 from dockyard.kit.errors import ErrorCode, error_response
 from dockyard.oci.digest import Digest, InvalidDigest
@@ -64,6 +67,12 @@ def routes(events: IndexEventsSettings) -> list[Route]:
         return []
 
     @api
+    @operation(
+        "Take another registry's notification envelope (Distribution's format)",
+        body=Envelope,
+        answers={202: Received},
+        credentials="bearer-secret",
+    )
     async def receive_events(request: Request) -> Response:
         if not _authorised(request.headers.get("authorization"), secret):
             return error_response(
@@ -84,7 +93,7 @@ def routes(events: IndexEventsSettings) -> list[Route]:
             await outbox.in_thread(
                 index_of(request).database,
                 outbox.insert_events,
-                [(event, (REMOTE_CATALOGUE,)) for event in kept],
+                [(event, _receivers(event)) for event in kept],
             )
         except (sql.OperationalError, sql.InterfaceError, sql.TimeoutError) as exc:
             # Expected while the database is away: one line, no traceback; the sender retries.
@@ -94,9 +103,16 @@ def routes(events: IndexEventsSettings) -> list[Route]:
                 "the database is unavailable: send the events again later",
                 headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
             )
-        return JSONResponse({"received": len(events), "stored": len(kept)}, status_code=202)
+        answer = Received(received=len(events), stored=len(kept))
+        return JSONResponse(answer.model_dump(), status_code=202)
 
     return [Route("/api/events", receive_events, methods=["POST"])]
+
+
+def _receivers(event: NewEvent) -> tuple[str, ...]:
+    """The catalogue takes every kept event; webhooks their pushes (a delete in Distribution's
+    format does not say whether it was a manifest's or a blob's: hooks are not told of it)."""
+    return (REMOTE_CATALOGUE, WEBHOOKS) if event.action == "push" else (REMOTE_CATALOGUE,)
 
 
 def _authorised(header: str | None, secret: SecretStr) -> bool:

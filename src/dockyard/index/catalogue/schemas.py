@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -33,3 +34,14 @@ class TagsAnswer(BaseModel):
     total: int
     pages: int
     results: list[TagOut]
+
+
+class Envelope(BaseModel):
+    """Distribution's notification envelope, as registries POST it to /api/events."""
+
+    events: list[dict[str, Any]]
+
+
+class Received(BaseModel):
+    received: int  # events in the envelope
+    stored: int  # of those, the ones the catalogue acts on

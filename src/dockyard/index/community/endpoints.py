@@ -13,21 +13,26 @@ from starlette.routing import Route
 from dockyard.index.community import service
 from dockyard.index.community.schemas import (
     CommentOut,
+    CommentsPage,
     CommentText,
     Item,
     PageOut,
     StargazerOut,
+    StargazersPage,
     StarredOut,
+    StarredPage,
 )
 from dockyard.index.errors import Invalid, NotFound
 from dockyard.index.http import MAX_PAGE, api, body, caller, index_of, no_content, number_param
 from dockyard.index.http import signed_in as signed_in_caller
+from dockyard.index.openapi import operation
 from dockyard.index.repositories.permissions import Identity
 from dockyard.kit.numbers import parse_decimal
 from dockyard.oci.names import is_valid_name
 
 # Comment ids are 32-bit integers in PostgreSQL: a larger one names no comment.
 _MAX_ID = 2**31 - 1
+PAGING = {"page": "from 1", "per_page": "results per page"}
 
 
 def _name(request: Request) -> str:
@@ -55,9 +60,15 @@ def _page(request: Request) -> service.Page:
     )
 
 
-def _paged(request: Request, page: service.Page, more: bool, items: Sequence[Item]) -> Response:
+def _paged(
+    request: Request,
+    page: service.Page,
+    more: bool,
+    shape: type[PageOut[Item]],
+    items: Sequence[Item],
+) -> Response:
     """The page as JSON, with an RFC 5988 Link to the next one when there is one."""
-    shown = PageOut[Item](page=page.number, per_page=page.size, results=list(items))
+    shown = shape(page=page.number, per_page=page.size, results=list(items))
     headers = {}
     if more and page.number < MAX_PAGE:
         query = urlencode({"page": page.number + 1, "per_page": page.size})
@@ -79,6 +90,7 @@ async def _reader(request: Request) -> Identity | None:
 
 
 @api
+@operation("Star a repository (idempotent)", answers={204: None}, credentials="required")
 async def star(request: Request) -> Response:
     who = await _writer(request)
     await service.star(index_of(request).database, who, _name(request))
@@ -86,6 +98,7 @@ async def star(request: Request) -> Response:
 
 
 @api
+@operation("Take one's star back (idempotent)", answers={204: None}, credentials="required")
 async def unstar(request: Request) -> Response:
     who = await _writer(request)
     await service.unstar(index_of(request).database, who, _name(request))
@@ -93,30 +106,38 @@ async def unstar(request: Request) -> Response:
 
 
 @api
+@operation(
+    "The repositories the signed-in user starred, newest first",
+    answers={200: StarredPage},
+    query=PAGING,
+    credentials="required",
+)
 async def starred(request: Request) -> Response:
     who = await signed_in_caller(request)
     page = _page(request)
     found = await service.starred(index_of(request).database, who.identity, page)
     items = [StarredOut.model_validate(s, from_attributes=True) for s in found.items]
-    return _paged(request, page, found.more, items)
+    return _paged(request, page, found.more, StarredPage, items)
 
 
 @api
+@operation("Who starred a repository, newest first", answers={200: StargazersPage}, query=PAGING)
 async def stargazers(request: Request) -> Response:
     who = await _reader(request)
     page = _page(request)
     found = await service.stargazers(index_of(request).database, who, _name(request), page)
     items = [StargazerOut.model_validate(s, from_attributes=True) for s in found.items]
-    return _paged(request, page, found.more, items)
+    return _paged(request, page, found.more, StargazersPage, items)
 
 
 @api
+@operation("A repository's comments, newest first", answers={200: CommentsPage}, query=PAGING)
 async def comments(request: Request) -> Response:
     who = await _reader(request)
     page = _page(request)
     found = await service.comments(index_of(request).database, who, _name(request), page)
     items = [CommentOut.model_validate(c, from_attributes=True) for c in found.items]
-    return _paged(request, page, found.more, items)
+    return _paged(request, page, found.more, CommentsPage, items)
 
 
 def _comment(comment: service.Comment, status: int = 200) -> Response:
@@ -125,6 +146,9 @@ def _comment(comment: service.Comment, status: int = 200) -> Response:
 
 
 @api
+@operation(
+    "Comment on a repository", body=CommentText, answers={201: CommentOut}, credentials="required"
+)
 async def add_comment(request: Request) -> Response:
     who = await _writer(request)
     form = await body(request, CommentText)
@@ -133,6 +157,9 @@ async def add_comment(request: Request) -> Response:
 
 
 @api
+@operation(
+    "Edit one's comment", body=CommentText, answers={200: CommentOut}, credentials="required"
+)
 async def edit_comment(request: Request) -> Response:
     who = await _writer(request)
     form = await body(request, CommentText)
@@ -141,6 +168,7 @@ async def edit_comment(request: Request) -> Response:
 
 
 @api
+@operation("Delete a comment", answers={204: None}, credentials="required")
 async def delete_comment(request: Request) -> Response:
     who = await _writer(request)
     database, name, number = index_of(request).database, _name(request), _comment_id(request)

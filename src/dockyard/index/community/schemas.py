@@ -44,3 +44,16 @@ class PageOut(BaseModel, Generic[Item]):
     page: int
     per_page: int
     results: list[Item]
+
+
+# The pages as the endpoints answer them, by name (for the OpenAPI document).
+class StarredPage(PageOut[StarredOut]):
+    pass
+
+
+class StargazersPage(PageOut[StargazerOut]):
+    pass
+
+
+class CommentsPage(PageOut[CommentOut]):
+    pass

@@ -7,20 +7,34 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from dockyard.index.http import api, body, index_of, no_content, signed_in
+from dockyard.index.openapi import operation
 from dockyard.index.organisations import service
-from dockyard.index.organisations.schemas import Member, Membership, NewOrganisation, NewTeam
+from dockyard.index.organisations.schemas import (
+    Created,
+    Member,
+    Membership,
+    NewOrganisation,
+    NewTeam,
+)
 
 
 @api
+@operation(
+    "Create an organisation (its creator is its owner)",
+    body=NewOrganisation,
+    answers={201: Created},
+    credentials="required",
+)
 async def create(request: Request) -> Response:
     who = await signed_in(request)
     who.may_change()
     form = await body(request, NewOrganisation)
     await service.create_organisation(index_of(request).database, form.name, who.user)
-    return JSONResponse({"name": form.name}, status_code=201)
+    return JSONResponse(Created(name=form.name).model_dump(), status_code=201)
 
 
 @api
+@operation("Delete an organisation", answers={204: None}, credentials="required")
 async def delete(request: Request) -> Response:
     who = await signed_in(request)
     who.may_change()
@@ -31,6 +45,7 @@ async def delete(request: Request) -> Response:
 
 
 @api
+@operation("An organisation's members", answers={200: list[Member]}, credentials="required")
 async def members(request: Request) -> Response:
     who = await signed_in(request)
     org = request.path_params["org"]
@@ -39,6 +54,12 @@ async def members(request: Request) -> Response:
 
 
 @api
+@operation(
+    "Add a member or change their role",
+    body=Membership,
+    answers={204: None},
+    credentials="required",
+)
 async def set_member(request: Request) -> Response:
     who = await signed_in(request)
     who.may_change()
@@ -51,6 +72,7 @@ async def set_member(request: Request) -> Response:
 
 
 @api
+@operation("Remove a member", answers={204: None}, credentials="required")
 async def remove_member(request: Request) -> Response:
     who = await signed_in(request)
     who.may_change()
@@ -60,16 +82,18 @@ async def remove_member(request: Request) -> Response:
 
 
 @api
+@operation("Create a team", body=NewTeam, answers={201: Created}, credentials="required")
 async def create_team(request: Request) -> Response:
     who = await signed_in(request)
     who.may_change()
     form = await body(request, NewTeam)
     org = request.path_params["org"]
     await service.create_team(index_of(request).database, who.user, org, form.name)
-    return JSONResponse({"name": form.name}, status_code=201)
+    return JSONResponse(Created(name=form.name).model_dump(), status_code=201)
 
 
 @api
+@operation("A team's members' usernames", answers={200: list[str]}, credentials="required")
 async def team_members(request: Request) -> Response:
     who = await signed_in(request)
     params = request.path_params
@@ -80,6 +104,7 @@ async def team_members(request: Request) -> Response:
 
 
 @api
+@operation("Add a member to a team", answers={204: None}, credentials="required")
 async def add_team_member(request: Request) -> Response:
     who = await signed_in(request)
     who.may_change()
@@ -91,6 +116,7 @@ async def add_team_member(request: Request) -> Response:
 
 
 @api
+@operation("Remove a member from a team", answers={204: None}, credentials="required")
 async def remove_team_member(request: Request) -> Response:
     who = await signed_in(request)
     who.may_change()

@@ -25,3 +25,9 @@ class Membership(BaseModel):
 class Member(BaseModel):
     username: str
     role: str
+
+
+class Created(BaseModel):
+    """What creating an organisation or a team answers: its name."""
+
+    name: str

@@ -9,6 +9,7 @@ from starlette.routing import Route
 from dockyard.index.errors import Invalid
 from dockyard.index.http import api, body, caller, index_of, no_content, signed_in
 from dockyard.index.names import namespace_of
+from dockyard.index.openapi import operation
 from dockyard.index.repositories import service
 from dockyard.index.repositories.schemas import Collaborator, RepositoryOut, Role, SettingsChange
 from dockyard.oci.names import is_valid_name
@@ -31,6 +32,7 @@ def _name(request: Request) -> str:
 
 
 @api
+@operation("A repository's settings and counts", answers={200: RepositoryOut})
 async def show(request: Request) -> Response:
     who = await caller(request, required=False)
     found = await service.info(
@@ -46,6 +48,12 @@ def _shown(found: service.RepositoryInfo) -> Response:
 
 
 @api
+@operation(
+    "Change a repository's visibility or descriptions",
+    body=SettingsChange,
+    answers={200: RepositoryOut},
+    credentials="required",
+)
 async def change(request: Request) -> Response:
     who = await signed_in(request)
     who.may_change()
@@ -64,6 +72,11 @@ async def change(request: Request) -> Response:
 
 
 @api
+@operation(
+    "A repository's collaborators (users and teams)",
+    answers={200: list[Collaborator]},
+    credentials="required",
+)
 async def collaborators(request: Request) -> Response:
     who = await signed_in(request)
     index = index_of(request)
@@ -76,6 +89,12 @@ async def collaborators(request: Request) -> Response:
 
 def _collaborator(kind: str, remove: bool = False) -> Route:
     @api
+    @operation(
+        f"{'Remove' if remove else 'Add or change'} a collaborating {kind[:-1]}",
+        body=None if remove else Role,
+        answers={204: None},
+        credentials="required",
+    )
     async def endpoint(request: Request) -> Response:
         who = await signed_in(request)
         who.may_change()

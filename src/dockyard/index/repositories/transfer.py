@@ -21,6 +21,7 @@ from dockyard.index.accounts import repository as accounts
 from dockyard.index.errors import Conflict, Forbidden, Invalid, NotFound
 from dockyard.index.http import api, body, index_of, no_content, signed_in
 from dockyard.index.names import LIBRARY, canonical, namespace_of
+from dockyard.index.openapi import operation
 from dockyard.index.organisations import repository as organisations
 from dockyard.index.repositories import repository
 from dockyard.index.repositories.permissions import Identity, namespace_role
@@ -94,6 +95,12 @@ def _administers(connection: Connection, actor: Identity, namespace: str) -> Non
 
 
 @api
+@operation(
+    "Move a repository to another namespace",
+    body=Transfer,
+    answers={204: None},
+    credentials="required",
+)
 async def endpoint(request: Request) -> Response:
     who = await signed_in(request)
     who.may_change()

@@ -17,12 +17,18 @@ from dockyard.auth.tokens import InvalidToken
 from dockyard.index.errors import Invalid, Unauthorized
 from dockyard.index.http import MAX_PAGE, api, caller, index_of, number_param
 from dockyard.index.identity import identity_of
+from dockyard.index.openapi import operation
 from dockyard.index.repositories.permissions import Identity
 from dockyard.index.search import schemas, service
 from dockyard.oci.names import is_valid_name
 
 
 @api
+@operation(
+    "Search public repositories and the caller's, as docker search asks",
+    answers={200: schemas.V1Answer},
+    query={"q": "the text searched for", "n": "results per page", "page": "from 1"},
+)
 async def v1_search(request: Request) -> Response:
     params = request.query_params
     query = service.Query(
@@ -54,6 +60,17 @@ async def v1_search(request: Request) -> Response:
 
 
 @api
+@operation(
+    "Search repositories the caller may see",
+    answers={200: schemas.Answer},
+    query={
+        "q": "the text searched for",
+        "namespace": "only this namespace's repositories",
+        "sort": ", ".join(service.ORDERS),
+        "page": "from 1",
+        "per_page": "results per page",
+    },
+)
 async def api_search(request: Request) -> Response:
     params = request.query_params
     namespace = params.get("namespace") or None

@@ -7,6 +7,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from dockyard.index.http import api, body, index_of, no_content, signed_in
+from dockyard.index.openapi import operation
 from dockyard.index.tokens import service
 from dockyard.index.tokens.schemas import CreatedToken, NewToken, TokenOut
 
@@ -25,6 +26,12 @@ def _out(info: service.TokenInfo, owner: str) -> TokenOut:
 
 
 @api
+@operation(
+    "Create an access token or a robot (its secret is shown only here)",
+    body=NewToken,
+    answers={201: CreatedToken},
+    credentials="required",
+)
 async def create(request: Request) -> Response:
     who = await signed_in(request)
     who.needs_password()
@@ -41,6 +48,9 @@ async def create(request: Request) -> Response:
 
 
 @api
+@operation(
+    "The signed-in user's tokens and robots", answers={200: list[TokenOut]}, credentials="required"
+)
 async def listing(request: Request) -> Response:
     who = await signed_in(request)
     found = await service.list_tokens(index_of(request).database, who.user)
@@ -48,6 +58,7 @@ async def listing(request: Request) -> Response:
 
 
 @api
+@operation("Revoke a token or a robot", answers={204: None}, credentials="required")
 async def revoke(request: Request) -> Response:
     who = await signed_in(request)
     who.needs_password()

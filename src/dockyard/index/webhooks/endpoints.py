@@ -22,11 +22,14 @@ from dockyard.index.http import (
     number_param,
     signed_in,
 )
+from dockyard.index.openapi import operation
 from dockyard.index.webhooks import service
 from dockyard.index.webhooks.addresses import Allowed
 from dockyard.index.webhooks.schemas import (
     DeliveriesAnswer,
+    DeliveryOut,
     HookChange,
+    HookOut,
     HooksAnswer,
     NewHook,
 )
@@ -34,6 +37,7 @@ from dockyard.index.webhooks.service import Of
 from dockyard.kit.numbers import parse_decimal
 from dockyard.oci.names import is_valid_name
 
+PAGING = {"page": "page number, from 1", "per_page": "results per page"}
 # Ids past this are no one's (the columns are 32-bit integers).
 MAX_ID = 2**31 - 1
 
@@ -80,6 +84,12 @@ def _paged(
 
 
 @api
+@operation(
+    "Create a webhook (its secret is shown only here)",
+    body=NewHook,
+    answers={201: HookOut},
+    credentials="required",
+)
 async def create(request: Request) -> Response:
     who = await signed_in(request)
     who.may_change()
@@ -94,6 +104,7 @@ async def create(request: Request) -> Response:
 
 
 @api
+@operation("List the webhooks", answers={200: HooksAnswer}, query=PAGING, credentials="required")
 async def listing(request: Request) -> Response:
     who = await signed_in(request)
     page, per_page = _paging(request)
@@ -105,6 +116,7 @@ async def listing(request: Request) -> Response:
 
 
 @api
+@operation("Show a webhook", answers={200: HookOut}, credentials="required")
 async def show(request: Request) -> Response:
     who = await signed_in(request)
     found = await service.show(
@@ -114,6 +126,12 @@ async def show(request: Request) -> Response:
 
 
 @api
+@operation(
+    "Change a webhook (or rotate its secret)",
+    body=HookChange,
+    answers={200: HookOut},
+    credentials="required",
+)
 async def change(request: Request) -> Response:
     who = await signed_in(request)
     who.may_change()
@@ -125,6 +143,7 @@ async def change(request: Request) -> Response:
 
 
 @api
+@operation("Delete a webhook", answers={204: None}, credentials="required")
 async def remove(request: Request) -> Response:
     who = await signed_in(request)
     who.may_change()
@@ -135,6 +154,12 @@ async def remove(request: Request) -> Response:
 
 
 @api
+@operation(
+    "List a webhook's deliveries with every attempt",
+    answers={200: DeliveriesAnswer},
+    query=PAGING,
+    credentials="required",
+)
 async def deliveries(request: Request) -> Response:
     who = await signed_in(request)
     of, hook = _of(request), _id(request, "hook")
@@ -147,6 +172,7 @@ async def deliveries(request: Request) -> Response:
 
 
 @api
+@operation("Send a delivery again", answers={202: DeliveryOut}, credentials="required")
 async def redeliver(request: Request) -> Response:
     who = await signed_in(request)
     who.may_change()
