@@ -5,6 +5,7 @@ refused unless the configuration allows them; with two processes each delivery i
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.images import make_image, push_image
+from tests.support.images import make_image, push_image, sha256
 from tests.support.index import ADMIN_PASSWORD, IndexServer, index_server
 from tests.support.postgres import backend_env
 from tests.support.waiting import eventually
@@ -359,3 +360,54 @@ def test_with_two_processes_each_delivery_is_sent_once(
         calls = receiver.received()
         assert sorted(c.payload["push_data"]["tag"] for c in calls) == sorted(tags)
         assert len({c.headers["X-Dockyard-Delivery"] for c in calls}) == len(tags)
+
+
+def test_a_blob_delete_is_no_delete_a_hook_hears_of(index: IndexServer) -> None:
+    name = "alice/blob-deletes"
+    image = make_image(name)
+    with webhook_receiver() as both:
+        create_hook(index, f"/api/repositories/{name}", both.url, events=["push", "delete"])
+        with index.registry(ALICE, f"repository:{name}:pull,push,delete") as registry:
+            digest = push_image(registry, name, image, "v1")
+            both.wait_for(1)
+            layer = sha256(image.layers[0])
+            assert registry.delete(f"/v2/{name}/blobs/{layer}").status_code == 202
+            assert registry.delete(f"/v2/{name}/manifests/{digest}").status_code == 202
+        calls = both.wait_for(2)
+        time.sleep(1)  # a blob's delete, recorded before the manifest's, would be here by now
+        deletes = [c.payload["delete_data"] for c in both.received() if "delete_data" in c.payload]
+    assert [d["digest"] for d in deletes] == [digest]
+    assert calls[0].headers["X-Dockyard-Event"] == "push"
+
+
+def test_pushes_other_registries_report_reach_the_hooks(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    secret = "remote-events-secret"
+    env = {**FAST, "DOCKYARD_INDEX__EVENTS__SECRET": secret}
+    name = "alice/from-elsewhere"
+    digest = "sha256:" + "ab" * 32
+    event = {
+        "id": "3b0c9d4e-remote-push",
+        "timestamp": "2026-12-02T04:00:00.000000000Z",
+        "action": "push",
+        "target": {
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": digest,
+            "repository": name,
+            "tag": "v7",
+        },
+        "actor": {"name": "alice"},
+    }
+    with ExitStack() as stack:
+        index = stack.enter_context(webhook_index("sqlite", request, tmp_path / "data", env))
+        hooked = stack.enter_context(webhook_receiver())
+        create_hook(index, f"/api/repositories/{name}", hooked.url)
+        headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
+        with index.api() as api:
+            answer = api.post("/api/events", json={"events": [event]}, headers=headers)
+        assert answer.status_code == 202, answer.text
+        (call,) = hooked.wait_for(1)
+    assert call.payload["push_data"]["tag"] == "v7"
+    assert call.payload["push_data"]["pusher"] == "alice"
+    assert call.payload["repository"]["repo_name"] == name

@@ -216,10 +216,15 @@ class EventLog:
             self._dropped = 0
 
     def _receivers(self, action: str, target: Target) -> list[str]:
+        # A blob's delete names no media type on the wire (as Distribution's); a receiver that
+        # ignores blobs means those too.
+        media_type = target.media_type
+        if media_type is None and target.kind == "blobs":
+            media_type = BLOB_MEDIA_TYPE
         return [
             endpoint.name
             for endpoint in self.endpoints
-            if endpoint.wants(action, target.media_type)
+            if endpoint.wants(action, media_type)
             and (
                 action != PULL
                 or endpoint.pullsampling >= 1
