@@ -10,15 +10,13 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection
 
-from dockyard.config import EndpointSettings, IgnoreSettings
 from dockyard.db.engine import Database
 from dockyard.index.catalogue import repository
 from dockyard.index.catalogue.changes import Change, Deleted, Pulled, Pushed, read_changes
 from dockyard.index.catalogue.content import Content
 from dockyard.index.catalogue.describe import Description, describe
 from dockyard.index.names import canonical
-from dockyard.registry.events.local import PullCount
-from dockyard.registry.events.model import BLOB_MEDIA_TYPE
+from dockyard.registry.events.local import PullCount, manifest_receiver_settings
 from dockyard.registry.events.outbox import in_thread
 
 # The receiver of this process's registry events (outbox rows are kept under this name).
@@ -27,22 +25,6 @@ LOCAL_CATALOGUE = "@catalogue"
 REMOTE_CATALOGUE = "@remote-catalogue"
 # Descriptions of manifests read lately (a manifest is immutable: its digest says it all).
 REMEMBERED = 1024
-
-
-def catalogue_settings(name: str) -> EndpointSettings:
-    """What a catalogue receiver gets: manifest pushes and deletes (blobs and mounts it has
-    no use for, pulls it counts), and how it is retried: soon, for as long as events keep."""
-    return EndpointSettings(
-        name=name,
-        url="http://catalogue.invalid/",  # not called: the receiver is in the process
-        timeout=60.0,
-        threshold=3,
-        backoff=1.0,
-        maxbackoff=30.0,
-        maxage=365 * 86400.0,
-        ignoredmediatypes=[BLOB_MEDIA_TYPE],
-        ignore=IgnoreSettings(actions=["mount", "pull"]),
-    )
 
 
 class CatalogueReceiver:
@@ -54,7 +36,7 @@ class CatalogueReceiver:
         default_visibility: str,
         counts_pulls: bool = False,
     ) -> None:
-        self.settings = catalogue_settings(name)
+        self.settings = manifest_receiver_settings(name)
         self.counts_pulls = counts_pulls
         self.database = database
         self.content = content

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from dockyard.config import EndpointSettings, IgnoreSettings, WebhookSettings
+from dockyard.config import WebhookSettings
 from dockyard.db.engine import Database
 from dockyard.index.catalogue.changes import Deleted, Pushed, change_of
 from dockyard.index.names import canonical, namespace_of
@@ -24,8 +24,7 @@ from dockyard.index.webhooks import repository
 from dockyard.index.webhooks.payload import DELETE, PUSH, Happened, RepositoryFacts, render
 from dockyard.index.webhooks.repository import PENDING
 from dockyard.index.webhooks.sender import Sender
-from dockyard.registry.events.local import PullCount
-from dockyard.registry.events.model import BLOB_MEDIA_TYPE
+from dockyard.registry.events.local import PullCount, manifest_receiver_settings
 from dockyard.registry.events.outbox import in_thread
 from dockyard.registry.metadata import now
 
@@ -33,25 +32,9 @@ from dockyard.registry.metadata import now
 WEBHOOKS = "@webhooks"
 
 
-def webhook_settings() -> EndpointSettings:
-    """Manifest pushes and deletes only (no blobs, mounts or pulls); queueing is a local
-    transaction, retried soon, for as long as events keep."""
-    return EndpointSettings(
-        name=WEBHOOKS,
-        url="http://webhooks.invalid/",  # not called: the receiver is in the process
-        timeout=60.0,
-        threshold=3,
-        backoff=1.0,
-        maxbackoff=30.0,
-        maxage=365 * 86400.0,
-        ignoredmediatypes=[BLOB_MEDIA_TYPE],
-        ignore=IgnoreSettings(actions=["mount", "pull"]),
-    )
-
-
 class WebhookReceiver:
     def __init__(self, database: Database, settings: WebhookSettings, visibility: str) -> None:
-        self.settings = webhook_settings()
+        self.settings = manifest_receiver_settings(WEBHOOKS)
         self.counts_pulls = False
         self.database = database
         self.default_visibility = visibility

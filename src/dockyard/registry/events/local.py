@@ -8,7 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from dockyard.config import EndpointSettings
+from dockyard.config import EndpointSettings, IgnoreSettings
+from dockyard.registry.events.model import BLOB_MEDIA_TYPE
 
 
 class NotNow(Exception):
@@ -47,3 +48,19 @@ class WorksInBackground(Protocol):
 
     async def background(self) -> None:
         """Until cancelled; an exception ends only this receiver's background work."""
+
+
+def manifest_receiver_settings(name: str) -> EndpointSettings:
+    """For a receiver of manifest pushes and deletes (no blobs, mounts or pulls): its work is a
+    local transaction, retried soon, for as long as events keep."""
+    return EndpointSettings(
+        name=name,
+        url="http://receiver.invalid/",  # never called: the receiver is in the process
+        timeout=60.0,
+        threshold=3,
+        backoff=1.0,
+        maxbackoff=30.0,
+        maxage=365 * 86400.0,
+        ignoredmediatypes=[BLOB_MEDIA_TYPE],
+        ignore=IgnoreSettings(actions=["mount", "pull"]),
+    )
