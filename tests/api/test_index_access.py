@@ -7,9 +7,10 @@ collaborator; sam is a stranger; otto's robots `otto+ci`, `otto+pusher` and `ott
 the read, write and delete scopes, his personal token all three; dina was a write collaborator
 until a site administrator disabled her; `admin` is the site administrator.
 
-The /api half: a change (settings, collaborators, members, teams, tokens, passwords, accounts)
-is made only by a person signed in with the password, never by a token or a robot, whatever
-its scopes.
+The /api half: a change (settings, collaborators, members, teams, tokens, passwords, accounts,
+webhooks) is made only by a person signed in with the password, never by a token or a robot,
+whatever its scopes; stars and comments, the account's own activity, also by a personal token
+with the write scope, never by a robot.
 """
 
 from __future__ import annotations
@@ -70,7 +71,10 @@ def world(
     database_backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[World]:
     # The disabled account's refusals are failed sign-ins: more of them than the throttle allows.
-    throttle = {"DOCKYARD_AUTH__THROTTLE__MAX_FAILURES": "1000"}
+    throttle = {
+        "DOCKYARD_AUTH__THROTTLE__MAX_FAILURES": "1000",
+        "DOCKYARD_INDEX__WEBHOOKS__ALLOW": '["127.0.0.1"]',  # the matrix's (inactive) hooks
+    }
     with ExitStack() as stack:
         env = {**stack.enter_context(backend_env(database_backend, request)), **throttle}
         data = tmp_path_factory.mktemp(f"index-{database_backend}") / "data"
@@ -317,6 +321,15 @@ CHANGES = {
         {"old_password": "{password}", "new_password": "{password}"},
     ),
     "account deletion": ("DELETE", "/api/users/{victim}", None),
+    # Inactive: the matrix's pushes and deletes must not call it.
+    "webhook": (
+        "POST",
+        "/api/repositories/{repo}/webhooks",
+        {"url": "http://127.0.0.1:9/hook", "active": False},
+    ),
+    # The account's own activity, not settings (Caller.may_post).
+    "star": ("PUT", "/api/repositories/{repo}/star", None),
+    "comment": ("POST", "/api/repositories/{repo}/comments", {"body": "a word"}),
 }
 CHANGE_IDENTITIES = [*IDENTITIES, "disabled", "disabled robot"]
 
@@ -327,9 +340,15 @@ def expected_change(world: World, identity: str, change: str, visibility: str) -
     if identity in ("anonymous", "disabled", "disabled robot"):
         return 401
     who = world.who[identity]
+    if change in ("star", "comment"):
+        if who.cap is not None and (identity.startswith("robot") or "push" not in who.cap):
+            return 403
+        if not may_pull(who, visibility):
+            return 404
+        return 204 if change == "star" else 201
     if who.cap is not None:
         return 403
-    ok = {"settings": 200, "token": 201}.get(change, 204)
+    ok = {"settings": 200, "token": 201, "webhook": 201}.get(change, 204)
     if change in ("token", "password"):
         return ok
     if change == "account deletion":
