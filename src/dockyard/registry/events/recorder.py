@@ -58,6 +58,13 @@ class EventLog:
         self.database = database
         # Checked on every manifest and blob GET: nothing more is done when no one listens.
         self.wants_pulls = any(endpoint.wants(PULL, None) for endpoint in self.endpoints)
+        # The largest share of pulls any endpoint samples: a GET is noted with this chance, and
+        # each endpoint then takes a noted pull with its share divided by it (so that it gets
+        # its share exactly); with one endpoint taking one pull in ten, nine GETs in ten keep
+        # nothing at all.
+        self._noted_share = max(
+            (e.pullsampling for e in self.endpoints if e.wants(PULL, None)), default=0.0
+        )
         self._pulls: list[tuple[Any, ...]] = []
         self._dropped = 0
         # Receivers in this process, and the manifest pulls counted for them by repository.
@@ -139,6 +146,8 @@ class EventLog:
         scope = current_request()
         if scope is None or scope["method"] != "GET":
             return
+        if self._noted_share < 1 and random.random() >= self._noted_share:
+            return
         if len(self._pulls) >= MAX_BUFFERED_PULLS:
             self._dropped += 1
             return
@@ -178,7 +187,9 @@ class EventLog:
             endpoints = wanting.get(what[2])
             if endpoints is None:
                 endpoints = wanting[what[2]] = [
-                    (e.name, e.pullsampling) for e in self.endpoints if e.wants(PULL, what[2])
+                    (e.name, e.pullsampling / self._noted_share)
+                    for e in self.endpoints
+                    if e.wants(PULL, what[2])
                 ]
             receivers = [n for n, share in endpoints if share >= 1 or random.random() < share]
             if receivers:
