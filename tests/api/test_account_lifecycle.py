@@ -320,7 +320,7 @@ def test_names_too_long_and_malformed_scopes_are_4xx_never_500(
 @pytest.mark.parametrize(
     ("scope", "status"),
     [
-        ("repository:" + LONG + ":pull", 200),
+        ("repository:" + LONG + ":pull", 400),  # longer than any repository name
         ("repository:" + "n" * 100 + "/app:pull,push", 200),
         ("repository:app", 400),
         ("repository::pull", 400),
@@ -333,8 +333,8 @@ def test_names_too_long_and_malformed_scopes_are_4xx_never_500(
 def test_token_scopes_too_long_or_malformed_are_400_or_grant_nothing(
     index: IndexServer, scope: str, status: int
 ) -> None:
-    """Malformed: 400. Well-formed but naming what no account can hold: nothing granted (a
-    name longer than the database's columns is no error there either)."""
+    """Malformed (a name longer than any repository's included): 400. Well-formed but naming
+    what no account can hold (a namespace longer than any account's): nothing granted."""
     stranger = new_user(index)
     response = httpx.get(
         f"{index.url}/token", params={"service": SERVICE, "scope": scope}, auth=stranger

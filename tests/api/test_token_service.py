@@ -181,6 +181,11 @@ def test_get_refuses_an_account_other_than_the_credentials(service: TokenService
     assert "account" in assert_error(response, 400, "INVALID_REQUEST")["message"]
 
 
+def test_get_refuses_a_repository_name_longer_than_any_clearly(service: TokenService) -> None:
+    response = service.get("repository:" + "a" * 256 + ":pull", auth=ALICE)
+    assert "longer than 255" in assert_error(response, 400, "INVALID_REQUEST")["message"]
+
+
 def test_get_refuses_another_service_clearly(service: TokenService) -> None:
     response = httpx.get(service.url, params={"service": "elsewhere", "scope": "repository:a:pull"})
     message = assert_error(response, 400, "INVALID_REQUEST")["message"]

@@ -62,6 +62,7 @@ def test_space_separated_scopes_in_one_value() -> None:
         "repository:a b:pull",
         "repository:a:b:c:pull",
         "repository:" + "a" * 2000 + ":pull",
+        "repository:" + "a" * 256 + ":pull",  # longer than any repository name
     ],
 )
 def test_malformed_scope_is_refused_with_a_clear_error(text: str) -> None:

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from dockyard.oci.names import MAX_NAME_LENGTH
+
 PULL = "pull"
 PUSH = "push"
 DELETE = "delete"
@@ -54,6 +56,10 @@ class Scope:
             raise ScopeError(f"scope {text!r}: resource type {resource_type!r} is malformed")
         if not _NAME.match(name):
             raise ScopeError(f"scope {text!r}: resource name {name!r} is malformed")
+        if len(name) > MAX_NAME_LENGTH:
+            # No repository holds a longer name (the grammar's limit, and the columns'): asking
+            # for one is a malformed request, not a grant of nothing.
+            raise ScopeError(f"scope's resource name is longer than {MAX_NAME_LENGTH} characters")
         listed = [action for action in actions.split(",") if action]
         if not listed or not all(_ACTION.match(action) for action in listed):
             raise ScopeError(f"scope {text!r}: actions {actions!r} are malformed")
