@@ -108,7 +108,6 @@ class CatalogueReceiver:
                 touched.add(found)
             elif isinstance(change, Deleted):
                 if change.digest is None and change.tag is None:
-                    touched.discard(repository.repository_id(connection, name) or 0)
                     repository.forget_repository(connection, name)
                     continue
                 known = repository.repository_id(connection, name)
