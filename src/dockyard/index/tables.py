@@ -197,3 +197,18 @@ comments = Table(
     Column("updated_at", WHEN),
     Index("ix_comments_repository_created", "repository_id", "created_at"),
 )
+
+# The web UI's sessions (dockyard.index.sessions): the cookie carries a random id, signed; only
+# its SHA-256 is kept, with the CSRF token of the session's forms. A sign-out, a password change,
+# a disable or the account's deletion removes the rows; expired ones are refused and swept.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", WHEN, nullable=False),
+    Column("expires_at", WHEN, nullable=False),
+    Index("ix_web_sessions_user_id", "user_id"),
+    Index("ix_web_sessions_expires_at", "expires_at"),
+)
