@@ -329,6 +329,15 @@ def _is_network(text: str) -> bool:
     return True
 
 
+class WebSettings(_Section):
+    """The web UI at / (dockyard.web, docs/web.md)."""
+
+    enabled: bool = True
+    # How long a browser stays signed in: the session ends then, or sooner on sign-out, a
+    # password change or a disable.
+    session_lifetime_seconds: int = Field(default=14 * 86400, ge=300, le=365 * 86400)
+
+
 class IndexSettings(_Section):
     # What a push creates: public, as on Docker Hub (docs/decisions/0010-index-accounts.md).
     default_visibility: Literal["public", "private"] = "public"
@@ -338,6 +347,7 @@ class IndexSettings(_Section):
     pull_counts: bool = True
     events: IndexEventsSettings = IndexEventsSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    web: WebSettings = WebSettings()
 
 
 _DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h)?")

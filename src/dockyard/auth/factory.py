@@ -31,6 +31,7 @@ from dockyard.auth.tokens import TokenIssuer, TokenVerifier
 from dockyard.config import ConfigError, Settings
 
 if TYPE_CHECKING:  # the registry builds the auth: these are only what it hands back
+    from dockyard.index.hub import Index
     from dockyard.registry.events.local import LocalReceiver
     from dockyard.registry.state import Registry
 
@@ -45,6 +46,8 @@ class Auth:
     close: Callable[[], None] = lambda: None  # at shutdown: the index's database connections
     # The receivers of this registry's events in the process: the index's catalogue.
     event_receivers: Callable[[Registry], Sequence[LocalReceiver]] = lambda _registry: ()
+    # Served after all the others: the web UI's pages at / in index mode (dockyard.web).
+    pages: Callable[[Registry], Sequence[BaseRoute]] = lambda _registry: ()
 
 
 def create_auth(settings: Settings) -> Auth:
@@ -71,9 +74,31 @@ def create_auth(settings: Settings) -> Auth:
         service = token_service(settings, key, index.authenticator, index.policy)
         index.share_logins(service.logins)
         access = index.access(verifier, token.realm, token.service)
-        return Auth(access, service, index.routes, index.index.close, index.event_receivers)
+        return Auth(
+            access,
+            service,
+            index.routes,
+            index.index.close,
+            index.event_receivers,
+            _pages(settings, index.index, key),
+        )
     service = token_service(settings, key, HtpasswdAuthenticator(users), OwnNamespacePolicy())
     return Auth(TokenAccess(verifier, token.realm, token.service), service)
+
+
+def _pages(
+    settings: Settings, index: Index, key: SigningKey
+) -> Callable[[Registry], Sequence[BaseRoute]]:
+    """The web UI over the index and the process's registry (none when switched off)."""
+
+    def routes(registry: Registry) -> Sequence[BaseRoute]:
+        if not settings.index.web.enabled:
+            return ()
+        from dockyard.web.setup import web_routes  # the UI uses the index, as the index auth
+
+        return web_routes(settings, index, registry, key)
+
+    return routes
 
 
 def token_service(

@@ -49,7 +49,7 @@ def create_registry_app(settings: Settings) -> Starlette:
         auth.close()
 
     app = Starlette(
-        routes=_routes(auth, standalone=settings.auth.mode != "index"),
+        routes=_routes(auth, registry, standalone=settings.auth.mode != "index"),
         lifespan=lifespan,
         exception_handlers={
             RegistryError: registry_error,
@@ -62,7 +62,7 @@ def create_registry_app(settings: Settings) -> Starlette:
     return app
 
 
-def _routes(auth: Auth, standalone: bool) -> list[BaseRoute]:
+def _routes(auth: Auth, registry: Registry, standalone: bool) -> list[BaseRoute]:
     routes: list[BaseRoute] = [*registry_routes(auth.access)]
     # Standalone: no index in front decides who may do what (`auth.mode` none, htpasswd, token).
     routes.extend(v1_routes(auth.access, standalone))
@@ -70,6 +70,8 @@ def _routes(auth: Auth, standalone: bool) -> list[BaseRoute]:
         # The standalone token server, for this registry and any other that trusts its key.
         routes.append(Route("/token", auth.token_service.endpoint, methods=["GET", "POST"]))
     routes.extend(auth.routes)
+    # Last: the web UI's pages at / match only what no route above took.
+    routes.extend(auth.pages(registry))
     return routes
 
 

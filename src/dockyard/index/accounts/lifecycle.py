@@ -1,9 +1,9 @@
 """The account lifecycle: password changes and resets, disabling, deletion.
 
 Whatever ends an account's credentials ends them at once: a new password revokes its access
-tokens and robots and moves `credentials_changed_at`, which refresh tokens issued before it
-are checked against; a disabled account proves nothing anywhere; a deleted one leaves no row
-behind that could (docs/decisions/0018-account-lifecycle.md).
+tokens and robots, ends its web sessions and moves `credentials_changed_at`, which refresh
+tokens issued before it are checked against; a disabled account proves nothing anywhere; a
+deleted one leaves no row behind that could (docs/decisions/0018-account-lifecycle.md).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dockyard.index.accounts.service import User, new_password_hash
 from dockyard.index.community.forgetting import forget_user
 from dockyard.index.errors import Conflict, Forbidden, NotFound
 from dockyard.index.hashing import verify_password
+from dockyard.index.sessions.service import end_all_in as end_web_sessions
 
 
 async def change_password(database: Database, user: User, old: str, new: str) -> None:
@@ -41,7 +42,9 @@ async def set_password(database: Database, username: str, new: str) -> None:
     password_hash = await new_password_hash(new)
 
     def change(connection: Connection) -> None:
-        repository.set_password(connection, _user(connection, username).id, password_hash)
+        user_id = _user(connection, username).id
+        repository.set_password(connection, user_id, password_hash)
+        end_web_sessions(connection, user_id)
 
     await database.run(change)
 
@@ -58,6 +61,8 @@ async def set_disabled(database: Database, actor: User, username: str, disabled:
         if disabled and user.is_admin:
             _keeps_a_site_admin(admins, user.id, "disabled")
         repository.set_disabled(connection, user.id, disabled)
+        if disabled:
+            end_web_sessions(connection, user.id)
 
     await database.run(change)
 
@@ -86,6 +91,7 @@ async def delete_account(database: Database, actor: User, username: str) -> None
                 " owner or delete the organisation first"
             )
         forget_user(connection, user.id)  # stars (their counts follow) and comments
+        end_web_sessions(connection, user.id)
         repository.delete_user(connection, user.id, username)
 
     await database.run(remove)

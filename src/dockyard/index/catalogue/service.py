@@ -50,13 +50,7 @@ async def tags(
         raise Invalid(f"sort must be one of {', '.join(TAG_ORDERS)}")
 
     def read(connection: Connection) -> TagPage:
-        access = access_in(connection, identity, [name])[name]
-        full = canonical(name)
-        found = connection.execute(
-            select(repository_settings.c.id).where(repository_settings.c.name == full)
-        ).scalar()
-        if found is None or PULL not in access.actions:
-            raise NotFound(f"no repository {name!r}")
+        found = _pullable(connection, identity, name)
         t = catalogue_tags.c
         total = connection.execute(
             select(func.count()).where(t.repository_id == found)
@@ -69,18 +63,45 @@ async def tags(
             .limit(per_page)
             .offset((page - 1) * per_page)
         )
-        listed = [
-            Tag(
-                row.tag,
-                row.digest,
-                row.media_type,
-                row.size,
-                json.loads(row.platforms),
-                as_utc(row.pushed_at),
-                row.pushed_by,
-            )
-            for row in rows
-        ]
-        return TagPage(int(total), listed)
+        return TagPage(int(total), [_tag(row) for row in rows])
 
     return await database.run(read)
+
+
+async def tag(database: Database, identity: Identity | None, name: str, tag: str) -> Tag:
+    """One tag of a repository `identity` may pull; NotFound otherwise."""
+
+    def read(connection: Connection) -> Tag:
+        found = _pullable(connection, identity, name)
+        t = catalogue_tags.c
+        query = select(catalogue_tags).where(t.repository_id == found, t.tag == tag)
+        row = connection.execute(query).first()
+        if row is None:
+            raise NotFound(f"{name} has no tag {tag!r}")
+        return _tag(row)
+
+    return await database.run(read)
+
+
+def _pullable(connection: Connection, identity: Identity | None, name: str) -> int:
+    """The settings id of `name` when `identity` may pull it; NotFound (as for none) else."""
+    access = access_in(connection, identity, [name])[name]
+    full = canonical(name)
+    found = connection.execute(
+        select(repository_settings.c.id).where(repository_settings.c.name == full)
+    ).scalar()
+    if found is None or PULL not in access.actions:
+        raise NotFound(f"no repository {name!r}")
+    return int(found)
+
+
+def _tag(row: Any) -> Tag:
+    return Tag(
+        row.tag,
+        row.digest,
+        row.media_type,
+        row.size,
+        json.loads(row.platforms),
+        as_utc(row.pushed_at),
+        row.pushed_by,
+    )

@@ -63,6 +63,13 @@ def remove_star(connection: Connection, repository: int, user_id: int) -> bool:
     return True
 
 
+def has_star(connection: Connection, repository: int, user_id: int) -> bool:
+    query = select(stars.c.user_id).where(
+        stars.c.repository_id == repository, stars.c.user_id == user_id
+    )
+    return connection.execute(query).first() is not None
+
+
 def _count_stars(connection: Connection, repository: int, change: int) -> None:
     connection.execute(
         update(repository_settings)

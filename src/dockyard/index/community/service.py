@@ -112,6 +112,16 @@ async def unstar(database: Database, who: Identity, name: str) -> None:
     await database.run(change)
 
 
+async def has_starred(database: Database, who: Identity, name: str) -> bool:
+    """Whether `who` starred `name` (a repository they may pull; NotFound otherwise)."""
+
+    def read(connection: Connection) -> bool:
+        found = pullable_in(connection, who, name)
+        return repository.has_star(connection, found.id, who.user_id)
+
+    return await database.run(read)
+
+
 async def starred(database: Database, who: Identity, page: Page) -> Listing[Starred]:
     """The repositories `who` starred and may still pull, newest star first."""
 

@@ -154,3 +154,12 @@ def delete_organisation(connection: Connection, organisation: int, name: str) ->
     )
     connection.execute(delete(organisations).where(organisations.c.id == organisation))
     release_namespace(connection, name)
+
+
+def team_names(connection: Connection, organisation: int) -> list[tuple[int, str]]:
+    query = (
+        select(teams.c.id, teams.c.name)
+        .where(teams.c.organisation_id == organisation)
+        .order_by(teams.c.name)
+    )
+    return [(int(row.id), str(row.name)) for row in connection.execute(query)]

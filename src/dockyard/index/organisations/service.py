@@ -3,6 +3,8 @@ teams; a user must exist to join."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -11,6 +13,7 @@ from dockyard.index.accounts import repository as accounts
 from dockyard.index.accounts.service import User, check_new_name
 from dockyard.index.errors import Conflict, Forbidden, Invalid, NotFound
 from dockyard.index.organisations import repository
+from dockyard.index.repositories.permissions import Identity
 
 ROLES = ("owner", "member")
 
@@ -168,3 +171,36 @@ def _user_id(connection: Connection, username: str) -> int:
     if row is None:
         raise NotFound(f"no user {username!r}")
     return int(row.id)
+
+
+@dataclass(frozen=True, slots=True)
+class Roster:
+    """An organisation's people as its members see them: (username, role) and each team's
+    members."""
+
+    members: list[tuple[str, str]]
+    teams: list[tuple[str, list[str]]]
+
+
+async def roster(database: Database, viewer: Identity | None, organisation: str) -> Roster | None:
+    """Members and teams for the organisation's members and site administrators; None for
+    everyone else (they see its repositories only)."""
+
+    def read(connection: Connection) -> Roster | None:
+        org = repository.organisation_id(connection, organisation)
+        if org is None or viewer is None:
+            return None
+        role = repository.member_role(connection, org, viewer.user_id)
+        if role is None and not viewer.is_admin:
+            return None
+        teams = [
+            (name, repository.team_member_names(connection, team))
+            for team, name in repository.team_names(connection, org)
+        ]
+        return Roster(repository.members(connection, org), teams)
+
+    return await database.run(read)
+
+
+async def is_organisation(database: Database, name: str) -> bool:
+    return await database.run(repository.organisation_id, name) is not None

@@ -274,3 +274,21 @@ def _administered(
 
 def _create(connection: Connection, name: str, visibility: str) -> int:
     return repository.insert_settings(connection, canonical(name), namespace_of(name), visibility)
+
+
+async def infos(
+    database: Database, identity: Identity | None, names: Sequence[str]
+) -> dict[str, RepositoryInfo]:
+    """Those of `names` (canonical) the index knows and `identity` may pull, in one read: for
+    pages listing repositories a search found."""
+
+    def read(connection: Connection) -> dict[str, RepositoryInfo]:
+        allowed = access_in(connection, identity, names)
+        rows = repository.settings_of(connection, list(names))
+        return {
+            name: RepositoryInfo.of(row)
+            for name, row in rows.items()
+            if name in allowed and PULL in allowed[name].actions
+        }
+
+    return await database.run(read)

@@ -1,0 +1,1 @@
+"""One module per page family; each lists its `routes` (dockyard.web.setup wires them)."""

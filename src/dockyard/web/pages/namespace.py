@@ -1,0 +1,50 @@
+"""`/u/<name>`: a user's or an organisation's repositories (those the viewer may pull); an
+organisation's members and teams for its members."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from dockyard.index.accounts import service as accounts
+from dockyard.index.errors import NotFound
+from dockyard.index.names import is_valid_account_name
+from dockyard.index.organisations import service as organisations
+from dockyard.index.search.service import Query
+from dockyard.web.context import web_of
+from dockyard.web.http import number, page, render, viewer
+from dockyard.web.pages import listing
+
+PER_PAGE = 25
+
+
+@page
+async def show(request: Request) -> Response:
+    name: str = request.path_params["name"]
+    database = web_of(request).index.database
+    if not is_valid_account_name(name):
+        raise NotFound(f"no user or organisation {name[:80]!r}")
+    organisation = await organisations.is_organisation(database, name)
+    if not organisation:
+        user = await accounts.find_user(database, name)
+        if user is None:
+            raise NotFound(f"no user or organisation {name!r}")
+    who = await viewer(request)
+    query = Query(
+        namespace=name, page=number(request, "page"), per_page=PER_PAGE, order="last_push"
+    )
+    found, rows = await listing.find(database, who, query)
+    roster = await organisations.roster(database, who, name) if organisation else None
+    return await render(
+        request,
+        "namespace.html",
+        name=name,
+        organisation=organisation,
+        found=found,
+        rows=rows,
+        roster=roster,
+    )
+
+
+routes = [Route("/u/{name}", show, methods=["GET"])]
