@@ -1,0 +1,173 @@
+"""The web UI over plain HTTP (no browser needed): security headers, static files, CSRF,
+sessions that a password change ends, private repositories invisible, the registry's own
+answers unchanged."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import httpx
+
+from tests.support.api import assert_error
+from tests.support.images import make_image, push_image
+from tests.support.index import ADMIN_PASSWORD, IndexServer
+from tests.support.web import create_account, csrf_token, post_form, sign_in, sign_up
+
+PASSWORD = "a-good-password-1"
+_names = itertools.count()
+
+
+def fresh(stem: str) -> str:
+    return f"{stem}{next(_names)}"
+
+
+def push(web: IndexServer, credentials: tuple[str, str], name: str, tag: str = "v1") -> None:
+    with web.registry(credentials, f"repository:{name}:pull,push") as registry:
+        push_image(registry, name, make_image(name), tag)
+    web.catalogued(name)
+
+
+def test_pages_carry_a_csp_without_inline_scripts_and_refuse_framing(web: IndexServer) -> None:
+    response = httpx.get(f"{web.url}/")
+    assert response.status_code == 200
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "<script>" not in response.text and " on" + "click=" not in response.text
+    assert re.search(r'<script src="/static/app\.js\?v=[0-9a-f]{16}" defer>', response.text)
+
+
+def test_static_files_with_their_hash_are_cached_for_a_year(web: IndexServer) -> None:
+    page = httpx.get(f"{web.url}/").text
+    found = re.search(r'href="(/static/style\.css\?v=[0-9a-f]+)"', page)
+    assert found is not None
+    response = httpx.get(f"{web.url}{found.group(1)}")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/css")
+    assert "immutable" in response.headers["cache-control"]
+    assert httpx.get(f"{web.url}/static/nothing.css").status_code == 404
+
+
+def test_a_form_posted_without_its_csrf_token_is_refused(web: IndexServer) -> None:
+    name = fresh("csrf")
+    with sign_up(web.url, name, PASSWORD) as client:
+        refused = client.post("/account/tokens", data={"name": "t1", "scope_read": "on"})
+        assert refused.status_code == 403
+        wrong = client.post(
+            "/account/tokens", data={"name": "t1", "scope_read": "on", "csrf_token": "x" * 43}
+        )
+        assert wrong.status_code == 403
+        assert "t1" not in client.get("/account/tokens").text
+    with httpx.Client(base_url=web.url) as anonymous:
+        answer = anonymous.post("/signin", data={"username": name, "password": PASSWORD})
+        assert answer.status_code == 403
+        assert "dockyard_session" not in answer.cookies
+
+
+def test_sign_in_sets_an_httponly_lax_cookie_and_sign_out_ends_the_session(
+    web: IndexServer,
+) -> None:
+    name = fresh("cookie")
+    create_account(web.url, name, PASSWORD)
+    with httpx.Client(base_url=web.url) as client:
+        answer = post_form(client, "/signin", {"username": name, "password": PASSWORD})
+        assert answer.status_code == 303
+        cookie = answer.headers["set-cookie"]
+        assert "dockyard_session=" in cookie and "HttpOnly" in cookie
+        assert "samesite=lax" in cookie.lower() and "Secure" not in cookie  # plain HTTP here
+        stolen = client.cookies["dockyard_session"]
+        assert client.get("/account/tokens").status_code == 200
+        assert post_form(client, "/signout", {}, page="/").status_code == 303
+    with httpx.Client(base_url=web.url, cookies={"dockyard_session": stolen}) as replay:
+        assert replay.get("/account/tokens").status_code == 303  # to the sign-in form
+
+
+def test_a_session_from_before_a_password_change_no_longer_works(web: IndexServer) -> None:
+    name = fresh("passwd")
+    with sign_up(web.url, name, PASSWORD) as changer, sign_in(web.url, name, PASSWORD) as other:
+        old = other.cookies["dockyard_session"]
+        fields = {
+            "old_password": PASSWORD,
+            "new_password": "another-password-2",
+            "confirm_password": "another-password-2",
+        }
+        assert post_form(changer, "/account/password", fields).status_code == 303
+        assert changer.get("/account/tokens").status_code == 200  # this browser signed in anew
+        assert other.get("/account/tokens").status_code == 303
+    with httpx.Client(base_url=web.url, cookies={"dockyard_session": old}) as replay:
+        assert replay.get("/account/tokens").status_code == 303
+
+
+def test_a_password_changed_through_the_api_ends_web_sessions_too(web: IndexServer) -> None:
+    name = fresh("apipw")
+    with sign_up(web.url, name, PASSWORD) as client:
+        change = {"old_password": PASSWORD, "new_password": "another-password-2"}
+        with web.api((name, PASSWORD)) as api:
+            assert api.put("/api/user/password", json=change).status_code == 204
+        assert client.get("/account/tokens").status_code == 303
+
+
+def test_a_disabled_account_is_signed_out(web: IndexServer) -> None:
+    name = fresh("disabled")
+    with sign_up(web.url, name, PASSWORD) as client:
+        with web.api(("admin", ADMIN_PASSWORD)) as api:
+            assert api.post(f"/api/users/{name}/disable").status_code == 204
+        assert client.get("/account/tokens").status_code == 303
+
+
+def test_a_forged_session_cookie_is_anonymous(web: IndexServer) -> None:
+    for forged in ("x", "a.b", "A" * 43 + "." + "B" * 43, "%ff" * 5, "." * 300):
+        with httpx.Client(base_url=web.url, cookies={"dockyard_session": forged}) as client:
+            assert client.get("/").status_code == 200
+            assert client.get("/account/stars").status_code == 303
+
+
+def test_a_private_repository_is_not_found_by_others(web: IndexServer) -> None:
+    owner, other = fresh("owner"), fresh("other")
+    create_account(web.url, owner, PASSWORD)
+    name = f"{owner}/secret"
+    push(web, (owner, PASSWORD), name)
+    with web.api((owner, PASSWORD)) as api:
+        answer = api.patch(f"/api/repositories/{name}", json={"visibility": "private"})
+        assert answer.status_code == 200
+    with sign_in(web.url, owner, PASSWORD) as mine:
+        assert mine.get(f"/r/{name}").status_code == 200
+        assert name in mine.get("/search", params={"q": "secret"}).text
+    with sign_up(web.url, other, PASSWORD) as theirs, httpx.Client(base_url=web.url) as anonymous:
+        for client in (theirs, anonymous):
+            assert client.get(f"/r/{name}").status_code == 404
+            assert client.get(f"/r/{name}/-/tags/v1").status_code == 404
+            assert client.get(f"/r/{owner}/nothing-here").status_code == 404
+            assert name not in client.get("/search", params={"q": "secret"}).text
+            assert name not in client.get(f"/u/{owner}").text
+            assert name not in client.get("/").text
+        token = csrf_token(theirs, "/")
+        starring = theirs.post(f"/r/{name}/-/star", data={"csrf_token": token})
+        assert starring.status_code == 404
+
+
+def test_registry_and_api_answers_keep_their_json_errors(web: IndexServer) -> None:
+    assert_error(httpx.get(f"{web.url}/v2/no/such/thing"), 404, "NAME_UNKNOWN")
+    assert_error(httpx.get(f"{web.url}/no-such-page"), 404, "NAME_UNKNOWN")
+    assert httpx.get(f"{web.url}/v2/").status_code == 401
+
+
+def test_sign_in_failures_are_throttled_like_the_token_service(web: IndexServer) -> None:
+    name = fresh("throttled")
+    create_account(web.url, name, PASSWORD)
+    statuses = []
+    with httpx.Client(base_url=web.url) as client:
+        for _ in range(12):
+            answer = post_form(client, "/signin", {"username": name, "password": "wrong-one-1"})
+            statuses.append(answer.status_code)
+    assert statuses[0] == 401
+    assert statuses[-1] == 429
+
+
+def test_bad_page_numbers_and_sorts_are_400_pages(web: IndexServer) -> None:
+    for query in ({"page": "0"}, {"page": "x"}, {"sort": "nope"}, {"page": "9" * 40}):
+        answer = httpx.get(f"{web.url}/search", params=query)
+        assert answer.status_code == 400, query
+        assert answer.headers["content-type"].startswith("text/html")
