@@ -14,6 +14,7 @@ from tests.fuzz.wire import Answer
 
 FAMILIES = (
     "registry", "blobs", "uploads", "manifests", "tags", "referrers", "v1", "token", "api",
+    "web",
 )  # fmt: skip
 CLASSES = ("2xx", "3xx", "4xx", "5xx", "closed")
 _REPOSITORY_PATH = re.compile(r"^/v2/.+/(blobs/uploads|blobs|manifests|tags|referrers)(/|$)")
@@ -30,7 +31,9 @@ def family(path: str) -> str:
     match = _REPOSITORY_PATH.match(path)
     if match is not None:
         return match.group(1).replace("blobs/uploads", "uploads")
-    return "registry"  # /v2/, /v2/_catalog, and paths that match no route
+    if not path.startswith("/v2"):
+        return "web"  # the UI's pages at / (and paths that match no route)
+    return "registry"  # /v2/, /v2/_catalog, and /v2 paths that match no route
 
 
 def status_class(status: int | None) -> str:
