@@ -1,7 +1,7 @@
 """The rules of web sessions: a random id (only its SHA-256 kept), a CSRF token per session,
-a fixed lifetime, and an end whenever the account's credentials end (sign-out, a password change
-or reset, a disable, the account's deletion: dockyard.index.accounts.lifecycle calls
-`end_all_in`)."""
+a fixed lifetime (expired rows swept at each sign-in), and an end whenever the account's
+credentials end (sign-out, a password change or reset, a disable, the account's deletion:
+dockyard.index.accounts.lifecycle calls `end_all_in`)."""
 
 from __future__ import annotations
 
@@ -34,14 +34,16 @@ async def start(database: Database, identity: Identity, lifetime_seconds: int) -
     session_id = secrets.token_urlsafe(32)
     now = _now()
     expires = now + datetime.timedelta(seconds=lifetime_seconds)
-    await database.run(
-        repository.insert_session,
-        hash_token(session_id),
-        identity.user_id,
-        secrets.token_urlsafe(32),
-        now,
-        expires,
-    )
+
+    def insert(connection: Connection) -> None:
+        # Each sign-in sweeps the expired rows (an indexed range): no background job needed.
+        repository.delete_expired(connection, now)
+        repository.insert_session(
+            connection, hash_token(session_id), identity.user_id, secrets.token_urlsafe(32), now,
+            expires,
+        )  # fmt: skip
+
+    await database.run(insert)
     return session_id
 
 
@@ -69,8 +71,3 @@ async def end(database: Database, session_id: str) -> None:
 def end_all_in(connection: Connection, user_id: int) -> None:
     """Every session of the account, inside the transaction that ends its credentials."""
     repository.delete_of_user(connection, user_id)
-
-
-async def sweep(database: Database) -> int:
-    """Remove expired sessions; how many went."""
-    return await database.run(repository.delete_expired, _now())
