@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Browser, Dialog, Page, Route, sync_playwright
 
+from tests.e2e.conftest import skopeo  # noqa: F401 (the fixture, shared with the e2e tests)
 from tests.support.index import IndexServer, index_server
 
 CHROMIUM = "/usr/bin/chromium"

@@ -9,10 +9,9 @@ import re
 import uuid
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support.clients import Skopeo, missing
+from tests.support.clients import Skopeo
 from tests.support.images import make_image, push_image
 from tests.support.index import IndexServer
 from tests.support.oci_layout import Layout
@@ -26,14 +25,6 @@ PAYLOADS = (
     "[click me](javascript:alert('link'))",
     "<a href=\"javascript:alert('a')\">plain link</a>",
 )
-
-
-@pytest.fixture
-def skopeo(tmp_path: Path) -> Skopeo:
-    reason = missing("skopeo")
-    if reason is not None:
-        pytest.fail(f"{reason} (make test installs the Debian packages)")
-    return Skopeo(tmp_path / "skopeo")
 
 
 def fresh(stem: str) -> str:

@@ -4,12 +4,11 @@ platform's image config and layers, and the referrers of the tagged digest."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from dockyard.index.catalogue.content import RegistryContent
-from dockyard.index.catalogue.describe import MAX_CHILDREN, MAX_CONFIG_BYTES
+from dockyard.index.catalogue.describe import MAX_CHILDREN, MAX_CONFIG_BYTES, json_object
 from dockyard.oci import mediatypes
 from dockyard.oci.digest import Digest, InvalidDigest
 from dockyard.registry.errors import RegistryError
@@ -77,7 +76,7 @@ async def read(registry: Registry, name: str, digest: str, platform: str | None)
     content = RegistryContent(registry)
     contents = Contents(digest)
     found = await content.manifest(name, digest)
-    document = None if found is None else _document(found[1])
+    document = None if found is None else json_object(found[1])
     if found is None or document is None:
         return contents
     contents.media_type = found[0]
@@ -89,7 +88,7 @@ async def read(registry: Registry, name: str, digest: str, platform: str | None)
         chosen = [c for c in contents.children if c.digest == platform] or images[:1]
         image_digest = chosen[0].digest if chosen else None
         child = None if image_digest is None else await content.manifest(name, image_digest)
-        document = None if child is None else _document(child[1])
+        document = None if child is None else json_object(child[1])
     if document is None or image_digest is None:
         return contents
     contents.image_digest = image_digest
@@ -101,7 +100,7 @@ async def read(registry: Registry, name: str, digest: str, platform: str | None)
     config = document.get("config")
     if isinstance(config, dict) and isinstance(config.get("digest"), str):
         body = await content.blob(name, config["digest"], MAX_CONFIG_BYTES)
-        parsed = None if body is None else _document(body)
+        parsed = None if body is None else json_object(body)
         if parsed is not None:
             contents.config = _config(parsed)
     return contents
@@ -169,14 +168,6 @@ async def _referrers(registry: Registry, name: str, digest: str) -> dict[str, li
         kind = descriptor.get("artifactType") or descriptor.get("mediaType") or "unknown"
         grouped.setdefault(str(kind), []).append(descriptor)
     return grouped
-
-
-def _document(body: bytes) -> dict[str, Any] | None:
-    try:
-        document = json.loads(body)
-    except (ValueError, RecursionError):
-        return None
-    return document if isinstance(document, dict) else None
 
 
 def _list(value: object) -> list[Any]:

@@ -54,7 +54,7 @@ async def describe(content: Content, repository: str, digest: str) -> Descriptio
     if found is None:
         return Description(None)
     media_type, body = found
-    document = _document(body)
+    document = json_object(body)
     if document is None:
         return Description(None)
     if media_type in mediatypes.INDEXES:
@@ -79,7 +79,7 @@ async def _describe_index(content: Content, repository: str, index: dict[str, An
         if not isinstance(child_digest, str):
             continue
         found = await content.manifest(repository, child_digest)
-        document = None if found is None else _document(found[1])
+        document = None if found is None else json_object(found[1])
         if document is None or found is None or found[0] in mediatypes.INDEXES:
             continue
         image = await _read_image(content, repository, document)
@@ -103,7 +103,7 @@ async def _read_image(content: Content, repository: str, manifest: dict[str, Any
         config_digest = config.get("digest")
         if isinstance(config_digest, str):
             body = await content.blob(repository, config_digest, MAX_CONFIG_BYTES)
-            document = None if body is None else _document(body)
+            document = None if body is None else json_object(body)
             image.platform = _platform(document)
     return image
 
@@ -129,7 +129,8 @@ def _list(value: object) -> list[object]:
     return value if isinstance(value, list) else []
 
 
-def _document(body: bytes) -> dict[str, Any] | None:
+def json_object(body: bytes) -> dict[str, Any] | None:
+    """The JSON object `body` holds; None for anything else (not JSON, or not an object)."""
     try:
         document = json.loads(body)
     except (ValueError, RecursionError):

@@ -22,16 +22,13 @@ from dockyard.index.community.schemas import (
     StarredOut,
     StarredPage,
 )
-from dockyard.index.errors import Invalid, NotFound
+from dockyard.index.errors import Invalid
 from dockyard.index.http import MAX_PAGE, api, body, caller, index_of, no_content, number_param
 from dockyard.index.http import signed_in as signed_in_caller
 from dockyard.index.openapi import operation
 from dockyard.index.repositories.permissions import Identity
-from dockyard.kit.numbers import parse_decimal
 from dockyard.oci.names import is_valid_name
 
-# Comment ids are 32-bit integers in PostgreSQL: a larger one names no comment.
-_MAX_ID = 2**31 - 1
 PAGING = {"page": "from 1", "per_page": "results per page"}
 
 
@@ -43,11 +40,7 @@ def _name(request: Request) -> str:
 
 
 def _comment_id(request: Request) -> int:
-    text: str = request.path_params["comment"]
-    found = parse_decimal(text, _MAX_ID + 1)
-    if found is None or not 1 <= found <= _MAX_ID:
-        raise NotFound(f"no comment {text[:40]!r}")
-    return found
+    return service.comment_id(request.path_params["comment"])
 
 
 def _page(request: Request) -> service.Page:

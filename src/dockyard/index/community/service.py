@@ -23,6 +23,7 @@ from dockyard.index.errors import Forbidden, Invalid, NotFound
 from dockyard.index.repositories.permissions import Identity
 from dockyard.index.repositories.service import pullable_in, readable_by
 from dockyard.index.tables import as_utc
+from dockyard.kit.numbers import parse_decimal
 
 T = TypeVar("T")
 DEFAULT_PER_PAGE = 25
@@ -156,6 +157,18 @@ async def stargazers(
         return _listing(gazers, page)
 
     return await database.run(read)
+
+
+# Comment ids are 32-bit integers in PostgreSQL: a larger one names no comment.
+MAX_COMMENT_ID = 2**31 - 1
+
+
+def comment_id(text: str) -> int:
+    """A comment's id as a path names it; NotFound when it cannot name one."""
+    found = parse_decimal(text, MAX_COMMENT_ID + 1)
+    if found is None or not 1 <= found <= MAX_COMMENT_ID:
+        raise NotFound(f"no comment {text[:40]!r}")
+    return found
 
 
 def check_comment(text: str) -> None:

@@ -14,14 +14,12 @@ from dockyard.index.catalogue import service as catalogue
 from dockyard.index.community import service as community
 from dockyard.index.errors import NotFound
 from dockyard.index.repositories import service as repositories
-from dockyard.kit.numbers import parse_decimal
 from dockyard.oci.names import is_valid_name
 from dockyard.web.context import web_of
 from dockyard.web.http import choice, form, number, page, redirect, render, signed_in, viewer
 
 TAGS_PER_PAGE = 25
 COMMENTS_PER_PAGE = 25
-_MAX_ID = 2**31 - 1
 
 
 def repository_name(request: Request) -> str:
@@ -114,11 +112,7 @@ async def delete_comment(request: Request) -> Response:
 
 
 def _comment_id(request: Request) -> int:
-    text: str = request.path_params["comment"]
-    found = parse_decimal(text, _MAX_ID + 1)
-    if found is None or not 1 <= found <= _MAX_ID:
-        raise NotFound(f"no comment {text[:40]!r}")
-    return found
+    return community.comment_id(request.path_params["comment"])
 
 
 # The forms before the page: {name:path} would take `<name>/-/star` as a repository's name.
