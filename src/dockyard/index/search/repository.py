@@ -21,6 +21,7 @@ from sqlalchemy import (
     Select,
     String,
     Subquery,
+    TextClause,
     and_,
     any_,
     bindparam,
@@ -50,6 +51,17 @@ MAX_COUNTED = 1_000
 # up as "nginx" and "proxy", each in thousands of rows. Squeezed, it has trigrams of its own.
 # Spaces stay: without them, common words side by side in descriptions make common trigrams.
 SEPARATORS = "-_./"
+# What a search answers with, and what it orders by.
+_COLUMNS = (
+    settings.c.name,
+    settings.c.namespace,
+    settings.c.description,
+    settings.c.visibility,
+    settings.c.pull_count,
+    settings.c.star_count,
+    settings.c.last_push_at,
+)
+_SEPARATORS_SQL = literal_column(f"'{SEPARATORS}'", String)
 _fts = table("repository_search", column("rowid"))
 
 
@@ -83,8 +95,7 @@ def find(
         # along (one round trip), is a query in which the visibility filter may drive.
         counted = _counted(_allowed(dialect, readable, namespace, driving=True))
         rows = _rows(connection, allowed, _order(words, order), wanted, offset, counted)
-        total = int(rows[0].matches) if rows else _count(connection, counted)
-        return total, _found(rows)
+        return _total(connection, rows, offset, counted), _found(rows)
     if dialect == "postgresql" and len(words) >= TRIGRAM:
         # The planner prices `lower(...) LIKE` as nearly free and reads the whole table rather
         # than the trigram indexes for a text in a few thousand rows: 130 ms instead of 10.
@@ -100,7 +111,7 @@ def find(
         .offset(offset)
     )
     rows = list(connection.execute(first))
-    total = int(rows[0].matches) if rows else _count(connection, some)
+    total = _total(connection, rows, offset, some)
     if total < MAX_COUNTED or wanted <= offset:
         return total, _found(rows)
     matching = [*allowed, _matching(dialect, words)]
@@ -109,14 +120,127 @@ def find(
         # decisions/0016-search-speed.md).
         return total, _found(_rows(connection, matching, _order(words, order), wanted, offset))
     # Many matches. Name matches come before description-only ones, so the page is the first
-    # `wanted` name matches by rank, then description-only ones by name if too few: only the
-    # name matches (a fifth of all, by the benchmark's data) are ranked and sorted.
-    in_name = [*allowed, _matching_name(dialect, words)]
-    rows = _rows(connection, in_name, _order(words, order), wanted)
+    # `wanted` name matches by rank, then description-only ones by name if too few.
+    rows = _name_matches_by_rank(connection, allowed, dialect, words, wanted)
     if len(rows) < wanted:
         description_only = [*matching, _not_in_name(dialect, words)]
         rows += _rows(connection, description_only, [settings.c.name], wanted - len(rows))
     return total, _found(rows[offset:])
+
+
+def _name_matches_by_rank(
+    connection: Connection,
+    allowed: list[ColumnElement[bool]],
+    dialect: str,
+    words: str,
+    wanted: int,
+) -> list[Any]:
+    """The first `wanted` name matches by relevance, rank by rank: the names equal to `words`
+    through the indexes of names and of their last components, then each lesser rank's first
+    ones by name. Ranking every name match at once cost 15-45 ms for the start of a common
+    word, which 20,000 names hold."""
+    exact, starting, anywhere = _ranks(settings.c.name, words)
+    equal = or_(settings.c.name == words, last_component(dialect) == words)
+    ranks = [
+        ([equal], []),
+        ([starting, ~exact], _starts_found(dialect, words)),
+        ([anywhere, ~starting], _names_found(dialect, words)),
+    ]
+    rows: list[Any] = []
+    for conditions, found in ranks:
+        if len(rows) < wanted:
+            more = _first_by_name(connection, [*allowed, *conditions], found, wanted - len(rows))
+            rows += more
+    return rows
+
+
+# Ways to find some rows through a text index: each a FROM clause and a condition on it.
+Sources = list[tuple[Any, ColumnElement[bool] | TextClause]]
+
+
+def _first_by_name(
+    connection: Connection,
+    conditions: list[ColumnElement[bool]],
+    found: Sources,
+    wanted: int,
+) -> list[Any]:
+    """The first `wanted` rows meeting `conditions` by name. Up to MAX_COUNTED rows are read
+    through each of `found`, which together hold all that meet them, and sorted; when one
+    gives as many, one name in a hundred or more meets them, and walking the names in order
+    finds `wanted` of them soon instead. With no `found`, the names are walked."""
+    if found:
+        # Each its own subquery: SQLite takes no LIMIT on a member of a UNION.
+        windows = [
+            select(
+                *select(*_COLUMNS)
+                .select_from(source)
+                .where(where, *conditions)
+                .limit(MAX_COUNTED)
+                .subquery()
+                .c
+            )
+            for source, where in found
+        ]
+        union = windows[0] if len(windows) == 1 else windows[0].union(*windows[1:])
+        window = union.subquery()
+        first = (
+            select(*window.c, func.count().over().label("matches"))
+            .order_by(window.c.name)
+            .limit(wanted)
+        )
+        rows = list(connection.execute(first))
+        if not rows or rows[0].matches < MAX_COUNTED:
+            return rows
+    return _rows(connection, conditions, [settings.c.name], wanted)
+
+
+def _starts_found(dialect: str, words: str) -> Sources:
+    """Where a text index finds the names a component of which starts with `words` (and some
+    others: the rank's conditions decide); none where no index helps."""
+    pattern = "%/" + _like(words) + "%"
+    if dialect == "postgresql":
+        # pg_trgm marks where words start: both patterns are looked up by the trigrams of a
+        # word that begins with `words`, which few names have even for a common text.
+        name = func.lower(settings.c.name)
+        starts = or_(name.like(_like(words) + "%", escape="\\"), name.like(pattern, escape="\\"))
+        return [(settings, starts)]
+    if len(words) < TRIGRAM - 1:
+        return []
+    # The namespace's start is a range of the name index (binary order is code point order).
+    # A later component's start has its own trigrams, the slash before it in the first; the
+    # text index is joined, so that it hands its matches out one by one and reading stops at
+    # MAX_COUNTED. FTS5 takes no LIKE with an ESCAPE (it would read every row), so `%` and `_`
+    # in `words` stay wildcards there: they find more rows, never fewer.
+    following = words[:-1] + chr(ord(words[-1]) + 1)
+    in_range = and_(settings.c.name >= words, settings.c.name < following)
+    later = literal_column("repository_search.name", String).like(f"%/{words}%")
+    joined = _fts.join(settings, settings.c.id == _fts.c.rowid)
+    return [(settings, in_range), (joined, later)]
+
+
+def _names_found(dialect: str, words: str) -> Sources:
+    """Where the name's text index finds the names that hold `words`; none if it cannot."""
+    if len(words) < TRIGRAM:
+        return []
+    if dialect == "sqlite":
+        phrase = text("repository_search MATCH :name_phrase").bindparams(
+            name_phrase=_phrase(words, "name")
+        )
+        return [(_fts.join(settings, settings.c.id == _fts.c.rowid), phrase)]
+    return [(settings, _holding(settings.c.name, words))]
+
+
+def last_component(dialect: str) -> ColumnElement[str]:
+    """The name's last component (`nginx` of `library/nginx`), as migration 0016 indexes it:
+    the same expression, letter for letter, or the index is not used."""
+    if dialect == "sqlite":
+        return literal_column(
+            "substr(repository_settings.name,"
+            " length(rtrim(repository_settings.name,"
+            " replace(repository_settings.name, '/', ''))) + 1)",
+            String,
+        )
+    return literal_column("split_part(repository_settings.name, '/', -1)", String)
 
 
 def _rows(
@@ -164,10 +288,17 @@ def _found(rows: list[Any]) -> list[Found]:
     ]
 
 
-def _count(connection: Connection, rows: Select[int] | Subquery) -> int:
-    """A count query's answer, or how many rows a subquery holds."""
-    counted = rows if isinstance(rows, Select) else select(func.count()).select_from(rows)
-    return int(connection.execute(counted).scalar_one())
+def _total(
+    connection: Connection, rows: list[Any], offset: int, counted: Select[int] | Subquery
+) -> int:
+    """How many match: told by the page's rows; a first page without any says none do; only a
+    page past the end asks `counted` (a count query, or the subquery to count)."""
+    if rows:
+        return int(rows[0].matches)
+    if offset == 0:
+        return 0
+    query = counted if isinstance(counted, Select) else select(func.count()).select_from(counted)
+    return int(connection.execute(query).scalar_one())
 
 
 def _counted(conditions: list[ColumnElement[bool]]) -> Select[int]:
@@ -180,15 +311,7 @@ def _some_matches(
     dialect: str, allowed: list[ColumnElement[bool]], namespace: str | None, words: str
 ) -> Select[Any]:
     """Up to MAX_COUNTED allowed repositories that hold `words`, in no order."""
-    columns = [
-        settings.c.name,
-        settings.c.namespace,
-        settings.c.description,
-        settings.c.visibility,
-        settings.c.pull_count,
-        settings.c.star_count,
-        settings.c.last_push_at,
-    ]
+    columns = _COLUMNS
     if dialect != "sqlite" or len(words) < TRIGRAM or namespace is not None:
         # (In a namespace, its index drives: the text index's matches elsewhere are many.)
         matching = [*allowed, _matching(dialect, words)]
@@ -291,7 +414,10 @@ def _holding(column: ColumnElement[str], words: str) -> ColumnElement[bool]:
     # a separator, 0006's indexes are as selective and cheaper to recheck.) strpos, not LIKE: no
     # index serves it, so the planner cannot prefer 0006's index, which would look the text up
     # by its (common) words.
-    indexed = func.translate(func.lower(column), SEPARATORS, "")
+    # The separators as literals, not parameters: once psycopg prepares the statement (its
+    # fifth run), PostgreSQL may plan it generically, and a parameter there no longer matches
+    # the index's expression: every row was read (600 ms).
+    indexed = func.translate(func.lower(column), _SEPARATORS_SQL, literal_column("''"))
     return and_(
         indexed.like("%" + _like(squeezed) + "%", escape="\\"),
         func.strpos(func.lower(column), words) > 0,
@@ -345,19 +471,26 @@ def _order(
         return [columns.star_count.desc(), columns.name]
     if order != "relevance" or not words:
         return [columns.name]
-    name: ColumnElement[str] = columns.name
+    exact, starting, anywhere = _ranks(columns.name, words)
+    rank = case((exact, 0), (starting, 1), (anywhere, 2), else_=3)  # 3: the description only
+    return [rank, columns.name]
+
+
+def _ranks(
+    name: ColumnElement[str], words: str
+) -> tuple[ColumnElement[bool], ColumnElement[bool], ColumnElement[bool]]:
+    """What ranks a name match, best first: the name is `words` or ends with them as its last
+    component; a component starts with them; they are anywhere in it. Each implies the next."""
     escaped = _like(words)
 
     def like(pattern: str) -> ColumnElement[bool]:
         return name.like(pattern, escape="\\")
 
-    rank = case(
-        (or_(name == words, like("%/" + escaped)), 0),  # the name, or its last component
-        (or_(like(escaped + "%"), like("%/" + escaped + "%")), 1),  # a component's start
-        (like("%" + escaped + "%"), 2),
-        else_=3,  # the description only
+    return (
+        or_(name == words, like("%/" + escaped)),
+        or_(like(escaped + "%"), like("%/" + escaped + "%")),
+        like("%" + escaped + "%"),
     )
-    return [rank, name]
 
 
 def _like(words: str) -> str:

@@ -1,0 +1,131 @@
+"""Search's SQL on a real SQLite and PostgreSQL: whichever way a page is found (one pass over a
+few matches; rank by rank through the text and name indexes when there are many), it is the
+slice of every visible match in relevance order, as a plain sort of them all would give.
+
+MAX_COUNTED is lowered so that a few hundred repositories make texts "common": the paths that
+100,000 repositories take in bench/search_bench.py are taken here with texts of every kind.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import insert
+
+from dockyard.db.engine import Database
+from dockyard.db.migrate import upgrade
+from dockyard.index.repositories.service import Readable
+from dockyard.index.search import repository
+from dockyard.index.tables import repository_settings
+from tests.support.postgres import PostgresServer
+
+COMMON = 40  # MAX_COUNTED here
+WORDS = ["nor", "norv", "or", "ab", "abc", "x_y", "nor-ab", "b", "zed", "ornament"]
+
+
+def _repositories() -> list[dict[str, object]]:
+    """Names and descriptions made of WORDS, so that texts fall in every rank, often."""
+    rng = random.Random(5)
+    rows: dict[str, dict[str, object]] = {}
+    namespaces = ["nor", "abc", "ornate", "zed", "nor1", "b"]
+    while len(rows) < 400:
+        parts = [rng.choice(namespaces)]
+        parts += ["-".join(rng.sample(WORDS, rng.randint(1, 2))) for _ in range(rng.randint(1, 2))]
+        name = "/".join(parts)
+        description = " ".join(rng.choice(WORDS).upper() for _ in range(rng.randint(0, 4)))
+        rows[name] = {
+            "name": name,
+            "namespace": parts[0],
+            "visibility": rng.choice(["public", "public", "private"]),
+            "description": description,
+            "created_at": datetime(2026, 1, 1, tzinfo=UTC),
+        }
+    return list(rows.values())
+
+
+ROWS = _repositories()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Database]:
+    def filled(url: str) -> Database:
+        database = Database(url)
+        upgrade(database.engine)
+        with database.engine.begin() as connection:
+            connection.execute(insert(repository_settings), ROWS)
+        return database
+
+    if request.param == "sqlite":
+        database = filled(f"sqlite:///{tmp_path_factory.mktemp('ranking') / 'r.db'}")
+        yield database
+        database.dispose()
+        return
+    postgres: PostgresServer = request.getfixturevalue("postgres")
+    with postgres.database() as url:
+        database = filled(url)
+        yield database
+        database.dispose()
+
+
+def _rank(name: str, words: str) -> int:
+    last = name.rsplit("/", 1)[-1]
+    if name == words or last == words:
+        return 0
+    if name.startswith(words) or f"/{words}" in name:
+        return 1
+    return 2 if words in name else 3
+
+
+def _expected(words: str, public_only: bool, wanted: int, offset: int) -> tuple[int, list[str]]:
+    matches = [
+        str(row["name"])
+        for row in ROWS
+        if (not public_only or row["visibility"] == "public")
+        and (words in str(row["name"]) or words in str(row["description"]).lower())
+    ]
+    ordered = sorted(matches, key=lambda name: (_rank(name, words), name))
+    return min(len(matches), COMMON), ordered[offset:wanted]
+
+
+_TEXTS = st.one_of(
+    st.sampled_from([*WORDS, "n", "o", "r", "/n", "nor/", "r-a", "v-", "orv", "x_", "_y", "%"]),
+    st.text(alphabet="norvab-_/xyz", min_size=1, max_size=4),
+)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    words=_TEXTS,
+    limit=st.integers(1, 30),
+    page=st.integers(0, 3),
+    public_only=st.booleans(),
+)
+def test_a_page_is_the_slice_of_every_match_by_rank_then_name(
+    database: Database,
+    monkeypatch: pytest.MonkeyPatch,
+    words: str,
+    limit: int,
+    page: int,
+    public_only: bool,
+) -> None:
+    monkeypatch.setattr(repository, "MAX_COUNTED", COMMON)
+    readable = Readable(not public_only, True, frozenset(), frozenset())
+    offset = page * limit
+    with database.engine.begin() as connection:
+        total, found = repository.find(
+            connection, readable, words, None, "relevance", limit, offset
+        )
+    expected_total, expected = _expected(words, public_only, min(offset + limit, COMMON), offset)
+    assert total == expected_total
+    assert [hit.name for hit in found] == expected
