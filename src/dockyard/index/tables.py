@@ -156,6 +156,9 @@ collaborators = Table(
     Column("role", String(16), nullable=False),  # read | write | admin
     UniqueConstraint("repository_id", "user_id", name="uq_collaborators_user"),
     UniqueConstraint("repository_id", "team_id", name="uq_collaborators_team"),
+    # What a user reads through (every signed-in search and listing asks): migration 0016.
+    Index("ix_collaborators_user", "user_id"),
+    Index("ix_collaborators_team", "team_id"),
 )
 
 # Personal access tokens and robot accounts: a secret standing in for its owner's password,
