@@ -35,6 +35,11 @@ blobs = Table(
     Column("digest", DIGEST, primary_key=True),
     Column("size", BigInteger, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # When a collector first found no link, reference or pin on it (cleared by the next one);
+    # the grace period counts from here (docs/decisions/0020-online-garbage-collection.md).
+    Column("unreferenced_since", DateTime(timezone=True)),
+    # Set when a collector claimed the blob: its object is being deleted, then the row goes.
+    Column("deleting_since", DateTime(timezone=True)),
 )
 
 # Which blobs a repository may serve and mount: the guard of GET /v2/<name>/blobs/<digest>.
@@ -43,6 +48,7 @@ repository_blobs = Table(
     metadata,
     Column("repository_id", Integer, ForeignKey("repositories.id"), primary_key=True),
     Column("digest", DIGEST, ForeignKey("blobs.digest"), primary_key=True),
+    Index("ix_repository_blobs_digest", "digest"),
 )
 
 manifests = Table(
@@ -57,6 +63,18 @@ manifests = Table(
     Column("body", LargeBinary, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_manifests_subject", "repository_id", "subject"),
+)
+
+# What each manifest references: its config and layers (kind "blob") and an index's child
+# manifests (kind "manifest"); a subject is the manifest's own column.
+manifest_references = Table(
+    "manifest_references",
+    metadata,
+    Column("repository_id", Integer, ForeignKey("repositories.id"), primary_key=True),
+    Column("digest", DIGEST, primary_key=True),
+    Column("reference", DIGEST, primary_key=True),
+    Column("kind", String(8), nullable=False),
+    Index("ix_manifest_references_reference", "reference"),
 )
 
 tags = Table(
@@ -79,6 +97,10 @@ uploads = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     # The running SHA-256 state after `size` bytes (OpenSSL's SHA256_CTX), when available.
     Column("hash_state", LargeBinary),
+    # The digest the session is publishing, from the moment its finish pinned the blob until
+    # the session ends: no collector deletes a pinned blob.
+    Column("digest", DIGEST),
+    Index("ix_uploads_digest", "digest"),
 )
 
 # The storage objects that hold an upload's bytes, in order. Only pieces recorded here are
@@ -129,4 +151,14 @@ event_endpoints = Table(
     Column("last_error", Text),
     Column("last_failure_at", DateTime(timezone=True)),
     Column("last_success_at", DateTime(timezone=True)),
+)
+
+# Periodic work that one process at a time does (garbage collection): who holds it, until when.
+maintenance_leases = Table(
+    "maintenance_leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("owner", String(64)),
+    Column("until", DateTime(timezone=True)),
+    Column("last_finished_at", DateTime(timezone=True)),
 )
