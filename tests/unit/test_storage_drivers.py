@@ -8,6 +8,7 @@ import itertools
 import random
 import uuid
 from collections.abc import AsyncIterator, Coroutine, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -222,6 +223,35 @@ def test_list_by_prefix(driver: StorageDriver) -> None:
             await driver.write(key, chunks(b"x"))
         listed = sorted([key async for key in driver.list("uploads")])
         assert listed == ["uploads/a/data", "uploads/b/data"]
+
+    run(driver, scenario())
+
+
+def test_list_info_gives_each_object_its_size_and_modification_time(
+    driver: StorageDriver,
+) -> None:
+    async def scenario() -> None:
+        before = datetime.now(UTC) - timedelta(minutes=5)  # stores' clocks may differ a little
+        await driver.write("blobs/a", chunks(b"12345"))
+        await driver.write("blobs/b/c", chunks(b""))
+        await driver.write("other", chunks(b"x"))
+        listed = {info.key: info async for info in driver.list_info("blobs")}
+        assert {key: info.size for key, info in listed.items()} == {"blobs/a": 5, "blobs/b/c": 0}
+        for info in listed.values():
+            assert before < info.modified < datetime.now(UTC) + timedelta(minutes=5)
+
+    run(driver, scenario())
+
+
+def test_delete_many_removes_exactly_the_keys_given(driver: StorageDriver) -> None:
+    async def scenario() -> None:
+        for number in range(12):
+            await driver.write(f"blobs/{number:02d}", chunks(b"x"))
+        await driver.delete_many([f"blobs/{number:02d}" for number in range(0, 12, 2)])
+        await driver.delete_many(["blobs/never-there"])
+        remaining = sorted([key async for key in driver.list("blobs")])
+        assert remaining == [f"blobs/{number:02d}" for number in range(1, 12, 2)]
+        assert await driver.abort_incomplete_writes(timedelta(days=1)) == 0
 
     run(driver, scenario())
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 
@@ -24,6 +25,15 @@ class Piece:
 
     key: str
     size: int
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    """A stored object as a listing reports it: what the garbage collector and fsck need."""
+
+    key: str
+    size: int
+    modified: datetime  # aware, UTC
 
 
 class StorageDriver(ABC):
@@ -71,6 +81,21 @@ class StorageDriver(ABC):
     @abstractmethod
     def list(self, prefix: str) -> AsyncIterator[str]:
         """Keys of the objects under prefix, in no particular order."""
+
+    @abstractmethod
+    def list_info(self, prefix: str) -> AsyncIterator[ObjectInfo]:
+        """The objects under prefix with their size and last modification, in no order."""
+
+    async def delete_many(self, keys: Sequence[str]) -> None:
+        """Remove these objects (not prefixes); missing ones are fine. Stores that delete in
+        batches override it."""
+        for key in keys:
+            await self.delete(key)
+
+    async def abort_incomplete_writes(self, older_than: timedelta) -> int:
+        """Remove what writes interrupted long ago left inside the store itself and no key
+        names (S3's incomplete multipart uploads); how many. Most stores keep none."""
+        return 0
 
     def local_path(self, key: str) -> Path | None:
         """A file the HTTP server may send directly (zero-copy), when the driver has one."""

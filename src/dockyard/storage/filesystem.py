@@ -7,9 +7,10 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
-from dockyard.storage.base import NotFound, Piece, StorageDriver
+from dockyard.storage.base import NotFound, ObjectInfo, Piece, StorageDriver
 
 READ_CHUNK = 1024 * 1024
 
@@ -122,6 +123,15 @@ class FilesystemDriver(StorageDriver):
         for directory, _, files in os.walk(base):
             for name in files:
                 yield (Path(directory) / name).relative_to(self.root).as_posix()
+
+    async def list_info(self, prefix: str) -> AsyncIterator[ObjectInfo]:
+        async for key in self.list(prefix):
+            try:
+                stat = self._path(key).stat()
+            except FileNotFoundError:
+                continue  # deleted since it was listed
+            modified = datetime.fromtimestamp(stat.st_mtime, UTC)
+            yield ObjectInfo(key, stat.st_size, modified)
 
     def local_path(self, key: str) -> Path | None:
         return self._path(key)

@@ -12,13 +12,14 @@ import contextlib
 import re
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import opendal
 from opendal.exceptions import NotFound as OpendalNotFound
 
 from dockyard.config import AzureSettings, GcsSettings, StorageSettings, SwiftSettings
-from dockyard.storage.base import NotFound, Piece, StorageDriver
+from dockyard.storage.base import NotFound, ObjectInfo, Piece, StorageDriver
 
 READ_CHUNK = 1024 * 1024
 # opendal reads configuration files and cloud metadata servers unless told not to: the
@@ -97,6 +98,17 @@ class OpendalDriver(StorageDriver):
         async for entry in entries:
             if not entry.path.endswith("/"):
                 yield entry.path
+
+    async def list_info(self, prefix: str) -> AsyncIterator[ObjectInfo]:
+        async for key in self.list(prefix):
+            try:
+                metadata = await self._operator.stat(key)
+            except OpendalNotFound:
+                continue  # deleted since it was listed
+            modified = metadata.last_modified or datetime.now(UTC)
+            if modified.tzinfo is None:
+                modified = modified.replace(tzinfo=UTC)
+            yield ObjectInfo(key, int(metadata.content_length), modified)
 
     async def _copy(self, source: str, destination: str) -> None:
         try:

@@ -11,12 +11,13 @@ import asyncio
 import builtins
 import contextlib
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import ClientError
 
 from dockyard.config import S3Settings
-from dockyard.storage.base import NotFound, Piece, StorageDriver, first_chunk
+from dockyard.storage.base import NotFound, ObjectInfo, Piece, StorageDriver, first_chunk
 from dockyard.storage.s3_client import ClientHolder
 from dockyard.storage.s3_parts import MAX_PART, MAX_PARTS, MIN_PART, can_copy_parts, part_ranges
 
@@ -119,7 +120,7 @@ class S3Driver(StorageDriver):
     async def delete(self, key: str) -> None:
         name = self._object(key)
         batch: builtins.list[str] = []
-        async for listed, _ in self._list_objects(name):
+        async for listed, _, _ in self._list_objects(name):
             if listed == name or listed.startswith(name + "/"):
                 batch.append(listed)
             if len(batch) == DELETE_BATCH:
@@ -128,11 +129,38 @@ class S3Driver(StorageDriver):
         await self._delete_names(batch)
 
     async def list(self, prefix: str) -> AsyncIterator[str]:
+        async for info in self.list_info(prefix):
+            yield info.key
+
+    async def list_info(self, prefix: str) -> AsyncIterator[ObjectInfo]:
         # A prefix names a directory, as on the filesystem: "uploads" lists "uploads/...".
         directory = prefix.strip("/")
         listed_prefix = self.prefix + directory + "/" if directory else self.prefix
-        async for name, _ in self._list_objects(listed_prefix):
-            yield name[len(self.prefix) :]
+        async for name, size, modified in self._list_objects(listed_prefix):
+            yield ObjectInfo(name[len(self.prefix) :], size, modified)
+
+    async def delete_many(self, keys: Sequence[str]) -> None:
+        await self._delete_names([self._object(key) for key in keys])
+
+    async def abort_incomplete_writes(self, older_than: timedelta) -> int:
+        """Abort the multipart uploads under the prefix begun before `older_than` ago: what
+        a process killed while publishing a blob leaves (not those of a publish going on)."""
+        s3 = await self._s3()
+        before = datetime.now(UTC) - older_than
+        aborted = 0
+        pages = s3.get_paginator("list_multipart_uploads").paginate(
+            Bucket=self.bucket, Prefix=self.prefix
+        )
+        async for page in pages:
+            for upload in page.get("Uploads", []):
+                if upload["Initiated"] >= before:
+                    continue
+                with contextlib.suppress(ClientError):  # ended meanwhile
+                    await s3.abort_multipart_upload(
+                        Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                    )
+                    aborted += 1
+        return aborted
 
     async def presigned_url(self, key: str, expires: int) -> str | None:
         s3 = await self._s3()
@@ -188,7 +216,7 @@ class S3Driver(StorageDriver):
         s3 = await self._s3()
         await s3.put_object(Bucket=self.bucket, Key=name, Body=data, ContentType=CONTENT_TYPE)
 
-    async def _list_objects(self, prefix: str) -> AsyncIterator[tuple[str, int]]:
+    async def _list_objects(self, prefix: str) -> AsyncIterator[tuple[str, int, datetime]]:
         pages = (
             (await self._s3())
             .get_paginator("list_objects_v2")
@@ -198,7 +226,7 @@ class S3Driver(StorageDriver):
         )
         async for page in pages:
             for item in page.get("Contents", []):
-                yield item["Key"], item["Size"]
+                yield item["Key"], item["Size"], item["LastModified"]
 
     async def _delete_names(self, names: Sequence[str]) -> None:
         s3 = await self._s3()
