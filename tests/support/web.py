@@ -9,6 +9,9 @@ from contextlib import contextmanager
 
 import httpx
 
+from tests.support.images import make_image, push_image
+from tests.support.index import IndexServer
+
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -53,3 +56,10 @@ def sign_in(base_url: str, username: str, password: str) -> Iterator[httpx.Clien
 def create_account(base_url: str, username: str, password: str) -> None:
     with sign_up(base_url, username, password):
         pass
+
+
+def push(web: IndexServer, credentials: tuple[str, str], name: str, tag: str = "v1") -> None:
+    """An image pushed as `name:tag`, once the catalogue shows the repository."""
+    with web.registry(credentials, f"repository:{name}:pull,push") as registry:
+        push_image(registry, name, make_image(f"{name}:{tag}"), tag)
+    web.catalogued(name)

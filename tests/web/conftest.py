@@ -28,7 +28,14 @@ def database_backend() -> str:
 @pytest.fixture(scope="session")
 def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
     data = tmp_path_factory.mktemp("web") / "data"
-    with index_server(data, {"DOCKYARD_INDEX__SIGNUP_ENABLED": "true"}) as server:
+    settings = {
+        "DOCKYARD_INDEX__SIGNUP_ENABLED": "true",
+        # Hooks call tests/support/webhook_receiver.py on loopback, which is refused otherwise.
+        "DOCKYARD_INDEX__WEBHOOKS__ALLOW": '["127.0.0.1/32"]',
+        "DOCKYARD_INDEX__WEBHOOKS__BACKOFF": "1",
+        "DOCKYARD_INDEX__WEBHOOKS__MAX_ATTEMPTS": "2",
+    }
+    with index_server(data, settings) as server:
         yield server
 
 

@@ -10,9 +10,8 @@ import re
 import httpx
 
 from tests.support.api import assert_error
-from tests.support.images import make_image, push_image
 from tests.support.index import ADMIN_PASSWORD, IndexServer
-from tests.support.web import create_account, csrf_token, post_form, sign_in, sign_up
+from tests.support.web import create_account, csrf_token, post_form, push, sign_in, sign_up
 
 PASSWORD = "a-good-password-1"
 _names = itertools.count()
@@ -20,12 +19,6 @@ _names = itertools.count()
 
 def fresh(stem: str) -> str:
     return f"{stem}{next(_names)}"
-
-
-def push(web: IndexServer, credentials: tuple[str, str], name: str, tag: str = "v1") -> None:
-    with web.registry(credentials, f"repository:{name}:pull,push") as registry:
-        push_image(registry, name, make_image(name), tag)
-    web.catalogued(name)
 
 
 def test_pages_carry_a_csp_without_inline_scripts_and_refuse_framing(web: IndexServer) -> None:

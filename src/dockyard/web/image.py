@@ -65,6 +65,8 @@ class Contents:
     config: ImageConfig | None = None
     layers: list[Layer] = field(default_factory=list)
     referrers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # The tagged manifest's (or index's) own annotations: text its pusher wrote.
+    annotations: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_index(self) -> bool:
@@ -80,6 +82,9 @@ async def read(registry: Registry, name: str, digest: str, platform: str | None)
     if found is None or document is None:
         return contents
     contents.media_type = found[0]
+    annotations = document.get("annotations")
+    if isinstance(annotations, dict):
+        contents.annotations = {str(k): _text(v) for k, v in annotations.items()}
     contents.referrers = await _referrers(registry, name, digest)
     image_digest: str | None = digest
     if contents.is_index:

@@ -16,13 +16,39 @@ from dockyard.config import Settings
 from dockyard.index.hub import Index
 from dockyard.registry.state import Registry
 from dockyard.web.context import Web
-from dockyard.web.pages import account, explore, namespace, repository, search, stars, tag, tokens
+from dockyard.web.pages import (
+    account,
+    admin,
+    explore,
+    namespace,
+    organisation_settings,
+    repository,
+    repository_settings,
+    search,
+    stars,
+    tag,
+    tokens,
+    webhooks,
+)
 from dockyard.web.static import StaticFiles
 from dockyard.web.templates import Templates
 
-# In the order they match: a tag's page and the repository's forms before the repository's
-# greedy {name:path}.
-PAGES = (explore, search, tag, repository, namespace, account, tokens, stars)
+# In the order they match: a tag's page, the settings and the repository's forms before the
+# repository's greedy {name:path}.
+PAGES = (
+    explore,
+    search,
+    tag,
+    repository_settings,
+    webhooks,
+    repository,
+    namespace,
+    organisation_settings,
+    account,
+    tokens,
+    stars,
+    admin,
+)
 
 
 def page_routes() -> list[Route]:
@@ -40,6 +66,8 @@ def web_routes(
         Templates(static.url),
         cookie_key(key),
         settings.index.web.session_lifetime_seconds,
+        settings.index.webhooks,
+        tuple(settings.notifications.endpoints),
     )
     bound: list[BaseRoute] = [
         Route(r.path, _bind(r.endpoint, web), methods=r.methods) for r in page_routes()

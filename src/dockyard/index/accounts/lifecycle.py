@@ -67,6 +67,23 @@ async def set_disabled(database: Database, actor: User, username: str, disabled:
     await database.run(change)
 
 
+async def set_site_admin(database: Database, actor: User, username: str, admin: bool) -> None:
+    """Promote to site administrator, or demote (never oneself, never the last one)."""
+    if not actor.is_admin:
+        raise Forbidden("only site administrators may promote or demote")
+    if not admin and username == actor.username:
+        raise Conflict("you cannot demote yourself: another site administrator may")
+
+    def change(connection: Connection) -> None:
+        admins = repository.lock_site_admins(connection)
+        user = _user(connection, username)
+        if not admin and user.is_admin:
+            _keeps_a_site_admin(admins, user.id, "demoted")
+        repository.set_admin(connection, user.id, admin)
+
+    await database.run(change)
+
+
 async def delete_account(database: Database, actor: User, username: str) -> None:
     """The account itself, or a site administrator, deletes it: refused while it holds
     repositories or is the last owner of an organisation, or the last site administrator."""

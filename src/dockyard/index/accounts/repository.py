@@ -91,6 +91,22 @@ def set_disabled(connection: Connection, user_id: int, disabled: bool) -> None:
         connection.execute(change.values(disabled_at=None))
 
 
+def set_admin(connection: Connection, user_id: int, admin: bool) -> None:
+    connection.execute(update(users).where(users.c.id == user_id).values(is_admin=admin))
+
+
+def page_of_users(
+    connection: Connection, prefix: str, offset: int, limit: int
+) -> list[Row[tuple[object, ...]]]:
+    """Users in name order, those starting with `prefix` (the unique index on the name walks
+    it)."""
+    query = select(users.c.id, users.c.username, users.c.email, users.c.is_admin,
+                   users.c.created_at, users.c.disabled_at)  # fmt: skip
+    if prefix:
+        query = query.where(users.c.username >= prefix, users.c.username < prefix + "\uffff")
+    return list(connection.execute(query.order_by(users.c.username).offset(offset).limit(limit)))
+
+
 def lock_site_admins(connection: Connection) -> list[Row[tuple[object, ...]]]:
     """The site administrators, locked until the transaction ends (PostgreSQL), so two
     administrators disabling or deleting each other at once cannot leave none."""

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
 from dockyard.db.engine import Database
 from dockyard.index.accounts import repository
-from dockyard.index.errors import Conflict, Invalid
+from dockyard.index.errors import Conflict, Invalid, NotFound
 from dockyard.index.hashing import (
     MIN_PASSWORD_LENGTH,
     decoy_hash,
@@ -18,6 +19,7 @@ from dockyard.index.hashing import (
     verify_password,
 )
 from dockyard.index.names import RESERVED, is_valid_account_name
+from dockyard.index.tables import as_utc
 
 # argon2 takes any length; a bound keeps one sign-up from hashing megabytes.
 MAX_PASSWORD_LENGTH = 1024
@@ -94,3 +96,35 @@ async def check_password(database: Database, username: str, password: str) -> Us
 
 async def user_count(database: Database) -> int:
     return await database.run(repository.count)
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """An account as the site administration lists it."""
+
+    username: str
+    email: str
+    is_admin: bool
+    disabled: bool
+    created_at: datetime
+
+
+async def list_users(
+    database: Database, actor: User, prefix: str, page: int, per_page: int
+) -> tuple[list[Listed], bool]:
+    """A page of the accounts (site administrators only; NotFound for others, who learn
+    nothing), and whether more follow."""
+    if not actor.is_admin:
+        raise NotFound("no such page")
+    rows = await database.run(repository.page_of_users, prefix, (page - 1) * per_page, per_page + 1)
+    found = [
+        Listed(
+            str(row.username),
+            str(row.email),
+            bool(row.is_admin),
+            row.disabled_at is not None,
+            as_utc(row.created_at),
+        )
+        for row in rows[:per_page]
+    ]
+    return found, len(rows) > per_page

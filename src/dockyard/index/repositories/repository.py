@@ -114,3 +114,18 @@ def list_collaborators(connection: Connection, repository: int) -> list[tuple[st
         ("user", row.username, row.role) if row.username else ("team", row.team, row.role)
         for row in connection.execute(query)
     )
+
+
+def grants_of_teams(connection: Connection, organisation: int) -> list[tuple[str, str, str]]:
+    """(team, repository, role) of every role the organisation's teams hold, in that order."""
+    query = (
+        select(teams.c.name, repository_settings.c.name.label("repository"), collaborators.c.role)
+        .select_from(collaborators)
+        .join(teams, teams.c.id == collaborators.c.team_id)
+        .join(repository_settings, repository_settings.c.id == collaborators.c.repository_id)
+        .where(teams.c.organisation_id == organisation)
+        .order_by(teams.c.name, repository_settings.c.name)
+    )
+    return [
+        (str(row.name), str(row.repository), str(row.role)) for row in connection.execute(query)
+    ]

@@ -292,3 +292,22 @@ async def infos(
         }
 
     return await database.run(read)
+
+
+async def team_grants(
+    database: Database, actor: Identity, organisation: str
+) -> dict[str, list[tuple[str, str]]]:
+    """Each team of the organisation → the (repository, role) it holds: what its members may
+    do beyond what the organisation gives them. For its members and site administrators."""
+
+    def read(connection: Connection) -> dict[str, list[tuple[str, str]]]:
+        org = organisations.organisation_id(connection, organisation)
+        role = None if org is None else organisations.member_role(connection, org, actor.user_id)
+        if org is None or (role is None and not actor.is_admin):
+            raise NotFound(f"no organisation {organisation!r}")
+        found: dict[str, list[tuple[str, str]]] = {}
+        for team, name, granted in repository.grants_of_teams(connection, org):
+            found.setdefault(team, []).append((name, granted))
+        return found
+
+    return await database.run(read)

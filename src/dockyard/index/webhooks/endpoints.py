@@ -58,7 +58,8 @@ def _of(request: Request) -> Of:
     return Of(repository=name)
 
 
-def _id(request: Request, key: str) -> int:
+def path_id(request: Request, key: str) -> int:
+    """A hook's or a delivery's id from the path; NotFound when it is none."""
     text: str = request.path_params[key]
     number = parse_decimal(text, MAX_ID)
     if number is None or number < 1:
@@ -120,7 +121,7 @@ async def listing(request: Request) -> Response:
 async def show(request: Request) -> Response:
     who = await signed_in(request)
     found = await service.show(
-        index_of(request).database, who.identity, _of(request), _id(request, "hook")
+        index_of(request).database, who.identity, _of(request), path_id(request, "hook")
     )
     return JSONResponse(found.model_dump(mode="json"))
 
@@ -135,7 +136,7 @@ async def show(request: Request) -> Response:
 async def change(request: Request) -> Response:
     who = await signed_in(request)
     who.may_change()
-    of, hook = _of(request), _id(request, "hook")
+    of, hook = _of(request), path_id(request, "hook")
     form = await body(request, HookChange)
     allowed = Allowed.of(settings_of(request).allow)
     found = await service.change(index_of(request).database, who.identity, of, hook, form, allowed)
@@ -148,7 +149,7 @@ async def remove(request: Request) -> Response:
     who = await signed_in(request)
     who.may_change()
     await service.remove(
-        index_of(request).database, who.identity, _of(request), _id(request, "hook")
+        index_of(request).database, who.identity, _of(request), path_id(request, "hook")
     )
     return no_content()
 
@@ -162,7 +163,7 @@ async def remove(request: Request) -> Response:
 )
 async def deliveries(request: Request) -> Response:
     who = await signed_in(request)
-    of, hook = _of(request), _id(request, "hook")
+    of, hook = _of(request), path_id(request, "hook")
     page, per_page = _paging(request)
     found, more = await service.deliveries(
         index_of(request).database, who.identity, of, hook, page, per_page
@@ -176,7 +177,7 @@ async def deliveries(request: Request) -> Response:
 async def redeliver(request: Request) -> Response:
     who = await signed_in(request)
     who.may_change()
-    of, hook, delivery = _of(request), _id(request, "hook"), _id(request, "delivery")
+    of, hook, delivery = _of(request), path_id(request, "hook"), path_id(request, "delivery")
     found = await service.redeliver(index_of(request).database, who.identity, of, hook, delivery)
     return JSONResponse(found.model_dump(mode="json"), status_code=202)
 

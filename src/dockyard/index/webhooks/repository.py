@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, case, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from dockyard.index.tables import organisations, repository_settings
 from dockyard.index.webhooks.tables import webhook_attempts, webhook_deliveries, webhooks
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
@@ -128,6 +129,66 @@ def restart(connection: Connection, delivery_id: int, moment: datetime) -> bool:
         )
     )
     return changed.rowcount == 1
+
+
+def queues(connection: Connection, offset: int, limit: int) -> list[AnyRow]:
+    """Hooks with deliveries waiting or failed, or switched off: the most waiting first, each
+    with its owner's name, its counts and its oldest waiting delivery."""
+    waiting = deliveries.state == PENDING
+    counts = (
+        select(
+            deliveries.hook_id,
+            func.sum(case((waiting, 1), else_=0)).label("pending"),
+            func.sum(case((deliveries.state == FAILED, 1), else_=0)).label("failed"),
+            func.min(case((waiting, deliveries.created_at), else_=None)).label("oldest"),
+        )
+        .where(deliveries.state != DELIVERED)
+        .group_by(deliveries.hook_id)
+        .subquery()
+    )
+    pending = func.coalesce(counts.c.pending, 0)
+    query = (
+        select(
+            hooks.id,
+            hooks.url,
+            hooks.active,
+            hooks.disabled_reason,
+            hooks.failures_in_a_row,
+            func.coalesce(repository_settings.c.name, organisations.c.name).label("owner"),
+            (repository_settings.c.name.is_not(None)).label("of_repository"),
+            pending.label("pending"),
+            func.coalesce(counts.c.failed, 0).label("failed"),
+            counts.c.oldest,
+        )
+        .select_from(webhooks)
+        .outerjoin(counts, counts.c.hook_id == hooks.id)
+        .outerjoin(repository_settings, repository_settings.c.id == hooks.repository_id)
+        .outerjoin(organisations, organisations.c.id == hooks.organisation_id)
+        .where(or_(counts.c.hook_id.is_not(None), hooks.active.is_(False)))
+        .order_by(pending.desc(), hooks.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(connection.execute(query))
+
+
+def last_failures(connection: Connection, hook_ids: Sequence[int]) -> dict[int, Any]:
+    """Each hook's latest attempt that failed (no answer, or not a 2xx)."""
+    if not hook_ids:
+        return {}
+    failed = or_(attempts.status_code.is_(None), attempts.status_code >= 300)
+    latest = (
+        select(func.max(attempts.id))
+        .join(webhook_deliveries, deliveries.id == attempts.delivery_id)
+        .where(deliveries.hook_id.in_(list(hook_ids)), failed)
+        .group_by(deliveries.hook_id)
+    )
+    query = (
+        select(deliveries.hook_id, attempts.at, attempts.status_code, attempts.error)
+        .join(webhook_deliveries, deliveries.id == attempts.delivery_id)
+        .where(attempts.id.in_(latest))
+    )
+    return {int(row.hook_id): row for row in connection.execute(query)}
 
 
 # --- the queue, for the sender ------------------------------------------------------------

@@ -265,3 +265,60 @@ def delivery_out(row: AnyRow, tried: list[AnyRow]) -> DeliveryOut:
 
 def _when(moment: datetime) -> datetime:
     return as_utc(moment)
+
+
+@dataclass(frozen=True, slots=True)
+class HookQueue:
+    """A hook as the site administration watches it: what waits, what failed, and why."""
+
+    id: int
+    owner: str  # the repository's name, or the organisation's
+    of_repository: bool
+    url: str
+    active: bool
+    disabled_reason: str | None
+    failures_in_a_row: int
+    pending: int
+    failed: int
+    oldest_pending: datetime | None
+    last_failure_at: datetime | None
+    last_failure: str | None  # the status or error of the latest failed attempt
+
+
+async def queues(
+    database: Database, actor: Identity, page: int, per_page: int
+) -> tuple[list[HookQueue], bool]:
+    """Hooks with deliveries waiting or failed, or switched off, the most waiting first (site
+    administrators only), and whether more follow."""
+    if not actor.is_admin:
+        raise NotFound("no such page")
+
+    def read(connection: Connection) -> tuple[list[HookQueue], bool]:
+        rows = repository.queues(connection, (page - 1) * per_page, per_page + 1)
+        shown = rows[:per_page]
+        failures = repository.last_failures(connection, [int(row.id) for row in shown])
+        found = []
+        for row in shown:
+            failure = failures.get(int(row.id))
+            said = None
+            if failure is not None:
+                said = failure.error or f"answered {failure.status_code}"
+            found.append(
+                HookQueue(
+                    int(row.id),
+                    str(row.owner),
+                    bool(row.of_repository),
+                    str(row.url),
+                    bool(row.active),
+                    row.disabled_reason,
+                    int(row.failures_in_a_row),
+                    int(row.pending),
+                    int(row.failed),
+                    None if row.oldest is None else as_utc(row.oldest),
+                    None if failure is None else as_utc(failure.at),
+                    said,
+                )
+            )
+        return found, len(rows) > per_page
+
+    return await database.run(read)

@@ -11,6 +11,7 @@ from dockyard.index.accounts import service as accounts
 from dockyard.index.errors import NotFound
 from dockyard.index.names import is_valid_account_name
 from dockyard.index.organisations import service as organisations
+from dockyard.index.repositories.permissions import Identity
 from dockyard.index.search.service import Query
 from dockyard.web.context import web_of
 from dockyard.web.http import number, page, render, viewer
@@ -44,7 +45,15 @@ async def show(request: Request) -> Response:
         found=found,
         rows=rows,
         roster=roster,
+        may_administer=_administers(who, roster),
     )
+
+
+def _administers(who: Identity | None, roster: organisations.Roster | None) -> bool:
+    """Whether the viewer may open the organisation's settings: its owners, site admins."""
+    if who is None or roster is None:
+        return False
+    return who.is_admin or (who.username, "owner") in roster.members
 
 
 routes = [Route("/u/{name}", show, methods=["GET"])]

@@ -7,8 +7,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from dockyard.auth.scopes import DELETE
 from dockyard.index.catalogue import service as catalogue
 from dockyard.index.errors import NotFound
+from dockyard.index.repositories import service as repositories
 from dockyard.oci.names import is_valid_tag
 from dockyard.web import image
 from dockyard.web.context import web_of
@@ -16,14 +18,21 @@ from dockyard.web.http import page, render, viewer
 from dockyard.web.pages.repository import repository_name, url_of
 
 
+def tag_of(request: Request, name: str) -> str:
+    """The tag in the path; one that breaks the grammar is no tag of `name`."""
+    tag: str = request.path_params["tag"]
+    if not is_valid_tag(tag):
+        raise NotFound(f"{name} has no tag {tag[:130]!r}")
+    return tag
+
+
 @page
 async def show(request: Request) -> Response:
     name = repository_name(request)
-    tag_name: str = request.path_params["tag"]
-    if not is_valid_tag(tag_name):
-        raise NotFound(f"{name} has no tag {tag_name[:130]!r}")
+    tag_name = tag_of(request, name)
     web = web_of(request)
-    tag = await catalogue.tag(web.index.database, await viewer(request), name, tag_name)
+    who = await viewer(request)
+    tag = await catalogue.tag(web.index.database, who, name, tag_name)
     platform = request.query_params.get("platform")
     contents = await image.read(web.registry, name, tag.digest, platform)
     return await render(
@@ -34,6 +43,8 @@ async def show(request: Request) -> Response:
         tag=tag,
         contents=contents,
         layers_total=sum(layer.size for layer in contents.layers),
+        may_delete=who is not None
+        and DELETE in (await repositories.actions(web.index.database, who, [name]))[name],
     )
 
 

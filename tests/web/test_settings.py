@@ -1,0 +1,272 @@
+"""The settings pages over HTTP: a repository's (visibility, descriptions, collaborators and
+teams, webhooks with their deliveries, deleting tags and the repository), an organisation's
+(members, owners, teams and what they may use), and the site administration (accounts, storage,
+queues), each refused to those the /api refuses."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import httpx
+
+from tests.support.index import ADMIN_PASSWORD, IndexServer
+from tests.support.waiting import eventually
+from tests.support.web import create_account, post_form, push, sign_in, sign_up
+from tests.support.webhook_receiver import webhook_receiver
+
+PASSWORD = "a-good-password-1"
+_names = itertools.count()
+
+
+def fresh(stem: str) -> str:
+    return f"{stem}{next(_names)}"
+
+
+def settings_of(name: str) -> str:
+    return f"/r/{name}/-/settings"
+
+
+def test_an_administrator_changes_visibility_and_descriptions(web: IndexServer) -> None:
+    owner = fresh("sowner")
+    name = f"{owner}/app"
+    with sign_up(web.url, owner, PASSWORD) as client:
+        push(web, (owner, PASSWORD), name)
+        fields = {
+            "visibility": "private",
+            "description": "A small app",
+            "full_description": "# Hello\r\n\r\nIt *works*.",
+        }
+        answer = post_form(client, settings_of(name), fields)
+        assert answer.status_code == 303
+        page = client.get(f"/r/{name}").text
+        assert "A small app" in page and "<em>works</em>" in page and "private" in page
+        too_long = post_form(client, settings_of(name), {**fields, "description": "x" * 101})
+        assert too_long.status_code == 400 and "longer than 100" in too_long.text
+    with web.api((owner, PASSWORD)) as api:
+        shown = api.get(f"/api/repositories/{name}").json()
+    assert shown["visibility"] == "private"
+    assert shown["full_description"] == "# Hello\n\nIt *works*."
+
+
+def test_settings_are_refused_to_others_as_the_api_refuses_them(web: IndexServer) -> None:
+    owner, other = fresh("rowner"), fresh("rother")
+    create_account(web.url, owner, PASSWORD)
+    public, hidden = f"{owner}/open", f"{owner}/closed"
+    push(web, (owner, PASSWORD), public)
+    push(web, (owner, PASSWORD), hidden)
+    with web.api((owner, PASSWORD)) as api:
+        assert api.patch(f"/api/repositories/{hidden}", json={"visibility": "private"}).is_success
+    with sign_up(web.url, other, PASSWORD) as client, httpx.Client(base_url=web.url) as anonymous:
+        assert client.get(settings_of(public)).status_code == 403
+        assert client.get(settings_of(hidden)).status_code == 404
+        assert client.get(settings_of(f"{owner}/never-pushed")).status_code == 404
+        refused = post_form(client, settings_of(public), {"visibility": "private"}, page="/")
+        assert refused.status_code == 403
+        deleting = post_form(client, f"/r/{public}/-/tags/v1/delete", {}, page="/")
+        assert deleting.status_code == 403
+        assert anonymous.get(settings_of(public)).status_code == 303  # to the sign-in form
+        assert "Settings" not in client.get(f"/r/{public}").text
+        assert "Delete tag" not in client.get(f"/r/{public}/-/tags/v1").text
+    with web.api((owner, PASSWORD)) as api:
+        assert api.get(f"/api/repositories/{public}").json()["visibility"] == "public"
+
+
+def test_a_collaborator_added_through_the_page_may_pull_then_removed_may_not(
+    web: IndexServer,
+) -> None:
+    owner, friend = fresh("cowner"), fresh("friend")
+    create_account(web.url, friend, PASSWORD)
+    name = f"{owner}/shared"
+    with sign_up(web.url, owner, PASSWORD) as client, sign_in(web.url, friend, PASSWORD) as theirs:
+        push(web, (owner, PASSWORD), name)
+        post_form(client, settings_of(name), {"visibility": "private"})
+        assert theirs.get(f"/r/{name}").status_code == 404
+        fields = {"kind": "user", "member": friend, "role": "read"}
+        added = post_form(client, f"{settings_of(name)}/collaborators", fields, settings_of(name))
+        assert added.status_code == 303
+        assert theirs.get(f"/r/{name}").status_code == 200
+        assert friend in client.get(settings_of(name)).text
+        unknown = {"kind": "user", "member": "nobody-at-all", "role": "read"}
+        missing = post_form(
+            client, f"{settings_of(name)}/collaborators", unknown, settings_of(name)
+        )
+        assert missing.status_code == 404 and "no user" in missing.text
+        removed = post_form(
+            client,
+            f"{settings_of(name)}/collaborators/remove",
+            {"kind": "user", "member": friend},
+            settings_of(name),
+        )
+        assert removed.status_code == 303
+        assert theirs.get(f"/r/{name}").status_code == 404
+
+
+def test_deleting_a_tag_and_then_the_repository(web: IndexServer) -> None:
+    owner = fresh("downer")
+    name = f"{owner}/doomed"
+    with sign_up(web.url, owner, PASSWORD) as client:
+        push(web, (owner, PASSWORD), name, "v1")
+        push(web, (owner, PASSWORD), name, "v2")
+        page = client.get(f"/r/{name}/-/tags/v1").text
+        assert "Delete tag" in page
+        deleted = post_form(client, f"/r/{name}/-/tags/v1/delete", {}, f"/r/{name}/-/tags/v1")
+        assert deleted.status_code == 303
+        assert client.get(f"/r/{name}/-/tags/v1").status_code == 404
+        assert "/-/tags/v1" not in client.get(f"/r/{name}").text
+        with web.registry((owner, PASSWORD), f"repository:{name}:pull") as registry:
+            assert registry.get(f"/v2/{name}/manifests/v1").status_code == 404
+            assert registry.get(f"/v2/{name}/manifests/v2").status_code == 200
+
+        wrong = post_form(
+            client, f"{settings_of(name)}/delete", {"confirm": "doomed"}, settings_of(name)
+        )
+        assert wrong.status_code == 400 and "type the repository" in wrong.text
+        assert client.get(f"/r/{name}").status_code == 200
+        gone = post_form(
+            client, f"{settings_of(name)}/delete", {"confirm": name}, settings_of(name)
+        )
+        assert gone.status_code == 303 and gone.headers["location"] == f"/u/{owner}"
+        assert client.get(f"/r/{name}").status_code == 404
+        with web.registry((owner, PASSWORD), f"repository:{name}:pull") as registry:
+            assert registry.get(f"/v2/{name}/manifests/v2").status_code == 404
+
+
+def test_a_webhook_made_on_the_page_shows_its_deliveries_and_redelivers(
+    web: IndexServer,
+) -> None:
+    owner = fresh("howner")
+    name = f"{owner}/hooked"
+    with sign_up(web.url, owner, PASSWORD) as client, webhook_receiver() as receiver:
+        push(web, (owner, PASSWORD), name, "v1")
+        fields = {"name": "ci", "url": receiver.url, "event_push": "on", "active": "on"}
+        created = post_form(client, f"{settings_of(name)}/webhooks", fields, settings_of(name))
+        assert created.status_code == 201, created.text
+        secret = re.search(r'id="hook-secret">([^<]+)<', created.text)
+        assert secret is not None
+        hook = re.search(rf"{settings_of(name)}/webhooks/(\d+)", created.text)
+        assert hook is not None
+        hook_page = f"{settings_of(name)}/webhooks/{hook.group(1)}"
+        assert secret.group(1) not in client.get(hook_page).text  # shown once
+        assert "ci" in client.get(settings_of(name)).text
+
+        push(web, (owner, PASSWORD), name, "v2")
+        calls = receiver.wait_for(1)
+        assert calls[0].signed_by(secret.group(1))
+        eventually(lambda: "delivered" in client.get(hook_page).text, what="a delivery shown")
+        page = client.get(hook_page).text
+        delivery = re.search(r"/deliveries/(\d+)/redeliver", page)
+        assert delivery is not None and "200" in page
+        again = post_form(client, f"{hook_page}/deliveries/{delivery.group(1)}/redeliver", {},
+                          hook_page)  # fmt: skip
+        assert again.status_code == 303
+        assert receiver.wait_for(2)[1].body == calls[0].body
+
+        refused = {"url": "http://169.254.169.254/latest", "event_push": "on", "active": "on"}
+        answer = post_form(client, f"{settings_of(name)}/webhooks", refused, settings_of(name))
+        assert answer.status_code == 400 and "url refused" in answer.text
+        nothing = post_form(client, hook_page, {"url": receiver.url, "active": "on"})
+        assert nothing.status_code == 400  # no event chosen
+        off = post_form(client, hook_page, {"url": receiver.url, "event_delete": "on"})
+        assert off.status_code == 303
+        assert ">off<" in client.get(settings_of(name)).text.replace("</td>", "<")
+        removed = post_form(client, f"{hook_page}/delete", {}, hook_page)
+        assert removed.status_code == 303
+        assert client.get(hook_page).status_code == 404
+
+
+def test_an_owner_manages_members_teams_and_sees_what_teams_may_use(web: IndexServer) -> None:
+    owner, member, stranger = fresh("oowner"), fresh("omember"), fresh("ostranger")
+    org = fresh("org")
+    for user in (member, stranger):
+        create_account(web.url, user, PASSWORD)
+    create_account(web.url, owner, PASSWORD)
+    with web.api((owner, PASSWORD)) as api:
+        assert api.post("/api/orgs", json={"name": org}).status_code == 201
+    page = f"/u/{org}/-/settings"
+    with sign_in(web.url, owner, PASSWORD) as client:
+        assert "Organisation settings" in client.get(f"/u/{org}").text
+        assert post_form(client, f"{page}/members", {"username": member, "role": "member"},
+                         page).status_code == 303  # fmt: skip
+        assert post_form(client, f"{page}/teams", {"team": "builders"}, page).status_code == 303
+        added = post_form(client, f"{page}/teams/builders/members", {"username": member}, page)
+        assert added.status_code == 303
+        name = f"{org}/tool"
+        push(web, (owner, PASSWORD), name)
+        grant = {"kind": "team", "member": "builders", "role": "write"}
+        granted = post_form(client, f"{settings_of(name)}/collaborators", grant, settings_of(name))
+        assert granted.status_code == 303
+        shown = client.get(page).text
+        assert name in shown and "write" in shown and member in shown
+        last = post_form(client, f"{page}/members/remove", {"username": owner}, page)
+        assert last.status_code == 409 and "at least one owner" in last.text
+    with sign_in(web.url, member, PASSWORD) as theirs:
+        assert theirs.get(page).status_code == 403
+        assert "Organisation settings" not in theirs.get(f"/u/{org}").text
+    with sign_in(web.url, stranger, PASSWORD) as theirs:
+        assert theirs.get(page).status_code == 404
+
+
+def test_site_administration_is_for_site_administrators_only(web: IndexServer) -> None:
+    user = fresh("plain")
+    with sign_up(web.url, user, PASSWORD) as client, httpx.Client(base_url=web.url) as anonymous:
+        for path in ("/-/admin", "/-/admin/storage", "/-/admin/queues"):
+            assert client.get(path).status_code == 404
+            assert anonymous.get(path).status_code == 404
+        assert post_form(client, f"/-/admin/users/{user}/promote", {}, "/").status_code == 404
+        assert 'href="/-/admin"' not in client.get("/").text
+
+
+def test_an_administrator_disables_promotes_and_resets_passwords(web: IndexServer) -> None:
+    user = fresh("managed")
+    push_user = fresh("storer")
+    create_account(web.url, push_user, PASSWORD)
+    push(web, (push_user, PASSWORD), f"{push_user}/big")
+    with (
+        sign_up(web.url, user, PASSWORD) as theirs,
+        sign_in(web.url, "admin", ADMIN_PASSWORD) as admin,
+    ):
+        listed = admin.get("/-/admin", params={"q": user[:4]})
+        assert listed.status_code == 200 and user in listed.text
+        base = f"/-/admin/users/{user}"
+        assert post_form(admin, f"{base}/disable", {}, "/-/admin").status_code == 303
+        assert theirs.get("/account/tokens").status_code == 303  # signed out
+        assert "disabled" in admin.get("/-/admin", params={"q": user}).text
+        assert post_form(admin, f"{base}/enable", {}, "/-/admin").status_code == 303
+        assert post_form(admin, f"{base}/promote", {}, "/-/admin").status_code == 303
+        with web.api((user, PASSWORD)) as api:
+            assert api.get("/api/user").json()["is_admin"] is True
+        assert post_form(admin, f"{base}/demote", {}, "/-/admin").status_code == 303
+        myself = post_form(admin, "/-/admin/users/admin/demote", {}, "/-/admin")
+        assert myself.status_code == 409
+        reset = post_form(admin, f"{base}/password", {}, "/-/admin")
+        assert reset.status_code == 200
+        found = re.search(r'id="new-password">([^<]+)<', reset.text)
+        assert found is not None
+        with sign_in(web.url, user, found.group(1)) as again:
+            assert again.get("/account/tokens").status_code == 200
+
+        storage = admin.get("/-/admin/storage", params={"page": 1})
+        assert storage.status_code == 200 and push_user in storage.text
+        assert "Registry events" in admin.get("/-/admin/queues").text
+
+
+def test_the_queues_page_shows_a_failing_webhook_and_why(web: IndexServer) -> None:
+    owner = fresh("qowner")
+    name = f"{owner}/failing"
+    create_account(web.url, owner, PASSWORD)
+    push(web, (owner, PASSWORD), name)
+    with webhook_receiver(script=[500, 500]) as receiver:
+        with web.api((owner, PASSWORD)) as api:
+            made = api.post(f"/api/repositories/{name}/webhooks", json={"url": receiver.url})
+            assert made.status_code == 201
+        push(web, (owner, PASSWORD), name, "v2")
+        receiver.wait_for(2)
+    with sign_in(web.url, "admin", ADMIN_PASSWORD) as admin:
+
+        def failed() -> str | None:
+            page = admin.get("/-/admin/queues").text
+            return page if "answered 500" in page else None
+
+        page = eventually(failed, what="the failure on the queues page")
+    assert receiver.url in page and name in page
