@@ -35,10 +35,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--data", type=Path, help="data directory (default ./data)")
     serve.set_defaults(run=_serve)
     from dockyard.index.commands import add_commands
+    from dockyard.registry.collection.commands import add_commands as add_collection_commands
     from dockyard.registry.events.commands import add_commands as add_event_commands
 
     add_commands(commands)
     add_event_commands(commands)
+    add_collection_commands(commands)
     return parser
 
 

@@ -203,11 +203,34 @@ class LogSettings(_Section):
     access: bool = True
 
 
+class GcSettings(_Section):
+    """Online garbage collection (docs/operations.md#garbage-collection)."""
+
+    # Scheduled runs in every process, one at a time across processes and nodes.
+    enabled: bool = True
+    interval_minutes: float = Field(default=60.0, gt=0)
+    # A blob unreferenced (no link, no manifest, no upload publishing it) this long is deleted;
+    # so are objects no row names and `.partial` files that old.
+    grace_minutes: float = Field(default=60.0, ge=0)
+    # Manifests no tag points at: kept, or deleted once `untagged_after_hours` old, unless a
+    # kept index lists them or they are a kept referrer's subject.
+    untagged: Literal["keep", "delete"] = "keep"
+    untagged_after_hours: float = Field(default=168.0, ge=0)
+    # Whether a referrer kept only because it is tagged keeps its untagged subject too.
+    keep_referred_subjects: bool = True
+    # S3's incomplete multipart uploads begun this long ago are aborted.
+    incomplete_uploads_after_hours: float = Field(default=24.0, ge=0)
+    # How long a run holds its lease (renewed as it goes), and after how long the blobs a
+    # dead collector was deleting are finished by another.
+    lease_seconds: float = Field(default=300.0, gt=0)
+
+
 class RegistrySettings(_Section):
     max_manifest_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     # Upload sessions untouched this long are purged, at start-up and then every interval.
     upload_purge_after_hours: float = Field(default=168.0, gt=0)
     upload_purge_interval_minutes: float = Field(default=60.0, gt=0)
+    gc: GcSettings = GcSettings()
 
 
 def _challenge_text(value: str | None) -> str | None:

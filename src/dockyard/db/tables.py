@@ -48,6 +48,9 @@ repository_blobs = Table(
     metadata,
     Column("repository_id", Integer, ForeignKey("repositories.id"), primary_key=True),
     Column("digest", DIGEST, ForeignKey("blobs.digest"), primary_key=True),
+    # When a collector first found no manifest of the repository referencing the blob (cleared
+    # by a manifest put that does, or a new link): such a link goes after the grace period.
+    Column("unreferenced_since", DateTime(timezone=True)),
     Index("ix_repository_blobs_digest", "digest"),
 )
 

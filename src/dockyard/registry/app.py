@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Route
 from dockyard.auth.factory import Auth, create_auth
 from dockyard.config import Settings
 from dockyard.kit.errors import ErrorCode, error_response
+from dockyard.registry.collection.collector import collect_on_schedule
 from dockyard.registry.errors import RegistryError
 from dockyard.registry.events.delivery import Deliverer
 from dockyard.registry.routes import registry_routes, v1_routes
@@ -35,12 +36,17 @@ def create_registry_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         purging = asyncio.create_task(_purge_stale_uploads(registry, settings))
+        collecting = None
+        if settings.registry.gc.enabled:
+            collecting = asyncio.create_task(collect_on_schedule(registry, settings.registry.gc))
         deliverer = Deliverer(settings.notifications, registry.database, registry.events)
         # Also with no endpoint: writing buffered pulls is its job (there are none then).
         delivering = asyncio.create_task(deliverer.run())
         yield
         purging.cancel()
         delivering.cancel()
+        if collecting is not None:
+            collecting.cancel()
         await registry.events.flush_pulls()
         await deliverer.close()
         await registry.driver.close()

@@ -92,16 +92,14 @@ class BlobStore:
         )
         return None if size is None else BlobInfo(digest, size)
 
-    async def exists(self, digest: Digest) -> bool:
-        return await self.database.run(metadata.blob_size, str(digest)) is not None
-
     async def compose(self, digest: Digest, size: int, pieces: Sequence[Piece]) -> None:
-        """Make verified pieces the blob's object, unless the blob is recorded already; the
-        caller records it (`record_and_link`) and then deletes what is left of the pieces.
-        Raises NotFound when a piece is gone and the blob's object is not there either."""
-        if await self.exists(digest):
-            return
+        """Make verified pieces the blob's object, unless it is stored already; the caller has
+        pinned the blob (so no collector deletes its object meanwhile), records it
+        (`record_and_link`) and then deletes what is left of the pieces. Raises NotFound when
+        a piece is gone and the blob's object is not there either."""
         key = blob_key(digest)
+        if await self.driver.size(key) == size:
+            return
         try:
             await self.driver.compose(pieces, key)
         except NotFound:
@@ -122,6 +120,10 @@ def _mount(
     events: EventLog,
     origin: Origin | None,
 ) -> int | None:
+    # The blob's row first: locked until this commits, or found claimed by a collector (then
+    # not mountable: the client uploads it).
+    if not metadata.touch_blob(connection, digest):
+        return None
     size = metadata.linked_blob_size(connection, source, digest)
     if size is not None:
         metadata.link_blob(connection, metadata.ensure_repository(connection, name), digest)
@@ -150,6 +152,7 @@ def record_and_link(
     """Record a composed blob and let the repository see it (and, given `events`, record the
     push event in the same transaction)."""
     metadata.record_blob(connection, digest, size)
+    metadata.touch_blob(connection, digest)
     metadata.link_blob(connection, metadata.ensure_repository(connection, name), digest)
     if events is not None:
         target = Target(name, digest, BLOB_MEDIA_TYPE, size, kind="blobs")

@@ -162,6 +162,13 @@ def _store(
     if missing:
         raise RegistryError(ErrorCode.MANIFEST_BLOB_UNKNOWN, detail={"missing": missing})
     metadata.store_manifest(connection, repository, record)
+    metadata.store_references(
+        connection,
+        repository,
+        record.digest,
+        [str(d) for d in manifest.blobs],
+        [str(d) for d in manifest.children],
+    )
     if tag is not None:
         metadata.set_tag(connection, repository, tag, record.digest)
     target = Target(name, record.digest, record.media_type, record.size, tag)

@@ -23,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from dockyard.db.tables import (
     blobs,
+    manifest_references,
     manifests,
     repositories,
     repository_blobs,
@@ -155,8 +156,54 @@ def record_blob(connection: Connection, digest: str, size: int) -> None:
     _insert_ignore(connection, blobs, digest=digest, size=size, created_at=now())
 
 
+def touch_blob(connection: Connection, digest: str) -> bool:
+    """Hold the blob for a new link (a mount): clears the collector's mark and locks the row
+    until the transaction ends; False when no blob is recorded or a collector claimed it (it
+    is being deleted). See docs/decisions/0020-online-garbage-collection.md."""
+    result = connection.execute(
+        update(blobs)
+        .where(blobs.c.digest == digest, blobs.c.deleting_since.is_(None))
+        .values(unreferenced_since=None)
+    )
+    return result.rowcount > 0
+
+
+def pin_blob(connection: Connection, upload_id: str, digest: str, size: int) -> str:
+    """Pin `digest` for the session about to publish it: its row is recorded (without an
+    object yet, if new) and no collector deletes it while the session names it. "pinned";
+    "deleting" when a collector claimed the blob (wait until its row is gone, then pin
+    again); "ended" when the session is gone."""
+    statement = _insert(connection, blobs).values(digest=digest, size=size, created_at=now())
+    # The upsert takes the row's lock (or waits for a collector's claim to commit).
+    connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=[blobs.c.digest],
+            set_={"unreferenced_since": None},
+            where=blobs.c.deleting_since.is_(None),
+        )
+    )
+    deleting = connection.execute(
+        select(blobs.c.deleting_since).where(blobs.c.digest == digest)
+    ).scalar_one_or_none()
+    if deleting is not None:
+        return "deleting"
+    pinned = connection.execute(
+        update(uploads).where(uploads.c.id == upload_id).values(digest=digest)
+    )
+    return "pinned" if pinned.rowcount else "ended"
+
+
 def link_blob(connection: Connection, repository: int, digest: str) -> None:
-    _insert_ignore(connection, repository_blobs, repository_id=repository, digest=digest)
+    """Link (or link again: the collector's mark on the link is cleared)."""
+    statement = _insert(connection, repository_blobs).values(
+        repository_id=repository, digest=digest
+    )
+    connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=[repository_blobs.c.repository_id, repository_blobs.c.digest],
+            set_={"unreferenced_since": None},
+        )
+    )
 
 
 def unlink_blob(connection: Connection, name: str, digest: str) -> bool:
@@ -172,18 +219,24 @@ def unlink_blob(connection: Connection, name: str, digest: str) -> bool:
 
 
 def unlinked_blobs(connection: Connection, repository: int, digests: Iterable[str]) -> list[str]:
-    """Which of `digests` the repository does not link. The links found stay locked (FOR
-    SHARE, PostgreSQL) until the transaction ends: a blob delete racing a manifest put waits
+    """Which of `digests` the repository does not link. The links found stay locked
+    (PostgreSQL) until the transaction ends: a blob delete racing a manifest put waits
     for it instead of removing a link the put has just checked."""
     wanted = list(digests)
+    if not wanted:
+        return []
+    # An UPDATE, not a SELECT FOR SHARE: it also ends the collector's mark on each link, so
+    # that a collector deleting links no manifest uses waits for this transaction and then
+    # finds the link in use (docs/decisions/0020-online-garbage-collection.md).
     present = set(
         connection.execute(
-            select(repository_blobs.c.digest)
+            update(repository_blobs)
             .where(
                 repository_blobs.c.repository_id == repository,
                 repository_blobs.c.digest.in_(wanted),
             )
-            .with_for_update(read=True)
+            .values(unreferenced_since=None)
+            .returning(repository_blobs.c.digest)
         ).scalars()
     )
     return [digest for digest in wanted if digest not in present]
@@ -263,6 +316,24 @@ def store_manifest(connection: Connection, repository: int, record: ManifestReco
     )
 
 
+def store_references(
+    connection: Connection,
+    repository: int,
+    digest: str,
+    blob_digests: Sequence[str],
+    child_digests: Sequence[str],
+) -> None:
+    """What the manifest references, for the garbage collector (once: a manifest stored
+    again references the same)."""
+    rows = [
+        {"repository_id": repository, "digest": digest, "reference": found, "kind": kind}
+        for kind, digests in (("blob", blob_digests), ("manifest", child_digests))
+        for found in digests
+    ]
+    if rows:
+        connection.execute(_insert(connection, manifest_references).on_conflict_do_nothing(), rows)
+
+
 def set_tag(connection: Connection, repository: int, tag: str, digest: str) -> None:
     moment = now()
     statement = _insert(connection, tags).values(
@@ -290,6 +361,12 @@ def delete_manifest(connection: Connection, name: str, digest: str) -> bool:
     )
     connection.execute(
         delete(tags).where(tags.c.repository_id == repository, tags.c.digest == digest)
+    )
+    connection.execute(
+        delete(manifest_references).where(
+            manifest_references.c.repository_id == repository,
+            manifest_references.c.digest == digest,
+        )
     )
     return result.rowcount > 0
 

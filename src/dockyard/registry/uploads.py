@@ -29,6 +29,10 @@ from dockyard.storage import NotFound, Piece, StorageDriver
 BLOCK = 1024 * 1024
 # Hashed while the bytes stream in; other algorithms are hashed by re-reading at the end.
 STREAMING_ALGORITHM = "sha256"
+# A finish whose blob a collector is deleting waits for that (one batch of deletes) this long
+# at most, looking again every PIN_RETRY seconds.
+PIN_WAIT_SECONDS = 60.0
+PIN_RETRY = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +115,9 @@ class UploadService:
                     ErrorCode.DIGEST_INVALID,
                     detail={"expected": str(digest), "actual": f"{digest.algorithm}:{actual}"},
                 )
+            # Pinned first: no collector deletes the blob's object from here until the
+            # transaction that records it has committed.
+            await self._pin(name, upload, digest)
             # The session's row outlives the pieces' composition into the blob's object, and
             # goes in the transaction that records the blob: a process killed at any moment
             # leaves the session (the client resends the PUT) or the blob, never neither.
@@ -188,6 +195,22 @@ class UploadService:
             await self._discard(replaced.key)
         size = sum(piece.size for piece in pieces)
         return Upload(upload.id, name, size, _saved(state.hasher), tuple(pieces))
+
+    async def _pin(self, name: str, upload: Upload, digest: Digest) -> None:
+        """Pin the blob for this session (metadata.pin_blob), waiting out a collector that is
+        deleting it (its object must be gone before this session writes it again)."""
+        deadline = asyncio.get_running_loop().time() + PIN_WAIT_SECONDS
+        while True:
+            state = await self.database.run(metadata.pin_blob, upload.id, str(digest), upload.size)
+            if state == "pinned":
+                return
+            if state == "ended":
+                raise RegistryError(ErrorCode.BLOB_UPLOAD_UNKNOWN, detail={"uuid": upload.id})
+            if asyncio.get_running_loop().time() > deadline:
+                raise RegistryError(
+                    ErrorCode.UNAVAILABLE, "the blob is being garbage-collected; try again"
+                )
+            await asyncio.sleep(PIN_RETRY)
 
     async def purge_stale(self, older_than: timedelta) -> int:
         """Remove sessions untouched for `older_than`; with several processes (or nodes) on one

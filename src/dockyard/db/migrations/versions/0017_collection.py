@@ -1,6 +1,7 @@
 """Online garbage collection (docs/decisions/0020-online-garbage-collection.md): what each
 manifest references (its blobs and child manifests), so that the collector finds unreferenced
-blobs by query; on each blob the moment the collector first found it unreferenced and the
+blobs by query; on each blob link the moment the collector first found no manifest of its
+repository using it; on each blob the moment the collector first found it unreferenced and the
 moment a collector claimed it for deletion; on each upload session the digest it is
 publishing (a pin the collector respects); a lease so that scheduled collections run on one
 node at a time. Manifests already stored get their references from their bodies.
@@ -32,6 +33,8 @@ def upgrade() -> None:
     )
     op.create_index("ix_manifest_references_reference", "manifest_references", ["reference"])
     op.create_index("ix_repository_blobs_digest", "repository_blobs", ["digest"])
+    with op.batch_alter_table("repository_blobs") as batch:
+        batch.add_column(sa.Column("unreferenced_since", sa.DateTime(timezone=True)))
     with op.batch_alter_table("blobs") as batch:
         batch.add_column(sa.Column("unreferenced_since", sa.DateTime(timezone=True)))
         batch.add_column(sa.Column("deleting_since", sa.DateTime(timezone=True)))
@@ -75,6 +78,8 @@ def downgrade() -> None:
         batch.drop_column("digest")
     with op.batch_alter_table("blobs") as batch:
         batch.drop_column("deleting_since")
+        batch.drop_column("unreferenced_since")
+    with op.batch_alter_table("repository_blobs") as batch:
         batch.drop_column("unreferenced_since")
     op.drop_index("ix_repository_blobs_digest", "repository_blobs")
     op.drop_index("ix_manifest_references_reference", "manifest_references")

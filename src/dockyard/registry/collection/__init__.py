@@ -1,0 +1,1 @@
+"""Online garbage collection and the consistency check (decision 0020)."""

@@ -1,0 +1,47 @@
+"""`dockyard gc` and `dockyard fsck` run as an operator runs them, beside test servers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+# Collection with no grace period: whatever is garbage when a run starts goes.
+NO_GRACE = {"DOCKYARD_REGISTRY__GC__GRACE_MINUTES": "0", "DOCKYARD_REGISTRY__GC__ENABLED": "false"}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int
+    lines: list[str]
+    stderr: str
+
+    def deleted(self) -> set[str]:
+        """`<kind> <name>` of each line saying what went (or would go)."""
+        found = set()
+        for line in self.lines:
+            for verb in ("deleted ", "would delete "):
+                if line.startswith(verb):
+                    found.add(line.removeprefix(verb).split(" (")[0])
+        return found
+
+
+def dockyard(command: str, data: Path, env: dict[str, str], *flags: str) -> Outcome:
+    """`dockyard <command> --data <data> <flags>` with the servers' environment."""
+    done = subprocess.run(
+        [sys.executable, "-m", "dockyard.cli", command, "--data", str(data), *flags],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **NO_GRACE, **env},
+        timeout=600,
+        check=False,
+    )
+    return Outcome(done.returncode, done.stdout.splitlines(), done.stderr)
+
+
+def stored_bytes(root: Path) -> tuple[int, int]:
+    """(files, bytes) under a filesystem storage root."""
+    files = [path for path in root.rglob("*") if path.is_file()]
+    return len(files), sum(path.stat().st_size for path in files)
