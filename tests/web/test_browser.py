@@ -13,8 +13,9 @@ from playwright.sync_api import Page, expect
 
 from tests.support.clients import Skopeo
 from tests.support.images import make_image, push_image
-from tests.support.index import IndexServer
+from tests.support.index import ADMIN_PASSWORD, IndexServer
 from tests.support.oci_layout import Layout
+from tests.support.webhook_receiver import webhook_receiver
 from tests.web.conftest import screenshot
 
 PASSWORD = "a-good-password-1"
@@ -196,3 +197,141 @@ def test_a_private_repository_is_hidden_from_a_second_user(page: Page, web: Inde
     assert response is not None and response.status == 404
     expect(page.get_by_role("heading", level=1)).to_have_text("Not found")
     assert re.search(name, page.content()) is not None  # only in the message naming the path
+
+
+def test_settings_make_private_add_a_collaborator_a_webhook_and_delete_a_tag(
+    page: Page, web: IndexServer
+) -> None:
+    owner, other = fresh("keeper"), fresh("carol")
+    sign_up(page, other)
+    page.get_by_role("button", name="Sign out").click()
+    sign_up(page, owner)
+    name = f"{owner}/vault"
+    with web.registry((owner, PASSWORD), f"repository:{name}:pull,push") as registry:
+        for tag in ("v1", "v2"):
+            push_image(registry, name, make_image(f"{name}:{tag}"), tag)
+    web.catalogued(name)
+
+    page.goto(f"/r/{name}")
+    page.get_by_role("link", name="Settings").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Settings of {name}")
+    page.get_by_label("Private").check()
+    page.get_by_label("Short description").fill("Kept safe")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_have_text("Saved.")
+    expect(page.get_by_label("Private")).to_be_checked()
+
+    with webhook_receiver() as receiver:
+        page.get_by_label("URL", exact=True).fill(receiver.url)
+        page.get_by_label("Name", exact=True).fill("deploy")
+        page.get_by_role("button", name="Add webhook").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Webhook deploy")
+        secret = page.locator("#hook-secret").inner_text().strip()
+        page.get_by_role("button", name="Sign out").click()
+
+        sign_in(page, other)
+        page.goto("/search?q=vault")
+        expect(page.get_by_role("link", name=name)).to_have_count(0)
+        response = page.goto(f"/r/{name}")
+        assert response is not None and response.status == 404
+        page.get_by_role("button", name="Sign out").click()
+
+        sign_in(page, owner)
+        page.goto(f"/r/{name}/-/settings")
+        page.get_by_label("User", exact=True).fill(other)
+        page.get_by_label("Role", exact=True).select_option("read")
+        page.get_by_role("button", name="Add", exact=True).click()
+        expect(page.locator("table.collaborators")).to_contain_text(other)
+        screenshot(page, "repository-settings")
+        page.get_by_role("button", name="Sign out").click()
+
+        sign_in(page, other)
+        page.goto("/search?q=vault")
+        expect(page.get_by_role("link", name=name)).to_be_visible()
+        response = page.goto(f"/r/{name}")
+        assert response is not None and response.status == 200
+        expect(page.get_by_role("link", name="Settings")).to_have_count(0)
+        page.get_by_role("button", name="Sign out").click()
+
+        sign_in(page, owner)
+        with web.registry((owner, PASSWORD), f"repository:{name}:pull,push") as registry:
+            push_image(registry, name, make_image(f"{name}:v3"), "v3")
+        call = receiver.wait_for(1)[0]
+        assert call.signed_by(secret) and call.payload["push_data"]["tag"] == "v3"
+        page.goto(f"/r/{name}/-/settings")
+        page.get_by_role("link", name="deploy").click()
+        for _ in range(100):
+            if page.locator(".delivery .state-delivered").count():
+                break
+            page.wait_for_timeout(100)
+            page.reload()
+        expect(page.locator(".delivery").first).to_contain_text("delivered")
+        expect(page.locator("table.attempts").first).to_contain_text("200")
+        screenshot(page, "webhook")
+
+    page.goto(f"/r/{name}/-/tags/v1")
+    page.get_by_role("button", name="Delete tag").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"{name} private")
+    expect(page.locator("table.tags")).not_to_contain_text("v1")
+    expect(page.locator("table.tags")).to_contain_text("v2")
+    assert any("Delete the tag v1" in d for d in page.dialogs)  # type: ignore[attr-defined]
+
+
+def test_a_tag_annotation_carrying_markup_stays_inert(page: Page, web: IndexServer) -> None:
+    user = fresh("annotator")
+    sign_up(page, user)
+    name = f"{user}/annotated"
+    annotations = {f"org.example.trap{i}": payload for i, payload in enumerate(PAYLOADS)}
+    annotations["org.opencontainers.image.source"] = "javascript:alert('source')"
+    image = make_image(name, extra={"annotations": annotations})
+    with web.registry((user, PASSWORD), f"repository:{name}:pull,push") as registry:
+        push_image(registry, name, image, "v1")
+    web.catalogued(name)
+    page.goto(f"/r/{name}/-/tags/v1")
+    table = page.locator("table.annotations")
+    for payload in PAYLOADS:
+        expect(table).to_contain_text(payload)
+    assert page.dialogs == []  # type: ignore[attr-defined]
+    assert page.locator("main script, main img, main [onerror]").count() == 0
+    hrefs = page.locator("main a").evaluate_all("links => links.map(a => a.href)")
+    assert not [href for href in hrefs if href.lower().startswith("javascript:")]
+
+
+def test_organisation_settings_and_site_administration_pages(page: Page, web: IndexServer) -> None:
+    owner, member, org = fresh("founder"), fresh("dev"), fresh("shipyard")
+    sign_up(page, member)
+    page.get_by_role("button", name="Sign out").click()
+    sign_up(page, owner)
+    with web.api((owner, PASSWORD)) as api:
+        assert api.post("/api/orgs", json={"name": org}).status_code == 201
+    page.goto(f"/u/{org}")
+    page.get_by_role("link", name="Organisation settings").click()
+    page.get_by_label("User", exact=True).fill(member)
+    page.locator("#new-member-role").select_option("member")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.locator("table.members")).to_contain_text(member)
+    page.get_by_label("New team").fill("builders")
+    page.get_by_role("button", name="Create team").click()
+    page.get_by_label("Add to builders").fill(member)
+    page.locator("#team-builders").get_by_role("button", name="Add").click()
+    expect(page.locator("#team-builders")).to_contain_text(member)
+    screenshot(page, "organisation-settings")
+    page.get_by_role("button", name="Sign out").click()
+
+    response = page.goto("/-/admin")
+    assert response is not None and response.status == 404
+    sign_in(page, "admin", ADMIN_PASSWORD)
+    page.get_by_role("link", name="Admin", exact=True).click()
+    page.get_by_label("Users whose name starts with").fill(member)
+    page.get_by_role("button", name="Find").click()
+    row = page.locator("table.users tr", has_text=member)
+    row.get_by_role("button", name="Disable").click()
+    expect(page.locator("table.users tr", has_text=member)).to_contain_text("disabled")
+    page.locator("table.users tr", has_text=member).get_by_role("button", name="Enable").click()
+    page.goto("/-/admin")
+    screenshot(page, "admin-users")
+    page.get_by_role("link", name="Storage").click()
+    expect(page.locator("table.storage")).to_be_visible()
+    page.get_by_role("link", name="Event and webhook queues").click()
+    expect(page.get_by_role("heading", name="Registry events")).to_be_visible()
+    screenshot(page, "admin-queues")
