@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 ADDR ?= 127.0.0.1:5000
 DATA ?= ./data
 
-.PHONY: serve test lint unit fuzz bench bench-s3 bench-search bench-events system-deps clean
+.PHONY: serve test lint unit fuzz bench bench-s3 bench-search bench-events bench-web system-deps clean
 
 serve: $(VENV)/.installed
 	$(BIN)/dockyard serve --addr $(ADDR) --data $(DATA)
@@ -39,6 +39,10 @@ bench-s3: $(VENV)/.installed-test system-deps
 # Search over 100,000 repositories on SQLite and PostgreSQL (docs/benchmarks.md, "Search").
 bench-search: $(VENV)/.installed-test system-deps
 	$(BIN)/python -m bench.search_bench
+
+# The web UI's pages over 100,000 repositories and 10,000 tags (docs/benchmarks.md, "Web UI").
+bench-web: $(VENV)/.installed-test system-deps
+	$(BIN)/python -m bench.web_bench
 
 # What pull events and pull counts cost a manifest GET (docs/benchmarks-events.md).
 bench-events: $(VENV)/.installed-test system-deps
