@@ -80,6 +80,33 @@ def _binaries() -> Path | None:
 
 @contextmanager
 def _throwaway() -> Iterator[URL]:
+    with stoppable_postgres() as server:
+        yield server.url
+
+
+@dataclass
+class StoppablePostgres(PostgresServer):
+    """A throwaway server of its own, which a test may stop and start again (on its port)."""
+
+    base: Path = Path()
+    binaries: Path = Path()
+    as_owner: list[str] = field(default_factory=list)
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop as an administrator does (`fast`: clients disconnected, everything committed
+        kept). `immediate` is a crash, which with this server's `synchronous_commit=off` may
+        lose the last commits: for throwing it away."""
+        _run([*self.as_owner, str(self.binaries / "pg_ctl"), "-D", str(self.base / "data"),
+              "-m", mode, "-w", "stop"], self.base)  # fmt: skip
+
+    def start(self) -> None:
+        assert self.url.port is not None
+        _start(self.as_owner, self.binaries, self.base, self.url.port)
+
+
+@contextmanager
+def stoppable_postgres() -> Iterator[StoppablePostgres]:
+    """A new PostgreSQL server in a temporary directory, stopped and removed afterwards."""
     binaries = _binaries()
     if binaries is None:
         raise RuntimeError(missing_postgres())
@@ -87,27 +114,27 @@ def _throwaway() -> Iterator[URL]:
     # so as root it runs as `postgres`, which must own the directory.
     base = Path(tempfile.mkdtemp(prefix="dockyard-pg-"))
     as_owner = _as_postgres(base)
-    data = base / "data"
     try:
         # Durability is worthless here: no fsync makes set-up and every commit fast.
-        _run([*as_owner, str(binaries / "initdb"), "-D", str(data), "-A", "trust",
+        _run([*as_owner, str(binaries / "initdb"), "-D", str(base / "data"), "-A", "trust",
               "-U", "postgres", "--no-sync", "-E", "UTF8"], base)  # fmt: skip
         port = _start(as_owner, binaries, base)
+        url = URL.create(DRIVER, "postgres", host="127.0.0.1", port=port, database="postgres")
+        server = StoppablePostgres(url, base=base, binaries=binaries, as_owner=as_owner)
         try:
-            yield URL.create(DRIVER, "postgres", host="127.0.0.1", port=port, database="postgres")
+            yield server
         finally:
-            _run([*as_owner, str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate",
-                  "-w", "stop"], base)  # fmt: skip
+            server.stop("immediate")
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
 
-def _start(as_owner: list[str], binaries: Path, base: Path) -> int:
-    """Start on a free port (another server may take it first: try a few)."""
+def _start(as_owner: list[str], binaries: Path, base: Path, port: int | None = None) -> int:
+    """Start on `port`, or a free port (another server may take it first: try a few)."""
     for _attempt in range(3):
-        port = free_port()
+        chosen = port or free_port()
         options = (
-            f"-k {base} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off "
+            f"-k {base} -p {chosen} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
         )
         started = subprocess.run(
@@ -116,7 +143,7 @@ def _start(as_owner: list[str], binaries: Path, base: Path) -> int:
             capture_output=True, check=False,
         )  # fmt: skip
         if started.returncode == 0:
-            return port
+            return chosen
     raise RuntimeError(f"PostgreSQL did not start:\n{(base / 'log').read_text()}")
 
 

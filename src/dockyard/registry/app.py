@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Route
 
 from dockyard.auth.factory import Auth, create_auth
 from dockyard.config import Settings
+from dockyard.kit import unavailable
 from dockyard.kit.errors import ErrorCode, error_response
 from dockyard.registry.collection.collector import collect_on_schedule
 from dockyard.registry.errors import RegistryError
@@ -89,9 +90,9 @@ async def _purge_stale_uploads(registry: Registry, settings: Settings) -> None:
             purged = await registry.uploads.purge_stale(age)
             if purged:
                 log.info("purged %d stale upload sessions", purged)
-        except Exception:
+        except Exception as exc:
             # A failed round (database away) must not end the loop: the next one retries.
-            log.exception("purging stale uploads failed")
+            unavailable.log_failure(log, "purging stale uploads failed", exc)
         await asyncio.sleep(interval)
 
 
@@ -120,5 +121,9 @@ async def client_gone(request: Request, _exc: Exception) -> Response:
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
+    dependency = unavailable.away(exc)
+    if dependency is not None:
+        unavailable.note(dependency, exc, f"{request.method} {request.url.path}")
+        return unavailable.unavailable_response(dependency)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(ErrorCode.UNKNOWN)

@@ -34,7 +34,9 @@ def client_config(settings: S3Settings) -> AioConfig:
         # botocore >= 1.36 adds CRC checksums that many S3-compatible stores refuse.
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
-        retries={"mode": "standard", "max_attempts": 5},
+        # botocore's own number: a store that refuses connections answers 503 after a few
+        # seconds of back-off (five attempts took 25 s for each request).
+        retries={"mode": "standard", "max_attempts": 3},
         connect_timeout=10,
         read_timeout=120,
         # Many uploads and downloads stream at once; botocore's default pool is 10.

@@ -31,6 +31,7 @@ from dockyard.index.webhooks.signing import (
     TIMESTAMP_HEADER,
     signature,
 )
+from dockyard.kit import unavailable
 from dockyard.registry.events.outbox import in_thread
 from dockyard.registry.events.targets import TargetRefused
 from dockyard.registry.metadata import now
@@ -71,9 +72,9 @@ class Sender:
             try:
                 while await self.send_due():
                     pass
-            except Exception:
+            except Exception as exc:
                 # The database away, for instance: the next round tries again.
-                log.exception("sending webhooks failed")
+                unavailable.log_failure(log, "sending webhooks failed", exc)
             if not self.wake.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), POLL_SECONDS)

@@ -17,6 +17,7 @@ import httpx
 from dockyard import __version__
 from dockyard.config import EndpointSettings, NotificationSettings
 from dockyard.db.engine import Database
+from dockyard.kit import unavailable
 from dockyard.registry.events import outbox
 from dockyard.registry.events.local import NotNow, PullCount, WorksInBackground
 from dockyard.registry.events.model import ENVELOPE_MEDIA_TYPE, NewEvent
@@ -68,9 +69,9 @@ class Deliverer:
                     if loop.time() - expired_at >= EXPIRY_EVERY_SECONDS:
                         expired_at = loop.time()
                         await self.drop_expired()
-                except Exception:
+                except Exception as exc:
                     # The database away, for instance: the next round tries again.
-                    log.exception("delivering events failed")
+                    unavailable.log_failure(log, "delivering events failed", exc)
                 await self._pause()
         finally:
             for task in background:
@@ -109,9 +110,9 @@ class Deliverer:
         for receiver in self.events.local.values():
             try:
                 await receiver.pulled(counts)
-            except Exception:
+            except Exception as exc:
                 total = sum(counted.count for counted in counts.values())
-                log.exception("counting %d pulls failed; they are lost", total)
+                unavailable.log_failure(log, f"counting {total} pulls failed; they are lost", exc)
 
     async def _send_now(self, endpoint: EndpointSettings, events: list[NewEvent]) -> list[NewEvent]:
         """Send events in envelopes of at most MAX_ENVELOPE_CHARS; those not sent."""
@@ -192,7 +193,9 @@ class Deliverer:
             except NotNow as exc:
                 raise DeliveryFailed(str(exc)) from None
             except Exception as exc:
-                log.exception("%s could not take %d events", endpoint.name, len(bodies))
+                unavailable.log_failure(
+                    log, f"{endpoint.name} could not take {len(bodies)} events", exc
+                )
                 raise DeliveryFailed(f"{type(exc).__name__}: {exc}") from None
             return
         try:

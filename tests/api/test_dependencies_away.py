@@ -1,0 +1,142 @@
+"""A dependency that goes away under load, and comes back: the database (PostgreSQL stopped
+and started again) and the object store (S3 made unreachable and reachable again). While it is
+away, requests that need it answer 503 with `Retry-After` and the registry's error body, never
+a 500 and never a traceback in the log, which says so once per interval; when it returns,
+service resumes by itself, and nothing that was acknowledged is lost."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.images import Image, make_image, sha256
+from tests.support.postgres import missing_postgres, stoppable_postgres
+from tests.support.seaweedfs import S3Bucket
+from tests.support.servers import DockyardServer, dockyard_server
+from tests.support.tcp_proxy import cuttable_proxy
+
+REPOSITORY = "outage/app"
+_seeds = itertools.count()
+
+
+@dataclass
+class Load:
+    """Pushes new images and pulls acknowledged ones, one after another, until stopped."""
+
+    url: str
+    acknowledged: list[Image] = field(default_factory=list)
+    refusals: list[httpx.Response] = field(default_factory=list)
+    statuses: list[int] = field(default_factory=list)
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        with httpx.Client(base_url=self.url, timeout=60) as client:
+            while not self.stopping.is_set():
+                image = make_image(f"outage-{next(_seeds)}", layers=1)
+                if self._push(client, image):
+                    self.acknowledged.append(image)
+                if self.acknowledged:
+                    pulled = self.acknowledged[len(self.acknowledged) // 2]
+                    self._answer(client.get(f"/v2/{REPOSITORY}/blobs/{sha256(pulled.config)}"))
+                    self._answer(client.get(f"/v2/{REPOSITORY}/manifests/{pulled.digest}"))
+
+    def _push(self, client: httpx.Client, image: Image) -> bool:
+        for blob in (image.config, *image.layers):
+            url = f"/v2/{REPOSITORY}/blobs/uploads/"
+            if not self._answer(client.post(url, params={"digest": sha256(blob)}, content=blob)):
+                return False
+        headers = {"Content-Type": image.media_type}
+        url = f"/v2/{REPOSITORY}/manifests/{image.digest}"
+        return self._answer(client.put(url, content=image.manifest, headers=headers))
+
+    def _answer(self, response: httpx.Response) -> bool:
+        self.statuses.append(response.status_code)
+        if response.status_code >= 400:
+            self.refusals.append(response)
+            return False
+        return True
+
+
+def _outage(server: DockyardServer, stop: Callable[[], None], start: Callable[[], None]) -> Load:
+    """Run the load, take the dependency away until 503s were answered, bring it back, and
+    wait until a push succeeds again."""
+    load = Load(server.url)
+    runner = threading.Thread(target=load.run, daemon=True)
+    runner.start()
+    try:
+        _until(lambda: len(load.acknowledged) >= 3, "the load never pushed")
+        stop()
+        _until(lambda: load.statuses.count(503) >= 2, "no 503 while the dependency was away")
+        time.sleep(1)
+        start()
+        before = len(load.acknowledged)
+        _until(lambda: len(load.acknowledged) > before + 2, "service never resumed")
+    finally:
+        load.stopping.set()
+        runner.join(60)
+    return load
+
+
+def _until(condition: Callable[[], bool], failure: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(failure)
+        time.sleep(0.05)
+
+
+def _check(load: Load, server: DockyardServer, dependency: str) -> None:
+    assert not [s for s in load.statuses if s >= 500 and s != 503], load.statuses
+    assert load.refusals, "nothing was refused"
+    for response in load.refusals:
+        assert response.status_code == 503, response.text
+        assert response.headers["retry-after"].isdigit()
+        (error,) = response.json()["errors"]
+        assert error["code"] == "UNAVAILABLE" and dependency in error["message"]
+    # (S3 answers a blob GET with a redirect to the store.)
+    with httpx.Client(base_url=server.url, timeout=60, follow_redirects=True) as client:
+        for image in load.acknowledged:
+            manifest = client.get(f"/v2/{REPOSITORY}/manifests/{image.digest}")
+            assert manifest.status_code == 200 and manifest.content == image.manifest
+            for blob in (image.config, *image.layers):
+                assert client.get(f"/v2/{REPOSITORY}/blobs/{sha256(blob)}").content == blob
+    # Once per interval (per worker), not once per refused request or background round.
+    reports = server.log.read_text().count(f"the {dependency} is unavailable")
+    assert 1 <= reports <= 2, server.log.read_text()
+
+
+@pytest.fixture
+def stoppable_database() -> Iterator[tuple[Callable[[], None], Callable[[], None], str]]:
+    reason = missing_postgres()
+    if reason is not None:
+        pytest.skip(reason)
+    with stoppable_postgres() as postgres, postgres.database() as url:
+        yield postgres.stop, postgres.start, url
+
+
+def test_postgresql_stopped_under_load_is_503_until_it_is_back_and_nothing_is_lost(
+    tmp_path: Path,
+    stoppable_database: tuple[Callable[[], None], Callable[[], None], str],
+) -> None:
+    stop, start, url = stoppable_database
+    with dockyard_server(tmp_path / "data", env={"DOCKYARD_DATABASE__URL": url}) as server:
+        load = _outage(server, stop, start)
+        _check(load, server, "database")
+
+
+def test_an_unreachable_object_store_is_503_until_it_is_back_and_nothing_is_lost(
+    tmp_path: Path, s3_bucket: S3Bucket
+) -> None:
+    store = s3_bucket.server.endpoint.removeprefix("http://")
+    with cuttable_proxy(store) as proxy:
+        env = s3_bucket.environment(f"outage-{time.monotonic_ns()}/", endpoint=proxy.url)
+        with dockyard_server(tmp_path / "data", env=env) as server:
+            load = _outage(server, proxy.cut, proxy.restore)
+            _check(load, server, "storage")
