@@ -11,15 +11,25 @@ import os
 from starlette.types import ASGIApp
 
 from dockyard.config import Settings
+from dockyard.health import HealthMiddleware, Readiness
+from dockyard.kit.forwarded import ForwardedMiddleware
 from dockyard.registry.app import create_registry_app
 from dockyard.registry.middleware import RegistryMiddleware
+from dockyard.registry.state import Registry
 from dockyard.supervision import watch_supervisor
 
 SETTINGS_VARIABLE = "DOCKYARD_RESOLVED_SETTINGS"
 
 
 def create_app(settings: Settings) -> ASGIApp:
-    return RegistryMiddleware(create_registry_app(settings), access_log=settings.log.access)
+    registry_app = create_registry_app(settings)
+    registry: Registry = registry_app.state.registry
+    app: ASGIApp = RegistryMiddleware(registry_app, access_log=settings.log.access)
+    app = HealthMiddleware(app, Readiness(registry.database, registry.driver))
+    if settings.http.trusted_proxies:
+        # Outermost: everything inside sees the client, scheme and host the proxy was given.
+        app = ForwardedMiddleware(app, settings.http.trusted_proxies)
+    return app
 
 
 def app_from_environment() -> ASGIApp:

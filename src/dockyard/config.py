@@ -45,9 +45,53 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class TlsSettings(_Section):
+    """HTTPS served by Dockyard itself (docs/operations.md#tls)."""
+
+    # PEM files: the certificate chain (leaf first) and its private key; both, or neither
+    # (plain HTTP). Re-read when they change on disk: no restart to rotate them.
+    certificate: Path | None = None
+    key: Path | None = None
+    # PEM files of the certificate authorities whose client certificates are accepted; set,
+    # every client must present one (Distribution's `clientcas`).
+    client_cas: list[Path] = []
+    minimum_version: Literal["tls1.2", "tls1.3"] = "tls1.2"
+
+    @model_validator(mode="after")
+    def _pair(self) -> TlsSettings:
+        if (self.certificate is None) != (self.key is None):
+            raise PydanticCustomError(
+                "tls_pair", "http.tls.certificate and http.tls.key go together"
+            )
+        if self.client_cas and self.certificate is None:
+            raise PydanticCustomError(
+                "tls_client_cas", "http.tls.client_cas needs http.tls.certificate and key"
+            )
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return self.certificate is not None
+
+
 class HttpSettings(_Section):
     addr: str = "127.0.0.1:5000"
     workers: int = Field(default=1, ge=1, le=64)
+    tls: TlsSettings = TlsSettings()
+    # Addresses or networks of reverse proxies whose X-Forwarded-* and Forwarded headers are
+    # believed (the client's address, scheme and host); everyone else's are ignored.
+    trusted_proxies: list[str] = []
+    # After SIGTERM, /readyz answers 503 for this long while everything else is still served,
+    # so that load balancers stop sending new requests before the workers stop accepting.
+    drain_seconds: float = Field(default=0.0, ge=0, le=3600)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if not _is_network(entry):
+                raise ValueError(f"{entry!r} is not an IP address or a CIDR network")
+        return value
 
     @field_validator("addr")
     @classmethod

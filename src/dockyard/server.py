@@ -1,19 +1,26 @@
-"""Serve the app with Granian: HTTP/1.1, uvloop, files sent outside Python (pathsend)."""
+"""Serve the app with Granian: HTTP/1.1 (and HTTP/2 over TLS), uvloop, files sent outside
+Python (pathsend)."""
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
+from collections.abc import Callable
+from typing import Any
 
-from granian.constants import HTTPModes, Interfaces, Loops
+from granian.constants import HTTPModes, Interfaces, Loops, SSLProtocols
 from granian.server import Server
+from granian.server.common import AbstractServer
 
 from dockyard.app import SETTINGS_VARIABLE
 from dockyard.auth.factory import create_auth
-from dockyard.config import Settings
+from dockyard.config import Settings, TlsSettings
 from dockyard.db.engine import Database
 from dockyard.db.migrate import upgrade
-from dockyard.supervision import mark_supervisor
+from dockyard.supervision import begin_draining, draining, mark_supervisor
+from dockyard.tls import ServedFiles, TlsFilesWatcher
+from dockyard.tls import prepare as prepare_tls
 
 log = logging.getLogger("dockyard")
 
@@ -37,15 +44,18 @@ def prepare(settings: Settings) -> None:
 
 def serve(settings: Settings) -> None:
     prepare(settings)
+    tls = settings.http.tls
+    served = prepare_tls(tls, settings.data_dir) if tls.enabled else None
     os.environ[SETTINGS_VARIABLE] = settings.model_dump_json()
     mark_supervisor()  # workers stop by themselves if this process is killed
     log.info(
-        "serving on http://%s (data in %s, storage %s)",
+        "serving on %s://%s (data in %s, storage %s)",
+        "https" if served else "http",
         settings.http.addr,
         settings.data_dir.resolve(),
         settings.storage.driver,
     )
-    Server(
+    server = Server(
         "dockyard.app:app_from_environment",
         factory=True,
         address=settings.http.host,
@@ -53,7 +63,44 @@ def serve(settings: Settings) -> None:
         interface=Interfaces.ASGI,
         workers=settings.http.workers,
         loop=Loops.uvloop,
-        http=HTTPModes.http1,
+        # HTTP/2 where TLS negotiates it (ALPN), HTTP/1.1 otherwise; plain HTTP stays 1.1.
+        http=HTTPModes.auto if served else HTTPModes.http1,
         log_level=settings.log.level,  # type: ignore[arg-type]
         log_access=False,
-    ).serve()
+        **_tls_options(tls, served),
+    )
+    _drain_before_stopping(server, settings.http.drain_seconds)
+    if served is not None:
+        TlsFilesWatcher(tls, served, server.signal_handler_reload).start()
+    server.serve()
+
+
+def _tls_options(tls: TlsSettings, served: ServedFiles | None) -> dict[str, Any]:
+    if served is None:
+        return {}
+    return {
+        "ssl_cert": served.certificate,
+        "ssl_key": served.key,
+        "ssl_protocol_min": SSLProtocols(tls.minimum_version),
+        "ssl_ca": served.client_cas,
+        "ssl_client_verify": served.client_cas is not None,
+    }
+
+
+def _drain_before_stopping(server: AbstractServer[Any], seconds: float) -> None:
+    """On SIGTERM or SIGINT: /readyz fails at once in every worker; the workers stop (Granian's
+    graceful stop: no new connections, requests in flight finish) `seconds` later, or at a
+    second signal."""
+    stop: Callable[..., None] = server.signal_handler_interrupt
+
+    def drain_then_stop(*args: Any) -> None:
+        if draining() or seconds == 0:
+            begin_draining()
+            stop(*args)
+            return
+        begin_draining()
+        log.info("stopping: /readyz fails now, the workers stop in %g s", seconds)
+        threading.Timer(seconds, stop, args).start()
+
+    # Granian installs its handlers from these attributes when it starts.
+    server.signal_handler_interrupt = drain_then_stop  # type: ignore[method-assign]

@@ -8,6 +8,7 @@ generations answering at random.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
 import os
@@ -26,10 +27,27 @@ GRACE_SECONDS = 3.0
 
 log = logging.getLogger("dockyard")
 
+# Set by the supervisor once a stop has begun; read by its workers (memory shared by the fork
+# that made them): their /readyz then fails, so load balancers drain before the workers stop.
+_draining: ctypes.c_bool | None = None
+
 
 def mark_supervisor() -> None:
     """In `dockyard serve`, before the workers start: name the process they must not outlive."""
+    global _draining
     os.environ[SUPERVISOR_VARIABLE] = str(os.getpid())
+    _draining = multiprocessing.RawValue(ctypes.c_bool, False)
+
+
+def begin_draining() -> None:
+    """In the supervisor: from now on every worker's /readyz answers 503."""
+    if _draining is not None:
+        _draining.value = True
+
+
+def draining() -> bool:
+    """Whether the stop of this process's supervisor has begun (False outside `serve`)."""
+    return _draining is not None and bool(_draining.value)
 
 
 def watch_supervisor() -> None:

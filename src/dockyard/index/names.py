@@ -7,7 +7,7 @@ import re
 # The namespace of official images; only site administrators (and its collaborators) write there.
 LIBRARY = "library"
 # Names no account or organisation may take.
-RESERVED = frozenset({LIBRARY, "api", "v2", "token"})
+RESERVED = frozenset({LIBRARY, "api", "v2", "token", "healthz", "readyz"})
 # One component of a repository name (lowercase, no `__`), 2 to 64 characters.
 _ACCOUNT = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
 

@@ -106,6 +106,11 @@ class StorageDriver(ABC):
         registry in the way, when the store can sign one."""
         return None
 
+    async def check(self) -> None:
+        """Raise unless the store answers (for /readyz): by default a lookup of a key that
+        need not exist, one round trip that fails when the store is away."""
+        await self.size("health/probe")
+
     async def close(self) -> None:
         """Release connections at shutdown; a driver used again afterwards reopens them."""
         return

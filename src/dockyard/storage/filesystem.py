@@ -28,6 +28,16 @@ class FilesystemDriver(StorageDriver):
             raise ValueError(f"key {key!r} escapes the storage root")
         return path
 
+    async def check(self) -> None:
+        # In a thread: a hung mount must not hold the event loop.
+        await asyncio.to_thread(self._usable)
+
+    def _usable(self) -> None:
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"storage root {self.root} is not a directory")
+        if not os.access(self.root, os.R_OK | os.W_OK | os.X_OK):
+            raise PermissionError(f"storage root {self.root} is not readable and writable")
+
     async def size(self, key: str) -> int | None:
         try:
             return self._path(key).stat().st_size
