@@ -6,7 +6,18 @@ import datetime
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, Row, delete, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dockyard.index.tables import collaborators, repository_settings, team_members, teams, users
@@ -129,3 +140,52 @@ def grants_of_teams(connection: Connection, organisation: int) -> list[tuple[str
     return [
         (str(row.name), str(row.repository), str(row.role)) for row in connection.execute(query)
     ]
+
+
+def public_showcase(
+    connection: Connection, order: str, limit: int
+) -> list[Row[tuple[object, ...]]]:
+    """The public repositories pushed last (`last_push`) or starred most (`stars`, those with a
+    star): each walks its column's index from the top and stops at `limit`, with no count and no
+    tie-break that would sort a whole table of equal counts."""
+    s = repository_settings.c
+    present: ColumnElement[bool] = s.star_count > 0
+    ordering = s.star_count.desc()
+    if order == "last_push":
+        present, ordering = s.last_push_at.is_not(None), s.last_push_at.desc()
+    query = select(repository_settings).where(s.visibility == "public", present)
+    return list(connection.execute(query.order_by(ordering).limit(limit)))
+
+
+def namespace_page(
+    connection: Connection,
+    namespace: str,
+    every: bool,
+    public: bool,
+    ids: Sequence[int],
+    offset: int,
+    limit: int,
+) -> tuple[int, list[Row[tuple[object, ...]]]]:
+    """How many of the namespace's repositories a caller may pull, and a page of them, pushed
+    last first: all of them (`every`), or the public ones and those with the `ids`. Through the
+    index on (namespace, name): a namespace's rows only."""
+    s = repository_settings.c
+    allowed: list[ColumnElement[bool]] = []
+    if public:
+        allowed.append(s.visibility == "public")
+    if ids:
+        allowed.append(s.id.in_(list(ids)))
+    if not every and not allowed:
+        return 0, []
+    condition = s.namespace == namespace
+    if not every:
+        condition = and_(condition, or_(*allowed))
+    total = connection.execute(select(func.count()).where(condition)).scalar_one()
+    query = (
+        select(repository_settings)
+        .where(condition)
+        .order_by(s.last_push_at.desc().nulls_last(), s.name)
+        .offset(offset)
+        .limit(limit)
+    )
+    return int(total), list(connection.execute(query))

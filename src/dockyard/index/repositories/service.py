@@ -311,3 +311,36 @@ async def team_grants(
         return found
 
     return await database.run(read)
+
+
+async def showcase(database: Database, order: str, limit: int) -> list[RepositoryInfo]:
+    """What the start page shows anyone: the public repositories pushed last (`last_push`) or
+    starred most (`stars`), at most `limit`, equal stars by name."""
+    rows = await database.run(repository.public_showcase, order, limit)
+    found = [RepositoryInfo.of(row) for row in rows]
+    if order == "stars":
+        found.sort(key=lambda info: (-info.star_count, info.name))
+    return found
+
+
+async def in_namespace(
+    database: Database, identity: Identity | None, namespace: str, page: int, per_page: int
+) -> tuple[int, list[RepositoryInfo]]:
+    """How many of a namespace's repositories `identity` may pull, and a page of them, pushed
+    last first (a namespace's page: no text to match, so not through search)."""
+
+    def read(connection: Connection) -> tuple[int, list[RepositoryInfo]]:
+        readable = readable_by(connection, identity)
+        every = readable.everything or namespace in readable.namespaces
+        total, rows = repository.namespace_page(
+            connection,
+            namespace,
+            every,
+            readable.public,
+            sorted(readable.ids),
+            (page - 1) * per_page,
+            per_page,
+        )
+        return total, [RepositoryInfo.of(row) for row in rows]
+
+    return await database.run(read)

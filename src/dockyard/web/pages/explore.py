@@ -1,4 +1,6 @@
-"""`/`: the public repositories pushed most recently and the most starred, and a search box."""
+"""`/`: the public repositories pushed most recently and the most starred, and a search box.
+Read straight from their indexes (repositories.showcase), not through search, which would count
+every public repository first."""
 
 from __future__ import annotations
 
@@ -6,10 +8,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from dockyard.index.search.service import Query
+from dockyard.index.repositories import service as repositories
 from dockyard.web.context import web_of
 from dockyard.web.http import page, render
-from dockyard.web.pages import listing
 
 SHOWN = 10
 
@@ -18,8 +19,8 @@ SHOWN = 10
 async def home(request: Request) -> Response:
     database = web_of(request).index.database
     # Anonymous's view: only public repositories, whoever is signed in.
-    _, recent = await listing.find(database, None, Query(per_page=SHOWN, order="last_push"))
-    _, starred = await listing.find(database, None, Query(per_page=SHOWN, order="stars"))
+    recent = await repositories.showcase(database, "last_push", SHOWN)
+    starred = await repositories.showcase(database, "stars", SHOWN)
     return await render(request, "explore.html", recent=recent, starred=starred)
 
 

@@ -11,11 +11,10 @@ from dockyard.index.accounts import service as accounts
 from dockyard.index.errors import NotFound
 from dockyard.index.names import is_valid_account_name
 from dockyard.index.organisations import service as organisations
+from dockyard.index.repositories import service as repositories
 from dockyard.index.repositories.permissions import Identity
-from dockyard.index.search.service import Query
 from dockyard.web.context import web_of
 from dockyard.web.http import number, page, render, viewer
-from dockyard.web.pages import listing
 
 PER_PAGE = 25
 
@@ -32,18 +31,18 @@ async def show(request: Request) -> Response:
         if user is None:
             raise NotFound(f"no user or organisation {name!r}")
     who = await viewer(request)
-    query = Query(
-        namespace=name, page=number(request, "page"), per_page=PER_PAGE, order="last_push"
-    )
-    found, rows = await listing.find(database, who, query)
+    number_of_page = number(request, "page")
+    total, rows = await repositories.in_namespace(database, who, name, number_of_page, PER_PAGE)
     roster = await organisations.roster(database, who, name) if organisation else None
     return await render(
         request,
         "namespace.html",
         name=name,
         organisation=organisation,
-        found=found,
+        total=total,
         rows=rows,
+        page_number=number_of_page,
+        pages=max(1, -(-total // PER_PAGE)),
         roster=roster,
         may_administer=_administers(who, roster),
     )
