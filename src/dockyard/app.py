@@ -13,6 +13,8 @@ from starlette.types import ASGIApp
 from dockyard.config import Settings
 from dockyard.health import HealthMiddleware, Readiness
 from dockyard.kit.forwarded import ForwardedMiddleware
+from dockyard.metrics import exposition as metrics
+from dockyard.metrics import switch
 from dockyard.registry.app import create_registry_app
 from dockyard.registry.middleware import RegistryMiddleware
 from dockyard.registry.state import Registry
@@ -22,9 +24,15 @@ SETTINGS_VARIABLE = "DOCKYARD_RESOLVED_SETTINGS"
 
 
 def create_app(settings: Settings) -> ASGIApp:
+    if metrics.enable_in_worker(settings):
+        switch.turn_on()  # before the database and the storage are made: they are measured
     registry_app = create_registry_app(settings)
     registry: Registry = registry_app.state.registry
-    app: ASGIApp = RegistryMiddleware(registry_app, access_log=settings.log.access)
+    app: ASGIApp = RegistryMiddleware(
+        registry_app, access_log=settings.log.access, measured=switch.on
+    )
+    if switch.on and settings.http.debug.metrics_on_main:
+        app = metrics.MetricsMiddleware(app, settings)
     app = HealthMiddleware(app, Readiness(registry.database, registry.driver))
     if settings.http.trusted_proxies:
         # Outermost: everything inside sees the client, scheme and host the proxy was given.

@@ -74,6 +74,23 @@ class TlsSettings(_Section):
         return self.certificate is not None
 
 
+class DebugSettings(_Section):
+    """Prometheus metrics (docs/operations.md#metrics); off unless one of these is set."""
+
+    # HOST:PORT of a listener of its own for GET /metrics, as Distribution's `http.debug.addr`.
+    addr: str = ""
+    # Also answer GET /metrics on the main address, to anyone who can reach it.
+    metrics_on_main: bool = False
+
+    @field_validator("addr")
+    @classmethod
+    def _listener(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if value and (not host or not port.isdigit() or not 0 < int(port) < 65536):
+            raise ValueError("must be HOST:PORT, for example 127.0.0.1:5001")
+        return value
+
+
 class HttpSettings(_Section):
     addr: str = "127.0.0.1:5000"
     workers: int = Field(default=1, ge=1, le=64)
@@ -84,6 +101,7 @@ class HttpSettings(_Section):
     # After SIGTERM, /readyz answers 503 for this long while everything else is still served,
     # so that load balancers stop sending new requests before the workers stop accepting.
     drain_seconds: float = Field(default=0.0, ge=0, le=3600)
+    debug: DebugSettings = DebugSettings()
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -18,6 +18,7 @@ from dockyard.auth.factory import create_auth
 from dockyard.config import Settings, TlsSettings
 from dockyard.db.engine import Database
 from dockyard.db.migrate import upgrade
+from dockyard.metrics.exposition import prepare as prepare_metrics
 from dockyard.supervision import begin_draining, draining, mark_supervisor
 from dockyard.tls import ServedFiles, TlsFilesWatcher
 from dockyard.tls import prepare as prepare_tls
@@ -44,6 +45,7 @@ def prepare(settings: Settings) -> None:
 
 def serve(settings: Settings) -> None:
     prepare(settings)
+    prepare_metrics(settings)  # before the workers start: they write where it says
     tls = settings.http.tls
     served = prepare_tls(tls, settings.data_dir) if tls.enabled else None
     os.environ[SETTINGS_VARIABLE] = settings.model_dump_json()

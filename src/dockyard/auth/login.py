@@ -11,6 +11,7 @@ from dockyard.auth.policy import Authenticator
 from dockyard.auth.refresh import RefreshTokens
 from dockyard.auth.throttle import LoginThrottle
 from dockyard.auth.tokens import InvalidToken
+from dockyard.metrics import switch
 
 log = logging.getLogger("dockyard.auth")
 
@@ -64,9 +65,18 @@ class Logins:
                 address,
                 retry_after,
             )
+            _count_refusal("throttled")
             raise TooManyFailures(retry_after)
 
     def _fail(self, account: str | None, address: str, reason: str) -> NoReturn:
         self.throttle.failed(account, address)
         log.warning("login failed: account=%r address=%s reason=%s", account, address, reason)
+        _count_refusal("credentials")
         raise LoginRefused(reason)
+
+
+def _count_refusal(reason: str) -> None:
+    if switch.on:
+        from dockyard.metrics import families
+
+        families.logins.labels(reason).inc()

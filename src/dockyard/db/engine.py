@@ -13,6 +13,8 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
 
+from dockyard.metrics import switch
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -31,6 +33,10 @@ class Database:
 
     def __init__(self, url: str, pool_size: int = 10) -> None:
         self.engine = _create(normalise_url(url), pool_size)
+        if switch.on:
+            from dockyard.metrics.database import measure
+
+            measure(self.engine)
         self.inline = self.engine.dialect.name == "sqlite"
         # Threads of its own, as many as the pool has connections: a thread never waits for a
         # connection, and queries never queue behind the hashing and file I/O of uploads in

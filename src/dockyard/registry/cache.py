@@ -35,6 +35,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from dockyard.config import CacheSettings
+from dockyard.metrics import switch
 
 log = logging.getLogger("dockyard.cache")
 
@@ -125,6 +126,8 @@ class RedisCache(MetadataCache):
         codec: Codec[T],
     ) -> T | None:
         slot, cached = await self._fetch(repository, key)
+        if switch.on:
+            _count_lookup("error" if slot is None else "miss" if cached is None else "hit")
         if cached is not None:
             return codec.decode(cached)
         value = await load()
@@ -226,3 +229,9 @@ def create_cache(settings: CacheSettings) -> MetadataCache:
 
 def _token() -> str:
     return secrets.token_hex(8)
+
+
+def _count_lookup(result: str) -> None:
+    from dockyard.metrics import families
+
+    families.cache_lookups.labels(result).inc()

@@ -15,6 +15,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -32,9 +33,15 @@ LINGER_SECONDS = 5.0
 
 
 class RegistryMiddleware:
-    def __init__(self, app: ASGIApp, access_log: bool = True) -> None:
+    def __init__(self, app: ASGIApp, access_log: bool = True, measured: bool = False) -> None:
         self.app = app
         self.access_log = access_log
+        # Prometheus metrics (dockyard.metrics): imported only when they are on.
+        self.observe: Callable[[Scope, int, int, int, float], None] | None = None
+        if measured:
+            from dockyard.metrics.http import observe
+
+            self.observe = observe
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -50,6 +57,7 @@ class RegistryMiddleware:
         body = _Body.of(scope, receive)
         if body is not None:
             receive = body.receive
+        uploading = self.observe is not None and _started_upload(scope)
 
         async def stamped(message: Message) -> None:
             nonlocal status, sent
@@ -73,6 +81,11 @@ class RegistryMiddleware:
             # logged and answered: raised further, the server would log it again, unescaped.
             pass
         finally:
+            if self.observe is not None:
+                elapsed = time.perf_counter() - started
+                self.observe(scope, status, body.read if body else 0, sent, elapsed)
+                if uploading:
+                    _upload_ended()
             if self.access_log:
                 # The path only: query strings can carry credentials (tokens, state).
                 log.info(
@@ -92,6 +105,7 @@ class _Body:
     def __init__(self, receive: Receive, declared: int | None) -> None:
         self._receive = receive
         self.left = declared  # None: chunked, length unknown
+        self.read = 0
         self.done = False
 
     @classmethod
@@ -108,8 +122,10 @@ class _Body:
     async def receive(self) -> Message:
         message = await self._receive()
         if message["type"] == "http.request":
+            size = len(message.get("body", b""))
+            self.read += size
             if self.left is not None:
-                self.left -= len(message.get("body", b""))
+                self.left -= size
             self.done = not message.get("more_body", False)
         elif message["type"] == "http.disconnect":
             self.done = True
@@ -137,3 +153,20 @@ class _Body:
         except TimeoutError:
             return False
         return True
+
+
+def _started_upload(scope: Scope) -> bool:
+    """Count the request among uploads in progress if it is one."""
+    from dockyard.metrics import families
+    from dockyard.metrics.http import is_upload
+
+    if not is_upload(scope):
+        return False
+    families.uploads_in_progress.inc()
+    return True
+
+
+def _upload_ended() -> None:
+    from dockyard.metrics import families
+
+    families.uploads_in_progress.dec()

@@ -8,6 +8,7 @@ from starlette.requests import Request
 
 from dockyard.config import Settings
 from dockyard.db.engine import Database
+from dockyard.metrics import switch
 from dockyard.registry.blobs import BlobStore
 from dockyard.registry.cache import MetadataCache, create_cache
 from dockyard.registry.events.recorder import EventLog
@@ -31,6 +32,10 @@ class Registry:
         database = Database(settings.database_url, settings.database.pool_size)
         cache = create_cache(settings.cache)
         driver = create_driver(settings.storage, settings.storage_root)
+        if switch.on:
+            from dockyard.metrics.storage import measured
+
+            driver = measured(driver, settings.storage.driver)
         events = EventLog.from_settings(settings, database)
         blobs = BlobStore(database, driver, settings.storage.blob_redirect_expiry, cache, events)
         return cls(
