@@ -272,8 +272,9 @@ class GcSettings(_Section):
     enabled: bool = True
     interval_minutes: float = Field(default=60.0, gt=0)
     # A blob unreferenced (no link, no manifest, no upload publishing it) this long is deleted;
-    # so are objects no row names and `.partial` files that old.
-    grace_minutes: float = Field(default=60.0, ge=0)
+    # so are objects no row names and `.partial` files that old. A day: a push uploads its
+    # blobs before its manifest, and a large image over a slow line can take hours.
+    grace_minutes: float = Field(default=1440.0, ge=0)
     # Manifests no tag points at: kept, or deleted once `untagged_after_hours` old, unless a
     # kept index lists them or they are a kept referrer's subject.
     untagged: Literal["keep", "delete"] = "keep"
