@@ -23,6 +23,10 @@ TARGETS = [
     ("PATCH", f"/v2/{CONTENT_REPO}/blobs/uploads/00000000-0000-0000-0000-000000000000"),
     ("GET", f"/v2/{CONTENT_REPO}/tags/list"),
     ("GET", "/v2/"),
+    # The health probes, answered before every other middleware.
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("POST", "/readyz"),
 ]
 
 
@@ -47,7 +51,8 @@ def framings(draw: Draw) -> tuple[list[Header], bytes]:
 
 
 HEADER_NAMES = [b"Content-Type", b"Authorization", b"Accept", b"Range", b"Content-Range", b"X-Fuzz",
-                b"X Fuzz", b"X:Fuzz", b"\xff\xfe", b"", b"X\x00", b" Leading"]  # fmt: skip
+                b"X Fuzz", b"X:Fuzz", b"\xff\xfe", b"", b"X\x00", b" Leading", b"Forwarded",
+                b"X-Forwarded-For", b"X-Forwarded-Host"]  # fmt: skip
 header_junk = st.lists(
     st.tuples(
         st.one_of(st.sampled_from(HEADER_NAMES), st.text(ALNUM + "-", min_size=1).map(str.encode)),

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from starlette.types import Receive, Scope, Send
 
 from dockyard.kit.forwarded import Forwarded, ForwardedMiddleware, read
@@ -47,6 +51,21 @@ def test_the_client_is_the_nearest_untrusted_address() -> None:
     assert middleware.client_of(["10.0.0.3", "10.0.0.2"]) == "10.0.0.3"
     assert not middleware.is_trusted("127.0.0.2")
     assert not middleware.is_trusted("not an address")
+
+
+HEADER = st.sampled_from(
+    [b"forwarded", b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host"]
+)
+
+
+@given(st.lists(st.tuples(HEADER, st.binary(max_size=80)), max_size=6))
+def test_any_header_bytes_read_to_addresses_schemes_and_hosts(
+    headers: list[tuple[bytes, bytes]],
+) -> None:
+    said = read(headers)
+    assert all(ipaddress.ip_address(address) for address in said.addresses)
+    assert said.proto in (None, "http", "https")
+    assert said.host is None or (said.host.isprintable() and " " not in said.host)
 
 
 async def _nothing(scope: Scope, receive: Receive, send: Send) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 # host or host:port, [v6]:port; what may stand in a Host header we write.
-_HOST = re.compile(r"^(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$")
+_HOST = re.compile(r"(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 _SCHEMES = frozenset({"http", "https"})
 
 
@@ -89,7 +89,7 @@ def read(headers: Sequence[tuple[bytes, bytes]]) -> Forwarded:
     return Forwarded(
         addresses=[a for a in chain if a is not None],
         proto=proto.lower() if proto and proto.lower() in _SCHEMES else None,
-        host=host if host and _HOST.match(host) else None,
+        host=host if host and _HOST.fullmatch(host) else None,
     )
 
 
@@ -109,7 +109,7 @@ def _standard(text: str) -> Forwarded:
         if number == 0:
             if pairs.get("proto", "").lower() in _SCHEMES:
                 proto = pairs["proto"].lower()
-            if _HOST.match(pairs.get("host", "")):
+            if _HOST.fullmatch(pairs.get("host", "")):
                 host = pairs["host"]
     return Forwarded(addresses, proto, host)
 
