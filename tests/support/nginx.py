@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from tests.support.certificates import Issued
 from tests.support.servers import free_port
+from tests.support.tls import wait_for_https
 
 CONFIG = """
 daemon off;
@@ -83,17 +81,7 @@ def nginx_in_front(upstream_port: int, served: Issued, base: Path) -> Iterator[N
         )
     front = Nginx(f"https://127.0.0.1:{port}", f"127.0.0.1:{port}", process)
     try:
-        deadline = time.monotonic() + 15
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"nginx exited: {log.read_text()}")
-            try:
-                httpx.get(f"{front.url}/healthz", verify=False, timeout=2)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+        wait_for_https(f"{front.url}/healthz", False, process, log)
         yield front
     finally:
         process.terminate()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -55,21 +56,28 @@ def https_dockyard(
     )
     server = DockyardServer(f"https://127.0.0.1:{port}", f"127.0.0.1:{port}", data, log, process)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited with {process.returncode}:\n{log.read_text()}")
-            try:
-                httpx.get(f"{server.url}/healthz", verify=context, timeout=2)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"no TLS answer:\n{log.read_text()}") from None
-                time.sleep(0.1)
+        wait_for_https(f"{server.url}/healthz", context, process, log)
         yield server
     finally:
         server.stop()
         server.log_check.done = True
+
+
+def wait_for_https(
+    url: str, verify: ssl.SSLContext | bool, process: subprocess.Popen[bytes], log: Path
+) -> None:
+    """Until `url` answers over TLS; RuntimeError with the log if the process exits first."""
+    deadline = time.monotonic() + 30
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            httpx.get(url, verify=verify, timeout=2)
+            return
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no TLS answer at {url}:\n{log.read_text()}") from None
+            time.sleep(0.1)
 
 
 def tls_settings(served: Issued, client_cas: list[Path] | None = None) -> dict[str, Any]:
