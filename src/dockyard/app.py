@@ -29,7 +29,10 @@ def create_app(settings: Settings) -> ASGIApp:
     registry_app = create_registry_app(settings)
     registry: Registry = registry_app.state.registry
     app: ASGIApp = RegistryMiddleware(
-        registry_app, access_log=settings.log.access, measured=switch.on
+        registry_app,
+        access_log=settings.log.access,
+        measured=switch.on,
+        log_format=settings.log.format,
     )
     if switch.on and settings.http.debug.metrics_on_main:
         app = metrics.MetricsMiddleware(app, settings)
@@ -45,6 +48,6 @@ def app_from_environment() -> ASGIApp:
     from dockyard.logs import configure_logging
 
     settings = Settings.model_validate_json(os.environ[SETTINGS_VARIABLE])
-    configure_logging(settings.log.level)
+    configure_logging(settings.log.level, settings.log.format)
     watch_supervisor()
     return create_app(settings)

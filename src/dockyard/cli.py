@@ -53,7 +53,7 @@ def _serve(args: argparse.Namespace) -> int:
     if args.data:
         overrides["data_dir"] = args.data
     settings = load_settings(args.config, **overrides)
-    configure_logging(settings.log.level)
+    configure_logging(settings.log.level, settings.log.format)
     serve(settings)
     return 0
 

@@ -263,6 +263,9 @@ class CacheSettings(_Section):
 class LogSettings(_Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
     access: bool = True
+    # `text`: one line per record; `json`: one JSON object per line, the access log's fields
+    # each a key (docs/operations.md#logs).
+    format: Literal["text", "json"] = "text"
 
 
 class GcSettings(_Section):

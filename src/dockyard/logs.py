@@ -8,11 +8,16 @@ follow a record are indented, so none of them can pass for a record.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
+from datetime import UTC, datetime
+from typing import Any
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+# The attribute of a record (`extra={FIELDS: {...}}`) whose keys the JSON format writes out.
+FIELDS = "fields"
 # Unicode's control characters (Cc), and the line and paragraph separators some viewers break at.
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 CONTINUATION = "    "
@@ -45,9 +50,26 @@ def _continuation(text: str) -> str:
     return "\n".join(CONTINUATION + escape(line) for line in text.splitlines())
 
 
-def configure_logging(level: str) -> None:
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, the record's `fields` (an access
+    line's), and a failure's traceback as one string. JSON escapes every control character."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        entry.update(getattr(record, FIELDS, {}))
+        if record.exc_info:
+            entry["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def configure_logging(level: str, form: str = "text") -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(OneLineFormatter(FORMAT))
+    handler.setFormatter(JsonFormatter() if form == "json" else OneLineFormatter(FORMAT))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

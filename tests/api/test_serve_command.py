@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -65,4 +66,31 @@ def test_access_log_has_method_path_status_bytes_duration_and_request_id(tmp_pat
     lines = [line for line in server.log.read_text().splitlines() if request_id in line]
     assert len(lines) == 1
     assert " GET /v2/_catalog 200 " in lines[0]
+    assert lines[0].endswith(f"{request_id} 127.0.0.1 -")  # the client, and no one signed in
     assert "hunter2" not in server.log.read_text()
+
+
+def test_json_log_has_one_object_per_line_with_route_client_and_subject(tmp_path: Path) -> None:
+    env = {"DOCKYARD_LOG__FORMAT": "json", "DOCKYARD_AUTH__MODE": "index"}
+    env["DOCKYARD_ADMIN_PASSWORD"] = "admin-password-1"
+    with dockyard_server(tmp_path / "data", env=env) as server:
+        params = {"service": "dockyard", "scope": "repository:admin/app:pull"}
+        token = httpx.get(f"{server.url}/token", params=params, auth=("admin", "admin-password-1"))
+        headers = {"Authorization": f"Bearer {token.json()['token']}"}
+        url = f"{server.url}/v2/admin/app/tags/list"
+        response = httpx.get(url, params={"secret": "hunter2"}, headers=headers)
+        request_id = response.headers["x-request-id"]
+    text = server.log.read_text()
+    records = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    assert records and all({"time", "level", "logger", "message"} <= set(r) for r in records)
+    (access,) = [r for r in records if r.get("request_id") == request_id]
+    assert access["logger"] == "dockyard.access"
+    assert access["route"] == "/v2/{name:path}/tags/list"
+    assert (access["method"], access["path"], access["status"]) == (
+        "GET",
+        "/v2/admin/app/tags/list",
+        404,
+    )
+    assert access["client"] == "127.0.0.1" and access["subject"] == "admin"
+    assert access["bytes"] > 0 and access["duration_ms"] >= 0
+    assert "hunter2" not in text and headers["Authorization"].split()[1] not in text

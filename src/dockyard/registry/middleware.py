@@ -20,6 +20,8 @@ from collections.abc import Callable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dockyard.kit.numbers import parse_decimal
+from dockyard.logs import FIELDS
+from dockyard.registry.authorization import GRANT_KEY
 from dockyard.registry.events.model import CURRENT_REQUEST, REQUEST_ID_KEY
 
 log = logging.getLogger("dockyard.access")
@@ -33,9 +35,16 @@ LINGER_SECONDS = 5.0
 
 
 class RegistryMiddleware:
-    def __init__(self, app: ASGIApp, access_log: bool = True, measured: bool = False) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        access_log: bool = True,
+        measured: bool = False,
+        log_format: str = "text",
+    ) -> None:
         self.app = app
         self.access_log = access_log
+        self.json_log = log_format == "json"
         # Prometheus metrics (dockyard.metrics): imported only when they are on.
         self.observe: Callable[[Scope, int, int, int, float], None] | None = None
         if measured:
@@ -87,16 +96,51 @@ class RegistryMiddleware:
                 if uploading:
                     _upload_ended()
             if self.access_log:
-                # The path only: query strings can carry credentials (tokens, state).
-                log.info(
-                    "%s %s %d %d %.1fms %s",
-                    scope["method"],
-                    scope["path"],
-                    status,
-                    sent,
-                    (time.perf_counter() - started) * 1000,
-                    request_id,
-                )
+                milliseconds = (time.perf_counter() - started) * 1000
+                if self.json_log:
+                    _log_fields(scope, status, sent, milliseconds, request_id)
+                else:
+                    # The path only: query strings can carry credentials (tokens, state).
+                    log.info(
+                        "%s %s %d %d %.1fms %s %s %s",
+                        scope["method"],
+                        scope["path"],
+                        status,
+                        sent,
+                        milliseconds,
+                        request_id,
+                        _client(scope),
+                        _subject(scope),
+                    )
+
+
+def _client(scope: Scope) -> str:
+    """The client's address (a trusted proxy's client's, once kit/forwarded.py rewrote it)."""
+    client = scope.get("client")
+    return str(client[0]) if client else "-"
+
+
+def _subject(scope: Scope) -> str:
+    """Who authenticated for the registry (a token's or Basic credentials' subject), or -."""
+    grant = scope.get(GRANT_KEY)
+    subject = getattr(grant, "subject", None)
+    return subject or "-"
+
+
+def _log_fields(scope: Scope, status: int, sent: int, milliseconds: float, request_id: str) -> None:
+    route = getattr(scope.get("route"), "path", None)
+    fields = {
+        "method": scope["method"],
+        "path": scope["path"],
+        "route": route,
+        "status": status,
+        "bytes": sent,
+        "duration_ms": round(milliseconds, 1),
+        "request_id": request_id,
+        "client": _client(scope),
+        "subject": _subject(scope),
+    }
+    log.info("%s %s %d", scope["method"], scope["path"], status, extra={FIELDS: fields})
 
 
 class _Body:
