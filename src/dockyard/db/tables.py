@@ -6,6 +6,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -87,6 +88,8 @@ tags = Table(
     Column("name", String(128), primary_key=True),
     Column("digest", DIGEST, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # The last GET or HEAD by this tag (retention's "pulled within"), written in batches.
+    Column("last_pulled_at", DateTime(timezone=True)),
     Index("ix_tags_digest", "repository_id", "digest"),
 )
 
@@ -164,4 +167,36 @@ maintenance_leases = Table(
     Column("owner", String(64)),
     Column("until", DateTime(timezone=True)),
     Column("last_finished_at", DateTime(timezone=True)),
+)
+
+# Storage policies (registry/policies/). A rule's `repository` is the full repository name, or
+# '' for every repository of the namespace.
+namespace_quotas = Table(
+    "namespace_quotas",
+    metadata,
+    Column("namespace", String(255), primary_key=True),
+    # NULL: the configuration's default (registry.quotas.*).
+    Column("max_bytes", BigInteger),
+    Column("max_repositories", Integer),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+immutable_tags = Table(
+    "immutable_tags",
+    metadata,
+    Column("namespace", String(255), primary_key=True),
+    Column("repository", String(255), primary_key=True),
+    Column("pattern", String(128), primary_key=True),
+)
+
+retention_policies = Table(
+    "retention_policies",
+    metadata,
+    Column("namespace", String(255), primary_key=True),
+    Column("repository", String(255), primary_key=True),
+    Column("keep_last", Integer),
+    Column("keep_days", Float),
+    Column("match", String(128), nullable=False),
+    Column("protect", Text, nullable=False),  # a JSON list of patterns
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )
