@@ -153,8 +153,16 @@ def public_showcase(
     ordering = s.star_count.desc()
     if order == "last_push":
         present, ordering = s.last_push_at.is_not(None), s.last_push_at.desc()
-    query = select(repository_settings).where(s.visibility == "public", present)
+    query = select(repository_settings).where(_public(), present)
     return list(connection.execute(query.order_by(ordering).limit(limit)))
+
+
+def _public() -> ColumnElement[bool]:
+    """visibility = 'public' written so that no index on visibility can serve it: SQLite
+    without statistics (no ANALYZE) would take the equality over the index that gives the order
+    (or the namespace), and sort the 80,000 public rows of 100,000 for ten (130 ms). One in five
+    being private, the other index finds its public rows at once."""
+    return repository_settings.c.visibility.concat("") == "public"
 
 
 def namespace_page(
@@ -172,7 +180,7 @@ def namespace_page(
     s = repository_settings.c
     allowed: list[ColumnElement[bool]] = []
     if public:
-        allowed.append(s.visibility == "public")
+        allowed.append(_public())
     if ids:
         allowed.append(s.id.in_(list(ids)))
     if not every and not allowed:
