@@ -15,6 +15,7 @@ from dockyard.health import HealthMiddleware, Readiness
 from dockyard.kit.forwarded import ForwardedMiddleware
 from dockyard.metrics import exposition as metrics
 from dockyard.metrics import switch
+from dockyard.ratelimits.accounts import CLASSES
 from dockyard.registry.app import create_registry_app
 from dockyard.registry.middleware import RegistryMiddleware
 from dockyard.registry.state import Registry
@@ -28,8 +29,9 @@ def create_app(settings: Settings) -> ASGIApp:
         switch.turn_on()  # before the database and the storage are made: they are measured
     registry_app = create_registry_app(settings)
     registry: Registry = registry_app.state.registry
-    app: ASGIApp = RegistryMiddleware(
-        registry_app,
+    app: ASGIApp = _rate_limited(registry_app, settings)
+    app = RegistryMiddleware(
+        app,
         access_log=settings.log.access,
         measured=switch.on,
         log_format=settings.log.format,
@@ -41,6 +43,18 @@ def create_app(settings: Settings) -> ASGIApp:
         # Outermost: everything inside sees the client, scheme and host the proxy was given.
         app = ForwardedMiddleware(app, settings.http.trusted_proxies)
     return app
+
+
+def _rate_limited(app: ASGIApp, settings: Settings) -> ASGIApp:
+    """The app behind the request limits, if any are configured (`limits` imported only then).
+    Inside the access log, so that refusals are logged like any answer."""
+    rules = settings.ratelimits
+    if not any(getattr(rules, name).model_dump(exclude_defaults=True) for name in CLASSES):
+        return app
+    from dockyard.ratelimits.requests import RateLimitMiddleware, RequestLimiter
+    from dockyard.ratelimits.storage import request_storage
+
+    return RateLimitMiddleware(app, RequestLimiter(rules, request_storage(settings)))
 
 
 def app_from_environment() -> ASGIApp:

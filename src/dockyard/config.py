@@ -535,6 +535,36 @@ class NotificationSettings(_Section):
         return value
 
 
+class RateLimitRule(_Section):
+    """One class's limits, in the `limits` library's notation: `100/minute`, `1000 per hour`,
+    `10 per 5 seconds`; empty: none."""
+
+    per_address: str = ""
+    per_account: str = ""
+
+    @field_validator("per_address", "per_account")
+    @classmethod
+    def _notation(cls, value: str) -> str:
+        if value:
+            from limits import parse
+
+            try:
+                parse(value)
+            except ValueError:
+                raise ValueError(f"{value!r} is no rate (write it as 100/minute)") from None
+        return value
+
+
+class RateLimitSettings(_Section):
+    """Request rate limits by class (docs/operations.md#rate-limits); none by default."""
+
+    pull: RateLimitRule = RateLimitRule()
+    push: RateLimitRule = RateLimitRule()
+    token: RateLimitRule = RateLimitRule()
+    api: RateLimitRule = RateLimitRule()
+    search: RateLimitRule = RateLimitRule()
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DOCKYARD_", env_nested_delimiter="__", extra="forbid"
@@ -550,6 +580,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     index: IndexSettings = IndexSettings()
     notifications: NotificationSettings = NotificationSettings()
+    ratelimits: RateLimitSettings = RateLimitSettings()
 
     @property
     def storage_root(self) -> Path:

@@ -55,7 +55,7 @@ class TokenService:
 
 
 @contextmanager
-def token_service(base: Path, **throttle: int) -> Iterator[TokenService]:
+def token_service(base: Path, workers: int = 1, **throttle: int) -> Iterator[TokenService]:
     load_or_generate_signing_key(base / "key", ISSUER)
     key_file = generated_key_paths(base / "key")[0]
     users = base / "htpasswd"
@@ -67,6 +67,7 @@ def token_service(base: Path, **throttle: int) -> Iterator[TokenService]:
         "DOCKYARD_AUTH__TOKEN__ISSUER": ISSUER,
         "DOCKYARD_AUTH__TOKEN__SIGNING_KEY": str(key_file),
         "DOCKYARD_AUTH__HTPASSWD__PATH": str(users),
+        "DOCKYARD_HTTP__WORKERS": str(workers),
         **{
             f"DOCKYARD_AUTH__THROTTLE__{key.upper()}": str(value) for key, value in throttle.items()
         },
@@ -332,6 +333,15 @@ def test_failed_logins_are_throttled_per_account(tmp_path: Path) -> None:
         )
         assert "wrong" not in log.replace("'alice'", "")
         assert "wonderland" not in log
+
+
+def test_failed_logins_count_once_whichever_worker_answers(tmp_path: Path) -> None:
+    """Counted in the database, not in each worker: two workers do not double the limit."""
+    with token_service(tmp_path, workers=2, max_failures=3, window_seconds=60) as service:
+        for _ in range(3):
+            assert service.get(auth=("alice", "wrong")).status_code == 401
+        answers = [service.get(auth=ALICE).status_code for _ in range(12)]
+        assert answers == [429] * 12
 
 
 def test_a_successful_login_clears_the_accounts_failures(tmp_path: Path) -> None:

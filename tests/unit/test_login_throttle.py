@@ -4,9 +4,11 @@ the stand-in policy and the bound that keeps any policy within the request."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from limits.aio.storage import MemoryStorage, Storage
 
 from dockyard.auth.endpoint import bounded
 from dockyard.auth.keys import load_or_generate_signing_key
@@ -15,40 +17,55 @@ from dockyard.auth.refresh import RefreshTokens
 from dockyard.auth.scopes import Scope
 from dockyard.auth.throttle import LoginThrottle
 from dockyard.auth.tokens import InvalidToken, TokenIssuer, TokenVerifier
+from dockyard.db.engine import Database
+from dockyard.db.migrate import upgrade
+from dockyard.ratelimits.sql_storage import SqlStorage
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_throttle_trips_per_account_and_recovers_as_the_window_slides() -> None:
-    clock = Clock()
-    throttle = LoginThrottle(3, 100, 60, clock=clock)
-    for second in (0, 10, 20):
-        clock.now = 1000 + second
-        assert throttle.retry_after("alice", "10.0.0.1") is None
-        throttle.failed("alice", "10.0.0.1")
-    assert throttle.retry_after("alice", "10.0.0.2") == 40  # the first failure leaves at 1060
-    assert throttle.retry_after("bob", "10.0.0.1") is None
-    clock.now = 1060
-    assert throttle.retry_after("alice", "10.0.0.1") is None
+@pytest.fixture(params=["memory", "database"])
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
+    """Each process's memory, and the database every worker and node shares."""
+    if request.param == "memory":
+        yield MemoryStorage()
+        return
+    database = Database(f"sqlite:///{tmp_path / 'r.db'}")
+    upgrade(database.engine)
+    yield SqlStorage(database)
+    database.dispose()
 
 
-def test_throttle_trips_per_address_and_success_clears_only_the_account() -> None:
-    clock = Clock()
-    throttle = LoginThrottle(2, 3, 60, clock=clock)
-    throttle.failed("alice", "10.0.0.1")
-    throttle.succeeded("alice")
-    throttle.failed("alice", "10.0.0.1")
-    assert throttle.retry_after("alice", "10.0.0.9") is None  # one failure since the success
-    throttle.failed(None, "10.0.0.1")
-    assert throttle.retry_after(None, "10.0.0.1") == 60
-    assert throttle.retry_after("carol", "10.0.0.1") == 60
-    assert throttle.retry_after("carol", "10.0.0.2") is None
+def test_throttle_trips_per_account_and_recovers_when_the_window_ends(storage: Storage) -> None:
+    async def scenario() -> None:
+        throttle = LoginThrottle(storage, 3, 100, 1)
+        for _ in range(3):
+            assert await throttle.retry_after("alice", "10.0.0.1") is None
+            await throttle.failed("alice", "10.0.0.1")
+        assert await throttle.retry_after("alice", "10.0.0.2") == 1
+        assert await throttle.retry_after("bob", "10.0.0.1") is None
+        await asyncio.sleep(1.1)
+        assert await throttle.retry_after("alice", "10.0.0.1") is None
+
+    asyncio.run(scenario())
+
+
+def test_throttle_trips_per_address_and_success_clears_only_the_account(storage: Storage) -> None:
+    async def scenario() -> None:
+        throttle = LoginThrottle(storage, 2, 3, 60)
+        await throttle.failed("alice", "10.0.0.1")
+        await throttle.succeeded("alice")
+        await throttle.failed("alice", "10.0.0.1")
+        assert await throttle.retry_after("alice", "10.0.0.9") is None  # one since the success
+        await throttle.failed(None, "10.0.0.1")
+        assert 50 < (await throttle.retry_after(None, "10.0.0.1") or 0) <= 60
+        assert await throttle.retry_after("carol", "10.0.0.1") is not None
+        assert await throttle.retry_after("carol", "10.0.0.2") is None
+        # A name of any length and bytes makes a key of its own, short and anonymous.
+        odd = "x" * 5000 + "\udcff"
+        await throttle.failed(odd, "10.0.0.3")
+        await throttle.failed(odd, "10.0.0.4")
+        assert await throttle.retry_after(odd, "10.0.0.5") is not None
+
+    asyncio.run(scenario())
 
 
 def test_refresh_tokens_round_trip_and_refuse_others(tmp_path: Path) -> None:

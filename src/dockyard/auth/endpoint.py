@@ -31,6 +31,7 @@ from dockyard.auth.refresh import RefreshTokens
 from dockyard.auth.scopes import ANY_ACTION, Scope, ScopeError, parse_scopes
 from dockyard.auth.tokens import TokenIssuer
 from dockyard.kit.errors import ErrorCode, error_response
+from dockyard.ratelimits.accounts import RateLimited, check_account
 
 log = logging.getLogger("dockyard.auth")
 
@@ -89,6 +90,7 @@ class TokenService:
                 subject = await self.logins.password(
                     credentials.user, credentials.password, _address(request)
                 )
+                await check_account(request.scope, subject)
             except TooManyFailures as exc:
                 return error_response(ErrorCode.TOOMANYREQUESTS, str(exc), headers=_retry(exc))
             except LoginRefused as exc:
@@ -125,7 +127,8 @@ class TokenService:
                 subject = await self.logins.password(user, secret, address)
             else:
                 subject = await self.logins.refresh_token(secret, address)
-        except TooManyFailures as exc:
+            await check_account(request.scope, subject)
+        except (TooManyFailures, RateLimited) as exc:
             return _oauth_error(429, "too_many_requests", str(exc), _retry(exc))
         except LoginRefused as exc:
             return _oauth_error(401, "invalid_grant", str(exc))
@@ -215,5 +218,5 @@ def _oauth_error(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def _retry(exc: TooManyFailures) -> dict[str, str]:
+def _retry(exc: TooManyFailures | RateLimited) -> dict[str, str]:
     return {"Retry-After": str(exc.retry_after)}

@@ -29,6 +29,7 @@ from dockyard.auth.refresh import RefreshTokens
 from dockyard.auth.throttle import LoginThrottle
 from dockyard.auth.tokens import TokenIssuer, TokenVerifier
 from dockyard.config import ConfigError, Settings
+from dockyard.ratelimits.storage import shared_storage
 
 if TYPE_CHECKING:  # the registry builds the auth: these are only what it hands back
     from dockyard.index.hub import Index
@@ -109,7 +110,10 @@ def token_service(
     token, throttle = settings.auth.token, settings.auth.throttle
     refresh = RefreshTokens(key, token.issuer, token.service, token.refresh_lifetime_seconds)
     limits = LoginThrottle(
-        throttle.max_failures, throttle.max_failures_per_address, throttle.window_seconds
+        shared_storage(settings),
+        throttle.max_failures,
+        throttle.max_failures_per_address,
+        throttle.window_seconds,
     )
     return TokenService(
         TokenIssuer(key, token.issuer, token.lifetime_seconds),

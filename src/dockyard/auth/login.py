@@ -36,28 +36,28 @@ class Logins:
 
     async def password(self, user: str, password: str, address: str) -> str:
         """The subject `user` and `password` prove; LoginRefused or TooManyFailures if none."""
-        self._check_throttle(user, address)
+        await self._check_throttle(user, address)
         subject = await self.authenticator.authenticate(user, password)
         if subject is None:
-            self._fail(user, address, "invalid username or password")
-        self.throttle.succeeded(user)
+            await self._fail(user, address, "invalid username or password")
+        await self.throttle.succeeded(user)
         return subject
 
     async def refresh_token(self, token: str, address: str) -> str:
         """The subject a valid refresh token names while that account is still active and its
         credentials unchanged since the token was issued."""
-        self._check_throttle(None, address)
+        await self._check_throttle(None, address)
         try:
             claims = self.refresh.verify(token)
         except InvalidToken as exc:
-            self._fail(None, address, str(exc))
+            await self._fail(None, address, str(exc))
         subject = claims.subject
         if not await self.authenticator.active(subject, claims.issued_at):
-            self._fail(subject, address, "the refresh token's account can no longer log in")
+            await self._fail(subject, address, "the refresh token's account can no longer log in")
         return subject
 
-    def _check_throttle(self, account: str | None, address: str) -> None:
-        retry_after = self.throttle.retry_after(account, address)
+    async def _check_throttle(self, account: str | None, address: str) -> None:
+        retry_after = await self.throttle.retry_after(account, address)
         if retry_after is not None:
             log.warning(
                 "login refused: account=%r address=%s reason=throttled (retry in %ds)",
@@ -68,8 +68,8 @@ class Logins:
             _count_refusal("throttled")
             raise TooManyFailures(retry_after)
 
-    def _fail(self, account: str | None, address: str, reason: str) -> NoReturn:
-        self.throttle.failed(account, address)
+    async def _fail(self, account: str | None, address: str, reason: str) -> NoReturn:
+        await self.throttle.failed(account, address)
         log.warning("login failed: account=%r address=%s reason=%s", account, address, reason)
         _count_refusal("credentials")
         raise LoginRefused(reason)

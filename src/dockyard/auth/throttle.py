@@ -1,92 +1,58 @@
-"""Failed logins, counted per account and per client address in a sliding window (in memory, per
-process): past the limit the token service refuses to check more passwords until old failures
-leave the window. A successful login clears the account's count (not the address's: one address
-may try many accounts)."""
+"""Failed logins, counted per account and per client address in a fixed window: past the limit
+the token service (and every other sign-in) refuses to check more passwords until the window
+ends. A successful login clears the account's count (not the address's: one address may try
+many accounts). Counted where every worker and node sees the same numbers: in Redis when one
+is configured, else in the database (dockyard.ratelimits.storage)."""
 
 from __future__ import annotations
 
-import collections
+import hashlib
 import math
-import threading
 import time
-from collections.abc import Callable
 
-# Keys remembered at most, per kind: an attacker cycling names cannot grow memory without bound.
-MAX_KEYS = 100_000
+from limits import RateLimitItemPerSecond
+from limits.aio.storage import Storage
+from limits.aio.strategies import FixedWindowRateLimiter
 
-
-class _Window:
-    def __init__(self, limit: int, window: float) -> None:
-        self.limit = limit
-        self.window = window
-        self.failures: dict[str, collections.deque[float]] = {}
-
-    def retry_after(self, key: str, now: float) -> float | None:
-        times = self._recent(key, now)
-        if times is None or len(times) < self.limit:
-            return None
-        return times[-self.limit] + self.window - now
-
-    def add(self, key: str, now: float) -> None:
-        times = self._recent(key, now)
-        if times is None:
-            if len(self.failures) >= MAX_KEYS:
-                self._forget_stale(now)
-            times = self.failures.setdefault(key, collections.deque(maxlen=self.limit))
-        times.append(now)
-
-    def clear(self, key: str) -> None:
-        self.failures.pop(key, None)
-
-    def _recent(self, key: str, now: float) -> collections.deque[float] | None:
-        times = self.failures.get(key)
-        if times is None:
-            return None
-        while times and times[0] <= now - self.window:
-            times.popleft()
-        if not times:
-            del self.failures[key]
-            return None
-        return times
-
-    def _forget_stale(self, now: float) -> None:
-        for key in list(self.failures):
-            self._recent(key, now)
-        if len(self.failures) >= MAX_KEYS:  # all recent: drop the oldest half
-            for key in list(self.failures)[: MAX_KEYS // 2]:
-                del self.failures[key]
+NAMESPACE = "login"
 
 
 class LoginThrottle:
     def __init__(
         self,
+        storage: Storage,
         max_failures: int,
         max_failures_per_address: int,
-        window_seconds: float,
-        clock: Callable[[], float] = time.monotonic,
+        window_seconds: int,
     ) -> None:
-        self._accounts = _Window(max_failures, window_seconds)
-        self._addresses = _Window(max_failures_per_address, window_seconds)
-        self._clock = clock
-        self._lock = threading.Lock()
+        self._limiter = FixedWindowRateLimiter(storage)
+        self._account = RateLimitItemPerSecond(max_failures, window_seconds, NAMESPACE)
+        self._address = RateLimitItemPerSecond(max_failures_per_address, window_seconds, NAMESPACE)
 
-    def retry_after(self, account: str | None, address: str) -> int | None:
+    async def retry_after(self, account: str | None, address: str) -> int | None:
         """Seconds until this account and address may try again; None: they may now."""
-        now = self._clock()
-        with self._lock:
-            waits = [self._addresses.retry_after(address, now)]
-            if account is not None:
-                waits.append(self._accounts.retry_after(account, now))
-        longest = max((wait for wait in waits if wait is not None), default=None)
-        return None if longest is None else max(1, math.ceil(longest))
+        waits = []
+        for item, key in self._keys(account, address):
+            if not await self._limiter.test(item, key):
+                stats = await self._limiter.get_window_stats(item, key)
+                waits.append(stats.reset_time - time.time())
+        return max(1, math.ceil(max(waits))) if waits else None
 
-    def failed(self, account: str | None, address: str) -> None:
-        now = self._clock()
-        with self._lock:
-            self._addresses.add(address, now)
-            if account is not None:
-                self._accounts.add(account, now)
+    async def failed(self, account: str | None, address: str) -> None:
+        for item, key in self._keys(account, address):
+            await self._limiter.hit(item, key)
 
-    def succeeded(self, account: str) -> None:
-        with self._lock:
-            self._accounts.clear(account)
+    async def succeeded(self, account: str) -> None:
+        await self._limiter.clear(self._account, _account_key(account))
+
+    def _keys(self, account: str | None, address: str) -> list[tuple[RateLimitItemPerSecond, str]]:
+        keys = [(self._address, f"address:{address}")]
+        if account is not None:
+            keys.append((self._account, _account_key(account)))
+        return keys
+
+
+def _account_key(account: str) -> str:
+    """A name as a client sent it (any length, anything): hashed, so keys stay short and the
+    counters name no one."""
+    return "account:" + hashlib.sha256(account.encode("utf-8", "surrogatepass")).hexdigest()[:32]

@@ -200,3 +200,14 @@ retention_policies = Table(
     Column("protect", Text, nullable=False),  # a JSON list of patterns
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+# Counters of rate limits kept in the database (dockyard.ratelimits.sql_storage): failed
+# logins, counted once across workers and nodes. `expires_at` is Unix time.
+rate_counters = Table(
+    "rate_counters",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Index("ix_rate_counters_expires_at", "expires_at"),
+)

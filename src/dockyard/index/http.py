@@ -33,6 +33,7 @@ from dockyard.index.tokens.service import SEPARATOR
 from dockyard.kit.bodies import BodyTooLarge, read_limited
 from dockyard.kit.errors import error_response
 from dockyard.kit.numbers import parse_decimal
+from dockyard.ratelimits.accounts import check_account
 
 M = TypeVar("M", bound=BaseModel)
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -108,6 +109,7 @@ async def caller(request: Request, required: bool = True) -> Caller | None:
     identity = None if subject is None else await identity_of(index.database, subject)
     if identity is None:
         raise Unauthorized("invalid username or password")
+    await check_account(request.scope, identity.username)
     user = User(identity.user_id, identity.username, "", identity.is_admin)
     robot = SEPARATOR in credentials.user
     return Caller(user, identity, SEPARATOR in (subject or ""), robot)

@@ -15,6 +15,7 @@ from dockyard.auth.access import (
     Unauthenticated,
 )
 from dockyard.auth.scopes import DELETE, PULL, PUSH, Scope, repository_scope
+from dockyard.ratelimits.accounts import check_account
 from dockyard.registry.errors import ErrorCode, RegistryError
 
 # Where the request's Grant is kept for the handlers (the ASGI scope, not a header).
@@ -51,6 +52,7 @@ async def authorize(
         message = "access to the requested resource is not authorized"
         raise unauthorized(request, access, needed, message, INSUFFICIENT_SCOPE)
     request.scope[GRANT_KEY] = grant
+    await check_account(request.scope, grant.subject)
     return grant
 
 

@@ -21,6 +21,7 @@ from dockyard.index.openapi import operation
 from dockyard.index.repositories.permissions import Identity
 from dockyard.index.search import schemas, service
 from dockyard.oci.names import is_valid_name
+from dockyard.ratelimits.accounts import check_account
 
 
 @api
@@ -129,7 +130,9 @@ async def _searcher(request: Request) -> Identity | None:
         raise Unauthorized(str(exc)) from None
     if not Grant(claims.subject, claims.access).allows("registry", "catalog", "search"):
         return None  # a token for something else: search as anonymous
-    return await identity_of(index.database, claims.subject or None)
+    identity = await identity_of(index.database, claims.subject or None)
+    await check_account(request.scope, identity.username if identity else None)
+    return identity
 
 
 routes = [

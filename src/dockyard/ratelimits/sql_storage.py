@@ -1,0 +1,83 @@
+"""A `limits` storage in Dockyard's database, for counters that must hold across workers and
+nodes without Redis and are touched rarely (failed logins): a fixed window per key, one row,
+an upsert per hit. Not for counting every request: that is a write per request."""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+
+from limits.aio.storage import Storage
+from sqlalchemy import Connection, case, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+from dockyard.db.engine import Database
+from dockyard.db.tables import rate_counters
+
+# One hit in this many also sweeps expired rows: they cost nothing to keep for a while.
+SWEEP_EVERY = 100
+
+
+class SqlStorage(Storage):
+    STORAGE_SCHEME = ["dockyard+sql"]
+
+    def __init__(self, database: Database) -> None:
+        super().__init__(uri=None, wrap_exceptions=False)
+        self._database = database
+
+    @property
+    def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
+        return SQLAlchemyError
+
+    async def incr(self, key: str, expiry: float, amount: int = 1) -> int:
+        return await self._database.run(_increment, key, expiry, amount, time.time())
+
+    async def get(self, key: str) -> int:
+        row = await self._database.run(_row, key)
+        return int(row.count) if row is not None and row.expires_at > time.time() else 0
+
+    async def get_expiry(self, key: str) -> float:
+        row = await self._database.run(_row, key)
+        return float(row.expires_at) if row is not None else time.time()
+
+    async def check(self) -> bool:
+        return True
+
+    async def reset(self) -> int | None:
+        return await self._database.run(_delete_all)
+
+    async def clear(self, key: str) -> None:
+        await self._database.run(_delete, key)
+
+
+def _increment(connection: Connection, key: str, expiry: float, amount: int, now: float) -> int:
+    c = rate_counters.c
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(rate_counters).values(key=key, count=amount, expires_at=now + expiry)
+    lapsed = c.expires_at <= now
+    upsert = statement.on_conflict_do_update(
+        index_elements=["key"],
+        set_={
+            "count": case((lapsed, amount), else_=c.count + amount),
+            "expires_at": case((lapsed, now + expiry), else_=c.expires_at),
+        },
+    ).returning(c.count)
+    count = int(connection.execute(upsert).scalar_one())
+    if random.randrange(SWEEP_EVERY) == 0:
+        connection.execute(delete(rate_counters).where(c.expires_at <= now))
+    return count
+
+
+def _row(connection: Connection, key: str) -> Any:
+    c = rate_counters.c
+    return connection.execute(select(c.count, c.expires_at).where(c.key == key)).first()
+
+
+def _delete(connection: Connection, key: str) -> None:
+    connection.execute(delete(rate_counters).where(rate_counters.c.key == key))
+
+
+def _delete_all(connection: Connection) -> int:
+    return int(connection.execute(delete(rate_counters)).rowcount)

@@ -1,0 +1,117 @@
+"""Request rate limits by class, per client address and per account: 429 TOOMANYREQUESTS with
+Retry-After past them, other classes and other callers untouched, POST /token in OAuth's shape;
+and, with Redis, one count for two nodes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.api import assert_error
+from tests.support.index import ADMIN_PASSWORD, index_server
+from tests.support.nodes import registry_cluster
+from tests.support.postgres import PostgresServer
+from tests.support.servers import dockyard_server
+
+ADMIN = ("admin", ADMIN_PASSWORD)
+
+
+def _refused(response: httpx.Response) -> None:
+    error = assert_error(response, 429, "TOOMANYREQUESTS")
+    assert "retry in" in error["message"]
+    assert 0 < int(response.headers["retry-after"]) <= 60
+
+
+def test_pulls_past_the_limit_per_address_are_refused_and_pushes_are_not(tmp_path: Path) -> None:
+    env = {"DOCKYARD_RATELIMITS__PULL__PER_ADDRESS": "5/minute"}
+    with (
+        dockyard_server(tmp_path / "data", env=env) as server,
+        httpx.Client(base_url=server.url, timeout=30) as client,
+    ):
+        for _ in range(5):
+            assert client.get("/v2/limited/app/manifests/latest").status_code == 404
+        _refused(client.get("/v2/limited/app/manifests/latest"))
+        _refused(client.get("/v2/limited/app/tags/list"))
+        assert client.head("/v2/limited/app/manifests/latest").status_code == 429
+        assert client.get("/v2/").status_code == 200  # the probe counts in no class
+        upload = client.post("/v2/limited/app/blobs/uploads/")
+        assert upload.status_code == 202  # a push is another class
+        log = server.log.read_text()
+        assert " GET /v2/limited/app/manifests/latest 429 " in log  # refusals are logged
+
+
+def test_api_calls_past_the_limit_per_account_are_refused_for_that_account_only(
+    tmp_path: Path,
+) -> None:
+    env = {"DOCKYARD_RATELIMITS__API__PER_ACCOUNT": "3/minute"}
+    with index_server(tmp_path / "data", env) as index:
+        with index.api() as anonymous:
+            body = {"username": "bob", "email": "bob@example.com", "password": "bob-password-1"}
+            assert anonymous.post("/api/users", json=body).status_code == 201
+        with index.api(ADMIN) as admin:
+            answers = [admin.get("/api/user").status_code for _ in range(3)]
+            assert answers == [200, 200, 200]
+            _refused(admin.get("/api/user"))
+        with index.api(("bob", "bob-password-1")) as bob:
+            assert bob.get("/api/user").status_code == 200
+        with index.api() as anonymous:
+            assert anonymous.get("/api/search").status_code == 200  # search is its own class
+
+
+def test_token_requests_past_the_limit_per_account_are_refused_in_each_endpoints_shape(
+    tmp_path: Path,
+) -> None:
+    env = {"DOCKYARD_RATELIMITS__TOKEN__PER_ACCOUNT": "2/minute"}
+    with index_server(tmp_path / "data", env) as index:
+        params = {"service": "dockyard", "scope": "repository:admin/app:pull"}
+        for _ in range(2):
+            assert httpx.get(f"{index.url}/token", params=params, auth=ADMIN).status_code == 200
+        _refused(httpx.get(f"{index.url}/token", params=params, auth=ADMIN))
+        form = {
+            "grant_type": "password",
+            "service": "dockyard",
+            "client_id": "tests",
+            "username": "admin",
+            "password": ADMIN_PASSWORD,
+        }
+        refused = httpx.post(f"{index.url}/token", data=form)
+        assert refused.status_code == 429 and refused.json()["error"] == "too_many_requests"
+        assert int(refused.headers["retry-after"]) > 0
+
+
+def test_two_nodes_sharing_redis_hold_the_limit_for_the_sum(
+    tmp_path: Path, postgres: PostgresServer, redis_url: str
+) -> None:
+    env = {
+        "DOCKYARD_AUTH__MODE": "none",
+        "DOCKYARD_RATELIMITS__PULL__PER_ADDRESS": "6/minute",
+        "DOCKYARD_CACHE__REDIS_URL": redis_url,
+        "DOCKYARD_CACHE__KEY_PREFIX": f"limits-{uuid.uuid4().hex[:8]}",
+    }
+    with registry_cluster(tmp_path, postgres, env=env) as cluster:
+        statuses = [
+            httpx.get(f"{cluster.nodes[i % 2].url}/v2/shared/app/tags/list").status_code
+            for i in range(10)
+        ]
+    assert statuses == [404] * 6 + [429] * 4
+
+
+@pytest.mark.parametrize("rate", ["lots", "5/fortnight", "-1/minute"])
+def test_a_rate_that_is_no_rate_stops_start_up_with_the_setting_named(
+    tmp_path: Path, rate: str
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "dockyard.cli", "serve", "--data", str(tmp_path / "data")],
+        env={**os.environ, "DOCKYARD_RATELIMITS__PUSH__PER_ACCOUNT": rate},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "ratelimits.push.per_account" in done.stderr and "Traceback" not in done.stderr
