@@ -4,8 +4,12 @@ finds planted damage and repairs only the garbage."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import random
+import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -13,12 +17,18 @@ import httpx
 from tests.support.api import patch_chunk, start_upload
 from tests.support.collection import NO_GRACE, dockyard, stored_bytes
 from tests.support.images import OCI_INDEX, make_image, push_image, push_manifest, sha256
+from tests.support.seaweedfs import S3Bucket
+from tests.support.seaweedfs import client as s3_client
 from tests.support.servers import dockyard_server
 
 
-def blob_path(data_dir: Path, digest: str) -> Path:
+def blob_key(digest: str) -> str:
     hex_part = digest.split(":", 1)[1]
-    return data_dir / "storage" / "blobs" / "sha256" / hex_part[:2] / hex_part
+    return f"blobs/sha256/{hex_part[:2]}/{hex_part}"
+
+
+def blob_path(data_dir: Path, digest: str) -> Path:
+    return data_dir / "storage" / blob_key(digest)
 
 
 def test_a_deleted_image_is_collected_and_its_space_comes_back(data_dir: Path) -> None:
@@ -158,3 +168,81 @@ def test_fsck_finds_planted_damage_and_repairs_only_the_garbage(data_dir: Path) 
     problems = [line for line in again.lines if not line.startswith("checked ")]
     assert sorted(line.split()[0] for line in problems) == ["corrupt", "missing-object"]
     assert hashlib.sha256(flipped.read_bytes()).hexdigest() != sha256(used.layers[0])
+
+
+def leave_incomplete_multipart_upload(bucket: S3Bucket, key: str) -> None:
+    """A multipart upload begun with one part and never completed: what a process killed
+    while composing a blob leaves in the bucket (invisible to listings of objects)."""
+
+    async def begin() -> None:
+        async with s3_client(bucket.server) as s3:
+            begun = await s3.create_multipart_upload(Bucket=bucket.name, Key=key)
+            await s3.upload_part(
+                Bucket=bucket.name, Key=key, UploadId=begun["UploadId"], PartNumber=1,
+                Body=b"m" * (5 * 1024 * 1024),
+            )  # fmt: skip
+
+    asyncio.run(begin())
+
+
+def put_object(bucket: S3Bucket, key: str, data: bytes) -> None:
+    async def put() -> None:
+        async with s3_client(bucket.server) as s3:
+            await s3.put_object(Bucket=bucket.name, Key=key, Body=data)
+
+    asyncio.run(put())
+
+
+def test_on_s3_the_objects_and_bytes_of_a_deleted_image_leave_the_bucket(
+    data_dir: Path, s3_bucket: S3Bucket
+) -> None:
+    prefix = f"gc-space-{uuid.uuid4().hex[:8]}"
+    env = {
+        **NO_GRACE,
+        **s3_bucket.environment(prefix, part_size=str(5 * 1024 * 1024), redirect="false"),
+        "DOCKYARD_REGISTRY__GC__INCOMPLETE_UPLOADS_AFTER_HOURS": "0",
+    }
+    kept, doomed = make_image("s3-kept"), make_image("s3-doomed", layers=3)
+    doomed.layers[0] = kept.layers[0]  # shared: stays
+    doomed.layers[1] = random.Random(5).randbytes(12 * 1024 * 1024)  # composed of parts
+    with dockyard_server(data_dir, env=env) as server, httpx.Client(base_url=server.url) as c:
+        push_image(c, "gc/s3-kept", kept)
+        location = start_upload(c, "gc/s3-doomed")
+        for start in range(0, len(doomed.layers[1]), 6 * 1024 * 1024):
+            chunk = doomed.layers[1][start : start + 6 * 1024 * 1024]
+            location = patch_chunk(c, location, chunk, start).headers["location"]
+        assert c.put(location, params={"digest": sha256(doomed.layers[1])}).status_code == 201
+        push_image(c, "gc/s3-doomed", doomed)
+        assert c.delete(f"/v2/gc/s3-doomed/manifests/{doomed.digest}").status_code == 202
+        # Leftovers of interrupted work: an object no row names, an upload's piece no
+        # session names, a multipart upload a killed compose never completed.
+        stray = b"an interrupted finish's object"
+        stray_key = f"{prefix}/blobs/sha256/{sha256(stray)[7:9]}/{sha256(stray)[7:]}"
+        put_object(s3_bucket, stray_key, stray)
+        piece_key = f"{prefix}/uploads/{uuid.uuid4()}/piece-0"
+        put_object(s3_bucket, piece_key, b"p" * 1000)
+        leave_incomplete_multipart_upload(s3_bucket, f"{prefix}/blobs/sha256/ab/{'ab' * 32}")
+        before = s3_bucket.objects(f"{prefix}/")
+        assert len(s3_bucket.multipart_uploads(f"{prefix}/")) == 1
+        time.sleep(1.1)  # older than "now" to the second, as S3 dates them
+        outcome = dockyard("gc", data_dir, env)
+        assert outcome.status == 0, outcome.stderr
+        after = s3_bucket.objects(f"{prefix}/")
+        gone_blobs = (doomed.config, *doomed.layers[1:])
+        expected = {f"{prefix}/{blob_key(sha256(blob))}" for blob in gone_blobs}
+        expected |= {stray_key, piece_key}
+        assert set(before) - set(after) == expected
+        assert set(after) <= set(before)
+        freed = sum(len(blob) for blob in gone_blobs)
+        assert sum(before.values()) - sum(after.values()) == freed + len(stray) + 1000
+        assert s3_bucket.multipart_uploads(f"{prefix}/") == []
+        assert "1 incomplete multipart uploads" in outcome.lines[-1]
+        assert f"reclaimed {freed + len(stray) + 1000} bytes" in outcome.lines[-1]
+        print(
+            f"\nS3: {len(before)} objects ({sum(before.values())} bytes) and 1 incomplete "
+            f"multipart upload before, {len(after)} objects ({sum(after.values())} bytes) and "
+            "none after"
+        )
+        for blob in (kept.config, *kept.layers):
+            assert c.get(f"/v2/gc/s3-kept/blobs/{sha256(blob)}").content == blob
+        assert dockyard("fsck", data_dir, env).status == 0
