@@ -37,10 +37,12 @@ def _parser() -> argparse.ArgumentParser:
     from dockyard.index.commands import add_commands
     from dockyard.registry.collection.commands import add_commands as add_collection_commands
     from dockyard.registry.events.commands import add_commands as add_event_commands
+    from dockyard.registry.policies.commands import add_commands as add_policy_commands
 
     add_commands(commands)
     add_event_commands(commands)
     add_collection_commands(commands)
+    add_policy_commands(commands)
     return parser
 
 

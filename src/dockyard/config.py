@@ -291,12 +291,31 @@ class GcSettings(_Section):
     lease_seconds: float = Field(default=300.0, gt=0)
 
 
+class QuotaSettings(_Section):
+    """Each namespace's limits unless a site administrator set its own (docs/operations.md#quotas);
+    None: unlimited."""
+
+    max_bytes: int | None = Field(default=None, ge=0)
+    max_repositories: int | None = Field(default=None, ge=0)
+
+
+class RetentionSettings(_Section):
+    """Scheduled retention (docs/operations.md#retention): every process looks, one at a time
+    across processes and nodes (a lease) applies the policies once per interval."""
+
+    enabled: bool = True
+    interval_minutes: float = Field(default=60.0, gt=0)
+    lease_seconds: float = Field(default=300.0, gt=0)
+
+
 class RegistrySettings(_Section):
     max_manifest_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     # Upload sessions untouched this long are purged, at start-up and then every interval.
     upload_purge_after_hours: float = Field(default=168.0, gt=0)
     upload_purge_interval_minutes: float = Field(default=60.0, gt=0)
     gc: GcSettings = GcSettings()
+    quotas: QuotaSettings = QuotaSettings()
+    retention: RetentionSettings = RetentionSettings()
 
 
 def _challenge_text(value: str | None) -> str | None:

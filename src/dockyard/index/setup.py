@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Route
 
 from dockyard.auth.login import Logins
 from dockyard.auth.tokens import TokenVerifier
-from dockyard.config import Settings, WebhookSettings
+from dockyard.config import QuotaSettings, Settings, WebhookSettings
 from dockyard.index.access import IndexAccess, IndexAuthenticator, IndexPolicy
 from dockyard.index.accounts import endpoints as accounts
 from dockyard.index.catalogue import endpoints as catalogue
@@ -23,6 +23,7 @@ from dockyard.index.community import endpoints as community
 from dockyard.index.hub import Index
 from dockyard.index.openapi import openapi_route
 from dockyard.index.organisations import endpoints as organisations
+from dockyard.index.policies import endpoints as policies
 from dockyard.index.repositories import endpoints as repositories
 from dockyard.index.repositories import transfer
 from dockyard.index.search import endpoints as search
@@ -73,6 +74,7 @@ def api_routes(settings: Settings) -> list[BaseRoute]:
         *catalogue.routes,
         *webhooks.routes,  # before the greedy /api/repositories/{name:path}
         *community.routes,  # before the greedy /api/repositories/{name:path}
+        *policies.routes,  # before the greedy /api/repositories/{name:path}
         *transfer.routes,
         *repositories.routes,
         *search.routes,
@@ -84,8 +86,10 @@ def api_routes(settings: Settings) -> list[BaseRoute]:
 def index_auth(settings: Settings) -> IndexAuth:
     index = Index.from_settings(settings)
     routes = [r for r in api_routes(settings) if isinstance(r, Route)]
-    hooks = settings.index.webhooks
-    bound = tuple(Route(r.path, _bind(r.endpoint, index, hooks), methods=r.methods) for r in routes)
+    hooks, quotas = settings.index.webhooks, settings.registry.quotas
+    bound = tuple(
+        Route(r.path, _bind(r.endpoint, index, hooks, quotas), methods=r.methods) for r in routes
+    )
     remote = None
     if settings.index.events.secret is not None:
         remote = inbox.remote_catalogue(settings, index.database, index.default_visibility)
@@ -93,11 +97,15 @@ def index_auth(settings: Settings) -> IndexAuth:
 
 
 def _bind(
-    endpoint: Callable[[Request], Awaitable[Response]], index: Index, hooks: WebhookSettings
+    endpoint: Callable[[Request], Awaitable[Response]],
+    index: Index,
+    hooks: WebhookSettings,
+    quotas: QuotaSettings,
 ) -> Callable[[Request], Awaitable[Response]]:
     async def with_index(request: Request) -> Response:
         request.state.index = index
         request.state.webhooks = hooks  # the allow-list a hook's URL is checked against
+        request.state.quotas = quotas  # the default quotas the /api shows
         return await endpoint(request)
 
     return with_index

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,6 +22,7 @@ from dockyard.kit.errors import ErrorCode, error_response
 from dockyard.registry.collection.collector import collect_on_schedule
 from dockyard.registry.errors import RegistryError
 from dockyard.registry.events.delivery import Deliverer
+from dockyard.registry.policies.retention import retain_on_schedule
 from dockyard.registry.routes import registry_routes, v1_routes
 from dockyard.registry.state import Registry
 
@@ -40,6 +42,10 @@ def create_registry_app(settings: Settings) -> Starlette:
         collecting = None
         if settings.registry.gc.enabled:
             collecting = asyncio.create_task(collect_on_schedule(registry, settings.registry.gc))
+        retention = settings.registry.retention
+        policies = [asyncio.create_task(registry.tag_pulls.flush_on_schedule(registry.database))]
+        if retention.enabled:
+            policies.append(asyncio.create_task(retain_on_schedule(registry, retention)))
         deliverer = Deliverer(settings.notifications, registry.database, registry.events)
         # Also with no endpoint: writing buffered pulls is its job (there are none then).
         delivering = asyncio.create_task(deliverer.run())
@@ -48,6 +54,10 @@ def create_registry_app(settings: Settings) -> Starlette:
         delivering.cancel()
         if collecting is not None:
             collecting.cancel()
+        for task in policies:
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await registry.tag_pulls.flush(registry.database)
         await registry.events.flush_pulls()
         await deliverer.close()
         await registry.driver.close()

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from dockyard.config import QuotaSettings
 from dockyard.db.engine import Database
 from dockyard.oci import mediatypes
 from dockyard.oci.digest import Digest
@@ -23,6 +24,7 @@ from dockyard.registry.errors import ErrorCode, RegistryError
 from dockyard.registry.events.model import DELETE, PUSH, Origin, Target, current_origin
 from dockyard.registry.events.recorder import EventLog
 from dockyard.registry.metadata import ManifestRecord
+from dockyard.registry.policies import guard
 from dockyard.registry.references import Reference
 
 
@@ -39,11 +41,14 @@ class ManifestService:
         max_bytes: int,
         cache: MetadataCache | None = None,
         events: EventLog | None = None,
+        quotas: QuotaSettings | None = None,
     ) -> None:
         self.database = database
         self.max_bytes = max_bytes
         self.cache = cache or MetadataCache()
         self.events = events or EventLog.silent()
+        # The configured default quotas; None: quotas are not checked (tests, tools).
+        self.quotas = quotas
 
     async def get(self, name: str, reference: Reference) -> ManifestRecord:
         if reference.digest is not None:
@@ -98,7 +103,14 @@ class ManifestService:
             body=body,
         )
         store = self.database.run(
-            _store, name, manifest, record, reference.tag, self.events, current_origin()
+            _store,
+            name,
+            manifest,
+            record,
+            reference.tag,
+            self.events,
+            current_origin(),
+            self.quotas,
         )
         if reference.tag is None:
             await store  # a new manifest by digest changes nothing that may be cached
@@ -151,9 +163,11 @@ def _store(
     tag: str | None,
     events: EventLog,
     origin: Origin | None,
+    quotas: QuotaSettings | None = None,
 ) -> None:
     """Store, tag and record the push event in one transaction; raising rolls it back, so
     nothing half-stored stays and no event reports it."""
+    guard.before_manifest(connection, name, tag, record.digest, record.size, quotas)
     repository = metadata.ensure_repository(connection, name)
     missing = metadata.unlinked_blobs(connection, repository, (str(d) for d in manifest.blobs))
     missing += metadata.missing_manifests(
@@ -178,6 +192,7 @@ def _store(
 def _delete_manifest(
     connection: Connection, name: str, digest: str, events: EventLog, origin: Origin | None
 ) -> bool:
+    guard.before_manifest_delete(connection, name, digest)
     deleted = metadata.delete_manifest(connection, name, digest)
     if deleted:
         events.record(connection, origin, DELETE, Target(name, digest))
@@ -187,6 +202,7 @@ def _delete_manifest(
 def _delete_tag(
     connection: Connection, name: str, tag: str, events: EventLog, origin: Origin | None
 ) -> bool:
+    guard.before_tag_delete(connection, name, tag)
     deleted = metadata.delete_tag(connection, name, tag)
     if deleted:
         events.record(connection, origin, DELETE, Target(name, tag=tag))

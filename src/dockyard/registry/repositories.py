@@ -22,6 +22,7 @@ from dockyard.registry.blobs import BlobStore
 from dockyard.registry.errors import ErrorCode, RegistryError
 from dockyard.registry.events.model import DELETE, Target, current_origin
 from dockyard.registry.manifests import ManifestService
+from dockyard.registry.policies import guard
 from dockyard.registry.references import Reference
 
 LIBRARY = "library/"
@@ -59,6 +60,7 @@ async def delete_repository(
     contents = await manifests_service.database.run(_contents, name)
     if contents is None:
         raise unknown(name)
+    await manifests_service.database.run(guard.before_repository_delete, name)
     digests, blob_digests = contents
     for digest in digests:
         try:

@@ -13,6 +13,8 @@ from dockyard.registry.blobs import BlobStore
 from dockyard.registry.cache import MetadataCache, create_cache
 from dockyard.registry.events.recorder import EventLog
 from dockyard.registry.manifests import ManifestService
+from dockyard.registry.policies.pulls import TagPulls
+from dockyard.registry.policies.quotas import Quotas
 from dockyard.registry.uploads import UploadService
 from dockyard.storage import StorageDriver, create_driver
 
@@ -26,6 +28,8 @@ class Registry:
     manifests: ManifestService
     cache: MetadataCache
     events: EventLog
+    quotas: Quotas
+    tag_pulls: TagPulls
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Registry:
@@ -38,16 +42,23 @@ class Registry:
             driver = measured(driver, settings.storage.driver)
         events = EventLog.from_settings(settings, database)
         blobs = BlobStore(database, driver, settings.storage.blob_redirect_expiry, cache, events)
+        quotas = Quotas(database, settings.registry.quotas)
         return cls(
             database=database,
             driver=driver,
             blobs=blobs,
-            uploads=UploadService(database, driver, blobs),
+            uploads=UploadService(database, driver, blobs, quotas),
             manifests=ManifestService(
-                database, settings.registry.max_manifest_bytes, cache, events
+                database,
+                settings.registry.max_manifest_bytes,
+                cache,
+                events,
+                settings.registry.quotas,
             ),
             cache=cache,
             events=events,
+            quotas=quotas,
+            tag_pulls=TagPulls(),
         )
 
 

@@ -22,6 +22,7 @@ from dockyard.registry.blobs import BlobInfo, BlobStore, record_and_link
 from dockyard.registry.errors import ErrorCode, RegistryError
 from dockyard.registry.events.model import Origin, current_origin
 from dockyard.registry.events.recorder import EventLog
+from dockyard.registry.policies.quotas import Quotas
 from dockyard.storage import NotFound, Piece, StorageDriver
 
 # Bytes are hashed and written in blocks of this size: big enough that the hops to a
@@ -63,10 +64,17 @@ def new_piece_key(upload_id: str) -> str:
 
 
 class UploadService:
-    def __init__(self, database: Database, driver: StorageDriver, blobs: BlobStore) -> None:
+    def __init__(
+        self,
+        database: Database,
+        driver: StorageDriver,
+        blobs: BlobStore,
+        quotas: Quotas | None = None,
+    ) -> None:
         self.database = database
         self.driver = driver
         self.blobs = blobs
+        self.quotas = quotas
         # The running hash of each session this process has seen; a session that moved here
         # from another process (or survived a restart) resumes from the state saved with it,
         # or, without one, is re-hashed from storage once.
@@ -74,6 +82,8 @@ class UploadService:
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def start(self, name: str) -> Upload:
+        if self.quotas is not None:
+            await self.quotas.before_repository(name)
         upload_id = str(uuid.uuid4())
         await self.database.run(_create, name, upload_id)
         self._hashes[upload_id] = _HashState(0, _streaming_hasher())
@@ -86,11 +96,17 @@ class UploadService:
         return Upload(record.id, record.repository, record.size, record.hash_state, record.pieces)
 
     async def append(
-        self, name: str, upload_id: str, body: AsyncIterable[bytes], start: int | None
+        self,
+        name: str,
+        upload_id: str,
+        body: AsyncIterable[bytes],
+        start: int | None,
+        length: int | None = None,
     ) -> Upload:
-        """Add body to the session; `start`, from Content-Range, must be where it ends now."""
+        """Add body to the session; `start`, from Content-Range, must be where it ends now;
+        `length`, from Content-Length, is checked against the namespace's quota first."""
         async with self._lock(upload_id):
-            return await self._append(name, upload_id, body, start)
+            return await self._append(name, upload_id, body, start, length)
 
     async def finish(
         self,
@@ -99,12 +115,14 @@ class UploadService:
         body: AsyncIterable[bytes],
         digest: Digest,
         start: int | None = None,
+        length: int | None = None,
     ) -> BlobInfo:
-        """Add the last chunk (`start` as in `append`), verify the digest, publish the blob."""
+        """Add the last chunk (`start`, `length` as in `append`), verify the digest, publish
+        the blob."""
         # One lock from the last chunk to the publish: no other request on the session can
         # grow, finish or cancel it between the digest check and the blob becoming visible.
         async with self._lock(upload_id):
-            upload = await self._append(name, upload_id, body, start)
+            upload = await self._append(name, upload_id, body, start, length, digest)
             try:
                 actual = await self._digest(upload, digest.algorithm)
             except NotFound:  # algorithms other than SHA-256 re-read the pieces
@@ -115,6 +133,8 @@ class UploadService:
                     ErrorCode.DIGEST_INVALID,
                     detail={"expected": str(digest), "actual": f"{digest.algorithm}:{actual}"},
                 )
+            # The size is known now, whatever the client declared: the last check of the quota.
+            await self._within_quota(name, upload.id, upload.size, str(digest))
             # Pinned first: no collector deletes the blob's object from here until the
             # transaction that records it has committed.
             await self._pin(name, upload, digest)
@@ -150,7 +170,13 @@ class UploadService:
             await self._clear(upload_id)
 
     async def _append(
-        self, name: str, upload_id: str, body: AsyncIterable[bytes], start: int | None
+        self,
+        name: str,
+        upload_id: str,
+        body: AsyncIterable[bytes],
+        start: int | None,
+        length: int | None = None,
+        digest: Digest | None = None,
     ) -> Upload:
         upload = await self.get(name, upload_id)
         if start is not None and start != upload.size:
@@ -158,6 +184,10 @@ class UploadService:
                 ErrorCode.RANGE_INVALID,
                 f"chunk starts at {start}, the upload holds {upload.size} bytes",
                 headers=_range_headers(upload.size),
+            )
+        if length:  # before a byte is stored
+            await self._within_quota(
+                name, upload.id, upload.size + length, None if digest is None else str(digest)
             )
         try:
             # Without a saved hash state, this re-reads the pieces.
@@ -223,6 +253,17 @@ class UploadService:
                 self._hashes.pop(upload_id, None)
                 purged += 1
         return purged
+
+    async def _within_quota(self, name: str, upload_id: str, size: int, digest: str | None) -> None:
+        """The namespace's byte quota allows a blob of `size`; refused, the session ends: a
+        client that was denied does not come back for it, and nothing of it stays."""
+        if self.quotas is None:
+            return
+        try:
+            await self.quotas.before_bytes(name, size, digest)
+        except RegistryError:
+            await self._forget(upload_id)
+            raise
 
     async def _pieces_gone(self, name: str, upload: Upload) -> RegistryError:
         """The error for a request that found a piece of the session gone: another request

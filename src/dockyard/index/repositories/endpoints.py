@@ -10,6 +10,7 @@ from dockyard.index.errors import Invalid
 from dockyard.index.http import api, body, caller, index_of, no_content, signed_in
 from dockyard.index.names import namespace_of
 from dockyard.index.openapi import operation
+from dockyard.index.policies.service import repository_bytes
 from dockyard.index.repositories import service
 from dockyard.index.repositories.schemas import Collaborator, RepositoryOut, Role, SettingsChange
 from dockyard.oci.names import is_valid_name
@@ -35,16 +36,15 @@ def _name(request: Request) -> str:
 @operation("A repository's settings and counts", answers={200: RepositoryOut})
 async def show(request: Request) -> Response:
     who = await caller(request, required=False)
-    found = await service.info(
-        index_of(request).database, None if who is None else who.identity, _name(request)
-    )
-    return _shown(found)
+    database = index_of(request).database
+    found = await service.info(database, None if who is None else who.identity, _name(request))
+    return _shown(found, await repository_bytes(database, found.name))
 
 
-def _shown(found: service.RepositoryInfo) -> Response:
-    return JSONResponse(
-        RepositoryOut.model_validate(found, from_attributes=True).model_dump(mode="json")
-    )
+def _shown(found: service.RepositoryInfo, stored: int | None = None) -> Response:
+    shown = RepositoryOut.model_validate(found, from_attributes=True)
+    shown.stored_bytes = stored
+    return JSONResponse(shown.model_dump(mode="json"))
 
 
 @api

@@ -20,6 +20,8 @@ class RepositoryOut(BaseModel):
     last_pull_at: datetime | None
     last_push_at: datetime | None
     tag_count: int
+    # Bytes this registry holds for it (blobs it links and its manifests); null: none here.
+    stored_bytes: int | None = None
 
 
 class SettingsChange(BaseModel):

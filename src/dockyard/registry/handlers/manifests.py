@@ -23,6 +23,8 @@ async def get_manifest(request: Request, name: str) -> Response:
     registry_of(request).events.manifest_pulled(
         name, record.digest, record.media_type, record.size, reference.tag
     )
+    if reference.tag is not None:  # HEAD too: docker resolves a tag so before pulling
+        registry_of(request).tag_pulls.note(name, reference.tag)
     headers = {
         "Docker-Content-Digest": record.digest,
         "ETag": f'"{record.digest}"',

@@ -31,6 +31,7 @@ async def start_upload(request: Request, name: str) -> Response:
         # so the answer tells nothing about repositories the caller cannot see.
         mounted = None
         if source and is_valid_name(source) and may_pull(request, source):
+            await registry.quotas.before_mount(name, str(digest))
             mounted = await registry.blobs.mount(name, source, digest)
         if mounted is not None:
             return _created(name, str(digest))
@@ -38,7 +39,9 @@ async def start_upload(request: Request, name: str) -> Response:
     if "digest" in params:
         digest = parse_digest(params["digest"])
         upload = await registry.uploads.start(name)
-        blob = await registry.uploads.finish(name, upload.id, request.stream(), digest)
+        blob = await registry.uploads.finish(
+            name, upload.id, request.stream(), digest, length=_length(request)
+        )
         return _created(name, str(blob.digest))
     return _in_progress(await registry.uploads.start(name), status=202)
 
@@ -51,7 +54,7 @@ async def upload_status(request: Request, name: str) -> Response:
 async def upload_chunk(request: Request, name: str) -> Response:
     start = _chunk_start(request)
     upload = await registry_of(request).uploads.append(
-        name, request.path_params["upload_id"], request.stream(), start
+        name, request.path_params["upload_id"], request.stream(), start, _length(request)
     )
     return _in_progress(upload, status=202)
 
@@ -60,7 +63,12 @@ async def finish_upload(request: Request, name: str) -> Response:
     digest = parse_digest(request.query_params.get("digest"))
     # A last chunk out of order is refused as the same chunk in a PATCH would be.
     blob = await registry_of(request).uploads.finish(
-        name, request.path_params["upload_id"], request.stream(), digest, _chunk_start(request)
+        name,
+        request.path_params["upload_id"],
+        request.stream(),
+        digest,
+        _chunk_start(request),
+        _length(request),
     )
     return _created(name, str(blob.digest))
 
@@ -68,6 +76,12 @@ async def finish_upload(request: Request, name: str) -> Response:
 async def cancel_upload(request: Request, name: str) -> Response:
     await registry_of(request).uploads.cancel(name, request.path_params["upload_id"])
     return empty(204, {})
+
+
+def _length(request: Request) -> int | None:
+    """The body's declared length (checked against quotas before a byte is stored)."""
+    header = request.headers.get("content-length")
+    return None if header is None else parse_decimal(header, _FAR)
 
 
 def _chunk_start(request: Request) -> int | None:

@@ -1,0 +1,1 @@
+"""/api for storage policies: usage, quotas, immutable tags and retention policies."""

@@ -1,0 +1,1 @@
+"""Storage policies: accounting, quotas per namespace, immutable tags, retention."""

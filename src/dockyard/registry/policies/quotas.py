@@ -1,0 +1,128 @@
+"""Quotas per namespace: bytes stored (as usage.py counts them) and repositories holding a
+manifest. A push that would exceed one is refused with DENIED, saying which quota and by how
+much, before its bytes are stored when their size is known (an upload request's
+Content-Length, a finish's session), otherwise at the manifest; nothing half-stored stays
+visible (the refused upload's session is ended).
+
+Limits come from the namespace's own row (set by site administrators), a NULL field or no row
+meaning `registry.quotas.*`. Checks read usage and then store in separate transactions: two
+pushes racing to a namespace's last bytes may both pass (as in Harbor), each bounded by its
+own size."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+
+from dockyard.config import QuotaSettings
+from dockyard.db.engine import Database
+from dockyard.registry import metadata
+from dockyard.registry.errors import ErrorCode, RegistryError
+from dockyard.registry.policies import rules, usage
+from dockyard.registry.policies.rules import Limits
+
+
+def human(size: int) -> str:
+    """1536 → "1.5 KiB", as Harbor words its quota messages."""
+    amount, unit = float(size), "B"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if amount < 1024 or unit == "TiB":
+            break
+        amount /= 1024
+    return f"{size} B" if unit == "B" else f"{amount:.1f} {unit}"
+
+
+def effective(connection: Connection, namespace: str, defaults: QuotaSettings) -> Limits:
+    """The limits in force: the namespace's own, else the configured defaults."""
+    own = rules.quota(connection, namespace) or Limits(None, None)
+    return Limits(
+        _in_force(own.max_bytes, defaults.max_bytes),
+        _in_force(own.max_repositories, defaults.max_repositories),
+    )
+
+
+def _in_force(own: int | None, default: int | None) -> int | None:
+    if own is None:
+        return default
+    return None if own == rules.UNLIMITED_VALUE else own
+
+
+def check_bytes(
+    connection: Connection,
+    name: str,
+    added: int,
+    defaults: QuotaSettings,
+    digest: str | None = None,
+) -> None:
+    """DENIED if storing `added` more bytes in `name` exceeds its namespace's byte quota; a
+    blob (`digest`) another repository of the namespace links already adds nothing."""
+    namespace = rules.namespace_of(name)
+    limit = effective(connection, namespace, defaults).max_bytes
+    if limit is None:
+        return
+    if digest is not None and usage.namespace_links(connection, namespace, digest):
+        return
+    used = usage.namespace_bytes(connection, namespace)
+    if used + added <= limit:
+        return
+    raise RegistryError(
+        ErrorCode.DENIED,
+        f"storage quota exceeded: adding {human(added)} to namespace {namespace}, whose usage "
+        f"is {human(used)}, would exceed its limit of {human(limit)} by "
+        f"{human(used + added - limit)}",
+        detail=_detail("bytes", namespace, limit, used, added),
+    )
+
+
+def check_new_repository(connection: Connection, name: str, defaults: QuotaSettings) -> None:
+    """DENIED if `name` holds no manifest yet and one more repository would exceed its
+    namespace's repository quota."""
+    namespace = rules.namespace_of(name)
+    limit = effective(connection, namespace, defaults).max_repositories
+    if limit is None or usage.holds_manifests(connection, name):
+        return
+    used = usage.namespace_repositories(connection, namespace)
+    if used + 1 <= limit:
+        return
+    raise RegistryError(
+        ErrorCode.DENIED,
+        f"repository quota exceeded: a new repository {name} would make {used + 1} in "
+        f"namespace {namespace}, over its limit of {limit} by {used + 1 - limit}",
+        detail=_detail("repositories", namespace, limit, used, 1),
+    )
+
+
+def _detail(kind: str, namespace: str, limit: int, used: int, added: int) -> dict[str, object]:
+    return {
+        "quota": kind,
+        "namespace": namespace,
+        "limit": limit,
+        "usage": used,
+        "requested": added,
+        "excess": used + added - limit,
+    }
+
+
+@dataclass(frozen=True)
+class Quotas:
+    """The checks the push paths call, each one transaction."""
+
+    database: Database
+    defaults: QuotaSettings
+
+    async def before_bytes(self, name: str, added: int, digest: str | None = None) -> None:
+        await self.database.run(check_bytes, name, added, self.defaults, digest)
+
+    async def before_repository(self, name: str) -> None:
+        await self.database.run(check_new_repository, name, self.defaults)
+
+    async def before_mount(self, name: str, digest: str) -> None:
+        await self.database.run(_check_mount, name, digest, self.defaults)
+
+
+def _check_mount(connection: Connection, name: str, digest: str, defaults: QuotaSettings) -> None:
+    check_new_repository(connection, name, defaults)
+    size = metadata.blob_size(connection, digest)
+    if size is not None:
+        check_bytes(connection, name, size, defaults, digest)
