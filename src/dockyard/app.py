@@ -16,8 +16,9 @@ from dockyard.kit.forwarded import ForwardedMiddleware
 from dockyard.metrics import exposition as metrics
 from dockyard.metrics import switch
 from dockyard.ratelimits.accounts import CLASSES
+from dockyard.ratelimits.uploads import UploadConcurrencyMiddleware
 from dockyard.registry.app import create_registry_app
-from dockyard.registry.middleware import RegistryMiddleware
+from dockyard.registry.middleware import BodyRate, RegistryMiddleware
 from dockyard.registry.state import Registry
 from dockyard.supervision import watch_supervisor
 
@@ -30,11 +31,13 @@ def create_app(settings: Settings) -> ASGIApp:
     registry_app = create_registry_app(settings)
     registry: Registry = registry_app.state.registry
     app: ASGIApp = _rate_limited(registry_app, settings)
+    app = UploadConcurrencyMiddleware(app, settings.http.limits.max_uploads_per_client)
     app = RegistryMiddleware(
         app,
         access_log=settings.log.access,
         measured=switch.on,
         log_format=settings.log.format,
+        body_rate=_body_rate(settings),
     )
     if switch.on and settings.http.debug.metrics_on_main:
         app = metrics.MetricsMiddleware(app, settings)
@@ -55,6 +58,13 @@ def _rate_limited(app: ASGIApp, settings: Settings) -> ASGIApp:
     from dockyard.ratelimits.storage import request_storage
 
     return RateLimitMiddleware(app, RequestLimiter(rules, request_storage(settings)))
+
+
+def _body_rate(settings: Settings) -> BodyRate | None:
+    limits = settings.http.limits
+    if not limits.min_body_bytes_per_second:
+        return None
+    return BodyRate(limits.min_body_bytes_per_second, limits.body_rate_window_seconds)
 
 
 def app_from_environment() -> ASGIApp:

@@ -91,6 +91,23 @@ class DebugSettings(_Section):
         return value
 
 
+class LimitSettings(_Section):
+    """What one request or client may take (docs/operations.md#limits)."""
+
+    # The request line and headers together (the server's read buffer, which bodies stream
+    # through too); past it 431 (a path past it: 414). As Go's net/http, which Distribution uses.
+    max_header_bytes: int = Field(default=1024 * 1024, ge=8 * 1024, le=16 * 1024 * 1024)
+    # A client that has not sent its whole request head after this long is disconnected.
+    header_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # A body that arrives slower than this, over each window, is cut (408): a slow client may
+    # not hold a connection and an upload session open forever. 0: never.
+    min_body_bytes_per_second: int = Field(default=1024, ge=0)
+    body_rate_window_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # Blob upload requests one client address may have in progress at once, per process;
+    # docker sends 5 layers at a time. Past it: 429.
+    max_uploads_per_client: int = Field(default=32, ge=1, le=10000)
+
+
 class HttpSettings(_Section):
     addr: str = "127.0.0.1:5000"
     workers: int = Field(default=1, ge=1, le=64)
@@ -102,6 +119,10 @@ class HttpSettings(_Section):
     # so that load balancers stop sending new requests before the workers stop accepting.
     drain_seconds: float = Field(default=0.0, ge=0, le=3600)
     debug: DebugSettings = DebugSettings()
+    limits: LimitSettings = LimitSettings()
+    # After SIGTERM (and `drain_seconds`), requests in flight, uploads included, have this long
+    # to finish before the workers are stopped.
+    shutdown_grace_seconds: int = Field(default=30, ge=0, le=3600)
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from granian.constants import HTTPModes, Interfaces, Loops, SSLProtocols
+from granian.http import HTTP1Settings
 from granian.server import Server
 from granian.server.common import AbstractServer
 
@@ -69,6 +70,11 @@ def serve(settings: Settings) -> None:
         http=HTTPModes.auto if served else HTTPModes.http1,
         log_level=settings.log.level,  # type: ignore[arg-type]
         log_access=False,
+        http1_settings=HTTP1Settings(
+            header_read_timeout=int(settings.http.limits.header_timeout_seconds * 1000),
+            max_buffer_size=settings.http.limits.max_header_bytes,
+        ),
+        workers_kill_timeout=settings.http.shutdown_grace_seconds or None,
         **_tls_options(tls, served),
     )
     _drain_before_stopping(server, settings.http.drain_seconds)

@@ -34,6 +34,8 @@ class ErrorCode(Enum):
     # Distribution's code for a bad `n` in tag and catalog listings.
     PAGINATION_NUMBER_INVALID = (400, "invalid number of results requested")
     RANGE_INVALID = (416, "invalid content range")
+    # A body slower than http.limits allows: cut.
+    REQUEST_TIMEOUT = (408, "the request body came too slowly")
     # The token service's and the index's.
     INVALID_REQUEST = (400, "the request is malformed")
     NOT_FOUND = (404, "no such thing")

@@ -28,8 +28,3 @@ def observe(scope: Scope, status: int, received: int, sent: int, seconds: float)
         families.received_bytes.labels(route).inc(received)
     if sent:
         families.sent_bytes.labels(route).inc(sent)
-
-
-def is_upload(scope: Scope) -> bool:
-    """A request that carries or starts a blob upload (the route is not known yet: by path)."""
-    return scope["method"] in ("POST", "PATCH", "PUT") and "/blobs/uploads/" in scope["path"]

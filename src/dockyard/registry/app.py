@@ -22,6 +22,7 @@ from dockyard.kit.errors import ErrorCode, error_response
 from dockyard.registry.collection.collector import collect_on_schedule
 from dockyard.registry.errors import RegistryError
 from dockyard.registry.events.delivery import Deliverer
+from dockyard.registry.middleware import SlowBody
 from dockyard.registry.policies.retention import retain_on_schedule
 from dockyard.registry.routes import registry_routes, v1_routes
 from dockyard.registry.state import Registry
@@ -120,9 +121,15 @@ async def http_error(_request: Request, exc: Exception) -> Response:
     return await registry_error(_request, error)
 
 
-async def client_gone(request: Request, _exc: Exception) -> Response:
+async def client_gone(request: Request, exc: Exception) -> Response:
     """The body ended before its Content-Length: the client closed its side, or went away. Not
     the server's error: if the client still listens, it learns what it did."""
+    if isinstance(exc, SlowBody):
+        log.info("cut a body slower than the minimum rate: %s %s", request.method, request.url.path)
+        limits = "its minimum rate (http.limits.min_body_bytes_per_second)"
+        return await registry_error(
+            request, RegistryError(ErrorCode.REQUEST_TIMEOUT, f"the body came slower than {limits}")
+        )
     log.debug("client went away during %s %s", request.method, request.url.path)
     error = RegistryError(
         ErrorCode.SIZE_INVALID, "the request body ended before its Content-Length"

@@ -16,11 +16,14 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dockyard.kit.numbers import parse_decimal
 from dockyard.logs import FIELDS
+from dockyard.ratelimits.uploads import is_upload
 from dockyard.registry.authorization import GRANT_KEY
 from dockyard.registry.events.model import CURRENT_REQUEST, REQUEST_ID_KEY
 
@@ -41,8 +44,10 @@ class RegistryMiddleware:
         access_log: bool = True,
         measured: bool = False,
         log_format: str = "text",
+        body_rate: BodyRate | None = None,
     ) -> None:
         self.app = app
+        self.body_rate = body_rate
         self.access_log = access_log
         self.json_log = log_format == "json"
         # Prometheus metrics (dockyard.metrics): imported only when they are on.
@@ -63,7 +68,7 @@ class RegistryMiddleware:
         CURRENT_REQUEST.set(scope)
         status = 0
         sent = 0
-        body = _Body.of(scope, receive)
+        body = _Body.of(scope, receive, self.body_rate)
         if body is not None:
             receive = body.receive
         uploading = self.observe is not None and _started_upload(scope)
@@ -143,30 +148,48 @@ def _log_fields(scope: Scope, status: int, sent: int, milliseconds: float, reque
     log.info("%s %s %d", scope["method"], scope["path"], status, extra={FIELDS: fields})
 
 
-class _Body:
-    """A request body, watched: how much of it the app has read."""
+class SlowBody(ClientDisconnect):
+    """The body came slower than `http.limits.min_body_bytes_per_second` over a window: cut, as
+    a client that went away is (an upload session stays where its last whole piece left it)."""
 
-    def __init__(self, receive: Receive, declared: int | None) -> None:
+
+@dataclass(frozen=True, slots=True)
+class BodyRate:
+    """The slowest a body may come: `minimum` bytes a second over each `window` seconds."""
+
+    minimum: int
+    window: float
+
+
+class _Body:
+    """A request body, watched: how much of it the app has read, and how fast it comes."""
+
+    def __init__(self, receive: Receive, declared: int | None, rate: BodyRate | None) -> None:
         self._receive = receive
         self.left = declared  # None: chunked, length unknown
         self.read = 0
         self.done = False
+        self._rate = rate
+        self.cut = False  # too slow: answered with the connection closed, never read further
+        self._waited = 0.0  # in the current window, waiting for the client
+        self._window_bytes = 0
 
     @classmethod
-    def of(cls, scope: Scope, receive: Receive) -> _Body | None:
+    def of(cls, scope: Scope, receive: Receive, rate: BodyRate | None) -> _Body | None:
         """None for a request without a body (most: GET, HEAD), which costs nothing more."""
         for name, value in scope["headers"]:
             if name == b"content-length":
                 declared = parse_decimal(value.decode("latin-1"), 2**63)
-                return None if declared == 0 else cls(receive, declared)
+                return None if declared == 0 else cls(receive, declared, rate)
             if name == b"transfer-encoding":
-                return cls(receive, None)
+                return cls(receive, None, rate)
         return None
 
     async def receive(self) -> Message:
-        message = await self._receive()
+        message = await self._paced() if self._rate is not None else await self._receive()
         if message["type"] == "http.request":
             size = len(message.get("body", b""))
+            self._window_bytes += size
             self.read += size
             if self.left is not None:
                 self.left -= size
@@ -175,8 +198,30 @@ class _Body:
             self.done = True
         return message
 
+    async def _paced(self) -> Message:
+        """The next message. Only the time spent waiting for the client counts (an app slow to
+        read holds the client back itself): each `window` of it must bring the minimum."""
+        assert self._rate is not None
+        while True:
+            budget = self._rate.window - self._waited
+            if budget <= 0:
+                if self._window_bytes < self._rate.minimum * self._rate.window:
+                    self.cut = True
+                    raise SlowBody()
+                self._waited, self._window_bytes, budget = 0.0, 0, self._rate.window
+            started = time.monotonic()
+            try:
+                async with asyncio.timeout(budget):
+                    return await self._receive()
+            except TimeoutError:
+                pass  # the window is spent: the loop weighs it
+            finally:
+                self._waited += time.monotonic() - started
+
     async def drained_before_answer(self) -> bool:
         """Read and drop a small unread remainder; False when it is too large (or unknown)."""
+        if self.cut:
+            return False
         if self.done:
             return True
         if self.left is None or self.left > DRAIN_BYTES:
@@ -185,6 +230,8 @@ class _Body:
 
     async def linger(self) -> None:
         """After the answer: drop what is still coming, for a bounded time."""
+        if self.cut:
+            return
         if not self.done:
             await self._drop()
 
@@ -202,7 +249,6 @@ class _Body:
 def _started_upload(scope: Scope) -> bool:
     """Count the request among uploads in progress if it is one."""
     from dockyard.metrics import families
-    from dockyard.metrics.http import is_upload
 
     if not is_upload(scope):
         return False
