@@ -39,18 +39,21 @@ RETRY_ERRORS = (httpx.ConnectError, httpx.ReadError, httpx.WriteError, httpx.Rem
 
 @dataclass(frozen=True, slots=True)
 class HostOptions:
-    """How to reach one registry. Plain HTTP when `insecure`, or for loopback hosts as Docker
-    does, unless TLS files are given; else HTTPS with the system's CAs or `ca_file`."""
+    """How to reach one registry. `insecure`: True for plain HTTP, False for HTTPS, None (the
+    default) for Docker's choice: plain HTTP to loopback hosts unless TLS files are given, else
+    HTTPS with the system's CAs or `ca_file`."""
 
-    insecure: bool = False
+    insecure: bool | None = None
     ca_file: Path | None = None
     client_cert: Path | None = None
     client_key: Path | None = None
 
     def scheme(self, host: str) -> str:
+        if self.insecure is not None:
+            return "http" if self.insecure else "https"
         if self.ca_file is not None or self.client_cert is not None:
             return "https"
-        return "http" if self.insecure or is_loopback(host) else "https"
+        return "http" if is_loopback(host) else "https"
 
     def ssl_context(self) -> ssl.SSLContext:
         context = ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
@@ -142,7 +145,7 @@ class Transport:
             except httpx.TooManyRedirects:
                 raise RegistryError(f"{what}: too many redirects") from None
             except RETRY_ERRORS as exc:
-                if last:
+                if last or _is_tls_refusal(exc):
                     raise RegistryUnavailable(f"{what}: {_describe(exc)}") from None
                 await asyncio.sleep(self.retry.delay(attempt))
                 continue
@@ -176,6 +179,16 @@ def retry_after(response: httpx.Response) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, moment.timestamp() - time.time())
+
+
+def _is_tls_refusal(error: BaseException) -> bool:
+    """A certificate or handshake refusal: trying again would be refused the same way."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _is_one_shot(body: Body) -> bool:
