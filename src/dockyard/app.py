@@ -34,7 +34,8 @@ def create_app(settings: Settings) -> ASGIApp:
     app = UploadConcurrencyMiddleware(app, settings.http.limits.max_uploads_per_client)
     app = RegistryMiddleware(
         app,
-        access_log=settings.log.access,
+        # Access lines are INFO records: a quieter level leaves them out, as it always did.
+        access_log=settings.log.access and settings.log.level in ("debug", "info"),
         measured=switch.on,
         log_format=settings.log.format,
         body_rate=_body_rate(settings),

@@ -16,8 +16,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
-# The attribute of a record (`extra={FIELDS: {...}}`) whose keys the JSON format writes out.
-FIELDS = "fields"
 # Unicode's control characters (Cc), and the line and paragraph separators some viewers break at.
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 CONTINUATION = "    "
@@ -51,8 +49,9 @@ def _continuation(text: str) -> str:
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, the record's `fields` (an access
-    line's), and a failure's traceback as one string. JSON escapes every control character."""
+    """One JSON object per line: time, level, logger, message, and a failure's traceback as one
+    string (the access log writes its own, with its fields: access_log.py). JSON escapes every
+    control character."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -61,7 +60,6 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        entry.update(getattr(record, FIELDS, {}))
         if record.exc_info:
             entry["traceback"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False, default=str)

@@ -12,7 +12,6 @@ as nginx does) so the client reads the answer before the connection ends.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -21,13 +20,11 @@ from dataclasses import dataclass
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dockyard.access_log import AccessLog
 from dockyard.kit.numbers import parse_decimal
-from dockyard.logs import FIELDS
 from dockyard.ratelimits.uploads import is_upload
 from dockyard.registry.authorization import GRANT_KEY
 from dockyard.registry.events.model import CURRENT_REQUEST, REQUEST_ID_KEY
-
-log = logging.getLogger("dockyard.access")
 
 API_VERSION = (b"docker-distribution-api-version", b"registry/2.0")
 CLOSE = (b"connection", b"close")
@@ -48,8 +45,7 @@ class RegistryMiddleware:
     ) -> None:
         self.app = app
         self.body_rate = body_rate
-        self.access_log = access_log
-        self.json_log = log_format == "json"
+        self.access = AccessLog(json_lines=log_format == "json") if access_log else None
         # Prometheus metrics (dockyard.metrics): imported only when they are on.
         self.observe: Callable[[Scope, int, int, int, float], None] | None = None
         if measured:
@@ -60,6 +56,9 @@ class RegistryMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            if scope["type"] == "lifespan" and self.access is not None:
+                # The worker is stopping (and exits without atexit handlers): the last lines.
+                self.access.flush()
             return
         started = time.perf_counter()
         request_id = uuid.uuid4().hex
@@ -100,23 +99,21 @@ class RegistryMiddleware:
                 self.observe(scope, status, body.read if body else 0, sent, elapsed)
                 if uploading:
                     _upload_ended()
-            if self.access_log:
-                milliseconds = (time.perf_counter() - started) * 1000
-                if self.json_log:
-                    _log_fields(scope, status, sent, milliseconds, request_id)
-                else:
-                    # The path only: query strings can carry credentials (tokens, state).
-                    log.info(
-                        "%s %s %d %d %.1fms %s %s %s",
-                        scope["method"],
-                        scope["path"],
-                        status,
-                        sent,
-                        milliseconds,
-                        request_id,
-                        _client(scope),
-                        _subject(scope),
-                    )
+            if self.access is not None:
+                # The path only: query strings can carry credentials (tokens, state).
+                self.access.write(
+                    {
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "route": getattr(scope.get("route"), "path", None),
+                        "status": status,
+                        "bytes": sent,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                        "request_id": request_id,
+                        "client": _client(scope),
+                        "subject": _subject(scope),
+                    }
+                )
 
 
 def _client(scope: Scope) -> str:
@@ -130,22 +127,6 @@ def _subject(scope: Scope) -> str:
     grant = scope.get(GRANT_KEY)
     subject = getattr(grant, "subject", None)
     return subject or "-"
-
-
-def _log_fields(scope: Scope, status: int, sent: int, milliseconds: float, request_id: str) -> None:
-    route = getattr(scope.get("route"), "path", None)
-    fields = {
-        "method": scope["method"],
-        "path": scope["path"],
-        "route": route,
-        "status": status,
-        "bytes": sent,
-        "duration_ms": round(milliseconds, 1),
-        "request_id": request_id,
-        "client": _client(scope),
-        "subject": _subject(scope),
-    }
-    log.info("%s %s %d", scope["method"], scope["path"], status, extra={FIELDS: fields})
 
 
 class SlowBody(ClientDisconnect):
