@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 ADDR ?= 127.0.0.1:5000
 DATA ?= ./data
 
-.PHONY: serve test lint unit fuzz bench bench-s3 bench-search bench-events bench-web system-deps clean
+.PHONY: serve test lint unit fuzz bench bench-s3 bench-search bench-events bench-web bench-gc system-deps clean
 
 serve: $(VENV)/.installed
 	$(BIN)/dockyard serve --addr $(ADDR) --data $(DATA)
@@ -43,6 +43,11 @@ bench-search: $(VENV)/.installed-test system-deps
 # The web UI's pages over 100,000 repositories and 10,000 tags (docs/benchmarks.md, "Web UI").
 bench-web: $(VENV)/.installed-test system-deps
 	$(BIN)/python -m bench.web_bench
+
+# Collecting garbage online against Distribution's offline garbage-collect on the same images
+# (docs/benchmarks.md, "Garbage collection").
+bench-gc: $(VENV)/.installed-test system-deps
+	$(BIN)/python -m bench.gc_bench
 
 # What pull events and pull counts cost a manifest GET (docs/benchmarks-events.md).
 bench-events: $(VENV)/.installed-test system-deps

@@ -634,6 +634,20 @@ def _search_section() -> str:
     return "" if start < 0 else "\n" + text[start:].lstrip("\n")
 
 
+def rewrite_section(heading: str, section: str) -> None:
+    """Replace the section of docs/benchmarks.md that starts at `heading` (a line "## ...")
+    up to the next one, or add it at the end: each benchmark writes only its own."""
+    text = DOCS.read_text() if DOCS.exists() else ""
+    start = text.find(f"\n{heading}\n")
+    if start < 0:
+        text = text.rstrip("\n") + "\n\n" + section
+    else:
+        end = text.find("\n## ", start + 1)
+        rest = "\n" + text[end + 1 :] if end >= 0 else ""
+        text = text[: start + 1] + section.rstrip("\n") + "\n" + rest
+    DOCS.write_text(text.rstrip("\n") + "\n")
+
+
 def machine_note() -> str:
     model = "unknown CPU"
     with Path("/proc/cpuinfo").open() as cpuinfo:
