@@ -108,9 +108,15 @@ class LimitSettings(_Section):
     max_uploads_per_client: int = Field(default=32, ge=1, le=10000)
 
 
+def _cpus() -> int:
+    """The CPUs this process may run on (a container's or a cgroup's share included)."""
+    return max(1, min(len(os.sched_getaffinity(0)), 64))
+
+
 class HttpSettings(_Section):
     addr: str = "127.0.0.1:5000"
-    workers: int = Field(default=1, ge=1, le=64)
+    # Worker processes: by default one per CPU, as Distribution uses every core.
+    workers: int = Field(default_factory=_cpus, ge=1, le=64)
     tls: TlsSettings = TlsSettings()
     # Addresses or networks of reverse proxies whose X-Forwarded-* and Forwarded headers are
     # believed (the client's address, scheme and host); everyone else's are ignored.

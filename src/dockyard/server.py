@@ -52,9 +52,11 @@ def serve(settings: Settings) -> None:
     os.environ[SETTINGS_VARIABLE] = settings.model_dump_json()
     mark_supervisor()  # workers stop by themselves if this process is killed
     log.info(
-        "serving on %s://%s (data in %s, storage %s)",
+        "serving on %s://%s with %d worker%s (data in %s, storage %s)",
         "https" if served else "http",
         settings.http.addr,
+        settings.http.workers,
+        "" if settings.http.workers == 1 else "s",
         settings.data_dir.resolve(),
         settings.storage.driver,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -94,3 +95,12 @@ def test_json_log_has_one_object_per_line_with_route_client_and_subject(tmp_path
     assert access["client"] == "127.0.0.1" and access["subject"] == "admin"
     assert access["bytes"] > 0 and access["duration_ms"] >= 0
     assert "hunter2" not in text and headers["Authorization"].split()[1] not in text
+
+
+def test_serve_starts_a_worker_per_cpu_by_default_and_says_so(tmp_path: Path) -> None:
+    cpus = len(os.sched_getaffinity(0))
+    env = {"DOCKYARD_HTTP__WORKERS": ""}  # unset: the default
+    with dockyard_server(tmp_path / "data", env=env) as server:
+        assert httpx.get(f"{server.url}/v2/").status_code == 200
+    plural = "" if cpus == 1 else "s"
+    assert f" with {cpus} worker{plural} " in server.log.read_text()

@@ -151,12 +151,16 @@ def spawn_dockyard(
         sys.executable, "-m", "dockyard.cli", "serve",
         "--addr", f"127.0.0.1:{port}", "--data", str(data), *args,
     ]  # fmt: skip
+    # One worker unless the test asks for more (the default is one per CPU): what a test counts
+    # per process (request limits, uploads in progress) then stays in one place. A variable set
+    # to "" is left out (a test of the defaults).
+    variables = {**os.environ, "DOCKYARD_HTTP__WORKERS": "1", **env}
     with log.open("wb") as output:
         process = subprocess.Popen(
             command,
             stdout=output,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **env},
+            env={name: value for name, value in variables.items() if value != ""},
             start_new_session=True,
         )
     return process, log
