@@ -52,7 +52,7 @@ def test_throttle_trips_per_address_and_success_clears_only_the_account(storage:
     async def scenario() -> None:
         throttle = LoginThrottle(storage, 2, 3, 60)
         await throttle.failed("alice", "10.0.0.1")
-        await throttle.succeeded("alice")
+        await throttle.succeeded("alice", await throttle.standing("alice", "10.0.0.1"))
         await throttle.failed("alice", "10.0.0.1")
         assert await throttle.retry_after("alice", "10.0.0.9") is None  # one since the success
         await throttle.failed(None, "10.0.0.1")

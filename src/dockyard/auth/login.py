@@ -9,7 +9,7 @@ from typing import NoReturn
 
 from dockyard.auth.policy import Authenticator
 from dockyard.auth.refresh import RefreshTokens
-from dockyard.auth.throttle import LoginThrottle
+from dockyard.auth.throttle import LoginThrottle, Standing
 from dockyard.auth.tokens import InvalidToken
 from dockyard.metrics import switch
 
@@ -36,11 +36,11 @@ class Logins:
 
     async def password(self, user: str, password: str, address: str) -> str:
         """The subject `user` and `password` prove; LoginRefused or TooManyFailures if none."""
-        await self._check_throttle(user, address)
+        standing = await self._check_throttle(user, address)
         subject = await self.authenticator.authenticate(user, password)
         if subject is None:
             await self._fail(user, address, "invalid username or password")
-        await self.throttle.succeeded(user)
+        await self.throttle.succeeded(user, standing)
         return subject
 
     async def refresh_token(self, token: str, address: str) -> str:
@@ -56,8 +56,9 @@ class Logins:
             await self._fail(subject, address, "the refresh token's account can no longer log in")
         return subject
 
-    async def _check_throttle(self, account: str | None, address: str) -> None:
-        retry_after = await self.throttle.retry_after(account, address)
+    async def _check_throttle(self, account: str | None, address: str) -> Standing:
+        standing = await self.throttle.standing(account, address)
+        retry_after = standing.retry_after
         if retry_after is not None:
             log.warning(
                 "login refused: account=%r address=%s reason=throttled (retry in %ds)",
@@ -67,6 +68,7 @@ class Logins:
             )
             _count_refusal("throttled")
             raise TooManyFailures(retry_after)
+        return standing
 
     async def _fail(self, account: str | None, address: str, reason: str) -> NoReturn:
         await self.throttle.failed(account, address)
