@@ -80,7 +80,10 @@ class Authenticator:
         previous = self.challenge
         self.challenge = challenge
         if challenge.scheme == "basic":
-            if previous is not None and previous.scheme == "basic":
+            # Refused only if this request carried them: requests sent at once before the
+            # first 401 was read all come back 401 without any.
+            sent = "authorization" in response.request.headers
+            if sent and previous is not None and previous.scheme == "basic":
                 raise error_from_response(response, what)  # our credentials were refused
             if await self._credential_once() is None:
                 raise Unauthorized(f"{what}: the registry wants a username and password",
