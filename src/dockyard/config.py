@@ -34,6 +34,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from dockyard.oci.names import is_valid_name
+
 _config_file: ContextVar[Path | None] = ContextVar("dockyard_config_file", default=None)
 
 
@@ -611,6 +613,79 @@ class RateLimitSettings(_Section):
     search: RateLimitRule = RateLimitRule()
 
 
+class MirrorUpstreamSettings(_Section):
+    """One registry a mirror rule pulls from (docs/configuration.md#mirrors)."""
+
+    # http://host:port or https://host:port, nothing after the authority.
+    url: str
+    # Credentials of this Dockyard at the upstream (Basic, or for its token server); none:
+    # anonymous.
+    username: str | None = None
+    password: SecretStr | None = None
+    # PEM file of the certificate authority the upstream's certificate is checked against.
+    ca_file: Path | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _registry_url(cls, value: str) -> str:
+        scheme, _, rest = value.partition("://")
+        host = rest.rstrip("/")
+        if scheme not in ("http", "https") or not host or "/" in host:
+            raise ValueError("must be http://HOST[:PORT] or https://HOST[:PORT]")
+        return f"{scheme}://{host}"
+
+    @model_validator(mode="after")
+    def _credential_pair(self) -> MirrorUpstreamSettings:
+        if (self.username is None) != (self.password is None):
+            raise PydanticCustomError(
+                "mirror_credentials", "a mirror upstream's username and password go together"
+            )
+        return self
+
+    @field_serializer("password", when_used="json")
+    def _reveal_for_workers(self, value: SecretStr | None) -> str | None:
+        return None if value is None else value.get_secret_value()
+
+
+class MirrorSettings(_Section):
+    """A pull-through cache of other registries for the names under `prefix`, or (`default`)
+    for every name not found here (docs/operations.md#mirrors)."""
+
+    prefix: str = ""
+    # What `prefix` becomes at the upstream: `dockerhub/library/nginx` with prefix `dockerhub`
+    # and upstream_prefix "" is the upstream's `library/nginx`.
+    upstream_prefix: str = ""
+    default: bool = False
+    # Tried in order; one that failed is skipped for `retry_failed_after_seconds`.
+    upstreams: list[MirrorUpstreamSettings] = Field(min_length=1)
+    # Pushes to the mirror's names are taken (stored here, never sent upstream); else refused.
+    push: bool = False
+    # A cached tag is served without asking the upstream for this long, then checked with HEAD.
+    revalidate_seconds: float = Field(default=300.0, ge=0)
+    # Connecting, a HEAD, and the wait for each piece of a body: longer is a failed upstream.
+    timeout_seconds: float = Field(default=10.0, gt=0, le=3600)
+    # A blob arriving slower than this on average (after its first MiB) is given up: a trickle
+    # must not hold clients and an upload session for ever. 0: no minimum.
+    min_bytes_per_second: int = Field(default=64 * 1024, ge=0)
+    retry_failed_after_seconds: float = Field(default=30.0, ge=0)
+
+    @field_validator("prefix", "upstream_prefix")
+    @classmethod
+    def _name_prefix(cls, value: str) -> str:
+        value = value.strip("/")
+        if value and not is_valid_name(value):
+            raise ValueError("must be repository name components, for example dockerhub")
+        return value
+
+    @model_validator(mode="after")
+    def _prefix_or_default(self) -> MirrorSettings:
+        if self.default == bool(self.prefix):
+            raise PydanticCustomError(
+                "mirror_rule", "a mirror has a prefix, or is the default (default: true), not both"
+            )
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DOCKYARD_", env_nested_delimiter="__", extra="forbid"
@@ -627,6 +702,16 @@ class Settings(BaseSettings):
     index: IndexSettings = IndexSettings()
     notifications: NotificationSettings = NotificationSettings()
     ratelimits: RateLimitSettings = RateLimitSettings()
+    mirrors: list[MirrorSettings] = []
+
+    @field_validator("mirrors")
+    @classmethod
+    def _one_mirror_per_prefix(cls, value: list[MirrorSettings]) -> list[MirrorSettings]:
+        keys = ["(default)" if rule.default else rule.prefix for rule in value]
+        twice = sorted({key for key in keys if keys.count(key) > 1})
+        if twice:
+            raise ValueError(f"more than one mirror for {', '.join(twice)}")
+        return value
 
     @property
     def storage_root(self) -> Path:

@@ -61,6 +61,7 @@ def create_registry_app(settings: Settings) -> Starlette:
             await registry.tag_pulls.flush(registry.database)
         await registry.events.flush_pulls()
         await deliverer.close()
+        await registry.mirrors.close()
         await registry.driver.close()
         await registry.cache.close()
         registry.database.dispose()

@@ -21,9 +21,12 @@ from dockyard.registry.errors import ErrorCode, RegistryError
 from dockyard.registry.handlers import blobs, catalog, manifests, referrers, tags, uploads, v1
 from dockyard.registry.handlers.base import api_version
 from dockyard.registry.repositories import v1_name
+from dockyard.registry.state import registry_of
 
 Handler = Callable[[Request], Awaitable[Response]]
 RepositoryHandler = Callable[[Request, str], Awaitable[Response]]
+# Requests that change nothing; any other is refused in a read-only mirror's repositories.
+READS = frozenset({"GET", "HEAD"})
 
 
 def _repository(
@@ -34,6 +37,8 @@ def _repository(
         if not is_valid_name(name):
             raise RegistryError(ErrorCode.NAME_INVALID, detail={"name": name})
         request.scope[GRANT_KEY] = EVERYTHING
+        if request.method not in READS:
+            registry_of(request).mirrors.check_writable(name)
         return await handler(request, name)
 
     async def checked_endpoint(request: Request) -> Response:
@@ -42,6 +47,8 @@ def _repository(
             raise RegistryError(ErrorCode.NAME_INVALID, detail={"name": name})
         needed = Scope("repository", name, repository_actions(path, request.method))
         await authorize(request, access, needed)
+        if request.method not in READS:
+            registry_of(request).mirrors.check_writable(name)
         return await handler(request, name)
 
     # `auth: none` gets the endpoint without any check: nothing to pay per request.

@@ -13,6 +13,7 @@ from dockyard.registry.blobs import BlobStore
 from dockyard.registry.cache import MetadataCache, create_cache
 from dockyard.registry.events.recorder import EventLog
 from dockyard.registry.manifests import ManifestService
+from dockyard.registry.mirrors import Mirrors
 from dockyard.registry.policies.pulls import TagPulls
 from dockyard.registry.policies.quotas import Quotas
 from dockyard.registry.uploads import UploadService
@@ -30,6 +31,7 @@ class Registry:
     events: EventLog
     quotas: Quotas
     tag_pulls: TagPulls
+    mirrors: Mirrors
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Registry:
@@ -43,22 +45,22 @@ class Registry:
         events = EventLog.from_settings(settings, database)
         blobs = BlobStore(database, driver, settings.storage.blob_redirect_expiry, cache, events)
         quotas = Quotas(database, settings.registry.quotas)
+        uploads = UploadService(database, driver, blobs, quotas)
+        manifests = ManifestService(
+            database, settings.registry.max_manifest_bytes, cache, events, settings.registry.quotas
+        )
+        spool = settings.data_dir / "mirror-spool"
         return cls(
             database=database,
             driver=driver,
             blobs=blobs,
-            uploads=UploadService(database, driver, blobs, quotas),
-            manifests=ManifestService(
-                database,
-                settings.registry.max_manifest_bytes,
-                cache,
-                events,
-                settings.registry.quotas,
-            ),
+            uploads=uploads,
+            manifests=manifests,
             cache=cache,
             events=events,
             quotas=quotas,
             tag_pulls=TagPulls(),
+            mirrors=Mirrors(settings.mirrors, database, manifests, blobs, uploads, spool),
         )
 
 

@@ -11,6 +11,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response, Stream
 from starlette.types import Receive, Scope, Send
 
 from dockyard.registry.handlers.common import empty
+from dockyard.registry.mirrors import BlobFetch
 from dockyard.registry.ranges import byte_range
 from dockyard.registry.references import parse_digest
 from dockyard.registry.state import registry_of
@@ -30,8 +31,10 @@ FAST_STREAMS = 8
 async def get_blob(request: Request, name: str) -> Response:
     registry = registry_of(request)
     digest = parse_digest(request.path_params["digest"])
-    blob = await registry.blobs.stat(name, digest)
+    blob = await registry.mirrors.stat_blob(name, digest, request.method)
     registry.events.blob_pulled(name, str(digest), blob.size)
+    if isinstance(blob, BlobFetch):  # a mirror's download in progress, shared
+        return blob.response(request.headers.get("range"))
     headers = {"Docker-Content-Digest": str(digest), "Accept-Ranges": "bytes"}
     if "range" in request.headers:
         # Refuse a bad range here, as JSON: FileResponse would answer it in plain text.

@@ -17,7 +17,7 @@ from dockyard.registry.state import registry_of
 
 async def get_manifest(request: Request, name: str) -> Response:
     reference = _readable_reference(request.path_params["reference"])
-    record = await registry_of(request).manifests.get(name, reference)
+    record = await registry_of(request).mirrors.get_manifest(name, reference)
     # Go clients (docker, containerd) send one Accept header line per media type.
     _check_acceptable(", ".join(request.headers.getlist("accept")), record)
     registry_of(request).events.manifest_pulled(

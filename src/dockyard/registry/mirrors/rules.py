@@ -1,0 +1,72 @@
+"""Which upstreams serve which names: a mirror rule, its upstreams in order, and which of them
+failed lately (skipped until `retry_failed_after_seconds` have passed)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from dockyard.config import MirrorSettings, MirrorUpstreamSettings
+
+
+@dataclass(slots=True)
+class Upstream:
+    settings: MirrorUpstreamSettings
+    failed_until: float = 0.0  # time.monotonic() before which it is tried only as a last resort
+
+    @property
+    def host(self) -> str:
+        """`host[:port]`, as dockyard.client names a registry."""
+        return self.settings.url.split("://", 1)[1]
+
+    @property
+    def url(self) -> str:
+        return self.settings.url
+
+    def failed(self, retry_after: float) -> None:
+        self.failed_until = time.monotonic() + retry_after
+
+    def recovered(self) -> None:
+        self.failed_until = 0.0
+
+
+@dataclass(slots=True)
+class MirrorRule:
+    settings: MirrorSettings
+    upstreams: list[Upstream] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, settings: MirrorSettings) -> MirrorRule:
+        return cls(settings, [Upstream(upstream) for upstream in settings.upstreams])
+
+    @property
+    def label(self) -> str:
+        return "default mirror" if self.settings.default else f"mirror {self.settings.prefix}/"
+
+    def covers(self, name: str) -> bool:
+        prefix = self.settings.prefix
+        return self.settings.default or name == prefix or name.startswith(prefix + "/")
+
+    def upstream_name(self, name: str) -> str | None:
+        """The upstream's name for a local one (None: the rule maps it to nothing)."""
+        rest = name if self.settings.default else name[len(self.settings.prefix) :].lstrip("/")
+        joined = "/".join(part for part in (self.settings.upstream_prefix, rest) if part)
+        return joined or None
+
+    def in_order(self) -> list[Upstream]:
+        """Healthy upstreams in their configured order, then the ones that failed lately (a
+        rule whose upstreams all failed still tries them)."""
+        now = time.monotonic()
+        healthy = [upstream for upstream in self.upstreams if upstream.failed_until <= now]
+        return healthy + [upstream for upstream in self.upstreams if upstream.failed_until > now]
+
+
+def rule_for(rules: list[MirrorRule], name: str) -> MirrorRule | None:
+    """The prefix rule covering `name` (the longest prefix wins); never the default rule."""
+    best: MirrorRule | None = None
+    for rule in rules:
+        if rule.settings.default or not rule.covers(name):
+            continue
+        if best is None or len(rule.settings.prefix) > len(best.settings.prefix):
+            best = rule
+    return best

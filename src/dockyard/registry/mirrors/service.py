@@ -1,0 +1,276 @@
+"""The mirror rules at work: the manifest and blob reads that miss (or find a stale tag) for a
+name a rule covers go upstream; writes to a read-only mirror are refused."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+from dockyard import client
+from dockyard.config import MirrorSettings
+from dockyard.db.engine import Database
+from dockyard.oci.digest import Digest
+from dockyard.oci.manifest import InvalidManifest, UnsupportedManifest, parse_manifest
+from dockyard.registry.blobs import BlobInfo, BlobStore
+from dockyard.registry.errors import ErrorCode, RegistryError
+from dockyard.registry.events.model import current_origin
+from dockyard.registry.manifests import ManifestService
+from dockyard.registry.metadata import ManifestRecord
+from dockyard.registry.mirrors import store
+from dockyard.registry.mirrors.fetch import BlobFetch
+from dockyard.registry.mirrors.rules import MirrorRule, rule_for
+from dockyard.registry.mirrors.upstream import (
+    BAD_GATEWAY,
+    first_answer,
+    open_client,
+    translated,
+)
+from dockyard.registry.references import Reference
+from dockyard.registry.uploads import UploadService
+
+log = logging.getLogger("dockyard.registry.mirrors")
+
+T = TypeVar("T")
+
+MISSES = (ErrorCode.MANIFEST_UNKNOWN, ErrorCode.NAME_UNKNOWN)
+
+
+class Mirrors:
+    def __init__(
+        self,
+        settings: list[MirrorSettings],
+        database: Database,
+        manifests: ManifestService,
+        blobs: BlobStore,
+        uploads: UploadService,
+        spool_dir: Path,
+    ) -> None:
+        self.rules = [MirrorRule.of(rule) for rule in settings]
+        self.default = next((rule for rule in self.rules if rule.settings.default), None)
+        self.database = database
+        self.manifests = manifests
+        self.blobs = blobs
+        self.uploads = uploads
+        self.spool_dir = spool_dir
+        self._clients: dict[int, client.RegistryClient] = {}
+        # When this process last found each (name, tag) current upstream; a tag not here is
+        # checked before it is served (from a prefix rule) or is local (the default rule).
+        self._checked: dict[tuple[str, str], float] = {}
+        self._manifest_fetches: dict[tuple[str, str], asyncio.Task[ManifestRecord]] = {}
+        # The one download of each blob in progress in this process, by digest.
+        self.fetches: dict[str, BlobFetch] = {}
+
+    # --- what the handlers call ---------------------------------------------------------------
+
+    def check_writable(self, name: str) -> None:
+        rule = rule_for(self.rules, name)
+        if rule is not None and not rule.settings.push:
+            raise RegistryError(
+                ErrorCode.DENIED, f"{name} is in a read-only {rule.label}: pull only"
+            )
+
+    async def get_manifest(self, name: str, reference: Reference) -> ManifestRecord:
+        if not self.rules:
+            return await self.manifests.get(name, reference)
+        rule = rule_for(self.rules, name)
+        try:
+            local = await self.manifests.get(name, reference)
+        except RegistryError as exc:
+            rule = rule or self.default
+            if rule is None or exc.code not in MISSES:
+                raise
+            return await self._fetch_manifest(rule, name, reference)
+        tag = reference.tag
+        if tag is None:
+            return local  # content-addressed: never needs the upstream again
+        if rule is None:
+            rule = self.default if (name, tag) in self._checked else None
+        if rule is None or self._fresh(rule, name, tag):
+            return local
+        return await self._revalidated(rule, name, tag, local)
+
+    async def stat_blob(self, name: str, digest: Digest, method: str) -> BlobInfo | BlobFetch:
+        """The local blob, or (GET of a blob a rule's upstream holds) its download, shared."""
+        try:
+            return await self.blobs.stat(name, digest)
+        except RegistryError as exc:
+            rule = rule_for(self.rules, name) or self.default
+            if rule is None or exc.code != ErrorCode.BLOB_UNKNOWN:
+                raise
+        running = self.fetches.get(str(digest))
+        if running is not None and running.name == name:
+            return running
+        size = await self._upstream_blob_size(rule, name, digest)
+        linked = await self._link_stored(name, digest)
+        if linked is not None:
+            return linked
+        if method == "HEAD":
+            return BlobInfo(digest, size)
+        running = self.fetches.get(str(digest))  # started while this one asked upstream
+        if running is not None:
+            if running.name != name:
+                running.also_link.add(name)
+            return running
+        return await self._start_fetch(rule, name, digest, size)
+
+    async def close(self) -> None:
+        for fetch in list(self.fetches.values()):
+            if fetch.task is not None:
+                fetch.task.cancel()
+        for opened in self._clients.values():
+            await opened.aclose()
+        self._clients.clear()
+
+    # --- manifests ----------------------------------------------------------------------------
+
+    def _fresh(self, rule: MirrorRule, name: str, tag: str) -> bool:
+        checked = self._checked.get((name, tag))
+        return checked is not None and time.monotonic() - checked < rule.settings.revalidate_seconds
+
+    async def _revalidated(
+        self, rule: MirrorRule, name: str, tag: str, local: ManifestRecord
+    ) -> ManifestRecord:
+        """The tag as the upstream has it now (HEAD: Docker Hub does not count it as a pull);
+        the cached copy when the upstream cannot say."""
+        try:
+            found = await self._upstream(rule, name, lambda repo: repo.head_manifest(tag))
+        except client.RegistryError as exc:
+            log.warning(
+                "%s: serving %s:%s cached (%s), not checked against the upstream: %s",
+                rule.label, name, tag, local.digest, exc,
+            )  # fmt: skip
+            return local
+        if found is None or str(found.digest) == local.digest:
+            if found is None:
+                log.warning("%s: %s:%s is gone upstream; serving the cached copy", rule.label,
+                            name, tag)  # fmt: skip
+            self._checked[(name, tag)] = time.monotonic()
+            return local
+        try:
+            return await self._fetch_manifest(rule, name, Reference.parse(tag))
+        except RegistryError as exc:
+            log.warning("%s: %s:%s moved upstream but could not be fetched (%s); serving the "
+                        "cached copy", rule.label, name, tag, exc.message)  # fmt: skip
+            return local
+
+    async def _fetch_manifest(
+        self, rule: MirrorRule, name: str, reference: Reference
+    ) -> ManifestRecord:
+        """One fetch per (name, reference) at a time in this process; the others wait for it."""
+        key = (name, str(reference.tag or reference.digest))
+        task = self._manifest_fetches.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._fetch_and_store(rule, name, reference))
+            self._manifest_fetches[key] = task
+            task.add_done_callback(lambda _done: self._manifest_fetches.pop(key, None))
+        return await asyncio.shield(task)
+
+    async def _fetch_and_store(
+        self, rule: MirrorRule, name: str, reference: Reference
+    ) -> ManifestRecord:
+        wanted = reference.tag or reference.digest
+        assert wanted is not None
+        try:
+            fetched = await self._upstream(rule, name, lambda repo: repo.manifest(wanted))
+        except client.RegistryError as exc:
+            raise translated(exc) from None
+        body = fetched.body
+        if len(body) > self.manifests.max_bytes:
+            raise RegistryError(
+                ErrorCode.UNAVAILABLE,
+                f"upstream manifest {name}@{fetched.digest} is {len(body)} bytes, larger than "
+                f"this registry's limit of {self.manifests.max_bytes}",
+                status=BAD_GATEWAY,
+            )
+        try:
+            manifest = parse_manifest(body, fetched.media_type)
+        except (InvalidManifest, UnsupportedManifest) as exc:
+            raise RegistryError(
+                ErrorCode.UNAVAILABLE, f"upstream manifest {name}@{fetched.digest}: {exc}",
+                status=BAD_GATEWAY,
+            ) from None  # fmt: skip
+        record = ManifestRecord(
+            digest=str(fetched.digest),
+            media_type=manifest.media_type,
+            artifact_type=manifest.artifact_type,
+            subject=str(manifest.subject) if manifest.subject else None,
+            size=len(body),
+            body=body,
+        )
+        stored = self.database.run(
+            store.store_cached_manifest, name, manifest, record, reference.tag,
+            self.manifests.events, current_origin(),
+        )  # fmt: skip
+        await self.manifests.cache.changed(name, stored)
+        self.manifests.events.nudge()
+        if reference.tag is not None:
+            self._checked[(name, reference.tag)] = time.monotonic()
+        log.info("%s: cached %s@%s from upstream", rule.label, name, record.digest)
+        return record
+
+    # --- blobs --------------------------------------------------------------------------------
+
+    async def _upstream_blob_size(self, rule: MirrorRule, name: str, digest: Digest) -> int:
+        try:
+            size = await self._upstream(rule, name, lambda repo: repo.blob_exists(digest))
+        except client.RegistryError as exc:
+            raise translated(exc, blob=True) from None
+        if size is None:
+            raise RegistryError(ErrorCode.BLOB_UNKNOWN, detail={"digest": str(digest)})
+        return size
+
+    async def _link_stored(self, name: str, digest: Digest) -> BlobInfo | None:
+        """A blob stored here already (for another repository) is linked, not downloaded."""
+        link = self.database.run(
+            store.link_cached_blob, name, str(digest), self.blobs.events, current_origin()
+        )
+        size = await self.blobs.cache.changed(name, link)
+        return None if size is None else BlobInfo(digest, size)
+
+    async def _start_fetch(
+        self, rule: MirrorRule, name: str, digest: Digest, size: int
+    ) -> BlobFetch:
+        fetch = BlobFetch(name, digest, size, self.spool_dir)
+        self.fetches[str(digest)] = fetch
+        stream = self._blob_stream(rule, name, digest, size)
+
+        async def link_others(names: set[str]) -> None:
+            for other in names:
+                await self._link_stored(other, digest)
+
+        async def run() -> None:
+            try:
+                rate = rule.settings.min_bytes_per_second
+                await fetch.run(self.uploads, stream, rate, link_others)
+            finally:
+                if self.fetches.get(str(digest)) is fetch:
+                    del self.fetches[str(digest)]
+
+        fetch.task = asyncio.ensure_future(run())
+        return fetch
+
+    def _blob_stream(
+        self, rule: MirrorRule, name: str, digest: Digest, size: int
+    ) -> AsyncIterator[bytes]:
+        """The blob from the rule's first upstream in order (the one that just answered its
+        HEAD); the client library verifies size and digest, and resumes a cut with Range."""
+        upstream = rule.in_order()[0]
+        upstream_name = rule.upstream_name(name)
+        assert upstream_name is not None  # the HEAD before went through the same mapping
+        repository = self._client(rule).registry(upstream.host).repository(upstream_name)
+        return repository.blob(digest, size)
+
+    async def _upstream(
+        self, rule: MirrorRule, name: str, call: Callable[[client.Repository], Awaitable[T]]
+    ) -> T:
+        return await first_answer(rule, self._client(rule), name, call)
+
+    def _client(self, rule: MirrorRule) -> client.RegistryClient:
+        opened = self._clients.get(id(rule))
+        if opened is None:
+            opened = self._clients[id(rule)] = open_client(rule)
+        return opened

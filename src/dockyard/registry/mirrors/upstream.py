@@ -1,0 +1,96 @@
+"""Talking to a rule's upstreams through dockyard.client: one RegistryClient per rule (its
+credentials, CA files and timeout), each call tried on the upstreams in order, and the client's
+errors turned into the answers Dockyard's own clients get."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import httpx
+
+from dockyard import client
+from dockyard.registry.errors import ErrorCode, RegistryError
+from dockyard.registry.mirrors.rules import MirrorRule
+
+log = logging.getLogger("dockyard.registry.mirrors")
+
+T = TypeVar("T")
+
+# Answers that say this upstream cannot serve now: the next one is tried, and this one skipped
+# for a while. Anything else (NotFound, Denied) is the upstream's answer about the content.
+FAILOVER = (
+    client.RegistryUnavailable,
+    client.TooManyRequests,
+    client.DigestMismatch,
+    client.TooLarge,
+    client.Unauthorized,
+)
+# Answers to a request Dockyard makes upstream: 502 when the upstream answered wrongly, 503
+# when it could not be reached.
+BAD_GATEWAY = 502
+UNREACHABLE = 503
+
+
+def open_client(rule: MirrorRule) -> client.RegistryClient:
+    settings = rule.settings
+    credentials: dict[str, client.Credential] = {}
+    hosts: dict[str, client.HostOptions] = {}
+    for upstream in rule.upstreams:
+        options = upstream.settings
+        if options.username is not None and options.password is not None:
+            secret = options.password.get_secret_value()
+            credentials[upstream.host] = client.Credential(options.username, secret)
+        hosts[upstream.host] = client.HostOptions(
+            insecure=options.url.startswith("http://"), ca_file=options.ca_file
+        )
+    # One quick retry: a client waiting on this pull would rather get the cached copy (or an
+    # error) than wait out a long Retry-After.
+    retry = client.RetryPolicy(attempts=2, base_delay=0.1, max_delay=1.0, max_retry_after=0.0)
+    opened = client.RegistryClient(client.StaticCredentials(credentials), hosts, retry)
+    opened.transport.timeout = httpx.Timeout(settings.timeout_seconds)
+    return opened
+
+
+async def first_answer(
+    rule: MirrorRule,
+    registry_client: client.RegistryClient,
+    name: str,
+    call: Callable[[client.Repository], Awaitable[T]],
+) -> T:
+    """`call` on the repository at the first upstream that answers; the last failure (as the
+    client library raised it) when none does."""
+    upstream_name = rule.upstream_name(name)
+    if upstream_name is None:
+        raise client.NameUnknown(f"{rule.label} maps {name} to no upstream repository")
+    failure: client.RegistryError | None = None
+    for upstream in rule.in_order():
+        repository = registry_client.registry(upstream.host).repository(upstream_name)
+        try:
+            answer = await call(repository)
+        except FAILOVER as exc:
+            log.warning("%s: upstream %s failed: %s", rule.label, upstream.url, exc)
+            upstream.failed(rule.settings.retry_failed_after_seconds)
+            failure = exc
+            continue
+        upstream.recovered()
+        return answer
+    assert failure is not None
+    raise failure
+
+
+def translated(error: client.RegistryError, blob: bool = False) -> RegistryError:
+    """The answer to Dockyard's client for what an upstream did."""
+    message = f"upstream: {error}"
+    if isinstance(error, client.NotFound):
+        code = ErrorCode.BLOB_UNKNOWN if blob else ErrorCode.MANIFEST_UNKNOWN
+        return RegistryError(code, message)
+    if isinstance(error, client.TooManyRequests):
+        headers = {}
+        if error.retry_after is not None:
+            headers["Retry-After"] = str(int(error.retry_after + 0.999))
+        return RegistryError(ErrorCode.TOOMANYREQUESTS, message, headers=headers)
+    if isinstance(error, client.RegistryUnavailable):
+        return RegistryError(ErrorCode.UNAVAILABLE, message, status=UNREACHABLE)
+    return RegistryError(ErrorCode.UNAVAILABLE, message, status=BAD_GATEWAY)

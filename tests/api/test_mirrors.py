@@ -1,0 +1,231 @@
+"""Dockyard as a pull-through cache (docs/operations.md#mirrors): Distribution with htpasswd
+upstream, pulled through by skopeo; the upstream stopped; ten concurrent pulls of a cold blob;
+a chain of three Dockyards; upstreams that send wrong, oversized or trickling content."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from dockyard.client import Credential, RegistryClient, StaticCredentials
+from dockyard.oci.digest import Digest
+from tests.support.auth import basic, htpasswd
+from tests.support.client_images import MultiPlatform, multi_platform, pull, push
+from tests.support.clients import Skopeo, missing
+from tests.support.distribution import Distribution, distribution_server
+from tests.support.images import OCI_INDEX, OCI_MANIFEST, make_image
+from tests.support.mirrors import Answer, bad_upstream, mirror_env, upstream
+from tests.support.servers import DockyardServer, dockyard_server
+
+ALICE = Credential("alice", "wonderland")
+
+
+@pytest.fixture(scope="module")
+def users(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("mirror-users") / "htpasswd"
+    htpasswd(path, "alice", "wonderland")
+    htpasswd(path, "bob", "builder")
+    htpasswd(path, "carol", "singer")
+    return path
+
+
+def push_to(host: str, name: str, tag: str, image: MultiPlatform, who: Credential) -> None:
+    async def main() -> None:
+        async with RegistryClient(StaticCredentials({host: who})) as client:
+            await push(client.registry(host).repository(name), image, tag)
+
+    asyncio.run(main())
+
+
+def upstream_gets(log: Path, path: str) -> int:
+    return len(re.findall(rf'"GET {re.escape(path)} HTTP', log.read_text()))
+
+
+@pytest.fixture
+def origin(tmp_path: Path, users: Path) -> Iterator[Distribution]:
+    auth = f"auth:\n  htpasswd: {{realm: basic-realm, path: {users}}}\n"
+    with distribution_server(tmp_path / "distribution", auth) as server:
+        yield server
+
+
+def mirror_of(origin: Distribution, **rule: object) -> dict[str, str]:
+    return mirror_env(
+        {
+            "prefix": "hub",
+            "upstreams": [upstream(origin.url, "alice", "wonderland")],
+            "revalidate_seconds": 0,
+            "timeout_seconds": 2,
+            **rule,
+        }
+    )
+
+
+@pytest.mark.skipif(missing("skopeo") is not None, reason="skopeo is not installed")
+def test_skopeo_pulls_through_the_mirror_and_the_cache_outlives_the_upstream(
+    tmp_path: Path, users: Path
+) -> None:
+    image = multi_platform("mirror-skopeo")
+    index_digest = Digest.of(image.index)
+    skopeo = Skopeo(tmp_path / "skopeo")
+    auth = f"auth:\n  htpasswd: {{realm: basic-realm, path: {users}}}\n"
+    with distribution_server(tmp_path / "distribution", auth) as origin:
+        push_to(origin.host, "library/app", "v1", image, ALICE)
+        env = mirror_of(origin)
+        with dockyard_server(tmp_path / "mirror", env=env) as mirror:
+            source = f"docker://{mirror.host}/hub/library/app:v1"
+            skopeo.copy(source, f"oci:{tmp_path / 'out'}:v1", "--all")
+            assert skopeo.inspect_raw(source) == image.index
+            # A read-only mirror refuses pushes.
+            refused = httpx.post(f"{mirror.url}/v2/hub/library/app/blobs/uploads/")
+            assert refused.status_code == 403 and "read-only" in refused.text
+    # Distribution has stopped: the mirror (restarted too) serves its cache, by tag and digest.
+    with dockyard_server(tmp_path / "mirror", env=env) as mirror:
+        for reference in (":v1", f"@{index_digest}"):
+            source = f"docker://{mirror.host}/hub/library/app{reference}"
+            skopeo.copy(source, f"oci:{tmp_path / 'again'}:v1", "--all")
+            assert skopeo.inspect_raw(source) == image.index
+        log = mirror.log.read_text()
+        assert "serving hub/library/app:v1 cached" in log
+
+
+def test_ten_concurrent_pulls_of_a_cold_blob_make_one_upstream_download(
+    origin: Distribution, tmp_path: Path
+) -> None:
+    blob = os.urandom(100 * 1024 * 1024)
+    digest = Digest.of(blob)
+
+    async def upload() -> None:
+        async with RegistryClient(StaticCredentials({origin.host: ALICE})) as client:
+            await client.registry(origin.host).repository("big/data").push_blob(blob)
+
+    asyncio.run(upload())
+    with dockyard_server(tmp_path / "mirror", env=mirror_of(origin)) as mirror:
+        url = f"{mirror.url}/v2/hub/big/data/blobs/{digest}"
+
+        def pull_one(_: int) -> tuple[int, str]:
+            hasher = hashlib.sha256()
+            with httpx.stream("GET", url, timeout=60) as response:
+                for chunk in response.iter_bytes():
+                    hasher.update(chunk)
+                return response.status_code, f"sha256:{hasher.hexdigest()}"
+
+        with ThreadPoolExecutor(10) as pool:
+            results = list(pool.map(pull_one, range(10)))
+        assert results == [(200, str(digest))] * 10
+        log = tmp_path / "distribution" / "distribution.log"
+        assert upstream_gets(log, f"/v2/big/data/blobs/{digest}") == 1
+        # Stored and verified: served locally now, no further upstream GET.
+        assert pull_one(0) == (200, str(digest))
+        assert upstream_gets(log, f"/v2/big/data/blobs/{digest}") == 1
+
+
+def test_a_chain_of_three_dockyards_with_their_own_credentials(tmp_path: Path, users: Path) -> None:
+    image = multi_platform("mirror-chain")
+    origin_env = {
+        "DOCKYARD_AUTH__MODE": "token",
+        "DOCKYARD_AUTH__TOKEN__SERVICE": "origin",
+        "DOCKYARD_AUTH__TOKEN__ISSUER": "origin",
+        "DOCKYARD_AUTH__HTPASSWD__PATH": str(users),
+    }
+    htpasswd_env = {"DOCKYARD_AUTH__MODE": "htpasswd", "DOCKYARD_AUTH__HTPASSWD__PATH": str(users)}
+    with dockyard_server(tmp_path / "origin", env=origin_env) as origin:
+        push_to(origin.host, "alice/app", "v1", image, ALICE)
+        regional_env = {
+            **htpasswd_env,
+            **mirror_env(
+                {"prefix": "origin", "upstreams": [upstream(origin.url, "alice", "wonderland")]}
+            ),
+        }
+        with dockyard_server(tmp_path / "regional", env=regional_env) as regional:
+            edge_rule = {
+                "prefix": "eu",
+                "upstream_prefix": "origin",
+                "upstreams": [upstream(regional.url, "bob", "builder")],
+            }
+            edge_env = {**htpasswd_env, **mirror_env(edge_rule)}
+            with dockyard_server(tmp_path / "edge", env=edge_env) as edge:
+                carol = StaticCredentials({edge.host: Credential("carol", "singer")})
+
+                async def main() -> None:
+                    async with RegistryClient(carol) as client:
+                        await pull(
+                            client.registry(edge.host).repository("eu/alice/app"), "v1", image
+                        )
+
+                asyncio.run(main())
+                # Each level holds the image now, under its own name.
+                for server, name, who in (
+                    (regional, "origin/alice/app", ("bob", "builder")),
+                    (edge, "eu/alice/app", ("carol", "singer")),
+                ):
+                    answer = httpx.get(
+                        f"{server.url}/v2/{name}/manifests/v1",
+                        headers={**basic(*who), "Accept": OCI_INDEX},
+                    )
+                    assert answer.status_code == 200 and answer.content == image.index
+                # Without credentials the edge refuses, as any htpasswd registry does.
+                assert httpx.get(f"{edge.url}/v2/eu/alice/app/manifests/v1").status_code == 401
+
+
+def _stored_blobs(server: DockyardServer) -> list[Path]:
+    root = server.data / "storage" / "blobs"
+    return [path for path in root.rglob("*") if path.is_file()] if root.exists() else []
+
+
+def test_bad_upstreams_get_a_clear_error_and_nothing_is_kept(tmp_path: Path) -> None:
+    real = os.urandom(300_000)
+    digest = Digest.of(real)
+    wrong = bytes(len(real))
+    slow = os.urandom(3 * 1024 * 1024)
+    slow_digest = Digest.of(slow)
+    image = make_image("mirror-too-large")
+    huge = json.dumps({**json.loads(image.manifest), "annotations": {"x": "y" * 8192}}).encode()
+    answers = {
+        ("GET", "/v2/"): Answer(pieces=(b"{}",)),
+        ("HEAD", f"/v2/bad/blobs/{digest}"): Answer(pieces=(wrong,)),
+        ("GET", f"/v2/bad/blobs/{digest}"): Answer(pieces=(wrong,)),
+        ("HEAD", f"/v2/bad/blobs/{slow_digest}"): Answer(pieces=(slow,)),
+        ("GET", f"/v2/bad/blobs/{slow_digest}"): Answer(
+            pieces=tuple(slow[i : i + 4096] for i in range(0, len(slow), 4096)), pause=0.05
+        ),
+        ("GET", "/v2/bad/manifests/huge"): Answer(
+            headers={"Content-Type": OCI_MANIFEST, "Docker-Content-Digest": str(Digest.of(huge))},
+            pieces=(huge,),
+        ),
+    }
+    with bad_upstream(answers) as address:
+        rule = {
+            "prefix": "hub",
+            "upstreams": [upstream(f"http://{address}")],
+            "timeout_seconds": 2,
+            "min_bytes_per_second": 1024 * 1024,
+        }
+        env = {**mirror_env(rule), "DOCKYARD_REGISTRY__MAX_MANIFEST_BYTES": "4096"}
+        with dockyard_server(tmp_path / "mirror", env=env) as mirror:
+            answer = httpx.get(f"{mirror.url}/v2/hub/bad/blobs/{digest}", timeout=30)
+            assert answer.status_code == 502
+            assert "DigestMismatch" in answer.text or "expected" in answer.text
+            answer = httpx.get(f"{mirror.url}/v2/hub/bad/manifests/huge", timeout=30)
+            assert answer.status_code == 502
+            assert "larger than this registry's limit of 4096" in answer.text
+            answer = httpx.get(f"{mirror.url}/v2/hub/bad/blobs/{slow_digest}", timeout=60)
+            assert answer.status_code == 503
+            assert "slower than the mirror's minimum" in answer.text
+            # Nothing unverified became visible or stayed stored.
+            for wanted in (digest, slow_digest):
+                head = httpx.head(f"{mirror.url}/v2/hub/bad/blobs/{wanted}")
+                assert head.status_code in (200, 404)  # the upstream's HEAD, not a stored blob
+            assert _stored_blobs(mirror) == []
+            uploads = mirror.data / "storage" / "uploads"
+            assert not uploads.exists() or not any(p.is_file() for p in uploads.rglob("*"))
+            missing_tag = httpx.get(f"{mirror.url}/v2/hub/bad/tags/list")
+            assert "huge" not in missing_tag.text

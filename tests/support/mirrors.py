@@ -1,0 +1,89 @@
+"""Mirror configurations for test servers, and a tiny upstream that misbehaves on purpose."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+
+def mirror_env(*rules: dict[str, Any], **settings: str) -> dict[str, str]:
+    """The environment of a Dockyard server with these `mirrors` rules."""
+    return {"DOCKYARD_MIRRORS": json.dumps(list(rules)), **settings}
+
+
+def upstream(url: str, user: str | None = None, password: str | None = None) -> dict[str, Any]:
+    found: dict[str, Any] = {"url": url}
+    if user is not None:
+        found |= {"username": user, "password": password}
+    return found
+
+
+@dataclass
+class Answer:
+    """What the bad upstream sends for one path: a status, headers, and the body in pieces with
+    a pause before each."""
+
+    status: int = 200
+    headers: dict[str, str] | None = None
+    pieces: tuple[bytes, ...] = ()
+    pause: float = 0.0
+
+
+@contextmanager
+def bad_upstream(answers: dict[tuple[str, str], Answer]) -> Iterator[str]:
+    """An HTTP/1.1 server on a loopback port, in a thread of its own: `(method, path)` →
+    Answer, 404 for anything else; yields `127.0.0.1:PORT`."""
+    ready = threading.Event()
+    loop = asyncio.new_event_loop()
+    address: list[str] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                request = await reader.readline()
+                if not request:
+                    return
+                while await reader.readline() not in (b"\r\n", b""):
+                    pass
+                method, path, _version = request.decode().split(" ", 2)
+                found = answers.get((method, path), Answer(404, pieces=(b"{}",)))
+                body_length = sum(len(piece) for piece in found.pieces)
+                head = f"HTTP/1.1 {found.status} X\r\nContent-Length: {body_length}\r\n"
+                for key, value in (found.headers or {}).items():
+                    head += f"{key}: {value}\r\n"
+                writer.write(head.encode() + b"\r\n")
+                if method != "HEAD":
+                    for piece in found.pieces:
+                        if found.pause:
+                            await asyncio.sleep(found.pause)
+                        writer.write(piece)
+                        await writer.drain()
+                await writer.drain()
+        except (ConnectionError, ValueError):
+            pass
+        finally:
+            writer.close()
+
+    async def serve() -> None:
+        server = await asyncio.start_server(answer, "127.0.0.1", 0)
+        address.append(f"127.0.0.1:{server.sockets[0].getsockname()[1]}")
+        ready.set()
+        async with server:
+            with contextlib.suppress(asyncio.CancelledError):
+                await server.serve_forever()
+
+    thread = threading.Thread(target=lambda: loop.run_until_complete(serve()), daemon=True)
+    thread.start()
+    ready.wait(10)
+    try:
+        yield address[0]
+    finally:
+        for task in asyncio.all_tasks(loop):
+            loop.call_soon_threadsafe(task.cancel)
+        thread.join(5)
