@@ -1,6 +1,6 @@
 """What pull events and pull counts cost a manifest GET: Dockyard against itself, in one run.
 
-Five Dockyard servers with `make bench`'s settings (filesystem, access log off), each asked
+Five Dockyard servers with `make bench`'s settings (filesystem, default configuration), each asked
 for the same small manifest by wrk at 64 connections, taking turns round by round so that the
 drift of a shared machine falls on all alike:
 
