@@ -94,14 +94,7 @@ class ManifestService:
                 ErrorCode.DIGEST_INVALID,
                 detail={"expected": str(reference.digest), "actual": str(digest)},
             )
-        record = ManifestRecord(
-            digest=str(digest),
-            media_type=manifest.media_type,
-            artifact_type=manifest.artifact_type,
-            subject=str(manifest.subject) if manifest.subject else None,
-            size=len(body),
-            body=body,
-        )
+        record = manifest_record(manifest, digest, body)
         store = self.database.run(
             _store,
             name,
@@ -175,6 +168,21 @@ def _store(
     )
     if missing:
         raise RegistryError(ErrorCode.MANIFEST_BLOB_UNKNOWN, detail={"missing": missing})
+    store_and_record(connection, repository, name, manifest, record, tag, events, origin)
+
+
+def store_and_record(
+    connection: Connection,
+    repository: int,
+    name: str,
+    manifest: Manifest,
+    record: ManifestRecord,
+    tag: str | None,
+    events: EventLog,
+    origin: Origin | None,
+) -> None:
+    """The manifest, what it references (for the collector), its tag and the push event, once
+    the caller's checks passed (a push's, or none for a mirror's cache)."""
     metadata.store_manifest(connection, repository, record)
     metadata.store_references(
         connection,
@@ -187,6 +195,17 @@ def _store(
         metadata.set_tag(connection, repository, tag, record.digest)
     target = Target(name, record.digest, record.media_type, record.size, tag)
     events.record(connection, origin, PUSH, target)
+
+
+def manifest_record(manifest: Manifest, digest: Digest, body: bytes) -> ManifestRecord:
+    return ManifestRecord(
+        digest=str(digest),
+        media_type=manifest.media_type,
+        artifact_type=manifest.artifact_type,
+        subject=str(manifest.subject) if manifest.subject else None,
+        size=len(body),
+        body=body,
+    )
 
 
 def _delete_manifest(

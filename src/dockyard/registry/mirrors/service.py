@@ -18,7 +18,7 @@ from dockyard.oci.manifest import InvalidManifest, UnsupportedManifest, parse_ma
 from dockyard.registry.blobs import BlobInfo, BlobStore
 from dockyard.registry.errors import ErrorCode, RegistryError
 from dockyard.registry.events.model import current_origin
-from dockyard.registry.manifests import ManifestService
+from dockyard.registry.manifests import ManifestService, manifest_record
 from dockyard.registry.metadata import ManifestRecord
 from dockyard.registry.mirrors import store
 from dockyard.registry.mirrors.fetch import BlobFetch
@@ -193,14 +193,7 @@ class Mirrors:
                 ErrorCode.UNAVAILABLE, f"upstream manifest {name}@{fetched.digest}: {exc}",
                 status=BAD_GATEWAY,
             ) from None  # fmt: skip
-        record = ManifestRecord(
-            digest=str(fetched.digest),
-            media_type=manifest.media_type,
-            artifact_type=manifest.artifact_type,
-            subject=str(manifest.subject) if manifest.subject else None,
-            size=len(body),
-            body=body,
-        )
+        record = manifest_record(manifest, fetched.digest, body)
         stored = self.database.run(
             store.store_cached_manifest, name, manifest, record, reference.tag,
             self.manifests.events, current_origin(),

@@ -9,6 +9,7 @@ from dockyard.oci.manifest import Manifest
 from dockyard.registry import metadata
 from dockyard.registry.events.model import BLOB_MEDIA_TYPE, PUSH, Origin, Target
 from dockyard.registry.events.recorder import EventLog
+from dockyard.registry.manifests import store_and_record
 from dockyard.registry.metadata import ManifestRecord
 
 
@@ -24,18 +25,7 @@ def store_cached_manifest(
     """As a push stores a manifest, without the check that its blobs are here: a cache fetches
     them when they are asked for. The tag follows the upstream, whatever local policies say."""
     repository = metadata.ensure_repository(connection, name)
-    metadata.store_manifest(connection, repository, record)
-    metadata.store_references(
-        connection,
-        repository,
-        record.digest,
-        [str(d) for d in manifest.blobs],
-        [str(d) for d in manifest.children],
-    )
-    if tag is not None:
-        metadata.set_tag(connection, repository, tag, record.digest)
-    target = Target(name, record.digest, record.media_type, record.size, tag)
-    events.record(connection, origin, PUSH, target)
+    store_and_record(connection, repository, name, manifest, record, tag, events, origin)
 
 
 def link_cached_blob(
