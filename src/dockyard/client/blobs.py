@@ -3,7 +3,7 @@ checked before the stream ends, and a broken connection resumed with `Range` whe
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
@@ -95,7 +95,12 @@ def _skip(response: httpx.Response, offset: int, what: str) -> int:
 
 
 async def blob_to_file(
-    session: Session, name: str, digest: Digest, path: Path, size: int | None = None
+    session: Session,
+    name: str,
+    digest: Digest,
+    path: Path,
+    size: int | None = None,
+    on_bytes: Callable[[int], None] | None = None,
 ) -> int:
     """Write the blob to `path` only once verified: bytes go to `path.partial` first, which a
     later call resumes from (its bytes hashed again) if this one is interrupted."""
@@ -109,7 +114,9 @@ async def blob_to_file(
                 offset += len(block)
         if size is not None and offset > size:
             partial.unlink()
-            return await blob_to_file(session, name, digest, path, size)
+            return await blob_to_file(session, name, digest, path, size, on_bytes)
+    if on_bytes is not None and offset:
+        on_bytes(offset)
     written = offset
     try:
         with partial.open("ab") as output:
@@ -118,6 +125,8 @@ async def blob_to_file(
             ):
                 output.write(chunk)
                 written += len(chunk)
+                if on_bytes is not None:
+                    on_bytes(len(chunk))
     except (DigestMismatch, TooLarge):
         partial.unlink(missing_ok=True)  # never resume from bytes that are not the blob
         raise

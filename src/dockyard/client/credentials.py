@@ -9,6 +9,7 @@ import base64
 import binascii
 import json
 import os
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -145,6 +146,91 @@ async def run_helper(helper: str, server: str) -> Credential | None:
     if username == "<token>":  # docker's convention: the secret is an identity token
         return Credential(identity_token=secret)
     return Credential(username=username, password=secret)
+
+
+def store_credential(
+    registry: str, credential: Credential, username: str | None = None, path: Path | None = None
+) -> str | None:
+    """Save a login where docker saves it: with the credential helper config.json names for
+    the registry (the helper's name is returned), else in `auths` (base64 `auth`, and the
+    `identitytoken` when the credential is a refresh token). The file stays owner-only."""
+    path = path if path is not None else docker_config_path()
+    document = _read_document(path)
+    helper = _helper_for(document, registry)
+    user = credential.username or username or ""
+    if helper is not None:
+        token = credential.identity_token
+        secret = token if token else credential.password or ""
+        payload = {"ServerURL": _server_key(registry), "Username": "<token>" if token else user,
+                   "Secret": secret}  # fmt: skip
+        _call_helper(helper, "store", json.dumps(payload))
+        return helper
+    auths = document.setdefault("auths", {})
+    if not isinstance(auths, dict):
+        raise CredentialsError(f"{path}: `auths` is not an object")
+    for key in _keys(registry):
+        auths.pop(key, None)
+    pair = f"{user}:{'' if credential.identity_token else credential.password or ''}"
+    entry: dict[str, str] = {"auth": base64.b64encode(pair.encode()).decode()}
+    if credential.identity_token:
+        entry["identitytoken"] = credential.identity_token
+    auths[_server_key(registry)] = entry
+    _write_document(path, document)
+    return None
+
+
+def erase_credential(registry: str, path: Path | None = None) -> bool:
+    """Forget a login (`docker logout`): from the helper, or from `auths`; False if there was
+    none in `auths` (a helper is always asked)."""
+    path = path if path is not None else docker_config_path()
+    document = _read_document(path)
+    helper = _helper_for(document, registry)
+    if helper is not None:
+        _call_helper(helper, "erase", _server_key(registry))
+        return True
+    auths = document.get("auths")
+    if not isinstance(auths, dict):
+        return False
+    removed = [key for key in _keys(registry) if auths.pop(key, None) is not None]
+    if removed:
+        _write_document(path, document)
+    return bool(removed)
+
+
+def _read_document(path: Path) -> dict[str, Any]:
+    try:
+        document = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise CredentialsError(f"cannot read {path}: {exc}") from None
+    if not isinstance(document, dict):
+        raise CredentialsError(f"{path} is not a JSON object")
+    return document
+
+
+def _write_document(path: Path, document: dict[str, Any]) -> None:
+    """Written beside and renamed, mode 0600 (it holds passwords), as docker writes it."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as output:
+        output.write(json.dumps(document, indent="\t") + "\n")
+    temporary.replace(path)
+
+
+def _call_helper(helper: str, action: str, stdin: str) -> None:
+    program = f"docker-credential-{helper}"
+    try:
+        result = subprocess.run(
+            [program, action], input=stdin.encode(), capture_output=True, timeout=60, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise CredentialsError(f"cannot run {program}: {exc}") from None
+    if result.returncode != 0:
+        message = (result.stdout or result.stderr).decode("utf-8", "replace").strip()
+        first = message.splitlines()[0] if message else f"exit status {result.returncode}"
+        raise CredentialsError(f"{program} {action} failed: {first}")
 
 
 def _helper_for(document: dict[str, Any], registry: str) -> str | None:

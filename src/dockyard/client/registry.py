@@ -4,10 +4,12 @@ every registry it talks to) gives a Registry per host, which gives Repository ob
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from types import TracebackType
+from urllib.parse import urlencode
 
 from dockyard.client.credentials import Anonymous, Credential, Credentials
-from dockyard.client.errors import InvalidReference
+from dockyard.client.errors import InvalidReference, InvalidRequest
 from dockyard.client.listing import pages
 from dockyard.client.reference import Reference, api_host
 from dockyard.client.repository import Repository
@@ -58,6 +60,16 @@ class RegistryClient:
         await self.aclose()
 
 
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """One repository as `GET /v1/search` describes it."""
+
+    name: str
+    description: str = ""
+    stars: int = 0
+    official: bool = False
+
+
 class Registry:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -92,3 +104,33 @@ class Registry:
         query = f"?n={page_size}" if page_size else ""
         return pages(self.session, f"/v2/_catalog{query}", "repositories",
                      ("registry:catalog:*",), f"catalog of {self.host}")  # fmt: skip
+
+    async def search(self, term: str, limit: int = 25) -> list[SearchResult]:
+        """`GET /v1/search?q=TERM&n=LIMIT`, what `docker search` asks (a registry without it
+        answers 404: NotFound)."""
+        what = f"search of {self.host}"
+        # Learn how the registry authenticates first: a signed-in search sees private
+        # repositories too (a token for registry:catalog:search, or Basic).
+        await self.ping()
+        response = await self.session.request(
+            "GET", f"/v1/search?{urlencode({'q': term, 'n': limit})}",
+            scopes=("registry:catalog:search",), what=what,
+        )  # fmt: skip
+        try:
+            results = response.json().get("results") or []
+            return [_search_result(item) for item in results if isinstance(item, dict)]
+        except (ValueError, AttributeError, TypeError):
+            raise InvalidRequest(f"{what}: the answer is not the expected JSON") from None
+
+
+def _search_result(item: dict[str, object]) -> SearchResult:
+    name, description = item.get("name"), item.get("description")
+    stars, official = item.get("star_count"), item.get("is_official")
+    if not isinstance(name, str):
+        raise TypeError("a search result without a name")
+    return SearchResult(
+        name,
+        description if isinstance(description, str) else "",
+        stars if isinstance(stars, int) else 0,
+        official is True,
+    )

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 
 from dockyard.client import blobs, uploads
-from dockyard.client.errors import DigestMismatch, NotFound, TooLarge
+from dockyard.client.errors import DigestMismatch, ManifestUnknown, NotFound, TooLarge
 from dockyard.client.images import Descriptor, Index, Manifest, media_type_of
 from dockyard.client.listing import next_link, pages
 from dockyard.client.session import Session
@@ -88,6 +88,14 @@ class Repository:
         media_type = response.headers.get("content-type", "").split(";", 1)[0].strip()
         return Descriptor(media_type, digest, int(length) if length.isdigit() else 0)
 
+    async def resolve(self, reference: str | Digest) -> Descriptor:
+        """The descriptor of what a tag or digest names: HEAD, else GET where the registry's
+        HEAD gives no media type or answers nothing."""
+        found = await self.head_manifest(reference)
+        if found is None or not found.media_type:
+            found = (await self.manifest(reference)).descriptor
+        return found
+
     async def put_manifest(
         self, body: bytes, media_type: str, reference: str | Digest | None = None
     ) -> Digest:
@@ -110,6 +118,26 @@ class Repository:
                                              body)  # fmt: skip
         return digest
 
+    async def tag(self, reference: str | Digest, tag: str) -> Digest:
+        """Point `tag` at the manifest `reference` names: the manifest's own bytes PUT again
+        under the tag (its blobs are there already: nothing else moves)."""
+        manifest = await self.manifest(reference)
+        return await self.put_manifest(manifest.body, manifest.media_type, tag)
+
+    async def delete(self, reference: str | Digest) -> Digest:
+        """Delete the manifest a tag or digest names (by digest: Distribution refuses tags),
+        with every tag pointing at it; its digest."""
+        if isinstance(reference, Digest):
+            digest = reference
+        else:
+            found = await self.head_manifest(reference)
+            if found is None:
+                raise ManifestUnknown(f"{self._what(reference)}: manifest unknown [HTTP 404]",
+                                      status=404, code="MANIFEST_UNKNOWN")  # fmt: skip
+            digest = found.digest
+        await self.delete_manifest(digest)
+        return digest
+
     async def delete_manifest(self, reference: str | Digest) -> None:
         """Delete by digest (or by tag, where the registry allows it)."""
         await self.session.request(
@@ -128,9 +156,18 @@ class Repository:
     async def blob_bytes(self, digest: Digest | str, size: int | None = None) -> bytes:
         return b"".join([chunk async for chunk in self.blob(digest, size)])
 
-    async def blob_to_file(self, digest: Digest | str, path: Path, size: int | None = None) -> int:
-        """Download to `path` (renamed into place once verified; resumable); its size."""
-        return await blobs.blob_to_file(self.session, self.name, _digest(digest), path, size)
+    async def blob_to_file(
+        self,
+        digest: Digest | str,
+        path: Path,
+        size: int | None = None,
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> int:
+        """Download to `path` (renamed into place once verified; resumable); its size.
+        `on_bytes` is told of every piece written (and of what a resumed file already held)."""
+        return await blobs.blob_to_file(
+            self.session, self.name, _digest(digest), path, size, on_bytes
+        )
 
     async def blob_exists(self, digest: Digest | str) -> int | None:
         return await uploads.blob_exists(self.session, self.name, _digest(digest))
@@ -143,20 +180,22 @@ class Repository:
         *,
         mount_from: Iterable[str] = (),
         chunk_size: int | None = None,
+        on_bytes: Callable[[int], None] | None = None,
     ) -> PushedBlob:
         """Skip, mount (from `mount_from` repositories of this registry) or upload a blob;
-        monolithic unless `chunk_size` is given. A stream needs its digest."""
+        monolithic unless `chunk_size` is given. A stream needs its digest. `on_bytes` is told
+        of every piece sent (again when a retry resends a file)."""
         if isinstance(content, bytes):
             digest = digest or Digest.of(content)
             size = len(content)
         elif isinstance(content, Path):
             size = content.stat().st_size
-            digest = digest or _file_digest(content)
+            digest = digest or file_digest(content)
         if digest is None:
             raise ValueError("push_blob of a stream needs the blob's digest")
         return await uploads.push_blob(
             self.session, self.name, content, _digest(digest), size,
-            mount_from=mount_from, chunk_size=chunk_size,
+            mount_from=mount_from, chunk_size=chunk_size, on_bytes=on_bytes,
         )  # fmt: skip
 
     async def mount_blob(self, digest: Digest | str, source: str) -> bool:
@@ -262,7 +301,8 @@ def _subject(body: bytes) -> Digest | None:
         return None
 
 
-def _file_digest(path: Path) -> Digest:
+def file_digest(path: Path) -> Digest:
+    """A file's sha256, read in pieces."""
     hasher = new_hasher("sha256")
     with path.open("rb") as file:
         while block := file.read(1 << 20):

@@ -6,7 +6,7 @@ registry says the upload stands."""
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -22,6 +22,8 @@ from dockyard.oci.digest import Digest
 # (sent once: copying between registries without touching the disk).
 Content = bytes | Path | AsyncIterable[bytes]
 FILE_CHUNK = 1 << 20
+# Told the size of each piece as it is handed to the connection (progress bars).
+OnBytes = Callable[[int], None]
 MAX_CHUNK_RETRIES = 3
 
 
@@ -59,6 +61,7 @@ async def push_blob(
     *,
     mount_from: Iterable[str] = (),
     chunk_size: int | None = None,
+    on_bytes: OnBytes | None = None,
 ) -> PushedBlob:
     what = f"push {session.registry}/{name}@{digest}"
     if await blob_exists(session, name, digest) is not None:
@@ -71,9 +74,11 @@ async def push_blob(
     if location is None:
         location = await _start(session, name, what)
     if chunk_size is None:
-        await _finish(session, name, location, digest, _body(content), what)
+        await _finish(session, name, location, digest, _body(content, on_bytes), what)
     else:
-        location = await _chunks(session, name, location, content, chunk_size, what)
+        location = await _chunks(
+            session, name, location, _counted(content, on_bytes), chunk_size, what
+        )
         await _finish(session, name, location, digest, None, what)
     return PushedBlob(digest, size, Pushed.UPLOADED)
 
@@ -179,13 +184,35 @@ def _location(response: httpx.Response, what: str) -> str:
     return str(response.url.join(location))
 
 
-def _body(content: Content) -> Body:
+def _body(content: Content, on_bytes: OnBytes | None = None) -> Body:
     if isinstance(content, bytes):
+        if on_bytes is not None:
+            on_bytes(len(content))
         return content
     if isinstance(content, Path):
         path = content
-        return lambda: _read_file(path, FILE_CHUNK)
-    return content
+        return lambda: _counted_stream(_read_file(path, FILE_CHUNK), on_bytes)
+    return _counted_stream(content, on_bytes)
+
+
+def _counted(content: Content, on_bytes: OnBytes | None) -> Content:
+    """The same content, `on_bytes` told of each piece as it is read (not for bytes or files,
+    which chunked uploads cut and resend themselves)."""
+    if isinstance(content, bytes | Path):
+        return content
+    return _counted_stream(content, on_bytes)
+
+
+def _counted_stream(
+    content: AsyncIterable[bytes], on_bytes: OnBytes | None
+) -> AsyncIterable[bytes]:
+    return content if on_bytes is None else _counting(content, on_bytes)
+
+
+async def _counting(content: AsyncIterable[bytes], on_bytes: OnBytes) -> AsyncIterator[bytes]:
+    async for piece in content:
+        on_bytes(len(piece))
+        yield piece
 
 
 async def _pieces(content: Content, size: int) -> AsyncIterator[bytes]:
