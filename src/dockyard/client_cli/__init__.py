@@ -1,0 +1,39 @@
+"""The registry client on the command line: `dockyard login`, `push`, `pull`, `copy`,
+`inspect`, `tags`, ... Thin commands over `dockyard.client`; nothing of the server is imported,
+so they run on machines without the server's dependencies in use."""
+
+from __future__ import annotations
+
+import argparse
+
+from dockyard.client_cli import changes, inspect, listing, login, transfer
+from dockyard.client_cli.common import Commands, guarded
+
+COMMANDS = frozenset(
+    {
+        "login",
+        "logout",
+        "push",
+        "pull",
+        "copy",
+        "inspect",
+        "digest",
+        "tags",
+        "catalog",
+        "search",
+        "referrers",
+        "tag",
+        "delete",
+        "attach",
+    }
+)
+
+
+def add_commands(commands: Commands) -> None:
+    for module in (login, transfer, inspect, listing, changes):
+        module.add_commands(commands)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run a parsed client command: any failure is one line on stderr and a non-zero exit."""
+    return guarded(lambda: int(args.run(args)))
