@@ -34,6 +34,8 @@ def measured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[IndexSe
         "DOCKYARD_HTTP__WORKERS": "2",
         "DOCKYARD_HTTP__DEBUG__ADDR": debug,
         "DOCKYARD_NOTIFICATIONS": json.dumps(notifications),
+        # A collection every 0.6 s, to be counted.
+        "DOCKYARD_REGISTRY__GC__INTERVAL_MINUTES": "0.01",
     }
     with index_server(tmp_path_factory.mktemp("metrics") / "data", env) as index:
         with index.registry(ADMIN, f"repository:{REPOSITORY}:pull,push") as client:
@@ -106,6 +108,15 @@ def test_the_event_queue_of_an_endpoint_that_does_not_answer_is_shown(
     )
     assert waiting >= 3  # two blobs and a manifest pushed, at least
     assert _value(_samples(url), "dockyard_events_oldest_seconds", endpoint="away") > 0
+
+
+def test_garbage_collection_runs_are_counted(measured: tuple[IndexServer, str]) -> None:
+    _, url = measured
+    runs = eventually(
+        lambda: _value(_samples(url), "dockyard_gc_runs_total", outcome="ok") or None,
+        what="a counted collection",
+    )
+    assert runs >= 1
 
 
 def test_metrics_are_not_on_the_main_address_unless_asked_for(

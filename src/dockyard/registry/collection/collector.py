@@ -17,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection
 
 from dockyard.config import GcSettings
+from dockyard.kit import unavailable
+from dockyard.metrics import switch
 from dockyard.oci.digest import Digest, InvalidDigest
 from dockyard.registry import metadata
 from dockyard.registry.blobs import blob_key
@@ -345,11 +347,25 @@ async def collect_on_schedule(registry: Registry, settings: GcSettings) -> None:
                 await collector.release_lease(finished)
             if report.deleted or report.aborted_uploads:
                 log.info("garbage collection: %s", summary(report))
+            _count_run("ok", report.bytes)
         except LeaseLost:
             log.warning("garbage collection stopped: another process took over its lease")
-        except Exception:
+            _count_run("lease lost", 0)
+        except Exception as exc:
             # The database or the store away: the next round tries again.
-            log.exception("garbage collection failed")
+            unavailable.log_failure(log, "garbage collection failed", exc)
+            _count_run("error", 0)
+
+
+def _count_run(outcome: str, reclaimed: int) -> None:
+    """The run in the metrics, when they are on (dockyard.metrics)."""
+    if not switch.on:
+        return
+    from dockyard.metrics import families
+
+    families.gc_runs.labels(outcome).inc()
+    if reclaimed:
+        families.gc_reclaimed_bytes.inc(reclaimed)
 
 
 def summary(report: Report) -> str:
