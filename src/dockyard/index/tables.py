@@ -144,6 +144,15 @@ catalogue_tags = Table(
     Column("pushed_by", String(255)),
     Index("ix_catalogue_tags_digest", "repository_id", "digest"),
 )
+# A repository's page lists its tags newest first: this walks them in that order (ties by name,
+# as the page sorts them), so a page reads its 25 entries and those it skips, never sorts them
+# all (migration 0020). By name, the primary key does the same.
+Index(
+    "ix_catalogue_tags_newest",
+    catalogue_tags.c.repository_id,
+    catalogue_tags.c.pushed_at.desc(),
+    catalogue_tags.c.tag,
+)
 
 # A user or a team (exactly one of the two) with a role on one repository.
 collaborators = Table(

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, Row, Select, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dockyard.index import community
@@ -98,6 +99,27 @@ def count_tags(connection: Connection, repositories: Iterable[int]) -> None:
         connection.execute(
             update(repository_settings).where(settings.id == repository).values(tag_count=counted)
         )
+
+
+def tag_page(
+    connection: Connection, repository: int, by_name: bool, offset: int, limit: int
+) -> list[Row[Any]]:
+    """One page of the repository's tags, by name or newest first (ties by name)."""
+    return list(connection.execute(tag_page_query(repository, by_name, offset, limit)))
+
+
+def tag_page_query(repository: int, by_name: bool, offset: int, limit: int) -> Select[Any]:
+    """The primary key or ix_catalogue_tags_newest walks the tags in the page's order, so a page
+    reads the rows it skips and its own, and sorts nothing."""
+    t = catalogue_tags.c
+    ordering = [t.tag] if by_name else [t.pushed_at.desc(), t.tag]
+    return (
+        select(catalogue_tags)
+        .where(t.repository_id == repository)
+        .order_by(*ordering)
+        .offset(offset)
+        .limit(limit)
+    )
 
 
 def count_pulls(connection: Connection, pulls: dict[str, tuple[int, datetime]]) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
 from dockyard.auth.scopes import PULL
 from dockyard.db.engine import Database
@@ -51,20 +51,10 @@ async def tags(
         raise Invalid(f"sort must be one of {', '.join(TAG_ORDERS)}")
 
     def read(connection: Connection) -> TagPage:
-        found = _pullable(connection, identity, name)
-        t = catalogue_tags.c
-        total = connection.execute(
-            select(func.count()).where(t.repository_id == found)
-        ).scalar_one()
-        ordering = [t.tag] if order == "name" else [t.pushed_at.desc(), t.tag]
-        rows = connection.execute(
-            select(catalogue_tags)
-            .where(t.repository_id == found)
-            .order_by(*ordering)
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        )
-        return TagPage(int(total), [_tag(row) for row in rows])
+        found, total = _pullable(connection, identity, name)
+        offset = (page - 1) * per_page
+        rows = repository.tag_page(connection, found, order == "name", offset, per_page)
+        return TagPage(total, [_tag(row) for row in rows])
 
     return await database.run(read)
 
@@ -73,7 +63,7 @@ async def tag(database: Database, identity: Identity | None, name: str, tag: str
     """One tag of a repository `identity` may pull; NotFound otherwise."""
 
     def read(connection: Connection) -> Tag:
-        found = _pullable(connection, identity, name)
+        found, _ = _pullable(connection, identity, name)
         t = catalogue_tags.c
         query = select(catalogue_tags).where(t.repository_id == found, t.tag == tag)
         row = connection.execute(query).first()
@@ -84,16 +74,15 @@ async def tag(database: Database, identity: Identity | None, name: str, tag: str
     return await database.run(read)
 
 
-def _pullable(connection: Connection, identity: Identity | None, name: str) -> int:
-    """The settings id of `name` when `identity` may pull it; NotFound (as for none) else."""
+def _pullable(connection: Connection, identity: Identity | None, name: str) -> tuple[int, int]:
+    """The settings id of `name` and its tag count when `identity` may pull it; NotFound (as
+    for none) else."""
     access = access_in(connection, identity, [name])[name]
-    full = canonical(name)
-    found = connection.execute(
-        select(repository_settings.c.id).where(repository_settings.c.name == full)
-    ).scalar()
+    s = repository_settings.c
+    found = connection.execute(select(s.id, s.tag_count).where(s.name == canonical(name))).first()
     if found is None or PULL not in access.actions:
         raise NotFound(f"no repository {name!r}")
-    return int(found)
+    return int(found.id), int(found.tag_count)
 
 
 def _tag(row: Any) -> Tag:
