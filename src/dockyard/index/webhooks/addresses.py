@@ -8,38 +8,13 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Sequence
-from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
+# Allowed moved to the registry's targets (replication uses it too); imported from here still.
+from dockyard.registry.events.targets import Allowed as Allowed
 from dockyard.registry.events.targets import ResolvedTarget, TargetRefused, is_internal
 
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 MAX_URL = 2000
-
-
-@dataclass(frozen=True, slots=True)
-class Allowed:
-    """`index.webhooks.allow`: host names, and addresses or networks, opened although internal."""
-
-    hosts: frozenset[str]
-    networks: tuple[Network, ...]
-
-    @classmethod
-    def of(cls, entries: Sequence[str]) -> Allowed:
-        hosts, networks = set(), []
-        for entry in entries:
-            try:
-                networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
-            except ValueError:
-                hosts.add(entry.lower().rstrip("."))
-        return cls(frozenset(hosts), tuple(networks))
-
-    def opens(self, host: str, address: Address) -> bool:
-        if host.lower().rstrip(".") in self.hosts:
-            return True
-        return any(address in network for network in self.networks)
 
 
 def well_formed(url: str) -> str | None:

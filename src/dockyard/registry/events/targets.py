@@ -8,8 +8,12 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class TargetRefused(Exception):
@@ -21,6 +25,30 @@ class ResolvedTarget:
     url: str  # with the checked address in place of the host name
     host_header: str
     sni_hostname: str | None  # for https: the name the certificate must carry
+
+
+@dataclass(frozen=True, slots=True)
+class Allowed:
+    """An allow-list (`index.webhooks.allow`, `replication.allow`): host names, and addresses
+    or networks, opened although internal."""
+
+    hosts: frozenset[str]
+    networks: tuple[Network, ...]
+
+    @classmethod
+    def of(cls, entries: Sequence[str]) -> Allowed:
+        hosts, networks = set(), []
+        for entry in entries:
+            try:
+                networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
+            except ValueError:
+                hosts.add(entry.lower().rstrip("."))
+        return cls(frozenset(hosts), tuple(networks))
+
+    def opens(self, host: str, address: Address) -> bool:
+        if host.lower().rstrip(".") in self.hosts:
+            return True
+        return any(address in network for network in self.networks)
 
 
 def is_internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
