@@ -49,11 +49,13 @@ def _parser(server: bool = True) -> argparse.ArgumentParser:
     from dockyard.registry.collection.commands import add_commands as add_collection_commands
     from dockyard.registry.events.commands import add_commands as add_event_commands
     from dockyard.registry.policies.commands import add_commands as add_policy_commands
+    from dockyard.registry.replication.commands import add_commands as add_replication_commands
 
     add_commands(commands)
     add_event_commands(commands)
     add_collection_commands(commands)
     add_policy_commands(commands)
+    add_replication_commands(commands)
     return parser
 
 

@@ -613,6 +613,15 @@ class RateLimitSettings(_Section):
     search: RateLimitRule = RateLimitRule()
 
 
+def registry_url(value: str) -> str:
+    """A registry's origin, http://HOST[:PORT] or https://HOST[:PORT], without a slash."""
+    scheme, _, rest = value.partition("://")
+    host = rest.rstrip("/")
+    if scheme not in ("http", "https") or not host or "/" in host:
+        raise ValueError("must be http://HOST[:PORT] or https://HOST[:PORT]")
+    return f"{scheme}://{host}"
+
+
 class MirrorUpstreamSettings(_Section):
     """One registry a mirror rule pulls from (docs/configuration.md#mirrors)."""
 
@@ -628,11 +637,7 @@ class MirrorUpstreamSettings(_Section):
     @field_validator("url")
     @classmethod
     def _registry_url(cls, value: str) -> str:
-        scheme, _, rest = value.partition("://")
-        host = rest.rstrip("/")
-        if scheme not in ("http", "https") or not host or "/" in host:
-            raise ValueError("must be http://HOST[:PORT] or https://HOST[:PORT]")
-        return f"{scheme}://{host}"
+        return registry_url(value)
 
     @model_validator(mode="after")
     def _credential_pair(self) -> MirrorUpstreamSettings:
@@ -686,6 +691,92 @@ class MirrorSettings(_Section):
         return self
 
 
+class ReplicationRuleSettings(_Section):
+    """Copy repositories to another registry as they are pushed (`push`), or from it on a
+    schedule (`pull`) (docs/operations.md#replication)."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$")
+    direction: Literal["push", "pull"]
+    # The other registry: http://HOST[:PORT] or https://HOST[:PORT].
+    registry: str
+    # This Dockyard's credentials at the other registry (Basic, or for its token server).
+    username: str | None = None
+    password: SecretStr | None = None
+    ca_file: Path | None = None
+    # Shell-style patterns (`*`, `?`, `[...]`) of repository names and of tags; `*` crosses `/`.
+    repositories: list[str] = Field(default=["*"], min_length=1)
+    tags: list[str] = Field(default=["*"], min_length=1)
+    # Of a multi-platform index, only these (os/arch[/variant]); empty: the index whole.
+    platforms: list[str] = []
+    # The manifests whose subject is a copied one (signatures, SBOMs) follow it.
+    referrers: bool = False
+    # `pull`: how often the other registry's tags are compared with this one's.
+    schedule_minutes: float = Field(default=60.0, gt=0)
+    # A failed copy is tried again after backoff_seconds, doubling up to max_backoff_seconds,
+    # at most max_attempts times.
+    max_attempts: int = Field(default=10, ge=1)
+    backoff_seconds: float = Field(default=5.0, gt=0)
+    max_backoff_seconds: float = Field(default=600.0, gt=0)
+
+    @field_validator("registry")
+    @classmethod
+    def _registry_url(cls, value: str) -> str:
+        return registry_url(value)
+
+    @field_validator("platforms")
+    @classmethod
+    def _platforms(cls, value: list[str]) -> list[str]:
+        for text in value:
+            parts = text.split("/")
+            if len(parts) not in (2, 3) or not all(parts):
+                raise ValueError(f"platform {text!r} is not os/arch[/variant]")
+        return value
+
+    @model_validator(mode="after")
+    def _credential_pair(self) -> ReplicationRuleSettings:
+        if (self.username is None) != (self.password is None):
+            raise PydanticCustomError(
+                "replication_credentials", "a replication rule's username and password go together"
+            )
+        return self
+
+    @field_serializer("password", when_used="json")
+    def _reveal_for_workers(self, value: SecretStr | None) -> str | None:
+        return None if value is None else value.get_secret_value()
+
+
+class ReplicationSettings(_Section):
+    """Replication rules, and how the copies reach this Dockyard and the others."""
+
+    rules: list[ReplicationRuleSettings] = []
+    # Host names, addresses or networks a rule's registry may be at although internal
+    # (loopback, private): the addresses of every other registry are checked before each copy.
+    allow: list[str] = []
+    # Where the copies reach this Dockyard's /v2 API (default: http://127.0.0.1:<http port>),
+    # with these credentials (in index mode, an administrator's; none with auth.mode none).
+    local_url: str | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    # A copy in progress holds its lease this long, renewed as it goes: a process killed
+    # mid-copy leaves it to another (or to itself, restarted) after at most this.
+    lease_seconds: float = Field(default=60.0, ge=1)
+    # Copies made at once by each process.
+    parallel: int = Field(default=2, ge=1, le=64)
+
+    @field_validator("rules")
+    @classmethod
+    def _unique_names(cls, value: list[ReplicationRuleSettings]) -> list[ReplicationRuleSettings]:
+        names = [rule.name for rule in value]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"more than one replication rule named {', '.join(twice)}")
+        return value
+
+    @field_serializer("password", when_used="json")
+    def _reveal_for_workers(self, value: SecretStr | None) -> str | None:
+        return None if value is None else value.get_secret_value()
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DOCKYARD_", env_nested_delimiter="__", extra="forbid"
@@ -703,6 +794,7 @@ class Settings(BaseSettings):
     notifications: NotificationSettings = NotificationSettings()
     ratelimits: RateLimitSettings = RateLimitSettings()
     mirrors: list[MirrorSettings] = []
+    replication: ReplicationSettings = ReplicationSettings()
 
     @field_validator("mirrors")
     @classmethod

@@ -22,12 +22,15 @@ class Distribution:
 
 
 @contextmanager
-def distribution_server(root: Path, extra_config: str = "") -> Iterator[Distribution]:
-    """`extra_config`: top-level YAML appended to the configuration (e.g. an `auth:` section)."""
+def distribution_server(
+    root: Path, extra_config: str = "", port: int | None = None
+) -> Iterator[Distribution]:
+    """`extra_config`: top-level YAML appended to the configuration (e.g. an `auth:` section);
+    `port`: a given one (the same server started again), else a free one."""
     reason = missing("docker-registry")
     if reason is not None:
         pytest.fail(f"{reason} (make test installs the Debian packages)")
-    port = free_port()
+    port = port or free_port()
     root.mkdir(parents=True, exist_ok=True)
     config = root / "config.yml"
     config.write_text(

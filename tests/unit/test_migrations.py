@@ -21,6 +21,7 @@ from dockyard.db.tables import metadata
 from dockyard.index import tables as _index_tables  # noqa: F401 (their tables join the metadata)
 from dockyard.index.webhooks import tables as _webhook_tables  # noqa: F401
 from dockyard.registry.metadata import get_upload
+from dockyard.registry.replication import tables as _replication_tables  # noqa: F401
 from dockyard.storage import Piece
 from tests.support.postgres import PostgresServer
 

@@ -24,6 +24,7 @@ from dockyard.registry.errors import RegistryError
 from dockyard.registry.events.delivery import Deliverer
 from dockyard.registry.middleware import SlowBody
 from dockyard.registry.policies.retention import retain_on_schedule
+from dockyard.registry.replication.receiver import ReplicationReceiver
 from dockyard.registry.routes import registry_routes, v1_routes
 from dockyard.registry.state import Registry
 
@@ -36,6 +37,12 @@ def create_registry_app(settings: Settings) -> Starlette:
     auth = create_auth(settings)
     for receiver in auth.event_receivers(registry):
         registry.events.add_local(receiver)
+    if settings.replication.rules:
+        # Fed the pushes by the outbox; its copies run beside the deliveries (the Deliverer).
+        replication = ReplicationReceiver(
+            settings.replication, registry.database, settings.http.port
+        )
+        registry.events.add_local(replication)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

@@ -1,0 +1,2 @@
+"""Replication: copies of repositories to and from other registries
+(docs/operations.md#replication)."""

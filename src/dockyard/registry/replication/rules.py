@@ -1,0 +1,67 @@
+"""A replication rule as the worker uses it: which repositories and tags it copies, which
+platforms, and the registry at the other end (checked against internal addresses)."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from urllib.parse import urlsplit
+
+from dockyard.client import Platform
+from dockyard.config import ReplicationRuleSettings
+from dockyard.registry.events.targets import Allowed, TargetRefused, is_internal
+
+PUSH, PULL = "push", "pull"
+
+
+@dataclass(frozen=True)
+class Rule:
+    settings: ReplicationRuleSettings
+    platforms: tuple[Platform, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        chosen = tuple(Platform.parse(text) for text in self.settings.platforms)
+        object.__setattr__(self, "platforms", chosen)
+
+    @property
+    def name(self) -> str:
+        return self.settings.name
+
+    @property
+    def direction(self) -> str:
+        return self.settings.direction
+
+    @property
+    def host(self) -> str:
+        """The other registry's `host[:port]`, as dockyard.client names a registry."""
+        return urlsplit(self.settings.registry).netloc
+
+    def copies(self, repository: str, tag: str | None = None) -> bool:
+        """Whether the rule copies this repository (and this tag of it, when one is given)."""
+        if not any(fnmatchcase(repository, p) for p in self.settings.repositories):
+            return False
+        return tag is None or any(fnmatchcase(tag, p) for p in self.settings.tags)
+
+
+async def check_registry(url: str, allowed: Allowed) -> None:
+    """Refuse (TargetRefused) a registry whose host resolves to an internal address that
+    `replication.allow` does not open: checked before every copy and every comparison, as a
+    name may resolve elsewhere by then."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise TargetRefused(f"cannot resolve {host}: {exc}") from None
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+    if not addresses:
+        raise TargetRefused(f"{host} has no address")
+    for address in addresses:
+        if is_internal(address) and not allowed.opens(host, address):
+            raise TargetRefused(
+                f"{host} resolves to the internal address {address} (not in replication.allow)"
+            )

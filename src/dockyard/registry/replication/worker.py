@@ -1,0 +1,272 @@
+"""The replication worker, one per process: compares each pull rule's tags when its schedule
+comes (one process per interval), and makes the copies queued in `replication_runs`, each
+under a lease renewed while it runs, so that with several processes or nodes each copy is
+made once, and a copy cut short by a killed process is made again once its lease ran out.
+A failed copy is tried again with a doubling back-off, up to the rule's `max_attempts`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import Connection
+
+from dockyard import client
+from dockyard.client.images import Descriptor
+from dockyard.client.transfer import RegistryEnd, transfer
+from dockyard.config import ReplicationSettings
+from dockyard.db.engine import Database
+from dockyard.kit import unavailable
+from dockyard.registry.events.outbox import in_thread
+from dockyard.registry.events.targets import Allowed, TargetRefused
+from dockyard.registry.metadata import now
+from dockyard.registry.replication import repository
+from dockyard.registry.replication.repository import DONE, FAILED, PENDING, Claimed
+from dockyard.registry.replication.rules import PULL, PUSH, Rule, check_registry
+
+log = logging.getLogger("dockyard.replication")
+
+POLL_SECONDS = 0.5
+ERROR_CHARS = 500
+SENT = ("uploaded", "copied", "downloaded")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    digest: str | None = None
+    bytes: int = 0
+    sent: int = 0
+    skipped: int = 0
+    error: str | None = None
+
+
+class _Counted:
+    """dockyard.client.transfer's Progress: the bytes moved, and how each blob went."""
+
+    def __init__(self) -> None:
+        self.bytes = 0
+        self.sent = 0
+        self.skipped = 0
+
+    def start(self, blob: Descriptor) -> None:
+        pass
+
+    def advance(self, blob: Descriptor, count: int) -> None:
+        self.bytes += count
+
+    def finish(self, blob: Descriptor, how: str) -> None:
+        if how in SENT:
+            self.sent += 1
+        else:
+            self.skipped += 1
+
+
+class Replicator:
+    def __init__(self, settings: ReplicationSettings, database: Database, http_port: int) -> None:
+        self.settings = settings
+        self.database = database
+        self.rules = {rule.name: Rule(rule) for rule in settings.rules}
+        self.allowed = Allowed.of(settings.allow)
+        local_url = settings.local_url or f"http://127.0.0.1:{http_port}"
+        self.local_host = urlsplit(local_url).netloc
+        self.owner = uuid.uuid4().hex  # this process, as a lease holder
+        self.wake = asyncio.Event()  # set when this process queued runs
+        self._clients = {name: self._client(rule, local_url) for name, rule in self.rules.items()}
+
+    def _client(self, rule: Rule, local_url: str) -> client.RegistryClient:
+        """One client per rule: this Dockyard and the other registry, each with its
+        credentials (two rules may name one registry with different ones)."""
+        credentials: dict[str, client.Credential] = {}
+        if self.settings.username is not None and self.settings.password is not None:
+            secret = self.settings.password.get_secret_value()
+            credentials[self.local_host] = client.Credential(self.settings.username, secret)
+        options = rule.settings
+        if options.username is not None and options.password is not None:
+            secret = options.password.get_secret_value()
+            credentials[rule.host] = client.Credential(options.username, secret)
+        hosts = {
+            self.local_host: client.HostOptions(insecure=local_url.startswith("http://")),
+            rule.host: client.HostOptions(
+                insecure=options.registry.startswith("http://"), ca_file=options.ca_file
+            ),
+        }
+        # Few quick tries within an attempt: the run's own back-off waits longer.
+        retry = client.RetryPolicy(attempts=2, base_delay=0.2, max_delay=2.0, max_retry_after=10)
+        return client.RegistryClient(client.StaticCredentials(credentials), hosts, retry)
+
+    async def run(self) -> None:
+        """Until cancelled: compare what is due, copy what is due, then wait a little."""
+        while True:
+            try:
+                await self.compare_due()
+                while await self.copy_due():
+                    pass
+            except Exception as exc:
+                # The database away, for instance: the next round tries again.
+                unavailable.log_failure(log, "replication failed", exc)
+            if not self.wake.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), POLL_SECONDS)
+            self.wake.clear()
+
+    async def close(self) -> None:
+        for opened in self._clients.values():
+            await opened.aclose()
+
+    # --- pull rules: compare on a schedule ---------------------------------------------------
+
+    async def compare_due(self) -> None:
+        for rule in self.rules.values():
+            if rule.direction != PULL:
+                continue
+            moment = now()
+            later = moment + timedelta(minutes=rule.settings.schedule_minutes)
+            if await in_thread(self.database, repository.take_schedule, rule.name, moment, later):
+                try:
+                    queued = await self.compare(rule)
+                except (client.RegistryError, TargetRefused) as exc:
+                    log.warning("replication %s: comparing tags failed: %s", rule.name, exc)
+                    continue
+                if queued:
+                    log.info("replication %s: %d tags differ, copies queued", rule.name, queued)
+
+    async def compare(self, rule: Rule) -> int:
+        """Queue a copy of each tag of the other registry (of the rule's repositories and
+        tags) that this one lacks or holds at another digest; how many were queued."""
+        await check_registry(rule.settings.registry, self.allowed)
+        opened = self._clients[rule.name]
+        remote = opened.registry(rule.host)
+        rows: list[dict[str, Any]] = []
+        moment = now()
+        async for name in remote.catalog():
+            if not rule.copies(name):
+                continue
+            theirs = remote.repository(name)
+            ours = opened.registry(self.local_host).repository(name)
+            async for tag in theirs.tags():
+                if not rule.copies(name, tag):
+                    continue
+                found = await theirs.head_manifest(tag)
+                if found is None:
+                    continue
+                here = await ours.head_manifest(tag)
+                if here is not None and here.digest == found.digest:
+                    continue
+                rows.append(new_run(rule.name, f"{name}:{tag}@{found.digest}", name, tag, moment))
+        return await in_thread(self.database, repository.queue, rows) if rows else 0
+
+    # --- copies ------------------------------------------------------------------------------
+
+    async def copy_due(self) -> int:
+        """Claim due runs no one holds (a few at once) and make one attempt at each."""
+        moment = now()
+        until = moment + timedelta(seconds=self.settings.lease_seconds)
+        claimed = await in_thread(self.database, self._claim, moment, until)
+        await asyncio.gather(*(self._attempt(row) for row in claimed))
+        return len(claimed)
+
+    def _claim(self, connection: Connection, moment: datetime, until: datetime) -> list[Claimed]:
+        claimed = []
+        for run_id in repository.due(connection, moment, self.settings.parallel):
+            row = repository.claim(connection, run_id, self.owner, moment, until)
+            if row is not None:
+                claimed.append(row)
+        return claimed
+
+    async def _attempt(self, row: Claimed) -> None:
+        rule = self.rules.get(row.rule)
+        if rule is None:
+            outcome = Outcome(error=f"no replication rule named {row.rule} is configured")
+        else:
+            keeping = asyncio.create_task(self._keep_lease(row))
+            try:
+                outcome = await self.copy(rule, row.repository, row.tag)
+            finally:
+                keeping.cancel()
+                await asyncio.gather(keeping, return_exceptions=True)
+        await in_thread(self.database, self._record, row, rule, outcome)
+        if outcome.error is None:
+            log.info(
+                "replication %s: %s:%s copied (%s, %d bytes, %d blobs sent, %d skipped)",
+                row.rule, row.repository, row.tag, outcome.digest, outcome.bytes,
+                outcome.sent, outcome.skipped,
+            )  # fmt: skip
+        else:
+            log.warning(
+                "replication %s: %s:%s attempt %d failed: %s",
+                row.rule, row.repository, row.tag, row.attempts + 1, outcome.error,
+            )  # fmt: skip
+
+    async def _keep_lease(self, row: Claimed) -> None:
+        while True:
+            await asyncio.sleep(self.settings.lease_seconds / 3)
+            until = now() + timedelta(seconds=self.settings.lease_seconds)
+            try:
+                await in_thread(self.database, repository.renew, row.id, self.owner, until)
+            except Exception as exc:
+                unavailable.log_failure(log, "renewing a replication lease failed", exc)
+
+    async def copy(self, rule: Rule, name: str, tag: str) -> Outcome:
+        """Copy one tag in the rule's direction; the outcome, never an exception."""
+        counted = _Counted()
+        try:
+            await check_registry(rule.settings.registry, self.allowed)
+            opened = self._clients[rule.name]
+            ours = RegistryEnd(opened.registry(self.local_host).repository(name))
+            theirs = RegistryEnd(opened.registry(rule.host).repository(name))
+            source, destination = (ours, theirs) if rule.direction == PUSH else (theirs, ours)
+            done = await transfer(
+                source, tag, destination, tag,
+                platforms=rule.platforms, referrers=rule.settings.referrers, progress=counted,
+            )  # fmt: skip
+        except (client.RegistryError, client.InvalidContent, TargetRefused) as exc:
+            return Outcome(None, counted.bytes, counted.sent, counted.skipped, _one_line(exc))
+        except OSError as exc:
+            return Outcome(None, counted.bytes, counted.sent, counted.skipped, _one_line(exc))
+        digest = str(done.top.digest)
+        return Outcome(digest, counted.bytes, counted.sent, counted.skipped)
+
+    def _record(
+        self, connection: Connection, row: Claimed, rule: Rule | None, outcome: Outcome
+    ) -> None:
+        values: dict[str, Any] = {
+            "bytes": repository.runs.bytes + outcome.bytes,
+            "blobs_sent": repository.runs.blobs_sent + outcome.sent,
+            "blobs_skipped": repository.runs.blobs_skipped + outcome.skipped,
+            "error": outcome.error,
+        }
+        if outcome.error is None:
+            values |= {"state": DONE, "digest": outcome.digest, "finished_at": now()}
+        elif rule is not None and row.attempts + 1 < rule.settings.max_attempts:
+            settings = rule.settings
+            wait = settings.backoff_seconds * 2 ** min(row.attempts, 30)
+            later = now() + timedelta(seconds=min(wait, settings.max_backoff_seconds))
+            values |= {"state": PENDING, "next_attempt_at": later}
+        else:
+            values |= {"state": FAILED, "finished_at": now()}
+        repository.settle(connection, row.id, self.owner, values)
+
+
+def new_run(rule: str, cause: str, name: str, tag: str, moment: datetime) -> dict[str, Any]:
+    """A new run's row."""
+    return {
+        "rule": rule,
+        "cause": cause[:400],
+        "repository": name,
+        "tag": tag,
+        "state": PENDING,
+        "attempts": 0,
+        "next_attempt_at": moment,
+        "created_at": moment,
+    }
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:ERROR_CHARS]

@@ -1,0 +1,296 @@
+"""Replication (docs/operations.md#replication): Dockyard to Distribution (htpasswd) as tags
+are pushed, Distribution to Dockyard on a schedule, the destination's images pulled back and
+compared by digest; a destination away for a while catches up; a Dockyard killed mid-copy
+finishes the copy once restarted."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dockyard.client import Credential, RegistryClient, RegistryError, StaticCredentials
+from dockyard.oci.digest import Digest
+from tests.support.auth import htpasswd
+from tests.support.client_images import MultiPlatform, multi_platform, pull, push
+from tests.support.distribution import distribution_server
+from tests.support.images import Image, make_image
+from tests.support.servers import (
+    DockyardServer,
+    dockyard_server,
+    free_port,
+    spawn_dockyard,
+    wait_until_answers,
+)
+
+ALICE = Credential("alice", "wonderland")
+
+
+@pytest.fixture(scope="module")
+def users(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("replication-users") / "htpasswd"
+    htpasswd(path, "alice", "wonderland")
+    return path
+
+
+def auth_of(users: Path) -> str:
+    return f"auth:\n  htpasswd: {{realm: basic-realm, path: {users}}}\n"
+
+
+def replication_env(*rules: dict[str, Any]) -> dict[str, str]:
+    """A Dockyard replicating by these rules; loopback opened, short leases."""
+    settings = {"rules": list(rules), "allow": ["127.0.0.1"], "lease_seconds": 3}
+    return {"DOCKYARD_REPLICATION": json.dumps(settings)}
+
+
+def rule(name: str, direction: str, port: int, **more: Any) -> dict[str, Any]:
+    """A rule with the other registry (Distribution as alice) at `port`; quick retries."""
+    return {
+        "name": name,
+        "direction": direction,
+        "registry": f"http://127.0.0.1:{port}",
+        "username": "alice",
+        "password": "wonderland",
+        "backoff_seconds": 0.3,
+        "max_backoff_seconds": 1,
+        "max_attempts": 1000,
+        **more,
+    }
+
+
+def _with_client(host: str, who: Credential | None, main: Callable[[Any], Any]) -> Any:
+    async def wrapped() -> Any:
+        async with RegistryClient(StaticCredentials({host: who} if who else {})) as client:
+            return await main(client.registry(host))
+
+    return asyncio.run(wrapped())
+
+
+def push_image(
+    host: str, name: str, tag: str, image: MultiPlatform, who: Credential | None
+) -> None:
+    async def main(registry: Any) -> None:
+        await push(registry.repository(name), image, tag)
+
+    _with_client(host, who, main)
+
+
+def pull_back(host: str, name: str, tag: str, image: MultiPlatform, who: Credential | None) -> None:
+    """Every platform of the image pulled from `host`: the same index digest, the same
+    manifests and blobs as pushed."""
+
+    async def main(registry: Any) -> None:
+        repository = registry.repository(name)
+        found = await repository.head_manifest(tag)
+        assert found is not None and found.digest == Digest.of(image.index)
+        await pull(repository, tag, image)
+
+    _with_client(host, who, main)
+
+
+def wait_for_tag(host: str, name: str, tag: str, who: Credential | None, seconds: float) -> None:
+    async def main(registry: Any) -> None:
+        repository = registry.repository(name)
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                if await repository.head_manifest(tag) is not None:
+                    return
+            except RegistryError:  # the other registry away a moment
+                pass
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"{host}/{name}:{tag} did not arrive within {seconds} s")
+
+    _with_client(host, who, main)
+
+
+def catalog(host: str, who: Credential | None) -> list[str]:
+    async def main(registry: Any) -> list[str]:
+        return [name async for name in registry.catalog()]
+
+    found: list[str] = _with_client(host, who, main)
+    return found
+
+
+def cli(data: Path, env: dict[str, str], *words: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "dockyard.cli", "replication", *words, "--data", str(data)]
+    return subprocess.run(
+        command, capture_output=True, text=True, env={**os.environ, **env}, check=False
+    )
+
+
+def runs_of(data: Path, env: dict[str, str]) -> list[dict[str, Any]]:
+    done = cli(data, env, "runs", "--json")
+    assert done.returncode == 0, done.stderr
+    found: list[dict[str, Any]] = json.loads(done.stdout)
+    return found
+
+
+def until(find: Callable[[], dict[str, Any] | None], seconds: float = 30) -> dict[str, Any]:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = find()
+        if found is not None:
+            return found
+        time.sleep(0.3)
+    raise AssertionError("the run looked for did not come")
+
+
+def the_run(
+    data: Path, env: dict[str, str], name: str, tag: str, wanted: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any] | None:
+    for found in runs_of(data, env):
+        if found["repository"] == name and found["tag"] == tag and wanted(found):
+            return found
+    return None
+
+
+def test_pushes_are_copied_to_distribution_which_catches_up_after_being_away(
+    tmp_path: Path, users: Path
+) -> None:
+    root, port = tmp_path / "distribution", free_port()
+    first, second = multi_platform("replicated-one"), multi_platform("replicated-two")
+    env = replication_env(rule("to-distribution", "push", port, repositories=["team/*"]))
+    data = tmp_path / "dockyard"
+    with dockyard_server(data, env=env) as dockyard:
+        with distribution_server(root, auth_of(users), port) as other:
+            push_image(dockyard.host, "team/app", "v1", first, None)
+            push_image(dockyard.host, "other/app", "v1", first, None)  # no rule copies it
+            wait_for_tag(other.host, "team/app", "v1", ALICE, 30)
+            pull_back(other.host, "team/app", "v1", first, ALICE)
+            copied = until(lambda: the_run(data, env, "team/app", "v1", _done))
+            assert copied["bytes"] >= sum(len(blob) for blob in first.blobs)
+            assert copied["digest"] == str(Digest.of(first.index))
+
+            # The same image under another tag: the destination has every blob, none is sent.
+            push_image(dockyard.host, "team/app", "again", first, None)
+            again = until(lambda: the_run(data, env, "team/app", "again", _done))
+            assert again["bytes"] == 0 and again["blobs_sent"] == 0
+            assert again["blobs_skipped"] == len(first.blobs)
+
+        # Distribution away: the copy is tried again and again, each failure one line.
+        push_image(dockyard.host, "team/app", "v2", second, None)
+        failing = until(lambda: the_run(data, env, "team/app", "v2", _tried))
+        assert failing["state"] == "pending" and "\n" not in failing["error"]
+
+        # Back on the same port and data: the backlog is delivered.
+        with distribution_server(root, auth_of(users), port) as other:
+            wait_for_tag(other.host, "team/app", "v2", ALICE, 60)
+            pull_back(other.host, "team/app", "v2", second, ALICE)
+            pull_back(other.host, "team/app", "v1", first, ALICE)
+            assert "other/app" not in catalog(other.host, ALICE)
+            until(lambda: the_run(data, env, "team/app", "v2", _done))
+
+    table = cli(data, env)
+    assert table.returncode == 0, table.stderr
+    assert "to-distribution" in table.stdout and "push" in table.stdout
+    unknown = cli(data, env, "runs", "--rule", "nope")
+    assert unknown.returncode == 1 and unknown.stderr.count("\n") == 1
+
+
+def test_distribution_is_copied_to_dockyard_on_a_schedule(tmp_path: Path, users: Path) -> None:
+    image, later = multi_platform("scheduled-one"), multi_platform("scheduled-two")
+    port = free_port()
+    with distribution_server(tmp_path / "distribution", auth_of(users), port) as other:
+        push_image(other.host, "lib/tool", "1.0", image, ALICE)
+        push_image(other.host, "private/tool", "1.0", image, ALICE)  # not the rule's
+        every = rule("from-distribution", "pull", port, repositories=["lib/*"],
+                     tags=["1.*"], schedule_minutes=0.02)  # fmt: skip
+        env = replication_env(every)
+        data = tmp_path / "dockyard"
+        with dockyard_server(data, env=env) as dockyard:
+            wait_for_tag(dockyard.host, "lib/tool", "1.0", None, 30)
+            pull_back(dockyard.host, "lib/tool", "1.0", image, None)
+            # A tag pushed there later arrives at the next comparison; one the rule leaves
+            # out never does.
+            push_image(other.host, "lib/tool", "1.1", later, ALICE)
+            push_image(other.host, "lib/tool", "latest", later, ALICE)
+            wait_for_tag(dockyard.host, "lib/tool", "1.1", None, 30)
+            pull_back(dockyard.host, "lib/tool", "1.1", later, None)
+            time.sleep(2)  # a comparison or more later
+            assert catalog(dockyard.host, None) == ["lib/tool"]
+            tags = [found["tag"] for found in runs_of(data, env)]
+            assert sorted(tags) == ["1.0", "1.1"]  # compared many times, copied once each
+
+
+def test_a_copy_cut_by_sigkill_is_made_after_the_restart(tmp_path: Path, users: Path) -> None:
+    # A large layer, so that the copy is still going when the kill comes.
+    big = make_image("killed-copy", layers=1)
+    big = Image(big.config, [os.urandom(96 << 20)])
+    port, dockyard_port = free_port(), free_port()
+    env = replication_env(rule("to-distribution", "push", port))
+    data = tmp_path / "dockyard"
+    with distribution_server(tmp_path / "distribution", auth_of(users), port) as other:
+        process, log = spawn_dockyard(
+            data, dockyard_port, env={"DOCKYARD_AUTH__MODE": "none", **env}
+        )
+        server = DockyardServer(f"http://127.0.0.1:{dockyard_port}", f"127.0.0.1:{dockyard_port}",
+                                data, log, process)  # fmt: skip
+        try:
+            wait_until_answers(f"{server.url}/v2/", process, log)
+            _push_single(server.host, "big/app", "v1", big)
+            leased = _until_leased(data / "registry.db")
+            server.stop(signal.SIGKILL)
+        finally:
+            server.stop()
+        assert leased == ("pending", 0)
+        with dockyard_server(data, env=env) as restarted:
+            del restarted
+            wait_for_tag(other.host, "big/app", "v1", ALICE, 90)
+            done = until(lambda: the_run(data, env, "big/app", "v1", _done), 30)
+            assert done["attempts"] == 1  # the killed attempt never recorded one
+        assert _pulled_layer_digest(other.host, "big/app", "v1") == Digest.of(big.layers[0])
+
+
+def _push_single(host: str, name: str, tag: str, image: Image) -> None:
+    async def main(registry: Any) -> None:
+        repository = registry.repository(name)
+        for blob in (image.config, *image.layers):
+            await repository.push_blob(blob)
+        await repository.put_manifest(image.manifest, image.media_type, tag)
+
+    _with_client(host, None, main)
+
+
+def _until_leased(database: Path) -> tuple[str, int]:
+    """The first moment a run is held by a worker: its state and attempts then."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with sqlite3.connect(database) as connection:
+            found = connection.execute(
+                "SELECT state, attempts FROM replication_runs WHERE lease_owner IS NOT NULL"
+            ).fetchone()
+        if found is not None:
+            return str(found[0]), int(found[1])
+        time.sleep(0.02)
+    raise AssertionError("no copy started")
+
+
+def _pulled_layer_digest(host: str, name: str, tag: str) -> Digest:
+    async def main(registry: Any) -> Digest:
+        repository = registry.repository(name)
+        manifest = (await repository.manifest(tag)).image()
+        layer = manifest.layers[0]
+        data = await repository.blob_bytes(layer.digest, layer.size)
+        return Digest.of(data)
+
+    found: Digest = _with_client(host, ALICE, main)
+    return found
+
+
+def _done(found: dict[str, Any]) -> bool:
+    return bool(found["state"] == "done")
+
+
+def _tried(found: dict[str, Any]) -> bool:
+    return bool(found["attempts"] >= 2 and found["error"])
