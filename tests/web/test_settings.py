@@ -10,6 +10,7 @@ import re
 
 import httpx
 
+from tests.support.images import make_image, push_image
 from tests.support.index import ADMIN_PASSWORD, IndexServer
 from tests.support.waiting import eventually
 from tests.support.web import create_account, post_form, push, sign_in, sign_up
@@ -246,9 +247,38 @@ def test_an_administrator_disables_promotes_and_resets_passwords(web: IndexServe
         with sign_in(web.url, user, found.group(1)) as again:
             assert again.get("/account/tokens").status_code == 200
 
-        storage = admin.get("/-/admin/storage", params={"page": 1})
+        storage = admin.get("/-/admin/storage", params={"from": push_user})
         assert storage.status_code == 200 and push_user in storage.text
         assert "Registry events" in admin.get("/-/admin/queues").text
+
+
+def test_storage_per_namespace_is_the_registry_s_accounting_a_page_of_namespaces_at_a_time(
+    web: IndexServer,
+) -> None:
+    owner = fresh("accounted")
+    create_account(web.url, owner, PASSWORD)
+    image = make_image(f"{owner}-shared", layers=2)
+    for name in (f"{owner}/one", f"{owner}/two"):
+        with web.registry((owner, PASSWORD), f"repository:{name}:pull,push") as registry:
+            for tag in ("v1", "v2"):  # four tags, one image: the store holds it once
+                push_image(registry, name, image, tag)
+        web.catalogued(name)
+    with web.api((owner, PASSWORD)) as api:
+        stored = api.get(f"/api/namespaces/{owner}/usage").json()
+    assert stored["bytes"] < 2 * sum(len(layer) for layer in image.layers)
+    with sign_in(web.url, "admin", ADMIN_PASSWORD) as admin:
+        page = admin.get("/-/admin/storage", params={"from": owner})
+        assert page.status_code == 200
+        listed = re.findall(r'<td><a href="/u/([^"]+)">', page.text)
+        assert listed[0] == owner and listed == sorted(listed) and len(listed) <= 20
+        row = page.text[page.text.index(f'href="/u/{owner}"') :]
+        assert row.index(f'<data value="{stored["bytes"]}"') < row.index("</tr>")
+        assert "estimate" not in page.text.lower()
+        first = admin.get("/-/admin/storage").text
+        names = re.findall(r'<td><a href="/u/([^"]+)">', first)
+        following = re.search(r'rel="next" href="/-/admin/storage\?from=([^"]+)"', first)
+        if following is not None:  # more than a page of namespaces: the next starts after
+            assert following.group(1) > names[-1] and len(names) == 20
 
 
 def test_the_queues_page_shows_a_failing_webhook_and_why(web: IndexServer) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
-from dockyard.config import EndpointSettings, WebhookSettings
+from dockyard.config import EndpointSettings, QuotaSettings, WebhookSettings
 from dockyard.index.hub import Index
 from dockyard.registry.state import Registry
 from dockyard.web.templates import Templates
@@ -23,6 +23,8 @@ class Web:
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)  # URLs hooks may call
     # The registry's configured event endpoints, for the site administration's queues.
     event_endpoints: tuple[EndpointSettings, ...] = ()
+    # registry.quotas: the limits in force where a namespace sets none (site administration).
+    quotas: QuotaSettings = field(default_factory=QuotaSettings)
 
 
 def web_of(request: Request) -> Web:

@@ -68,6 +68,7 @@ def web_routes(
         settings.index.web.session_lifetime_seconds,
         settings.index.webhooks,
         tuple(settings.notifications.endpoints),
+        settings.registry.quotas,
     )
     bound: list[BaseRoute] = [
         Route(r.path, _bind(r.endpoint, web), methods=r.methods) for r in page_routes()

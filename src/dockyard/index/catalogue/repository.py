@@ -139,21 +139,3 @@ def count_pulls(connection: Connection, pulls: dict[str, tuple[int, datetime]]) 
                 ),
             )
         )
-
-
-def sizes_by_namespace(
-    connection: Connection, offset: int, limit: int
-) -> list[tuple[str, int, int]]:
-    """(namespace, repositories, bytes) by the sizes of their tags, largest first."""
-    s, t = repository_settings.c, catalogue_tags.c
-    total = func.coalesce(func.sum(t.size), 0)
-    query = (
-        select(s.namespace, func.count(func.distinct(s.id)), total.label("total"))
-        .select_from(repository_settings)
-        .outerjoin(catalogue_tags, t.repository_id == s.id)
-        .group_by(s.namespace)
-        .order_by(total.desc(), s.namespace)
-        .offset(offset)
-        .limit(limit)
-    )
-    return [(str(n), int(c), int(b)) for n, c, b in connection.execute(query)]

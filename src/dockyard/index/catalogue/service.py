@@ -95,21 +95,3 @@ def _tag(row: Any) -> Tag:
         as_utc(row.pushed_at),
         row.pushed_by,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class NamespaceUse:
-    namespace: str
-    repositories: int
-    tagged_bytes: int  # every tag's size summed: shared blobs counted once per tag
-
-
-async def storage_by_namespace(
-    database: Database, identity: Identity, page: int, per_page: int
-) -> tuple[list[NamespaceUse], bool]:
-    """What each namespace's tags take, largest first (site administrators only): an estimate
-    from the catalogue until the registry accounts for its storage itself."""
-    if not identity.is_admin:
-        raise NotFound("no such page")
-    rows = await database.run(repository.sizes_by_namespace, (page - 1) * per_page, per_page + 1)
-    return [NamespaceUse(*row) for row in rows[:per_page]], len(rows) > per_page

@@ -6,6 +6,7 @@ a repository's administrators set its own."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from sqlalchemy import Connection
@@ -24,6 +25,7 @@ from dockyard.index.policies.schemas import (
     RetentionPolicy,
     UsageOut,
 )
+from dockyard.index.repositories import repository as repositories
 from dockyard.index.repositories.permissions import Identity, namespace_role
 from dockyard.index.repositories.service import access_in
 from dockyard.registry.policies import quotas, rules, usage
@@ -94,6 +96,39 @@ async def usage_of(
         )
 
     return await _administered(database, identity, scope, read)
+
+
+@dataclass(frozen=True, slots=True)
+class NamespaceStorage:
+    namespace: str
+    bytes: int  # each distinct blob and manifest of its repositories once
+    repository_count: int  # repositories holding at least one manifest
+    limits: Limits  # in force: the namespace's own or the configured defaults
+
+
+async def storage_page(
+    database: Database, identity: Identity, start: str, per_page: int, defaults: QuotaSettings
+) -> tuple[list[NamespaceStorage], str | None]:
+    """Site administrators: the usage and quotas of `per_page` namespaces from `start` on, in
+    name order, and the namespace the next page starts at. Computed for this page only: a
+    namespace's bytes cost a read of its links (decision 0022), so no page reads them all."""
+    if not identity.is_admin:
+        raise NotFound("no such page")
+
+    def read(connection: Connection) -> tuple[list[NamespaceStorage], str | None]:
+        found = repositories.namespaces_from(connection, start, per_page + 1)
+        shown = [
+            NamespaceStorage(
+                namespace,
+                usage.namespace_bytes(connection, namespace),
+                usage.namespace_repositories(connection, namespace),
+                quotas.effective(connection, namespace, defaults),
+            )
+            for namespace in found[:per_page]
+        ]
+        return shown, found[per_page] if len(found) > per_page else None
+
+    return await database.run(read)
 
 
 async def quota_of(

@@ -197,3 +197,17 @@ def namespace_page(
         .limit(limit)
     )
     return int(total), list(connection.execute(query))
+
+
+def namespaces_from(connection: Connection, start: str, limit: int) -> list[str]:
+    """Namespaces holding a repository, in name order from `start` on: a walk of the index on
+    (namespace, name) that stops after `limit` of them."""
+    s = repository_settings.c
+    query = (
+        select(s.namespace)
+        .where(s.namespace >= start)
+        .group_by(s.namespace)
+        .order_by(s.namespace)
+        .limit(limit)
+    )
+    return [str(namespace) for namespace in connection.execute(query).scalars()]

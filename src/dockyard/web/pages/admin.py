@@ -1,7 +1,7 @@
 """`/-/admin`: site administration, for site administrators only (everyone else gets 404, as
 for a page that does not exist): accounts (disable, enable, promote, demote, reset a password,
-the new one shown once), storage per namespace (estimated from the catalogue), and the queues
-of registry events and of webhooks with their failures."""
+the new one shown once), storage per namespace (the registry's accounting, a page of namespaces
+at a time), and the queues of registry events and of webhooks with their failures."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from starlette.routing import Route
 
 from dockyard.index.accounts import lifecycle
 from dockyard.index.accounts import service as accounts
-from dockyard.index.catalogue import service as catalogue
 from dockyard.index.errors import Conflict, NotFound
 from dockyard.index.names import is_valid_account_name
+from dockyard.index.policies import service as policies
 from dockyard.index.repositories.permissions import Identity
 from dockyard.index.tables import as_utc
 from dockyard.index.webhooks import service as webhooks
@@ -26,6 +26,8 @@ from dockyard.web.context import web_of
 from dockyard.web.http import as_user, number, page, redirect, render, viewer
 
 PER_PAGE = 50
+# A namespace's bytes are a read of all its blob links (decision 0022): fewer per page.
+NAMESPACES_PER_PAGE = 20
 ACTIONS = ("disable", "enable", "promote", "demote", "password")
 
 
@@ -87,16 +89,18 @@ async def act(request: Request) -> Response:
 @page
 async def storage(request: Request) -> Response:
     who = await site_admin(request)
-    use_page = number(request, "page")
-    database = web_of(request).index.database
-    found, more = await catalogue.storage_by_namespace(database, who, use_page, PER_PAGE)
+    start = request.query_params.get("from", "")[:64]
+    web = web_of(request)
+    found, following = await policies.storage_page(
+        web.index.database, who, start, NAMESPACES_PER_PAGE, web.quotas
+    )
     return await render(
         request,
         "admin_storage.html",
         section="storage",
         namespaces=found,
-        use_page=use_page,
-        more=more,
+        start=start,
+        following=following,
     )
 
 
