@@ -24,7 +24,8 @@ from dockyard.oci.digest import Digest
 from tests.support.auth import htpasswd
 from tests.support.client_images import MultiPlatform, multi_platform, pull, push
 from tests.support.distribution import distribution_server
-from tests.support.images import Image, make_image
+from tests.support.images import OCI_INDEX, OCI_MANIFEST, Image, descriptor, make_image
+from tests.support.index import ADMIN_PASSWORD, index_server
 from tests.support.servers import (
     DockyardServer,
     dockyard_server,
@@ -294,3 +295,112 @@ def _done(found: dict[str, Any]) -> bool:
 
 def _tried(found: dict[str, Any]) -> bool:
     return bool(found["attempts"] >= 2 and found["error"])
+
+
+def test_index_mode_copies_one_platform_with_its_referrers_and_shows_runs_to_admins_only(
+    tmp_path: Path, users: Path
+) -> None:
+    image = multi_platform("one-platform")
+    arm = image.images["linux/arm64/v8"]
+    port = free_port()
+    chosen = rule(
+        "arm-only", "push", port, tags=["v*"], platforms=["linux/arm64/v8"], referrers=True
+    )
+    env = replication_env(chosen)
+    settings = json.loads(env["DOCKYARD_REPLICATION"])
+    settings |= {"username": "admin", "password": ADMIN_PASSWORD}
+    env = {"DOCKYARD_REPLICATION": json.dumps(settings)}
+    admin = Credential("admin", ADMIN_PASSWORD)
+    with (
+        distribution_server(tmp_path / "distribution", auth_of(users), port) as other,
+        index_server(tmp_path / "dockyard" / "data", env) as index,
+    ):
+        host = index.server.host
+        # Under a tag the rule leaves out, then signed, then tagged as the rule copies it.
+        push_image(host, "admin/app", "staging", image, admin)
+        signature = _attach(host, "admin/app", arm.manifest, admin)
+        _tag(host, "admin/app", "v1", image.index, admin)
+        with index.api(("admin", ADMIN_PASSWORD)) as api:
+
+            def done() -> dict[str, Any] | None:
+                answer = api.get("/api/replication/runs", params={"rule": "arm-only"})
+                assert answer.status_code == 200, answer.text
+                runs = answer.json()["runs"]
+                return runs[0] if runs and runs[0]["state"] == "done" else None
+
+            run = until(done)
+        assert run["digest"] == str(Digest.of(arm.manifest)) and run["tag"] == "v1"
+
+        async def copied(registry: Any) -> tuple[Any, list[Any]]:
+            repository = registry.repository("admin/app")
+            top = await repository.manifest("v1")
+            return top, await repository.referrers(top.digest)
+
+        top, referrers = _with_client(other.host, ALICE, copied)
+        # The arm64 image alone, by its own digest; the signature of it came along.
+        assert top.body == arm.manifest and not top.is_index
+        assert [found.digest for found in referrers] == [signature]
+
+        with index.api(("admin", ADMIN_PASSWORD)) as api:
+            rules = api.get("/api/replication")
+            assert rules.status_code == 200, rules.text
+            (shown,) = rules.json()["rules"]
+            assert shown["name"] == "arm-only" and shown["done"] >= 1
+            assert shown["bytes"] >= len(arm.config) + sum(map(len, arm.layers))
+            assert api.get("/api/replication/runs", params={"rule": "x"}).status_code == 404
+        with index.api() as api:
+            body = {"username": "mallory", "email": "m@example.com", "password": "mallory-pw-1"}
+            assert api.post("/api/users", json=body).status_code == 201
+            assert api.get("/api/replication").status_code == 401
+        with index.api(("mallory", "mallory-pw-1")) as api:
+            assert api.get("/api/replication").status_code == 403
+            assert api.get("/api/replication/runs").status_code == 403
+
+
+def test_a_registry_at_an_internal_address_is_refused_unless_allowed(tmp_path: Path) -> None:
+    port = free_port()
+    settings = {"rules": [rule("inside", "push", port, max_attempts=1)]}  # no allow-list
+    env = {"DOCKYARD_REPLICATION": json.dumps(settings)}
+    data = tmp_path / "dockyard"
+    with dockyard_server(data, env=env) as dockyard:
+        push_image(dockyard.host, "team/app", "v1", multi_platform("refused"), None)
+        failed = until(lambda: the_run(data, env, "team/app", "v1", _failed))
+        assert "internal address 127.0.0.1" in failed["error"]
+        assert "replication.allow" in failed["error"] and failed["bytes"] == 0
+
+
+def _attach(host: str, name: str, subject: bytes, who: Credential) -> Digest:
+    """A signature-like artifact whose subject is the manifest `subject`; its digest."""
+
+    async def main(registry: Any) -> Digest:
+        repository = registry.repository(name)
+        config = b"{}"
+        await repository.push_blob(config)
+        blob = b"signature of " + str(Digest.of(subject)).encode()
+        await repository.push_blob(blob)
+        body = json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": OCI_MANIFEST,
+                "artifactType": "application/vnd.example.signature",
+                "config": descriptor("application/vnd.oci.empty.v1+json", config),
+                "layers": [descriptor("application/octet-stream", blob)],
+                "subject": descriptor(OCI_MANIFEST, subject),
+            }
+        ).encode()
+        await repository.put_manifest(body, OCI_MANIFEST)
+        return Digest.of(body)
+
+    found: Digest = _with_client(host, who, main)
+    return found
+
+
+def _tag(host: str, name: str, tag: str, index: bytes, who: Credential) -> None:
+    async def main(registry: Any) -> None:
+        await registry.repository(name).put_manifest(index, OCI_INDEX, tag)
+
+    _with_client(host, who, main)
+
+
+def _failed(found: dict[str, Any]) -> bool:
+    return bool(found["state"] == "failed")

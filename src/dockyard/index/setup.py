@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Route
 
 from dockyard.auth.login import Logins
 from dockyard.auth.tokens import TokenVerifier
-from dockyard.config import QuotaSettings, Settings, WebhookSettings
+from dockyard.config import QuotaSettings, ReplicationSettings, Settings, WebhookSettings
 from dockyard.index.access import IndexAccess, IndexAuthenticator, IndexPolicy
 from dockyard.index.accounts import endpoints as accounts
 from dockyard.index.catalogue import endpoints as catalogue
@@ -24,6 +24,7 @@ from dockyard.index.hub import Index
 from dockyard.index.openapi import openapi_route
 from dockyard.index.organisations import endpoints as organisations
 from dockyard.index.policies import endpoints as policies
+from dockyard.index.replication import endpoints as replication
 from dockyard.index.repositories import endpoints as repositories
 from dockyard.index.repositories import transfer
 from dockyard.index.search import endpoints as search
@@ -75,6 +76,7 @@ def api_routes(settings: Settings) -> list[BaseRoute]:
         *webhooks.routes,  # before the greedy /api/repositories/{name:path}
         *community.routes,  # before the greedy /api/repositories/{name:path}
         *policies.routes,  # before the greedy /api/repositories/{name:path}
+        *replication.routes,
         *transfer.routes,
         *repositories.routes,
         *search.routes,
@@ -87,8 +89,10 @@ def index_auth(settings: Settings) -> IndexAuth:
     index = Index.from_settings(settings)
     routes = [r for r in api_routes(settings) if isinstance(r, Route)]
     hooks, quotas = settings.index.webhooks, settings.registry.quotas
+    replicas = settings.replication
     bound = tuple(
-        Route(r.path, _bind(r.endpoint, index, hooks, quotas), methods=r.methods) for r in routes
+        Route(r.path, _bind(r.endpoint, index, hooks, quotas, replicas), methods=r.methods)
+        for r in routes
     )
     remote = None
     if settings.index.events.secret is not None:
@@ -101,11 +105,13 @@ def _bind(
     index: Index,
     hooks: WebhookSettings,
     quotas: QuotaSettings,
+    replication: ReplicationSettings,
 ) -> Callable[[Request], Awaitable[Response]]:
     async def with_index(request: Request) -> Response:
         request.state.index = index
         request.state.webhooks = hooks  # the allow-list a hook's URL is checked against
         request.state.quotas = quotas  # the default quotas the /api shows
+        request.state.replication = replication  # the rules /api/replication lists
         return await endpoint(request)
 
     return with_index

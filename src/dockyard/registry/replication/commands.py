@@ -6,17 +6,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from dockyard.config import Settings, load_settings
 from dockyard.db.engine import Database
 from dockyard.db.migrate import upgrade
-from dockyard.registry.replication import repository
+from dockyard.registry.replication.status import latest_runs, rules_status
 
 
 def add_commands(commands: Any) -> None:
@@ -74,48 +72,10 @@ def _one_line_errors(command: Any) -> Any:
     return run
 
 
-def rule_lines(settings: Settings, summaries: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each configured rule (and any that left runs but is configured no more) with its runs."""
-    configured = {rule.name: rule for rule in settings.replication.rules}
-    lines = []
-    for name in sorted(set(configured) | set(summaries)):
-        rule, found = configured.get(name), summaries.get(name)
-        lines.append(
-            {
-                "name": name,
-                "direction": rule.direction if rule else "unknown",
-                "registry": rule.registry if rule else "",
-                "pending": int(found.pending) if found else 0,
-                "done": int(found.done) if found else 0,
-                "failed": int(found.failed) if found else 0,
-                "bytes": int(found.bytes) if found else 0,
-                "last_finished_at": _when(found.last_finished_at) if found else None,
-            }
-        )
-    return lines
-
-
-def run_line(row: Any) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "rule": row.rule,
-        "repository": row.repository,
-        "tag": row.tag,
-        "digest": row.digest,
-        "state": row.state,
-        "attempts": row.attempts,
-        "bytes": row.bytes,
-        "blobs_sent": row.blobs_sent,
-        "blobs_skipped": row.blobs_skipped,
-        "error": row.error,
-        "created_at": _when(row.created_at),
-        "finished_at": _when(row.finished_at),
-    }
-
-
 def _rules(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    lines = rule_lines(settings, _in_database(settings, repository.summaries))
+    found = _in_database(settings, rules_status, settings.replication)
+    lines = [rule.as_dict() for rule in found]
     if args.json:
         print(json.dumps(lines, indent=2))
         return 0
@@ -140,8 +100,8 @@ def _runs(args: argparse.Namespace) -> int:
     if args.limit < 1:
         print("dockyard: --limit must be at least 1", file=sys.stderr)
         return 1
-    rows = _in_database(settings, _latest, args.rule, args.limit)
-    lines = [run_line(row) for row in rows]
+    found = _in_database(settings, latest_runs, args.rule, args.limit)
+    lines = [run.as_dict() for run in found]
     if args.json:
         print(json.dumps(lines, indent=2))
         return 0
@@ -153,14 +113,3 @@ def _runs(args: argparse.Namespace) -> int:
             f" {line['bytes']:>12}  {image}  {line['error'] or ''}".rstrip()
         )
     return 0
-
-
-def _latest(connection: Connection, rule: str | None, limit: int) -> list[Any]:
-    return repository.runs_of(connection, rule, limit)
-
-
-def _when(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,1 @@
+"""/api/replication: the registry's replication rules and runs, for site administrators."""
