@@ -6,12 +6,15 @@ queues), each refused to those the /api refuses."""
 from __future__ import annotations
 
 import itertools
+import json
 import re
+from pathlib import Path
 
 import httpx
 
 from tests.support.images import make_image, push_image
-from tests.support.index import ADMIN_PASSWORD, IndexServer
+from tests.support.index import ADMIN_PASSWORD, IndexServer, index_server
+from tests.support.receiver import event_receiver
 from tests.support.waiting import eventually
 from tests.support.web import create_account, post_form, push, sign_in, sign_up
 from tests.support.webhook_receiver import webhook_receiver
@@ -208,6 +211,43 @@ def test_an_owner_manages_members_teams_and_sees_what_teams_may_use(web: IndexSe
         assert theirs.get(page).status_code == 404
 
 
+def test_an_owner_deletes_a_team_and_its_members_lose_what_it_gave_them(
+    web: IndexServer,
+) -> None:
+    owner, member = fresh("towner"), fresh("tmember")
+    org = fresh("torg")
+    for user in (owner, member):
+        create_account(web.url, user, PASSWORD)
+    name = f"{org}/secret"
+    with web.api((owner, PASSWORD)) as api:
+        assert api.post("/api/orgs", json={"name": org}).status_code == 201
+        assert api.put(f"/api/orgs/{org}/members/{member}", json={"role": "member"}).is_success
+        assert api.post(f"/api/orgs/{org}/teams", json={"name": "readers"}).status_code == 201
+        assert api.put(f"/api/orgs/{org}/teams/readers/members/{member}").is_success
+        push(web, (owner, PASSWORD), name)
+        assert api.patch(f"/api/repositories/{name}", json={"visibility": "private"}).is_success
+    page = f"/u/{org}/-/settings"
+    with sign_in(web.url, owner, PASSWORD) as client:
+        grant = {"kind": "team", "member": "readers", "role": "read"}
+        granted = post_form(client, f"{settings_of(name)}/collaborators", grant, settings_of(name))
+        assert granted.status_code == 303
+        with sign_in(web.url, member, PASSWORD) as theirs:
+            assert theirs.get(f"/r/{name}").status_code == 200
+            refused = post_form(theirs, f"{page}/teams/readers/delete", {}, f"/u/{org}")
+            assert refused.status_code == 403
+            shown = client.get(page).text
+            assert 'data-confirm="Delete team readers of' in shown
+            deleted = post_form(client, f"{page}/teams/readers/delete", {}, page)
+            assert deleted.status_code == 303
+            assert 'id="team-readers"' not in client.get(page).text
+            assert theirs.get(f"/r/{name}").status_code == 404
+        assert "readers" not in client.get(settings_of(name)).text
+        again = post_form(client, f"{page}/teams/readers/delete", {}, page)
+        assert again.status_code == 404
+        forged = client.post(f"{page}/teams/builders/delete", data={"csrf_token": "x" * 43})
+        assert forged.status_code == 403
+
+
 def test_site_administration_is_for_site_administrators_only(web: IndexServer) -> None:
     user = fresh("plain")
     with sign_up(web.url, user, PASSWORD) as client, httpx.Client(base_url=web.url) as anonymous:
@@ -300,3 +340,54 @@ def test_the_queues_page_shows_a_failing_webhook_and_why(web: IndexServer) -> No
 
         page = eventually(failed, what="the failure on the queues page")
     assert receiver.url in page and name in page
+
+
+def test_an_endpoint_s_failed_events_are_retried_then_discarded_from_the_queues_page(
+    tmp_path: Path,
+) -> None:
+    hub = {"name": "hub", "url": "", "timeout": "2s", "threshold": 1, "backoff": "1h"}
+    with event_receiver() as receiver:
+        receiver.refusing = True
+        env = {
+            "DOCKYARD_NOTIFICATIONS__ENDPOINTS": json.dumps([{**hub, "url": receiver.url}]),
+            "DOCKYARD_NOTIFICATIONS__ALLOW_PRIVATE_TARGETS": "true",
+        }
+        with (
+            index_server(tmp_path / "data", env) as server,
+            sign_in(server.url, "admin", ADMIN_PASSWORD) as admin,
+        ):
+            push(server, ("admin", ADMIN_PASSWORD), "admin/app", "v1")
+            row = eventually(lambda: failed_row(admin), what="hub's failed events")
+            assert "backing off" in row and 'data-confirm="Discard the ' in row
+            receiver.refusing = False
+            retried = post_form(admin, "/-/admin/queues/events/retry", {"endpoint": "hub"},
+                                "/-/admin/queues")  # fmt: skip
+            assert retried.status_code == 303 and "done=retry" in retried.headers["location"]
+            delivered = len(receiver.wait_for_count(1))  # long before the hour of back-off
+
+            receiver.refusing = True
+            push(server, ("admin", ADMIN_PASSWORD), "admin/app", "v2")
+            eventually(lambda: failed_row(admin), what="hub's new failures")
+            discarded = post_form(admin, "/-/admin/queues/events/discard", {"endpoint": "hub"},
+                                  "/-/admin/queues")  # fmt: skip
+            assert discarded.status_code == 303
+            page = admin.get(discarded.headers["location"]).text
+            assert "Discarded" in page and failed_row(admin) is None
+            receiver.refusing = False
+            assert len(receiver.events) == delivered
+
+            unknown = post_form(admin, "/-/admin/queues/events/retry", {"endpoint": "nowhere"},
+                                "/-/admin/queues")  # fmt: skip
+            assert unknown.status_code == 404
+            forged = admin.post("/-/admin/queues/events/discard", data={"endpoint": "hub"})
+            assert forged.status_code == 403
+
+
+def failed_row(admin: httpx.Client) -> str | None:
+    """The queues page's row of endpoint `hub` while it has failed events."""
+    page = admin.get("/-/admin/queues").text
+    start = page.find("<td><code>hub</code></td>")
+    if start < 0:
+        return None
+    row = page[start : page.index("</tr>", start)]
+    return row if "Retry</button>" in row else None

@@ -133,6 +133,13 @@ def remove_team_member(connection: Connection, team: int, user_id: int) -> bool:
     return result.rowcount > 0
 
 
+def delete_team(connection: Connection, team: int) -> None:
+    """The team, its members and the roles it held on repositories."""
+    connection.execute(delete(collaborators).where(collaborators.c.team_id == team))
+    connection.execute(delete(team_members).where(team_members.c.team_id == team))
+    connection.execute(delete(teams).where(teams.c.id == team))
+
+
 def team_member_names(connection: Connection, team: int) -> list[str]:
     query = (
         select(users.c.username)

@@ -122,6 +122,16 @@ async def remove_team_member(
     await database.run(change)
 
 
+async def delete_team(database: Database, actor: User, organisation: str, team: str) -> None:
+    """Owners (or site administrators) delete a team: its members lose what it gave them."""
+
+    def remove(connection: Connection) -> None:
+        org = _owned(connection, actor, organisation)
+        repository.delete_team(connection, _team(connection, org, organisation, team))
+
+    await database.run(remove)
+
+
 async def team_members(database: Database, actor: User, organisation: str, team: str) -> list[str]:
     def read(connection: Connection) -> list[str]:
         org = _organisation(connection, organisation)

@@ -6,6 +6,7 @@ at a time), and the queues of registry events and of webhooks with their failure
 from __future__ import annotations
 
 import secrets
+import urllib.parse
 from datetime import datetime
 
 from starlette.requests import Request
@@ -23,12 +24,13 @@ from dockyard.index.webhooks import service as webhooks
 from dockyard.registry.events import outbox
 from dockyard.registry.metadata import now
 from dockyard.web.context import web_of
-from dockyard.web.http import as_user, number, page, redirect, render, viewer
+from dockyard.web.http import as_user, form, number, page, redirect, render, viewer
 
 PER_PAGE = 50
 # A namespace's bytes are a read of all its blob links (decision 0022): fewer per page.
 NAMESPACES_PER_PAGE = 20
 ACTIONS = ("disable", "enable", "promote", "demote", "password")
+EVENT_ACTIONS = ("retry", "discard")
 
 
 async def site_admin(request: Request) -> Identity:
@@ -133,6 +135,27 @@ async def queues(request: Request) -> Response:
     )
 
 
+@page
+async def act_on_events(request: Request) -> Response:
+    """`dockyard events retry|discard ENDPOINT` from the queues page: end an endpoint's back-off
+    so its failed events go at the next attempt, or forget its failed events."""
+    await site_admin(request)
+    action: str = request.path_params["action"]
+    endpoint = (await form(request)).get("endpoint", "")
+    web = web_of(request)
+    database = web.index.database
+    known = {s.name for s in await database.run(outbox.statuses)}
+    known |= {configured.name for configured in web.event_endpoints}
+    if action not in EVENT_ACTIONS or endpoint not in known:
+        raise NotFound(f"no endpoint {endpoint[:200]!r}")
+    if action == "retry":
+        count = await database.run(outbox.retry_now, endpoint)
+    else:
+        count = await database.run(outbox.discard, endpoint, False)
+    done = urllib.parse.urlencode({"done": action, "endpoint": endpoint, "count": count})
+    return redirect(f"/-/admin/queues?{done}#events")
+
+
 def _aware(moment: datetime | None) -> datetime | None:
     return None if moment is None else as_utc(moment)
 
@@ -142,4 +165,5 @@ routes = [
     Route("/-/admin/users/{user}/{action}", act, methods=["POST"]),
     Route("/-/admin/storage", storage, methods=["GET"]),
     Route("/-/admin/queues", queues, methods=["GET"]),
+    Route("/-/admin/queues/events/{action}", act_on_events, methods=["POST"]),
 ]

@@ -129,6 +129,9 @@ remove_team_member = _form(
         c.database, c.actor, c.org, c.team, c.field("username")
     ),
 )
+delete_team = _form(
+    "teams", lambda c: organisations.delete_team(c.database, c.actor, c.org, c.team)
+)
 create_hook = webhooks.hook_creator(lambda r: Of(organisation=_organisation(r)), render_settings)
 
 _BASE = "/u/{org}/-/settings"
@@ -137,6 +140,7 @@ routes = [
     Route(f"{_BASE}/members", set_member, methods=["POST"]),
     Route(f"{_BASE}/members/remove", remove_member, methods=["POST"]),
     Route(f"{_BASE}/teams", create_team, methods=["POST"]),
+    Route(f"{_BASE}/teams/{{team}}/delete", delete_team, methods=["POST"]),
     Route(f"{_BASE}/teams/{{team}}/members", add_team_member, methods=["POST"]),
     Route(f"{_BASE}/teams/{{team}}/members/remove", remove_team_member, methods=["POST"]),
     Route(f"{_BASE}/webhooks", create_hook, methods=["POST"]),
