@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,18 +24,16 @@ NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        migrated = Database(f"sqlite:///{tmp_path / 'r.db'}")
-        upgrade(migrated.engine)
-        yield migrated
-        migrated.dispose()
-        return
-    postgres: PostgresServer = request.getfixturevalue("postgres")
-    with postgres.database() as url:
+    """A migrated database: the index comes from migration 0020, as in production."""
+    with ExitStack() as stack:
+        url = f"sqlite:///{tmp_path / 'r.db'}"
+        if request.param == "postgresql":
+            postgres: PostgresServer = request.getfixturevalue("postgres")
+            url = stack.enter_context(postgres.database())
         migrated = Database(url)
+        stack.callback(migrated.dispose)
         upgrade(migrated.engine)
         yield migrated
-        migrated.dispose()
 
 
 def tagged(connection: Connection, name: str, ages: dict[str, int]) -> int:
