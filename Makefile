@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 ADDR ?= 127.0.0.1:5000
 DATA ?= ./data
 
-.PHONY: serve test lint unit fuzz bench bench-s3 bench-search bench-events bench-web bench-gc system-deps clean
+.PHONY: serve test lint unit fuzz bench bench-s3 bench-search bench-events bench-listings bench-web bench-gc system-deps clean
 
 serve: $(VENV)/.installed
 	$(BIN)/dockyard serve --addr $(ADDR) --data $(DATA)
@@ -52,6 +52,10 @@ bench-gc: $(VENV)/.installed-test system-deps
 # What pull events and pull counts cost a manifest GET (docs/benchmarks-events.md).
 bench-events: $(VENV)/.installed-test system-deps
 	$(BIN)/python -m bench.pull_events_bench
+
+# Tag lists, catalogue pages and memory against Distribution (docs/benchmarks.md).
+bench-listings: $(VENV)/.installed-test system-deps
+	$(BIN)/python -m bench.listing_bench
 
 # Debian packages the tests and benchmarks drive: real clients, the reference registry,
 # PostgreSQL and Redis; and Azurite from npm. Installed only when missing.
