@@ -5,14 +5,11 @@ or changed, and again before every attempt, as a name may resolve elsewhere by t
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
-import socket
 from urllib.parse import urlsplit, urlunsplit
 
 # Allowed moved to the registry's targets (replication uses it too); imported from here still.
 from dockyard.registry.events.targets import Allowed as Allowed
-from dockyard.registry.events.targets import ResolvedTarget, TargetRefused, is_internal
+from dockyard.registry.events.targets import ResolvedTarget, TargetRefused, checked_addresses
 
 MAX_URL = 2000
 
@@ -42,19 +39,7 @@ async def resolve(url: str, allowed: Allowed) -> ResolvedTarget:
         raise TargetRefused(problem)
     parts = urlsplit(url)
     host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as exc:
-        raise TargetRefused(f"cannot resolve {host}: {exc}") from None
-    addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
-    if not addresses:
-        raise TargetRefused(f"{host} has no address")
-    for address in addresses:
-        if is_internal(address) and not allowed.opens(host, address):
-            raise TargetRefused(
-                f"{host} resolves to the internal address {address} (not in index.webhooks.allow)"
-            )
+    addresses = await checked_addresses(url, allowed, "index.webhooks.allow")
     address = addresses[0]
     literal = f"[{address}]" if address.version == 6 else str(address)
     netloc = f"{literal}:{parts.port}" if parts.port else literal

@@ -65,6 +65,27 @@ def is_internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     )
 
 
+async def checked_addresses(url: str, allowed: Allowed, setting: str) -> list[Address]:
+    """The addresses of `url`'s host, once each passed the rule: internal ones only when
+    `allowed` opens them (`setting` names the allow-list in the refusal)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise TargetRefused(f"cannot resolve {host}: {exc}") from None
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+    if not addresses:
+        raise TargetRefused(f"{host} has no address")
+    for address in addresses:
+        if is_internal(address) and not allowed.opens(host, address):
+            raise TargetRefused(
+                f"{host} resolves to the internal address {address} (not in {setting})"
+            )
+    return addresses
+
+
 async def resolve_target(url: str, allow_private: bool) -> ResolvedTarget:
     parts = urlsplit(url)
     host = parts.hostname

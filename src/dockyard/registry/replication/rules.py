@@ -3,16 +3,13 @@ platforms, and the registry at the other end (checked against internal addresses
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
-import socket
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from urllib.parse import urlsplit
 
 from dockyard.client import Platform
 from dockyard.config import ReplicationRuleSettings
-from dockyard.registry.events.targets import Allowed, TargetRefused, is_internal
+from dockyard.registry.events.targets import Allowed, checked_addresses
 
 PUSH, PULL = "push", "pull"
 
@@ -50,18 +47,4 @@ async def check_registry(url: str, allowed: Allowed) -> None:
     """Refuse (TargetRefused) a registry whose host resolves to an internal address that
     `replication.allow` does not open: checked before every copy and every comparison, as a
     name may resolve elsewhere by then."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as exc:
-        raise TargetRefused(f"cannot resolve {host}: {exc}") from None
-    addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
-    if not addresses:
-        raise TargetRefused(f"{host} has no address")
-    for address in addresses:
-        if is_internal(address) and not allowed.opens(host, address):
-            raise TargetRefused(
-                f"{host} resolves to the internal address {address} (not in replication.allow)"
-            )
+    await checked_addresses(url, allowed, "replication.allow")
