@@ -179,6 +179,12 @@ def test_pushes_are_copied_to_distribution_which_catches_up_after_being_away(
             assert again["bytes"] == 0 and again["blobs_sent"] == 0
             assert again["blobs_skipped"] == len(first.blobs)
 
+            # The same tag pushed again at the same digest: nothing is written there (two
+            # registries replicating to each other do not send a tag back and forth).
+            push_image(dockyard.host, "team/app", "v1", first, None)
+            latest = until(lambda: _second_run_done(data, env, "team/app", "v1"))
+            assert (latest["blobs_sent"], latest["blobs_skipped"], latest["bytes"]) == (0, 0, 0)
+
         # Distribution away: the copy is tried again and again, each failure one line.
         push_image(dockyard.host, "team/app", "v2", second, None)
         failing = until(lambda: the_run(data, env, "team/app", "v2", _tried))
@@ -287,6 +293,18 @@ def _pulled_layer_digest(host: str, name: str, tag: str) -> Digest:
 
     found: Digest = _with_client(host, ALICE, main)
     return found
+
+
+def _second_run_done(data: Path, env: dict[str, str], name: str, tag: str) -> dict[str, Any] | None:
+    """The newer of the tag's two runs, once both are done."""
+    found = [r for r in runs_of(data, env) if (r["repository"], r["tag"]) == (name, tag)]
+    return found[0] if len(found) == 2 and all(r["state"] == "done" for r in found) else None
+
+
+def _all_done(data: Path, env: dict[str, str], count: int) -> dict[str, Any] | None:
+    found = runs_of(data, env)
+    finished = [run for run in found if run["state"] == "done"]
+    return {"runs": found} if len(finished) == count else None
 
 
 def _done(found: dict[str, Any]) -> bool:
@@ -404,3 +422,24 @@ def _tag(host: str, name: str, tag: str, index: bytes, who: Credential) -> None:
 
 def _failed(found: dict[str, Any]) -> bool:
     return bool(found["state"] == "failed")
+
+
+def test_two_workers_make_each_copy_once(tmp_path: Path, users: Path) -> None:
+    port = free_port()
+    images = {f"t{number}": multi_platform(f"two-workers-{number}") for number in range(6)}
+    env = replication_env(rule("to-distribution", "push", port))
+    env["DOCKYARD_HTTP__WORKERS"] = "2"
+    data = tmp_path / "dockyard"
+    with (
+        distribution_server(tmp_path / "distribution", auth_of(users), port) as other,
+        dockyard_server(data, env=env) as dockyard,
+    ):
+        for tag, image in images.items():
+            push_image(dockyard.host, "team/app", tag, image, None)
+        for tag, image in images.items():
+            wait_for_tag(other.host, "team/app", tag, ALICE, 60)
+            pull_back(other.host, "team/app", tag, image, ALICE)
+        until(lambda: _all_done(data, env, len(images)))
+        found = runs_of(data, env)
+    assert sorted(run["tag"] for run in found) == sorted(images)
+    assert all(run["state"] == "done" and run["attempts"] == 1 for run in found)

@@ -33,6 +33,7 @@ from dockyard.registry.replication.rules import PULL, PUSH, Rule, check_registry
 log = logging.getLogger("dockyard.replication")
 
 POLL_SECONDS = 0.5
+SCHEDULE_CHECK = timedelta(seconds=10)
 ERROR_CHARS = 500
 SENT = ("uploaded", "copied", "downloaded")
 
@@ -78,6 +79,7 @@ class Replicator:
         self.owner = uuid.uuid4().hex  # this process, as a lease holder
         self.wake = asyncio.Event()  # set when this process queued runs
         self._clients = {name: self._client(rule, local_url) for name, rule in self.rules.items()}
+        self._not_before: dict[str, datetime] = {}  # per pull rule: no comparison before
 
     def _client(self, rule: Rule, local_url: str) -> client.RegistryClient:
         """One client per rule: this Dockyard and the other registry, each with its
@@ -123,18 +125,25 @@ class Replicator:
 
     async def compare_due(self) -> None:
         for rule in self.rules.values():
-            if rule.direction != PULL:
-                continue
             moment = now()
-            later = moment + timedelta(minutes=rule.settings.schedule_minutes)
-            if await in_thread(self.database, repository.take_schedule, rule.name, moment, later):
-                try:
-                    queued = await self.compare(rule)
-                except (client.RegistryError, TargetRefused) as exc:
-                    log.warning("replication %s: comparing tags failed: %s", rule.name, exc)
-                    continue
-                if queued:
-                    log.info("replication %s: %d tags differ, copies queued", rule.name, queued)
+            if rule.direction != PULL or self._not_before.get(rule.name, moment) > moment:
+                continue
+            interval = timedelta(minutes=rule.settings.schedule_minutes)
+            # Another process may take the next comparison: ask the database again no later
+            # than SCHEDULE_CHECK from now, not at every poll.
+            self._not_before[rule.name] = moment + min(interval, SCHEDULE_CHECK)
+            taken = await in_thread(
+                self.database, repository.take_schedule, rule.name, moment, moment + interval
+            )
+            if not taken:
+                continue
+            try:
+                queued = await self.compare(rule)
+            except (client.RegistryError, TargetRefused) as exc:
+                log.warning("replication %s: comparing tags failed: %s", rule.name, exc)
+                continue
+            if queued:
+                log.info("replication %s: %d tags differ, copies queued", rule.name, queued)
 
     async def compare(self, rule: Rule) -> int:
         """Queue a copy of each tag of the other registry (of the rule's repositories and
@@ -221,6 +230,10 @@ class Replicator:
             ours = RegistryEnd(opened.registry(self.local_host).repository(name))
             theirs = RegistryEnd(opened.registry(rule.host).repository(name))
             source, destination = (ours, theirs) if rule.direction == PUSH else (theirs, ours)
+            same = await _already_there(rule, source, destination, tag)
+            if same is not None:
+                # No write: two registries replicating to each other stop here, not in a loop.
+                return Outcome(same)
             done = await transfer(
                 source, tag, destination, tag,
                 platforms=rule.platforms, referrers=rule.settings.referrers, progress=counted,
@@ -251,6 +264,20 @@ class Replicator:
         else:
             values |= {"state": FAILED, "finished_at": now()}
         repository.settle(connection, row.id, self.owner, values)
+
+
+async def _already_there(
+    rule: Rule, source: RegistryEnd, destination: RegistryEnd, tag: str
+) -> str | None:
+    """The digest the tag has on both sides, when it is the same (a copy of the index whole,
+    without referrers to bring along); else None."""
+    if rule.platforms or rule.settings.referrers:
+        return None
+    theirs = await destination.repository.head_manifest(tag)
+    if theirs is None:
+        return None
+    ours = await source.repository.head_manifest(tag)
+    return str(ours.digest) if ours is not None and ours.digest == theirs.digest else None
 
 
 def new_run(rule: str, cause: str, name: str, tag: str, moment: datetime) -> dict[str, Any]:
