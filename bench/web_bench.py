@@ -82,6 +82,11 @@ def cases(words: list[str]) -> list[Case]:
         Case("search, signed in, one word", common, True),
         Case(f"repository of {TAGS:,} tags, newest first", (big,), True),
         Case(
+            f"repository of {TAGS:,} tags, newest first, pages 100 to 399",
+            tuple(f"{big}?page={n}" for n in range(100, 400, 7)),
+            True,
+        ),
+        Case(
             f"repository of {TAGS:,} tags, by name, pages 100 to 399",
             tuple(f"{big}?sort=name&page={n}" for n in range(100, 400, 7)),
             True,
