@@ -26,6 +26,7 @@ from tests.support.client_images import MultiPlatform, multi_platform, pull, pus
 from tests.support.distribution import distribution_server
 from tests.support.images import OCI_INDEX, OCI_MANIFEST, Image, descriptor, make_image
 from tests.support.index import ADMIN_PASSWORD, index_server
+from tests.support.postgres import backend_env
 from tests.support.servers import (
     DockyardServer,
     dockyard_server,
@@ -424,22 +425,25 @@ def _failed(found: dict[str, Any]) -> bool:
     return bool(found["state"] == "failed")
 
 
-def test_two_workers_make_each_copy_once(tmp_path: Path, users: Path) -> None:
+def test_two_workers_make_each_copy_once(
+    tmp_path: Path, users: Path, database_backend: str, request: pytest.FixtureRequest
+) -> None:
     port = free_port()
     images = {f"t{number}": multi_platform(f"two-workers-{number}") for number in range(6)}
-    env = replication_env(rule("to-distribution", "push", port))
-    env["DOCKYARD_HTTP__WORKERS"] = "2"
     data = tmp_path / "dockyard"
-    with (
-        distribution_server(tmp_path / "distribution", auth_of(users), port) as other,
-        dockyard_server(data, env=env) as dockyard,
-    ):
-        for tag, image in images.items():
-            push_image(dockyard.host, "team/app", tag, image, None)
-        for tag, image in images.items():
-            wait_for_tag(other.host, "team/app", tag, ALICE, 60)
-            pull_back(other.host, "team/app", tag, image, ALICE)
-        until(lambda: _all_done(data, env, len(images)))
-        found = runs_of(data, env)
+    with backend_env(database_backend, request) as database:
+        env = replication_env(rule("to-distribution", "push", port))
+        env |= {"DOCKYARD_HTTP__WORKERS": "2", **database}
+        with (
+            distribution_server(tmp_path / "distribution", auth_of(users), port) as other,
+            dockyard_server(data, env=env) as dockyard,
+        ):
+            for tag, image in images.items():
+                push_image(dockyard.host, "team/app", tag, image, None)
+            for tag, image in images.items():
+                wait_for_tag(other.host, "team/app", tag, ALICE, 60)
+                pull_back(other.host, "team/app", tag, image, ALICE)
+            until(lambda: _all_done(data, env, len(images)))
+            found = runs_of(data, env)
     assert sorted(run["tag"] for run in found) == sorted(images)
     assert all(run["state"] == "done" and run["attempts"] == 1 for run in found)
