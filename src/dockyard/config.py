@@ -762,6 +762,8 @@ class ReplicationSettings(_Section):
     lease_seconds: float = Field(default=60.0, ge=1)
     # Copies made at once by each process.
     parallel: int = Field(default=2, ge=1, le=64)
+    # Runs done or failed are listed this long, then forgotten.
+    keep_days: float = Field(default=30.0, gt=0)
 
     @field_validator("rules")
     @classmethod

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, case, func, or_, select, update
+from sqlalchemy import Connection, Row, case, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dockyard.registry.replication.tables import replication_runs, replication_schedules
@@ -135,3 +135,10 @@ def summaries(connection: Connection) -> dict[str, Any]:
         func.max(runs.finished_at).label("last_finished_at"),
     ).group_by(runs.rule)
     return {str(row.rule): row for row in connection.execute(query)}
+
+
+def forget_finished(connection: Connection, before: datetime) -> int:
+    """Drop the runs done or failed before `before`; how many."""
+    finished = runs.state.in_([DONE, FAILED])
+    gone = connection.execute(delete(replication_runs).where(finished, runs.finished_at < before))
+    return gone.rowcount

@@ -34,6 +34,7 @@ log = logging.getLogger("dockyard.replication")
 
 POLL_SECONDS = 0.5
 SCHEDULE_CHECK = timedelta(seconds=10)
+FORGET_EVERY_SECONDS = 600.0
 ERROR_CHARS = 500
 SENT = ("uploaded", "copied", "downloaded")
 
@@ -103,12 +104,19 @@ class Replicator:
         return client.RegistryClient(client.StaticCredentials(credentials), hosts, retry)
 
     async def run(self) -> None:
-        """Until cancelled: compare what is due, copy what is due, then wait a little."""
+        """Until cancelled: compare what is due, copy what is due, now and then forget old
+        runs, then wait a little."""
+        forgotten_at = 0.0
+        loop = asyncio.get_running_loop()
         while True:
             try:
                 await self.compare_due()
                 while await self.copy_due():
                     pass
+                if loop.time() - forgotten_at >= FORGET_EVERY_SECONDS:
+                    forgotten_at = loop.time()
+                    before = now() - timedelta(days=self.settings.keep_days)
+                    await in_thread(self.database, repository.forget_finished, before)
             except Exception as exc:
                 # The database away, for instance: the next round tries again.
                 unavailable.log_failure(log, "replication failed", exc)
