@@ -252,6 +252,10 @@ def test_a_copy_cut_by_sigkill_is_made_after_the_restart(tmp_path: Path, users: 
         finally:
             server.stop()
         assert leased == ("pending", 0)
+        with sqlite3.connect(data / "registry.db") as connection:
+            left = connection.execute("SELECT state, lease_owner FROM replication_runs").fetchall()
+        (state, owner), *more = left
+        assert (state, more) == ("pending", []) and owner is not None  # killed mid-copy
         with dockyard_server(data, env=env) as restarted:
             del restarted
             wait_for_tag(other.host, "big/app", "v1", ALICE, 90)
