@@ -329,7 +329,9 @@ def test_index_mode_copies_one_platform_with_its_referrers_and_shows_runs_to_adm
     chosen = rule(
         "arm-only", "push", port, tags=["v*"], platforms=["linux/arm64/v8"], referrers=True
     )
-    env = replication_env(chosen)
+    pulled = rule("from-distribution", "pull", port, repositories=["admin/tool"],
+                  schedule_minutes=0.02)  # fmt: skip
+    env = replication_env(chosen, pulled)
     settings = json.loads(env["DOCKYARD_REPLICATION"])
     settings |= {"username": "admin", "password": ADMIN_PASSWORD}
     env = {"DOCKYARD_REPLICATION": json.dumps(settings)}
@@ -339,6 +341,11 @@ def test_index_mode_copies_one_platform_with_its_referrers_and_shows_runs_to_adm
         index_server(tmp_path / "dockyard" / "data", env) as index,
     ):
         host = index.server.host
+        # Pulled on a schedule into index mode: written with the administrator's tokens.
+        tool = multi_platform("pulled-into-index")
+        push_image(other.host, "admin/tool", "1.0", tool, ALICE)
+        wait_for_tag(host, "admin/tool", "1.0", admin, 30)
+        pull_back(host, "admin/tool", "1.0", tool, admin)
         # Under a tag the rule leaves out, then signed, then tagged as the rule copies it.
         push_image(host, "admin/app", "staging", image, admin)
         signature = _attach(host, "admin/app", arm.manifest, admin)
@@ -367,8 +374,9 @@ def test_index_mode_copies_one_platform_with_its_referrers_and_shows_runs_to_adm
         with index.api(("admin", ADMIN_PASSWORD)) as api:
             rules = api.get("/api/replication")
             assert rules.status_code == 200, rules.text
-            (shown,) = rules.json()["rules"]
+            shown, scheduled = rules.json()["rules"]
             assert shown["name"] == "arm-only" and shown["done"] >= 1
+            assert (scheduled["name"], scheduled["direction"]) == ("from-distribution", "pull")
             assert shown["bytes"] >= len(arm.config) + sum(map(len, arm.layers))
             assert api.get("/api/replication/runs", params={"rule": "x"}).status_code == 404
         with index.api() as api:
