@@ -250,6 +250,12 @@ class Replicator:
             return Outcome(None, counted.bytes, counted.sent, counted.skipped, _one_line(exc))
         except OSError as exc:
             return Outcome(None, counted.bytes, counted.sent, counted.skipped, _one_line(exc))
+        except Exception as exc:
+            # A bug: logged with its traceback, and the run still counts the attempt (else it
+            # would be tried again at every lease's end, for ever).
+            log.exception("replication %s: copying %s:%s failed", rule.name, name, tag)
+            error = f"unexpected {type(exc).__name__}: {_one_line(exc)}"
+            return Outcome(None, counted.bytes, counted.sent, counted.skipped, error)
         digest = str(done.top.digest)
         return Outcome(digest, counted.bytes, counted.sent, counted.skipped)
 
