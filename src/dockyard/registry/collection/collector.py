@@ -8,9 +8,7 @@ work: upload directories no session names, `.partial` files and blob objects no 
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -25,6 +23,7 @@ from dockyard.registry.blobs import blob_key
 from dockyard.registry.collection import queries
 from dockyard.registry.collection.queries import BlobRow, ManifestNode
 from dockyard.registry.events.model import DELETE, Target
+from dockyard.registry.maintenance import Lease, on_schedule, run_once
 from dockyard.registry.state import Registry
 from dockyard.registry.uploads import upload_directory
 from dockyard.storage import ObjectInfo
@@ -68,24 +67,12 @@ class Collector:
         self.settings = settings
         self.database = registry.database
         self.driver = registry.driver
-        self.owner = uuid.uuid4().hex
-
-    # The lease: scheduled runs once per interval across processes, `dockyard gc` alone.
-
-    async def take_lease(self, due_only: bool) -> bool:
-        moment = metadata.now()
-        finished_before = moment - self._interval() if due_only else None
-        return await self.database.run(
-            queries.take_lease, LEASE, self.owner, moment, moment + self._lease(), finished_before
-        )
-
-    async def release_lease(self, finished: bool) -> None:
-        await self.database.run(
-            queries.release_lease, LEASE, self.owner, metadata.now() if finished else None
-        )
+        # Scheduled runs once per interval across processes, `dockyard gc` alone.
+        interval = timedelta(minutes=settings.interval_minutes)
+        self.lease = Lease(self.database, LEASE, interval, self._lease())
 
     async def _renew(self) -> None:
-        if not await self.take_lease(due_only=False):
+        if not await self.lease.take(due_only=False):
             raise LeaseLost("another process took over the garbage collection's lease")
 
     # A run.
@@ -246,9 +233,6 @@ class Collector:
     def _lease(self) -> timedelta:
         return timedelta(seconds=self.settings.lease_seconds)
 
-    def _interval(self) -> timedelta:
-        return timedelta(minutes=self.settings.interval_minutes)
-
 
 def _deletable(graph: list[ManifestNode], cutoff: datetime, keep_subjects: bool) -> list[str]:
     """The manifests to delete, each before what it lists or refers to: all but those kept,
@@ -318,43 +302,29 @@ async def collect(registry: Registry, settings: GcSettings, dry_run: bool) -> Re
     collector = Collector(registry, settings)
     if dry_run:
         return await collector.run(dry_run=True)
-    if not await collector.take_lease(due_only=False):
-        raise LeaseLost("another process is collecting garbage now; try again later")
-    finished = False
-    try:
-        report = await collector.run()
-        finished = True
-    finally:
-        await collector.release_lease(finished)
-    return report
+    busy = LeaseLost("another process is collecting garbage now; try again later")
+    return await run_once(collector.lease, collector.run, busy)
 
 
 async def collect_on_schedule(registry: Registry, settings: GcSettings) -> None:
     """Until cancelled: every process looks now and then, and the one that takes the lease
     runs a collection when the last one (anywhere) finished an interval ago."""
     collector = Collector(registry, settings)
-    pause = min(settings.interval_minutes * 60, 60.0)
-    while True:
-        await asyncio.sleep(pause)
-        try:
-            if not await collector.take_lease(due_only=True):
-                continue
-            finished = False
-            try:
-                report = await collector.run()
-                finished = True
-            finally:
-                await collector.release_lease(finished)
-            if report.deleted or report.aborted_uploads:
-                log.info("garbage collection: %s", summary(report))
-            _count_run("ok", report.bytes)
-        except LeaseLost:
+
+    def done(report: Report) -> None:
+        if report.deleted or report.aborted_uploads:
+            log.info("garbage collection: %s", summary(report))
+        _count_run("ok", report.bytes)
+
+    def failed(exc: Exception) -> None:
+        if isinstance(exc, LeaseLost):
             log.warning("garbage collection stopped: another process took over its lease")
             _count_run("lease lost", 0)
-        except Exception as exc:
-            # The database or the store away: the next round tries again.
+        else:  # the database or the store away, for instance: the next round tries again
             unavailable.log_failure(log, "garbage collection failed", exc)
             _count_run("error", 0)
+
+    await on_schedule(collector.lease, collector.run, done, failed)
 
 
 def _count_run(outcome: str, reclaimed: int) -> None:

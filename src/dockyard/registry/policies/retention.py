@@ -10,18 +10,17 @@ A dry run lists exactly what a run at that moment deletes: both make the same pl
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from dockyard.config import RetentionSettings
 from dockyard.db.engine import Database
-from dockyard.registry.collection import queries
+from dockyard.kit import unavailable
 from dockyard.registry.collection.collector import _aware
 from dockyard.registry.errors import ErrorCode, RegistryError
+from dockyard.registry.maintenance import Lease, on_schedule, run_once
 from dockyard.registry.metadata import now
 from dockyard.registry.policies import rules
 from dockyard.registry.policies.immutability import matching
@@ -103,25 +102,9 @@ class Retention:
         self.registry = registry
         self.settings = settings
         self.database: Database = registry.database
-        self.owner = uuid.uuid4().hex
-
-    async def take_lease(self, due_only: bool) -> bool:
-        moment = now()
-        interval = timedelta(minutes=self.settings.interval_minutes)
-        until = moment + timedelta(seconds=self.settings.lease_seconds)
-        return await self.database.run(
-            queries.take_lease,
-            LEASE,
-            self.owner,
-            moment,
-            until,
-            moment - interval if due_only else None,
-        )
-
-    async def release_lease(self, finished: bool) -> None:
-        await self.database.run(
-            queries.release_lease, LEASE, self.owner, now() if finished else None
-        )
+        interval = timedelta(minutes=settings.interval_minutes)
+        duration = timedelta(seconds=settings.lease_seconds)
+        self.lease = Lease(self.database, LEASE, interval, duration)
 
     async def doomed(self, moment: datetime) -> list[Doomed]:
         """What the policies delete now, repository by repository, in name order."""
@@ -169,37 +152,24 @@ async def apply(registry: Registry, settings: RetentionSettings, dry_run: bool) 
     retention = Retention(registry, settings)
     if dry_run:
         return await retention.run(dry_run=True)
-    if not await retention.take_lease(due_only=False):
-        raise RetentionBusy("another process is applying retention policies now; try again later")
-    finished = False
-    try:
-        report = await retention.run()
-        finished = True
-    finally:
-        await retention.release_lease(finished)
-    return report
+    busy = RetentionBusy("another process is applying retention policies now; try again later")
+    return await run_once(retention.lease, retention.run, busy)
 
 
 async def retain_on_schedule(registry: Registry, settings: RetentionSettings) -> None:
     """Until cancelled: every process looks now and then; the one that takes the lease applies
     the policies when the last run (anywhere) finished an interval ago."""
     retention = Retention(registry, settings)
-    pause = min(settings.interval_minutes * 60, 60.0)
-    while True:
-        await asyncio.sleep(pause)
-        try:
-            if not await retention.take_lease(due_only=True):
-                continue
-            finished = False
-            try:
-                report = await retention.run()
-                finished = True
-            finally:
-                await retention.release_lease(finished)
-            if report.deleted:
-                log.info("%s: %s", report.summary(), ", ".join(_names(report)))
-        except Exception:
-            log.exception("retention failed")  # the database away: the next round tries again
+
+    def done(report: RetentionReport) -> None:
+        if report.deleted:
+            log.info("%s: %s", report.summary(), ", ".join(_names(report)))
+
+    def failed(exc: Exception) -> None:
+        # The database away, for instance: the next round tries again.
+        unavailable.log_failure(log, "retention failed", exc)
+
+    await on_schedule(retention.lease, retention.run, done, failed)
 
 
 def _names(report: RetentionReport) -> list[str]:
