@@ -114,6 +114,23 @@ def test_organisation_owner_administers_and_members_do_not(index: IndexServer) -
     assert granted(index, creds("bob"), "repository:wonder/never:pull,push") == []
 
 
+def test_an_owner_deletes_a_team_and_what_it_gave_its_members_goes(index: IndexServer) -> None:
+    with index.api(creds("alice")) as alice, index.api(creds("bob")) as bob:
+        assert alice.post("/api/orgs", json={"name": "teamed"}).status_code == 201
+        assert alice.post("/api/orgs/teamed/teams", json={"name": "ops"}).status_code == 201
+        assert alice.put("/api/orgs/teamed/teams/ops/members/bob").status_code == 204
+        private = {"visibility": "private"}
+        assert alice.patch("/api/repositories/teamed/app", json=private).status_code == 200
+        role = "/api/repositories/teamed/app/collaborators/teams/ops"
+        assert alice.put(role, json={"role": "write"}).status_code == 204
+        assert granted(index, creds("bob"), "repository:teamed/app:pull,push") == ["pull", "push"]
+        assert_error(bob.delete("/api/orgs/teamed/teams/ops"), 403, "DENIED")
+        assert alice.delete("/api/orgs/teamed/teams/ops").status_code == 204
+        assert granted(index, creds("bob"), "repository:teamed/app:pull,push") == []
+        assert_error(alice.get("/api/orgs/teamed/teams/ops/members"), 404, "NOT_FOUND")
+        assert_error(alice.delete("/api/orgs/teamed/teams/ops"), 404, "NOT_FOUND")
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body", "status", "code"),
     [

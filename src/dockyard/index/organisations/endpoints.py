@@ -93,6 +93,20 @@ async def create_team(request: Request) -> Response:
 
 
 @api
+@operation(
+    "Delete a team (its members and repository roles go)",
+    answers={204: None},
+    credentials="required",
+)
+async def delete_team(request: Request) -> Response:
+    who = await signed_in(request)
+    who.may_change()
+    params = request.path_params
+    await service.delete_team(index_of(request).database, who.user, params["org"], params["team"])
+    return no_content()
+
+
+@api
 @operation("A team's members' usernames", answers={200: list[str]}, credentials="required")
 async def team_members(request: Request) -> Response:
     who = await signed_in(request)
@@ -134,6 +148,7 @@ routes = [
     Route("/api/orgs/{org}/members/{user}", set_member, methods=["PUT"]),
     Route("/api/orgs/{org}/members/{user}", remove_member, methods=["DELETE"]),
     Route("/api/orgs/{org}/teams", create_team, methods=["POST"]),
+    Route("/api/orgs/{org}/teams/{team}", delete_team, methods=["DELETE"]),
     Route("/api/orgs/{org}/teams/{team}/members", team_members, methods=["GET"]),
     Route("/api/orgs/{org}/teams/{team}/members/{user}", add_team_member, methods=["PUT"]),
     Route("/api/orgs/{org}/teams/{team}/members/{user}", remove_team_member, methods=["DELETE"]),
