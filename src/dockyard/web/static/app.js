@@ -1,4 +1,5 @@
-// Dockyard's little script: copy buttons, confirmations, relative times, sort menus.
+// Dockyard's little script: copy buttons, confirmations, relative times, sort menus, live
+// filtering of the rows of a page.
 // Everything works without it; it only adds comfort. No inline handlers (the CSP forbids them).
 "use strict";
 
@@ -47,6 +48,15 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const form of document.querySelectorAll("form[data-confirm]")) {
     form.addEventListener("submit", (event) => {
       if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  }
+  for (const input of document.querySelectorAll("input[data-filter-rows]")) {
+    input.closest("[hidden]")?.removeAttribute("hidden");
+    input.addEventListener("input", () => {
+      const wanted = input.value.trim().toLowerCase();
+      for (const row of document.querySelectorAll(input.dataset.filterRows)) {
+        row.hidden = wanted !== "" && !row.textContent.toLowerCase().includes(wanted);
+      }
     });
   }
   for (const select of document.querySelectorAll("select[data-autosubmit]")) {
