@@ -273,7 +273,10 @@ def test_events_pending_at_a_sigkill_reach_the_catalogue_after_restart(tmp_path:
             digest = push_image(registry, name, make_image(name), "kept")
         index.server.stop(signal.SIGKILL)  # perhaps before the catalogue took the event
     with index_server(data) as index:
-        found = eventually(lambda: tags_of(index, name), what="the push after the restart")
+        # A kill while the catalogue held the events' lease: they wait for it to run out (20 s).
+        found = eventually(
+            lambda: tags_of(index, name), seconds=40, what="the push after the restart"
+        )
         assert [(t["name"], t["digest"]) for t in found["results"]] == [("kept", digest)]
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 
 from tests.support.api import patch_chunk
-from tests.support.collection import NO_GRACE, Outcome, dockyard
+from tests.support.collection import NO_GRACE, Outcome, collect_once_the_lease_is_free, dockyard
 from tests.support.images import Image, make_image, put_manifest, sha256
 from tests.support.servers import DockyardServer, dockyard_server
 
@@ -228,18 +228,6 @@ def assert_pullable_in_full(client: httpx.Client, pushed: Pushed) -> None:
         assert sha256(got.content) == digest
 
 
-def collect_once_the_lease_is_free(data: Path) -> Outcome:
-    """`dockyard gc`, again while a killed collector's lease has not run out yet."""
-    deadline = time.monotonic() + float(LEASE) + 5
-    while True:
-        collected = dockyard("gc", data, {})
-        if collected.status == 0 or time.monotonic() > deadline:
-            assert collected.status == 0, collected.stderr
-            return collected
-        assert "another process is collecting" in collected.stderr, collected.stderr
-        time.sleep(0.5)
-
-
 def test_kills_during_pushes_and_collection_lose_no_acknowledged_blob(data_dir: Path) -> None:
     rng = random.Random(int(os.environ.get("DOCKYARD_GC_CRASH_SEED", "12")))
     ledger = Ledger()
@@ -258,7 +246,7 @@ def test_kills_during_pushes_and_collection_lose_no_acknowledged_blob(data_dir: 
         left = leftovers(checked)
         left_bytes += sum(stored_size(data_dir, key) for key in left)
     # The next collection removes every leftover of the last kill, and nothing more is wrong.
-    collected = collect_once_the_lease_is_free(data_dir)
+    collected = collect_once_the_lease_is_free(data_dir, {}, float(LEASE) + 5)
     assert left <= {name.split()[1] for name in collected.deleted()}, collected.lines
     clean = dockyard("fsck", data_dir, {})
     assert clean.status == 0, clean.lines

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,3 +46,16 @@ def stored_bytes(root: Path) -> tuple[int, int]:
     """(files, bytes) under a filesystem storage root."""
     files = [path for path in root.rglob("*") if path.is_file()]
     return len(files), sum(path.stat().st_size for path in files)
+
+
+def collect_once_the_lease_is_free(data: Path, env: dict[str, str], seconds: float) -> Outcome:
+    """`dockyard gc`, again while another process holds the collection's lease (a scheduled
+    run in progress, or a killed collector's lease not run out yet), for up to `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        collected = dockyard("gc", data, env)
+        if collected.status == 0 or time.monotonic() > deadline:
+            assert collected.status == 0, collected.stderr
+            return collected
+        assert "another process is collecting" in collected.stderr, collected.stderr
+        time.sleep(0.5)

@@ -52,11 +52,14 @@ class WorksInBackground(Protocol):
 
 def manifest_receiver_settings(name: str) -> EndpointSettings:
     """For a receiver of manifest pushes and deletes (no blobs, mounts or pulls): its work is a
-    local transaction, retried soon, for as long as events keep."""
+    local transaction, retried soon, for as long as events keep. Its timeout sets the lease
+    on its events (plus a margin): what a process killed while delivering leaves the others,
+    and itself restarted, to wait for. A batch takes milliseconds to a few seconds (the remote
+    catalogue reads manifests over HTTP); 60 s made the catalogue a minute late after a kill."""
     return EndpointSettings(
         name=name,
         url="http://receiver.invalid/",  # never called: the receiver is in the process
-        timeout=60.0,
+        timeout=15.0,
         threshold=3,
         backoff=1.0,
         maxbackoff=30.0,
