@@ -42,6 +42,7 @@ from bench.search_bench import (
     SEARCHER,
     backend,
     populate,
+    sign_up_searcher,
     vocabulary,
 )
 from dockyard.db.engine import Database
@@ -194,10 +195,7 @@ def run(name: str, work: Path) -> dict[str, Timing]:
     rng = random.Random(9)
     words = vocabulary(rng)
     with backend(name, work) as (url, database_url):
-        with httpx.Client(base_url=url, timeout=60) as client:
-            body = {"username": SEARCHER[0], "email": "s@example.com", "password": SEARCHER[1]}
-            client.post("/api/users", json=body).raise_for_status()
-            client.post("/api/orgs", json={"name": ORGANISATION}, auth=SEARCHER).raise_for_status()
+        sign_up_searcher(url)
         log(f"{name}: writing {REPOSITORIES:,} repositories and {TAGS:,} tags")
         populate(database_url, rng, words)
         digest, size = push_big(url)
