@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.auth.keys import generated_key_paths
 from dockyard.client import (
     Credential,
     Pushed,
@@ -25,9 +24,12 @@ from dockyard.oci.digest import Digest
 from tests.api.test_client import artifact
 from tests.support.auth import htpasswd
 from tests.support.client_images import multi_platform, pull, push
-from tests.support.distribution import Distribution, distribution_server
+from tests.support.distribution import (
+    Distribution,
+    distribution_server,
+    distribution_trusting_dockyard,
+)
 from tests.support.images import OCI_INDEX
-from tests.support.servers import dockyard_server
 
 SERVICE = "client-registry"
 ISSUER = "client-issuer"
@@ -51,21 +53,8 @@ def distribution(
         with distribution_server(base / "distribution", auth) as server:
             yield server
         return
-    env = {
-        "DOCKYARD_AUTH__MODE": "token",
-        "DOCKYARD_AUTH__TOKEN__SERVICE": SERVICE,
-        "DOCKYARD_AUTH__TOKEN__ISSUER": ISSUER,
-        "DOCKYARD_AUTH__HTPASSWD__PATH": str(users),
-    }
-    with dockyard_server(base / "dockyard", env=env) as issuer:
-        certificate = generated_key_paths(issuer.data / "auth")[1]
-        auth = (
-            "auth:\n  token: {"
-            f"realm: '{issuer.url}/token', service: {SERVICE}, issuer: {ISSUER}, "
-            f"rootcertbundle: {certificate}}}\n"
-        )
-        with distribution_server(base / "distribution", auth) as server:
-            yield server
+    with distribution_trusting_dockyard(base, users, SERVICE, ISSUER) as (_, server):
+        yield server
 
 
 def run(

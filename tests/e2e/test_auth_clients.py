@@ -18,7 +18,10 @@ from dockyard.auth.scopes import Scope
 from dockyard.auth.tokens import TokenIssuer
 from tests.support.auth import bearer, htpasswd
 from tests.support.clients import ClientError, Podman, Skopeo
-from tests.support.distribution import Distribution, distribution_server
+from tests.support.distribution import (
+    Distribution,
+    distribution_trusting_dockyard,
+)
 from tests.support.docker_engine import DockerEngine
 from tests.support.oci_layout import Layout
 from tests.support.servers import DockyardServer, dockyard_server
@@ -51,22 +54,8 @@ def users(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def token_setup(users: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TokenSetup]:
     base = tmp_path_factory.mktemp("interop")
-    env = {
-        "DOCKYARD_AUTH__MODE": "token",
-        "DOCKYARD_AUTH__TOKEN__SERVICE": SERVICE,
-        "DOCKYARD_AUTH__TOKEN__ISSUER": ISSUER,
-        "DOCKYARD_AUTH__HTPASSWD__PATH": str(users),
-    }
-    with dockyard_server(base / "dockyard", env=env) as dockyard:
-        # No signing key configured: Dockyard generated one, and its certificate is the bundle.
-        certificate = generated_key_paths(dockyard.data / "auth")[1]
-        auth = (
-            "auth:\n  token: {"
-            f"realm: '{dockyard.url}/token', service: {SERVICE}, issuer: {ISSUER}, "
-            f"rootcertbundle: {certificate}}}\n"
-        )
-        with distribution_server(base / "distribution", auth) as distribution:
-            yield TokenSetup(dockyard, distribution)
+    with distribution_trusting_dockyard(base, users, SERVICE, ISSUER) as (dockyard, distribution):
+        yield TokenSetup(dockyard, distribution)
 
 
 @pytest.fixture(scope="module")

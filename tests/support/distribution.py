@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from dockyard.auth.keys import generated_key_paths
 from tests.support.clients import missing
-from tests.support.servers import free_port, wait_until_answers
+from tests.support.servers import DockyardServer, dockyard_server, free_port, wait_until_answers
 
 
 @dataclass
@@ -60,3 +61,27 @@ def distribution_server(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextmanager
+def distribution_trusting_dockyard(
+    base: Path, users: Path, service: str, issuer: str
+) -> Iterator[tuple[DockyardServer, Distribution]]:
+    """Dockyard as a standalone token server (`auth.mode: token` over the htpasswd `users`)
+    and a Distribution that trusts its tokens: the realm is Dockyard's /token, and the bundle
+    the certificate of the key Dockyard generated (none was configured)."""
+    env = {
+        "DOCKYARD_AUTH__MODE": "token",
+        "DOCKYARD_AUTH__TOKEN__SERVICE": service,
+        "DOCKYARD_AUTH__TOKEN__ISSUER": issuer,
+        "DOCKYARD_AUTH__HTPASSWD__PATH": str(users),
+    }
+    with dockyard_server(base / "dockyard", env=env) as dockyard:
+        certificate = generated_key_paths(dockyard.data / "auth")[1]
+        auth = (
+            "auth:\n  token: {"
+            f"realm: '{dockyard.url}/token', service: {service}, issuer: {issuer}, "
+            f"rootcertbundle: {certificate}}}\n"
+        )
+        with distribution_server(base / "distribution", auth) as distribution:
+            yield dockyard, distribution
