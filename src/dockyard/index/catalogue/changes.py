@@ -4,13 +4,13 @@ is what it cannot read."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from dockyard.oci import mediatypes
+from dockyard.registry.events.local import events_in
 
 MANIFESTS = mediatypes.IMAGE_MANIFESTS | mediatypes.INDEXES
 
@@ -47,15 +47,10 @@ Change = Pushed | Deleted | Pulled
 
 def read_changes(bodies: Iterable[str]) -> Iterator[Change]:
     """The changes in these outbox bodies (each one event, or several joined by commas)."""
-    for body in bodies:
-        try:
-            events = json.loads("[" + body + "]")
-        except (ValueError, RecursionError):
-            continue
-        for event in events:
-            change = change_of(event)
-            if change is not None:
-                yield change
+    for event in events_in(bodies):
+        change = change_of(event)
+        if change is not None:
+            yield change
 
 
 def change_of(event: object) -> Change | None:

@@ -6,7 +6,6 @@ background, so a slow hook never holds up the events."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -24,7 +23,7 @@ from dockyard.index.webhooks import repository
 from dockyard.index.webhooks.payload import DELETE, PUSH, Happened, RepositoryFacts, render
 from dockyard.index.webhooks.repository import PENDING
 from dockyard.index.webhooks.sender import Sender
-from dockyard.registry.events.local import PullCount, manifest_receiver_settings
+from dockyard.registry.events.local import PullCount, events_in, manifest_receiver_settings
 from dockyard.registry.events.outbox import in_thread
 from dockyard.registry.metadata import now
 
@@ -113,28 +112,23 @@ def _hook_url(happened: Happened, name: str, hook: Any) -> str:
 
 def _happenings(bodies: Sequence[str]) -> Iterator[tuple[str, Happened]]:
     """(repository, what happened) for each tag push and each delete in these outbox rows."""
-    for body in bodies:
-        try:
-            events = json.loads("[" + body + "]")
-        except (ValueError, RecursionError):
+    for event in events_in(bodies):
+        change = change_of(event)
+        uuid = event.get("id") if isinstance(event, dict) else None
+        if change is None or not isinstance(uuid, str) or not uuid or len(uuid) > 64:
             continue
-        for event in events:
-            change = change_of(event)
-            uuid = event.get("id") if isinstance(event, dict) else None
-            if change is None or not isinstance(uuid, str) or not uuid or len(uuid) > 64:
-                continue
-            actor, base = _actor(event), _base_url(event)
-            if isinstance(change, Pushed) and change.tag is not None:
-                yield (
-                    change.repository,
-                    Happened(PUSH, uuid, change.at, change.actor, change.tag, change.digest, base),
-                )
-            elif isinstance(change, Deleted):
-                at = _moment(event)
-                yield (
-                    change.repository,
-                    Happened(DELETE, uuid, at, actor, change.tag, change.digest, base),
-                )
+        actor, base = _actor(event), _base_url(event)
+        if isinstance(change, Pushed) and change.tag is not None:
+            yield (
+                change.repository,
+                Happened(PUSH, uuid, change.at, change.actor, change.tag, change.digest, base),
+            )
+        elif isinstance(change, Deleted):
+            at = _moment(event)
+            yield (
+                change.repository,
+                Happened(DELETE, uuid, at, actor, change.tag, change.digest, base),
+            )
 
 
 def _actor(event: dict[str, Any]) -> str | None:

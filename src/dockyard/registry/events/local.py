@@ -4,9 +4,10 @@ than pull events, as counting a pull costs a dictionary update where an event co
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from dockyard.config import EndpointSettings, IgnoreSettings
 from dockyard.registry.events.model import BLOB_MEDIA_TYPE
@@ -67,3 +68,13 @@ def manifest_receiver_settings(name: str) -> EndpointSettings:
         ignoredmediatypes=[BLOB_MEDIA_TYPE],
         ignore=IgnoreSettings(actions=["mount", "pull"]),
     )
+
+
+def events_in(bodies: Iterable[str]) -> Iterator[Any]:
+    """The events of the outbox bodies a receiver is handed (each body one event's JSON, or
+    several joined by commas), as parsed JSON; a body that is not JSON is passed over."""
+    for body in bodies:
+        try:
+            yield from json.loads("[" + body + "]")
+        except (ValueError, RecursionError):
+            continue

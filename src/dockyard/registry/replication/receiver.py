@@ -5,13 +5,12 @@ the Replicator's, in the background, so a slow or absent registry never holds up
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from dockyard.config import ReplicationSettings
 from dockyard.db.engine import Database
-from dockyard.registry.events.local import PullCount, manifest_receiver_settings
+from dockyard.registry.events.local import PullCount, events_in, manifest_receiver_settings
 from dockyard.registry.events.outbox import in_thread
 from dockyard.registry.metadata import now
 from dockyard.registry.replication import repository
@@ -56,15 +55,10 @@ class ReplicationReceiver:
 
 def _tags_pushed(bodies: Sequence[str]) -> Iterator[tuple[str, str, str]]:
     """(event id, repository, tag) of each manifest pushed under a tag in these outbox rows."""
-    for body in bodies:
-        try:
-            events = json.loads("[" + body + "]")
-        except (ValueError, RecursionError):
-            continue
-        for event in events:
-            found = _tag_pushed(event)
-            if found is not None:
-                yield found
+    for event in events_in(bodies):
+        found = _tag_pushed(event)
+        if found is not None:
+            yield found
 
 
 def _tag_pushed(event: Any) -> tuple[str, str, str] | None:
