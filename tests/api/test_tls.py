@@ -75,7 +75,8 @@ def test_a_certificate_replaced_on_disk_is_served_without_a_restart(
         assert server.process.poll() is None
         # The old worker's graceful stop closes the few connections it had just accepted
         # without an answer (Granian's, as hyper's graceful shutdown); answered requests never
-        # fail, and kept-alive connections carry on (docs/operations.md#tls).
+        # fail, and a request on a kept-alive connection closed under it is resent once, as
+        # clients do (docs/operations.md#tls).
         assert all(failure.startswith("new: ") for failure in failures), failures
         assert len(failures) <= 5, failures
         assert answered.count > 20
@@ -134,7 +135,7 @@ def _keep_asking(url: str, context: ssl.SSLContext, failures: list[str]) -> _Ask
                 if not reuse:
                     client.close()
                     client = httpx.Client(verify=context, timeout=30)
-                status = client.get(f"{url}/v2/").status_code
+                status = _get_retrying_a_closed_idle_connection(client, f"{url}/v2/")
                 if status != 200:
                     failures.append(f"status {status}")
                 asker.count += 1
@@ -147,6 +148,21 @@ def _keep_asking(url: str, context: ssl.SSLContext, failures: list[str]) -> _Ask
         thread.start()
         asker.threads.append(thread)
     return asker
+
+
+def _get_retrying_a_closed_idle_connection(client: httpx.Client, url: str) -> int:
+    """A GET, sent once more on a new connection when a kept-alive one was closed under it.
+
+    A server that closes an idle connection (here the old worker's graceful stop) races the
+    client's next request on it: HTTP/1.1 has no way to avoid that, and clients resend an
+    idempotent request that got no answer at all (Go's net/http, which docker and containerd
+    use, does it by itself; httpx does not)."""
+    try:
+        return client.get(url).status_code
+    except httpx.RemoteProtocolError as exc:
+        if "without sending a response" not in str(exc):
+            raise
+        return client.get(url).status_code
 
 
 def _replace(path: Path, content: bytes) -> None:
@@ -163,7 +179,7 @@ def _until_only(port: int, context: ssl.SSLContext, serial: int, since: float) -
     first_seen = None
     while in_a_row < 10:
         assert time.monotonic() < deadline, "the new certificate was not served within 30 s"
-        if peer_serial(port, context) == serial:
+        if _served_serial(port, context) == serial:
             first_seen = first_seen or time.monotonic()
             in_a_row += 1
         else:
@@ -172,3 +188,12 @@ def _until_only(port: int, context: ssl.SSLContext, serial: int, since: float) -
             time.sleep(0.05)
     assert first_seen is not None
     return first_seen - since
+
+
+def _served_serial(port: int, context: ssl.SSLContext) -> int | None:
+    """The serial a new connection is served, or None for a connection the old worker
+    accepted as it stopped and closed unanswered (see the test's last assertions)."""
+    try:
+        return peer_serial(port, context)
+    except (ConnectionResetError, ssl.SSLError):
+        return None
