@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection
 
+from dockyard.config import QuotaSettings
 from dockyard.db.engine import Database
 from dockyard.oci.digest import Digest
 from dockyard.registry import metadata
@@ -23,6 +24,7 @@ from dockyard.registry.events.model import (
     current_origin,
 )
 from dockyard.registry.events.recorder import EventLog
+from dockyard.registry.policies.quotas import check_bytes
 from dockyard.storage import NotFound, Piece, StorageDriver
 
 
@@ -85,10 +87,14 @@ class BlobStore:
         if not await self.cache.changed(name, unlink):
             raise RegistryError(ErrorCode.BLOB_UNKNOWN, detail={"digest": str(digest)})
 
-    async def mount(self, name: str, source: str, digest: Digest) -> BlobInfo | None:
-        """Link a blob that `source` holds into `name`; None when source does not hold it."""
+    async def mount(
+        self, name: str, source: str, digest: Digest, quotas: QuotaSettings | None = None
+    ) -> BlobInfo | None:
+        """Link a blob that `source` holds into `name`; None when source does not hold it.
+        DENIED when the link exceeds the namespace's byte quota (`quotas`: the defaults; None,
+        unchecked)."""
         size = await self.database.run(
-            _mount, name, source, str(digest), self.events, current_origin()
+            _mount, name, source, str(digest), self.events, current_origin(), quotas
         )
         return None if size is None else BlobInfo(digest, size)
 
@@ -119,6 +125,7 @@ def _mount(
     digest: str,
     events: EventLog,
     origin: Origin | None,
+    quotas: QuotaSettings | None,
 ) -> int | None:
     # The blob's row first: locked until this commits, or found claimed by a collector (then
     # not mountable: the client uploads it).
@@ -126,6 +133,8 @@ def _mount(
         return None
     size = metadata.linked_blob_size(connection, source, digest)
     if size is not None:
+        if quotas is not None:
+            check_bytes(connection, name, size, quotas, digest)
         metadata.link_blob(connection, metadata.ensure_repository(connection, name), digest)
         target = Target(name, digest, BLOB_MEDIA_TYPE, size, None, source, kind="blobs")
         events.record(connection, origin, MOUNT, target)

@@ -14,6 +14,7 @@ from functools import partial
 
 from sqlalchemy import Connection
 
+from dockyard.config import QuotaSettings
 from dockyard.db.engine import Database
 from dockyard.oci import resumable_sha256
 from dockyard.oci.digest import Digest, Hasher, new_hasher
@@ -22,7 +23,7 @@ from dockyard.registry.blobs import BlobInfo, BlobStore, record_and_link
 from dockyard.registry.errors import ErrorCode, RegistryError
 from dockyard.registry.events.model import Origin, current_origin
 from dockyard.registry.events.recorder import EventLog
-from dockyard.registry.policies.quotas import Quotas
+from dockyard.registry.policies.quotas import Quotas, check_bytes
 from dockyard.storage import NotFound, Piece, StorageDriver
 
 # Bytes are hashed and written in blocks of this size: big enough that the hops to a
@@ -147,15 +148,20 @@ class UploadService:
                 raise await self._pieces_gone(name, upload) from None
             # The lock above is per process; the row is shared. Deleting it claims the session:
             # of several processes finishing it at once, exactly one records the blob.
-            published = await self.database.run(
-                _publish,
-                name,
-                upload.id,
-                str(digest),
-                upload.size,
-                self.blobs.events,
-                current_origin(),
-            )
+            try:
+                published = await self.database.run(
+                    _publish,
+                    name,
+                    upload.id,
+                    str(digest),
+                    upload.size,
+                    self.blobs.events,
+                    current_origin(),
+                    None if self.quotas is None else self.quotas.defaults,
+                )
+            except RegistryError:  # over a quota: the object stays for the collector
+                await self._forget(upload.id)
+                raise
             await self._clear(upload.id)
             if not published:
                 raise RegistryError(ErrorCode.BLOB_UPLOAD_UNKNOWN, detail={"uuid": upload.id})
@@ -344,12 +350,15 @@ def _publish(
     size: int,
     events: EventLog,
     origin: Origin | None,
+    quotas: QuotaSettings | None,
 ) -> bool:
     """End the session, record its composed blob and the push event, in one transaction;
     False, and nothing changed, when the session had ended already (another process finished
-    or cancelled it)."""
+    or cancelled it). DENIED, and nothing changed, over the namespace's byte quota."""
     if not metadata.delete_upload(connection, upload_id):
         return False
+    if quotas is not None:
+        check_bytes(connection, name, size, quotas, digest)
     record_and_link(connection, name, digest, size, events, origin)
     return True
 

@@ -31,8 +31,8 @@ async def start_upload(request: Request, name: str) -> Response:
         # so the answer tells nothing about repositories the caller cannot see.
         mounted = None
         if source and is_valid_name(source) and may_pull(request, source):
-            await registry.quotas.before_mount(name, str(digest))
-            mounted = await registry.blobs.mount(name, source, digest)
+            await registry.quotas.before_repository(name)
+            mounted = await registry.blobs.mount(name, source, digest, registry.quotas.defaults)
         if mounted is not None:
             return _created(name, str(digest))
         # Not visible in `from`: the spec says fall back to an ordinary upload session.

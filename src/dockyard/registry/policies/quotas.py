@@ -5,19 +5,20 @@ Content-Length, a finish's session), otherwise at the manifest; nothing half-sto
 visible (the refused upload's session is ended).
 
 Limits come from the namespace's own row (set by site administrators), a NULL field or no row
-meaning `registry.quotas.*`. Checks read usage and then store in separate transactions: two
-pushes racing to a namespace's last bytes may both pass (as in Harbor), each bounded by its
-own size."""
+meaning `registry.quotas.*`. The early checks (before bytes are received) only spare the
+client an upload; the binding ones run in the transaction that records the blob, the mount or
+the manifest, holding the namespace (`hold`) from before usage is read until the commit: of
+pushes racing to a namespace's last bytes, on any number of processes or nodes, one passes
+(docs/decisions/0022-storage-accounting.md)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from dockyard.config import QuotaSettings
 from dockyard.db.engine import Database
-from dockyard.registry import metadata
 from dockyard.registry.errors import ErrorCode, RegistryError
 from dockyard.registry.policies import rules, usage
 from dockyard.registry.policies.rules import Limits
@@ -48,6 +49,25 @@ def _in_force(own: int | None, default: int | None) -> int | None:
     return None if own == rules.UNLIMITED_VALUE else own
 
 
+# The first key of the PostgreSQL advisory locks that hold a namespace ("QUOT"); the second is
+# the namespace's hash. A collision of two namespaces' hashes only makes them wait for each other.
+_HOLD_CLASS = 0x51554F54
+
+
+def hold(connection: Connection, namespace: str) -> None:
+    """Make every other transaction that holds `namespace` wait until this one ends, so that
+    the usage read next cannot change before this transaction's writes commit."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(
+            text("SELECT pg_advisory_xact_lock(:class, hashtext(:namespace))"),
+            {"class": _HOLD_CLASS, "namespace": namespace},
+        )
+    else:
+        # SQLite: any write statement takes the database's write lock (pysqlite begins the
+        # transaction there; reads before it see whatever was committed last).
+        connection.execute(text("UPDATE namespace_quotas SET namespace = namespace WHERE 0 = 1"))
+
+
 def check_bytes(
     connection: Connection,
     name: str,
@@ -61,6 +81,7 @@ def check_bytes(
     limit = effective(connection, namespace, defaults).max_bytes
     if limit is None:
         return
+    hold(connection, namespace)
     if digest is not None and usage.namespace_links(connection, namespace, digest):
         return
     used = usage.namespace_bytes(connection, namespace)
@@ -80,7 +101,10 @@ def check_new_repository(connection: Connection, name: str, defaults: QuotaSetti
     namespace's repository quota."""
     namespace = rules.namespace_of(name)
     limit = effective(connection, namespace, defaults).max_repositories
-    if limit is None or usage.holds_manifests(connection, name):
+    if limit is None:
+        return
+    hold(connection, namespace)
+    if usage.holds_manifests(connection, name):
         return
     used = usage.namespace_repositories(connection, namespace)
     if used + 1 <= limit:
@@ -106,7 +130,8 @@ def _detail(kind: str, namespace: str, limit: int, used: int, added: int) -> dic
 
 @dataclass(frozen=True)
 class Quotas:
-    """The checks the push paths call, each one transaction."""
+    """The early checks the push paths call, each one transaction; `defaults` go to the
+    binding ones."""
 
     database: Database
     defaults: QuotaSettings
@@ -116,13 +141,3 @@ class Quotas:
 
     async def before_repository(self, name: str) -> None:
         await self.database.run(check_new_repository, name, self.defaults)
-
-    async def before_mount(self, name: str, digest: str) -> None:
-        await self.database.run(_check_mount, name, digest, self.defaults)
-
-
-def _check_mount(connection: Connection, name: str, digest: str, defaults: QuotaSettings) -> None:
-    check_new_repository(connection, name, defaults)
-    size = metadata.blob_size(connection, digest)
-    if size is not None:
-        check_bytes(connection, name, size, defaults, digest)
