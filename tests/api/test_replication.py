@@ -6,14 +6,17 @@ finishes the copy once restarted."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import http.server
 import json
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -398,6 +401,59 @@ def test_a_registry_at_an_internal_address_is_refused_unless_allowed(tmp_path: P
         failed = until(lambda: the_run(data, env, "team/app", "v1", _failed))
         assert "internal address 127.0.0.1" in failed["error"]
         assert "replication.allow" in failed["error"] and failed["bytes"] == 0
+
+
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    """A registry that answers /v2/ with a token challenge whose realm is `server.realm`,
+    and remembers every path it was asked for."""
+
+    def do_GET(self) -> None:
+        server: Any = self.server
+        server.asked.append(self.path)
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", f'Bearer realm="{server.realm}",service="trap"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_HEAD = do_GET  # noqa: N815
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def _recorder(realm: str) -> Iterator[Any]:
+    server: Any = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    server.realm, server.asked = realm, []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_token_realm_at_an_internal_address_is_refused_though_the_registry_is_allowed(
+    tmp_path: Path,
+) -> None:
+    """The allow-list opens the other registry by name; the token service it names is at an
+    address nobody opened: refused, and never called (every request is checked, not only the
+    rule's URL, and sent to the address checked)."""
+    with _recorder("http://127.0.0.1:1/unused") as internal:
+        inside = f"http://127.0.0.1:{internal.server_port}/token"
+        with _recorder(inside) as registry:
+            other = {**rule("realm", "push", 0, max_attempts=1)}
+            other["registry"] = f"http://localhost:{registry.server_port}"
+            settings = {"rules": [other], "allow": ["localhost"]}
+            env = {"DOCKYARD_REPLICATION": json.dumps(settings)}
+            data = tmp_path / "dockyard"
+            with dockyard_server(data, env=env) as dockyard:
+                push_image(dockyard.host, "team/app", "v1", multi_platform("realm"), None)
+                failed = until(lambda: the_run(data, env, "team/app", "v1", _failed))
+            assert registry.asked, "the allowed registry was asked"
+            assert internal.asked == []
+            assert "internal address 127.0.0.1 (not in replication.allow)" in failed["error"]
 
 
 def _attach(host: str, name: str, subject: bytes, who: Credential) -> Digest:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from dockyard.config import ConfigError, Settings, load_settings
-from dockyard.registry.events.targets import TargetRefused, is_internal, resolve_target
+from dockyard.kit.outbound import TargetRefused, is_internal, resolve_target
 
 DISTRIBUTION_EXAMPLE = """
 notifications:

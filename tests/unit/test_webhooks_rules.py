@@ -15,7 +15,7 @@ from dockyard.config import WebhookSettings
 from dockyard.index.webhooks.addresses import Allowed, resolve, well_formed
 from dockyard.index.webhooks.payload import DELETE, PUSH, Happened, RepositoryFacts, render
 from dockyard.index.webhooks.signing import new_secret, signature, verify
-from dockyard.registry.events.targets import TargetRefused
+from dockyard.kit.outbound import TargetRefused
 
 MOMENT = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 FACTS = RepositoryFacts("alice/app", False, "short", "# long", 3, 1, MOMENT)

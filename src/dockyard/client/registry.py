@@ -15,21 +15,26 @@ from dockyard.client.reference import Reference, api_host
 from dockyard.client.repository import Repository
 from dockyard.client.session import Session
 from dockyard.client.transport import HostOptions, RetryPolicy, Transport
+from dockyard.kit.outbound import Guard
 from dockyard.oci.names import is_valid_name
 
 
 class RegistryClient:
     """Use as `async with RegistryClient(...) as client:`; closing it closes the
-    connections. `hosts` maps `host[:port]` to how to reach it (TLS files, plain HTTP)."""
+    connections. `hosts` maps `host[:port]` to how to reach it (TLS files, plain HTTP);
+    `guard`, for calls made on a user's behalf, refuses internal addresses it does not open."""
 
     def __init__(
         self,
         credentials: Credentials | None = None,
         hosts: dict[str, HostOptions] | None = None,
         retry: RetryPolicy | None = None,
+        guard: Guard | None = None,
     ) -> None:
         self.credentials = credentials if credentials is not None else Anonymous()
-        self.transport = Transport(hosts=dict(hosts or {}), retry=retry or RetryPolicy())
+        self.transport = Transport(
+            hosts=dict(hosts or {}), retry=retry or RetryPolicy(), guard=guard
+        )
         self._registries: dict[str, Registry] = {}
 
     def registry(self, host: str) -> Registry:

@@ -25,6 +25,7 @@ from dockyard.client.errors import (
     error_from_response,
 )
 from dockyard.client.reference import is_loopback
+from dockyard.kit.outbound import Guard, GuardedTransport, TargetRefused
 
 # A body that can be sent again: bytes, or a function that opens the same stream anew.
 BodyFactory = Callable[[], AsyncIterable[bytes]]
@@ -86,6 +87,8 @@ class Transport:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     timeout: httpx.Timeout = field(default_factory=lambda: httpx.Timeout(60.0, connect=10.0))
     user_agent: str = "dockyard-client/0.1"
+    # Checks every address called (the server's calls on a user's behalf); None: any.
+    guard: Guard | None = None
     _clients: dict[str, httpx.AsyncClient] = field(default_factory=dict)
 
     def options(self, host: str) -> HostOptions:
@@ -101,10 +104,15 @@ class Transport:
             verify: ssl.SSLContext | bool = (
                 options.ssl_context() if options.scheme(host) == "https" else True
             )
+            limits = httpx.Limits(max_connections=32, max_keepalive_connections=16)
+            transport: httpx.AsyncBaseTransport = httpx.AsyncHTTPTransport(
+                verify=verify, limits=limits
+            )
+            if self.guard is not None:
+                transport = GuardedTransport(transport, self.guard)
             client = httpx.AsyncClient(
-                verify=verify,
+                transport=transport,
                 timeout=self.timeout,
-                limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
                 headers={"User-Agent": self.user_agent},
                 follow_redirects=True,
                 max_redirects=10,
@@ -144,6 +152,8 @@ class Transport:
                 response = await client.send(request, stream=stream)
             except httpx.TooManyRedirects:
                 raise RegistryError(f"{what}: too many redirects") from None
+            except TargetRefused as exc:
+                raise RegistryError(f"{what}: {exc}") from None
             except RETRY_ERRORS as exc:
                 if last or _is_tls_refusal(exc):
                     raise RegistryUnavailable(f"{what}: {_describe(exc)}") from None

@@ -1,5 +1,5 @@
-"""Which URLs a hook may call: the registry's rule for event endpoints (registry/events/
-targets.py: internal addresses refused, the checked address is the one called) with an
+"""Which URLs a hook may call: the rule for event endpoints (kit/outbound.py: internal
+addresses refused, the checked address is the one called) with an
 allow-list of hosts and networks in place of its single switch. Checked when a hook is made
 or changed, and again before every attempt, as a name may resolve elsewhere by then."""
 
@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
-# Allowed moved to the registry's targets (replication uses it too); imported from here still.
-from dockyard.registry.events.targets import Allowed as Allowed
-from dockyard.registry.events.targets import ResolvedTarget, TargetRefused, checked_addresses
+# Allowed lives in kit/outbound.py (replication uses it too); imported from here still.
+from dockyard.kit.outbound import Allowed as Allowed
+from dockyard.kit.outbound import ResolvedTarget, TargetRefused, checked_addresses
 
 MAX_URL = 2000
 

@@ -32,8 +32,8 @@ from dockyard.index.webhooks.signing import (
     signature,
 )
 from dockyard.kit import unavailable
+from dockyard.kit.outbound import TargetRefused
 from dockyard.registry.events.outbox import in_thread
-from dockyard.registry.events.targets import TargetRefused
 from dockyard.registry.metadata import now
 
 log = logging.getLogger("dockyard.webhooks")

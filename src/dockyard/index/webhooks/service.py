@@ -30,7 +30,7 @@ from dockyard.index.webhooks.schemas import (
     NewHook,
 )
 from dockyard.index.webhooks.signing import new_secret
-from dockyard.registry.events.targets import TargetRefused
+from dockyard.kit.outbound import TargetRefused
 from dockyard.registry.metadata import now
 
 # A hook's URL is resolved when it is set: a name that does not answer by then is refused.

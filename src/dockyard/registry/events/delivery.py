@@ -18,11 +18,11 @@ from dockyard import __version__
 from dockyard.config import EndpointSettings, NotificationSettings
 from dockyard.db.engine import Database
 from dockyard.kit import unavailable
+from dockyard.kit.outbound import TargetRefused, resolve_target
 from dockyard.registry.events import outbox
 from dockyard.registry.events.local import NotNow, PullCount, WorksInBackground
 from dockyard.registry.events.model import ENVELOPE_MEDIA_TYPE, NewEvent
 from dockyard.registry.events.recorder import EventLog
-from dockyard.registry.events.targets import TargetRefused, resolve_target
 from dockyard.registry.metadata import now
 
 log = logging.getLogger("dockyard.events")

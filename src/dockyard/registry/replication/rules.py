@@ -1,5 +1,5 @@
 """A replication rule as the worker uses it: which repositories and tags it copies, which
-platforms, and the registry at the other end (checked against internal addresses)."""
+platforms, and the registry at the other end."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 
 from dockyard.client import Platform
 from dockyard.config import ReplicationRuleSettings
-from dockyard.registry.events.targets import Allowed, checked_addresses
 
 PUSH, PULL = "push", "pull"
 
@@ -41,10 +40,3 @@ class Rule:
         if not any(fnmatchcase(repository, p) for p in self.settings.repositories):
             return False
         return tag is None or any(fnmatchcase(tag, p) for p in self.settings.tags)
-
-
-async def check_registry(url: str, allowed: Allowed) -> None:
-    """Refuse (TargetRefused) a registry whose host resolves to an internal address that
-    `replication.allow` does not open: checked before every copy and every comparison, as a
-    name may resolve elsewhere by then."""
-    await checked_addresses(url, allowed, "replication.allow")

@@ -23,12 +23,12 @@ from dockyard.client.transfer import RegistryEnd, transfer
 from dockyard.config import ReplicationSettings
 from dockyard.db.engine import Database
 from dockyard.kit import unavailable
+from dockyard.kit.outbound import Allowed, Guard
 from dockyard.registry.events.outbox import in_thread
-from dockyard.registry.events.targets import Allowed, TargetRefused
 from dockyard.registry.metadata import now
 from dockyard.registry.replication import repository
 from dockyard.registry.replication.repository import DONE, FAILED, PENDING, Claimed
-from dockyard.registry.replication.rules import PULL, PUSH, Rule, check_registry
+from dockyard.registry.replication.rules import PULL, PUSH, Rule
 
 log = logging.getLogger("dockyard.replication")
 
@@ -101,7 +101,10 @@ class Replicator:
         }
         # Few quick tries within an attempt: the run's own back-off waits longer.
         retry = client.RetryPolicy(attempts=2, base_delay=0.2, max_delay=2.0, max_retry_after=10)
-        return client.RegistryClient(client.StaticCredentials(credentials), hosts, retry)
+        # Every address the client calls for the rule (the registry, its token realm, where it
+        # redirects) is checked at connection time; this Dockyard's own is not.
+        guard = Guard(self.allowed, "replication.allow", frozenset({self.local_host}))
+        return client.RegistryClient(client.StaticCredentials(credentials), hosts, retry, guard)
 
     async def run(self) -> None:
         """Until cancelled: compare what is due, copy what is due, now and then forget old
@@ -147,7 +150,7 @@ class Replicator:
                 continue
             try:
                 queued = await self.compare(rule)
-            except (client.RegistryError, TargetRefused) as exc:
+            except client.RegistryError as exc:
                 log.warning("replication %s: comparing tags failed: %s", rule.name, exc)
                 continue
             if queued:
@@ -156,7 +159,6 @@ class Replicator:
     async def compare(self, rule: Rule) -> int:
         """Queue a copy of each tag of the other registry (of the rule's repositories and
         tags) that this one lacks or holds at another digest; how many were queued."""
-        await check_registry(rule.settings.registry, self.allowed)
         opened = self._clients[rule.name]
         remote = opened.registry(rule.host)
         rows: list[dict[str, Any]] = []
@@ -233,7 +235,6 @@ class Replicator:
         """Copy one tag in the rule's direction; the outcome, never an exception."""
         counted = _Counted()
         try:
-            await check_registry(rule.settings.registry, self.allowed)
             opened = self._clients[rule.name]
             ours = RegistryEnd(opened.registry(self.local_host).repository(name))
             theirs = RegistryEnd(opened.registry(rule.host).repository(name))
@@ -246,7 +247,7 @@ class Replicator:
                 source, tag, destination, tag,
                 platforms=rule.platforms, referrers=rule.settings.referrers, progress=counted,
             )  # fmt: skip
-        except (client.RegistryError, client.InvalidContent, TargetRefused) as exc:
+        except (client.RegistryError, client.InvalidContent) as exc:
             return Outcome(None, counted.bytes, counted.sent, counted.skipped, _one_line(exc))
         except OSError as exc:
             return Outcome(None, counted.bytes, counted.sent, counted.skipped, _one_line(exc))

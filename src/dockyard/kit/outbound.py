@@ -1,7 +1,8 @@
-"""Which addresses the registry may call: an endpoint's URL is resolved at every delivery and
-refused when any of its addresses is internal (loopback, private, link-local, multicast,
-reserved, unspecified), unless the configuration allows private targets. The request then goes
-to the address that was checked, never to a second resolution of the name."""
+"""Which addresses Dockyard may call on a user's behalf (event endpoints, webhooks,
+replication): a URL's host is resolved at every request and refused when any of its addresses
+is internal (loopback, private, link-local, multicast, reserved, unspecified), unless the
+configuration opens it. The request then goes to the address that was checked, never to a
+second resolution of the name (which a DNS rebinding could point elsewhere)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
+
+import httpx
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -111,3 +114,51 @@ async def resolve_target(url: str, allow_private: bool) -> ResolvedTarget:
     host_header = parts.netloc.rpartition("@")[2]
     checked = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
     return ResolvedTarget(checked, host_header, host if parts.scheme == "https" else None)
+
+
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """The rule for one kind of outbound call: `allowed` opens internal addresses, `setting`
+    names that allow-list in refusals, `trusted` hosts (`host:port`, e.g. Dockyard's own
+    loopback address) are not checked."""
+
+    allowed: Allowed
+    setting: str
+    trusted: frozenset[str] = frozenset()
+
+
+class GuardedTransport(httpx.AsyncBaseTransport):
+    """An httpx transport that checks every request's host (redirects and token realms
+    included) and connects to the checked address: the URL's host is replaced by it, while the
+    Host header and, for https, the name the certificate must carry stay the original's."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, guard: Guard) -> None:
+        self.inner = inner
+        self.guard = guard
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        if url.netloc.decode() in self.guard.trusted:
+            return await self.inner.handle_async_request(request)
+        addresses = await checked_addresses(str(url), self.guard.allowed, self.guard.setting)
+        extensions = dict(request.extensions)
+        if url.scheme == "https":
+            extensions["sni_hostname"] = url.host
+        for address in addresses:
+            # A copy: the client resolves redirects against the request it sent, named as it was.
+            pinned = httpx.Request(
+                request.method,
+                url.copy_with(host=str(address)),
+                headers=request.headers,
+                stream=request.stream,
+                extensions=extensions,
+            )
+            try:
+                return await self.inner.handle_async_request(pinned)
+            except httpx.ConnectError:  # nothing sent yet: the name's next address
+                if address == addresses[-1]:
+                    raise
+        raise AssertionError("unreachable: a name has an address")
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
