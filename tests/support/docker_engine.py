@@ -14,10 +14,11 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 class DockerError(RuntimeError):
@@ -118,8 +119,11 @@ def _unmount_below(root: Path) -> None:
 
 
 @contextmanager
-def docker_engine(insecure_registries: Sequence[str] = ()) -> Iterator[DockerEngine]:
-    """Start dockerd in a fresh temp dir, wait until `docker version` answers, stop it by PID."""
+def docker_engine(
+    insecure_registries: Sequence[str] = (), settings: Mapping[str, Any] | None = None
+) -> Iterator[DockerEngine]:
+    """Start dockerd in a fresh temp dir, wait until `docker version` answers, stop it by PID;
+    `settings`: more daemon.json keys (e.g. `registry-mirrors`)."""
     root = Path(tempfile.mkdtemp(prefix="dky-", dir="/tmp"))
     daemon_config = {
         "storage-driver": "vfs",
@@ -129,6 +133,7 @@ def docker_engine(insecure_registries: Sequence[str] = ()) -> Iterator[DockerEng
         "ip-masq": False,
         "bridge": "none",
         "insecure-registries": list(insecure_registries),
+        **(settings or {}),
     }
     (root / "daemon.json").write_text(json.dumps(daemon_config))
     config = root / "config"
