@@ -665,6 +665,9 @@ class MirrorSettings(_Section):
     upstreams: list[MirrorUpstreamSettings] = Field(min_length=1)
     # Pushes to the mirror's names are taken (stored here, never sent upstream); else refused.
     push: bool = False
+    # auth.mode index: everyone (anonymous too) may pull the names the rule covers, cached or
+    # not, and what it caches is catalogued public; false: private, the usual rights decide.
+    public: bool = False
     # A cached tag is served without asking the upstream for this long, then checked with HEAD.
     revalidate_seconds: float = Field(default=300.0, ge=0)
     # Connecting, a HEAD, and the wait for each piece of a body: longer is a failed upstream.

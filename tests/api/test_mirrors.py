@@ -1,6 +1,7 @@
 """Dockyard as a pull-through cache (docs/operations.md#mirrors): Distribution with htpasswd
 upstream, pulled through by skopeo; the upstream stopped; ten concurrent pulls of a cold blob;
-a chain of three Dockyards; upstreams that send wrong, oversized or trickling content."""
+a chain of three Dockyards; upstreams that send wrong, oversized or trickling content; public
+and private mirror rules in `auth.mode: index`."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from dockyard import client
 from dockyard.client import Credential, RegistryClient, StaticCredentials
 from dockyard.oci.digest import Digest
 from tests.support.auth import basic, htpasswd
@@ -23,6 +25,7 @@ from tests.support.client_images import MultiPlatform, multi_platform, pull, pus
 from tests.support.clients import Skopeo, missing
 from tests.support.distribution import Distribution, distribution_server
 from tests.support.images import OCI_INDEX, OCI_MANIFEST, make_image
+from tests.support.index import ADMIN_PASSWORD, IndexServer, index_server
 from tests.support.mirrors import Answer, bad_upstream, mirror_env, upstream
 from tests.support.servers import DockyardServer, dockyard_server
 
@@ -229,3 +232,82 @@ def test_bad_upstreams_get_a_clear_error_and_nothing_is_kept(tmp_path: Path) -> 
             assert not uploads.exists() or not any(p.is_file() for p in uploads.rglob("*"))
             missing_tag = httpx.get(f"{mirror.url}/v2/hub/bad/tags/list")
             assert "huge" not in missing_tag.text
+
+
+# --- auth.mode index: which mirror names everyone may pull ------------------------------------
+
+
+def pull_through(host: str, name: str, image: MultiPlatform, who: Credential | None) -> None:
+    """Pull `name:v1` as `who` (None: anonymous, through the token service as docker does)."""
+
+    async def main() -> None:
+        credentials = StaticCredentials({host: who}) if who else None
+        async with RegistryClient(credentials) as registry:
+            await pull(registry.registry(host).repository(name), "v1", image)
+
+    asyncio.run(main())
+
+
+def anonymous_manifest(index: IndexServer, name: str) -> int:
+    """The status of an anonymous GET of `name:v1`, with the token the token service gives."""
+    with index.registry(None, f"repository:{name}:pull") as registry:
+        answer = registry.get(f"/v2/{name}/manifests/v1", headers={"Accept": OCI_INDEX})
+    return answer.status_code
+
+
+def searched(index: IndexServer, text: str) -> dict[str, str]:
+    """What anonymous callers find: name → visibility (/api/search), checked by /v1/search."""
+    with index.api() as anonymous:
+        found = anonymous.get("/api/search", params={"q": text}).json()["results"]
+        v1 = anonymous.get("/v1/search", params={"q": text}).json()["results"]
+    assert sorted(hit["name"] for hit in v1) == sorted(hit["name"] for hit in found)
+    return {hit["name"]: hit["visibility"] for hit in found}
+
+
+def test_in_index_mode_a_public_rule_is_pulled_anonymously_and_catalogued_public(
+    origin: Distribution, tmp_path: Path
+) -> None:
+    image = multi_platform("mirror-public")
+    for name in ("library/app", "admin/app"):
+        push_to(origin.host, name, "v1", image, ALICE)
+    up = [upstream(origin.url, "alice", "wonderland")]
+    rules = (
+        {"prefix": "hub", "public": True, "upstreams": up},
+        {"prefix": "closed", "upstreams": up},  # not public: the default
+        {"default": True, "public": True, "upstreams": up},
+    )
+    # Pushes here are private unless said otherwise: the rules, not this, make mirrors public.
+    env = {**mirror_env(*rules), "DOCKYARD_INDEX__DEFAULT_VISIBILITY": "private"}
+    admin = Credential("admin", ADMIN_PASSWORD)
+    with index_server(tmp_path / "index", env) as index:
+        host = index.server.host
+        # A public prefix rule: anonymous pulls before anything is cached, and after.
+        pull_through(host, "hub/library/app", image, None)
+        pull_through(host, "hub/library/app", image, None)
+        assert index.catalogued("hub/library/app")["visibility"] == "public"
+        # A public default rule: a name the index does not know, in no account's namespace.
+        pull_through(host, "library/app", image, None)
+        assert index.catalogued("library/app")["visibility"] == "public"
+        # ...but not in a namespace a user (or an organisation) holds here: `admin` is one.
+        assert anonymous_manifest(index, "admin/app") == 401
+        with pytest.raises(client.Unauthorized):
+            pull_through(host, "admin/app", image, None)
+
+        # A rule that is not public: anonymous callers get what they get for a private
+        # repository, before and after an administrator's pull cached it (catalogued private).
+        assert anonymous_manifest(index, "closed/library/app") == 401
+        pull_through(host, "closed/library/app", image, admin)
+        assert index.catalogued("closed/library/app")["visibility"] == "private"
+        assert anonymous_manifest(index, "closed/library/app") == 401
+        with pytest.raises(client.Unauthorized):
+            pull_through(host, "closed/library/app", image, None)
+
+        # A repository pushed here stays as its settings say, even where the default rule
+        # would open an unknown name: the index knows it now.
+        push_to(host, "library/own", "v1", image, admin)
+        assert index.catalogued("library/own")["visibility"] == "private"
+        assert anonymous_manifest(index, "library/own") == 401
+
+        # Anonymous search shows what the public rules cached, as public, and nothing else.
+        assert searched(index, "app") == {"hub/library/app": "public", "library/app": "public"}
+        assert searched(index, "own") == {}

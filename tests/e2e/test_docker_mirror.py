@@ -1,7 +1,8 @@
 """The Docker engine's `registry-mirrors` (issue 14): dockerd with Dockyard as its mirror pulls a
 `library/...` image through it from a local Distribution, and again from the cache once
-Distribution stopped; behind htpasswd, with the credentials the CLI holds for Docker Hub. The
-image's name is new each run and Docker Hub is unreachable here: only the mirror can serve it."""
+Distribution stopped; behind htpasswd, with the credentials the CLI holds for Docker Hub; in
+`auth.mode: index`, anonymously, through a public mirror rule. The image's name is new each run
+and Docker Hub is unreachable here: only the mirror can serve it."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import uuid
 from base64 import b64encode
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -26,6 +28,7 @@ from tests.support.clients import missing
 from tests.support.distribution import distribution_server
 from tests.support.docker_engine import DockerEngine, docker_available, docker_engine
 from tests.support.images import DOCKER_MANIFEST, Image, sha256
+from tests.support.index import index_server
 from tests.support.mirrors import mirror_env, upstream
 from tests.support.oci_layout import tar_layer
 from tests.support.servers import dockyard_server
@@ -97,17 +100,21 @@ def file_in_image(docker: DockerEngine, image: str, path: str) -> bytes:
         return member.read()
 
 
-def library_mirror(origin: str, **settings: str) -> dict[str, str]:
-    """The environment of a Dockyard that mirrors `library/...` from `origin`, as dockerd asks
-    its registry-mirrors for Docker Hub's official images."""
-    rule = {
+def library_rule(origin: str) -> dict[str, Any]:
+    """A mirror rule for `library/...` from `origin`, as dockerd asks its registry-mirrors for
+    Docker Hub's official images."""
+    return {
         "prefix": "library",
         "upstream_prefix": "library",
         "upstreams": [upstream(origin)],
         "revalidate_seconds": 0,  # every tag read asks the upstream (seen failing below)
         "timeout_seconds": 2,
     }
-    return mirror_env(rule, **settings)
+
+
+def library_mirror(origin: str, **settings: str) -> dict[str, str]:
+    """The environment of a Dockyard with library_rule."""
+    return mirror_env(library_rule(origin), **settings)
 
 
 def assert_pulled(docker: DockerEngine, short: str, image: Image, files: dict[str, bytes]) -> None:
@@ -195,3 +202,38 @@ def test_dockerd_signs_in_at_the_mirror_with_its_docker_hub_credentials(tmp_path
             (docker.config / "config.json").write_text(json.dumps({"auths": hub}))
             docker.run("pull", short)
             assert_pulled(docker, short, image, files)
+
+
+def test_in_index_mode_an_anonymous_dockerd_pulls_through_a_public_mirror_rule(
+    tmp_path: Path,
+) -> None:
+    """dockerd sends no credentials to a mirror in index mode: it takes an anonymous token, which
+    carries pull on `library/NAME` because the rule is public (the index does not know the name
+    before the first pull); the cached repository is then catalogued public."""
+    nonce = uuid.uuid4().hex[:12]
+    short = f"dockyard-mirror-{nonce}"
+    name = f"library/{short}"
+    image, files = docker_image(nonce)
+    # Pushes elsewhere stay private: the rule, not the index's default, opens the mirror.
+    private = {"DOCKYARD_INDEX__DEFAULT_VISIBILITY": "private"}
+    with distribution_server(tmp_path / "distribution") as origin:
+        push_to_distribution(origin.host, name, image)
+        env = mirror_env({**library_rule(origin.url), "public": True}, **private)
+        with (
+            index_server(tmp_path / "mirror", env) as index,
+            docker_engine(settings={"registry-mirrors": [index.url]}) as docker,
+        ):
+            docker.run("pull", short)
+            assert_pulled(docker, short, image, files)
+            assert_asked(index.server.log, pull_requests(name, image))
+            # Anonymous tokens (dockerd holds no credentials here), and nothing refused but
+            # `GET /v2/` (the challenge; the test's wait for the server asks it too).
+            entries = read_access_log(index.server.log)
+            tokens = [entry for entry in entries if entry.path.startswith("/token")]
+            assert tokens and all(entry.status == 200 for entry in tokens), entries
+            refused = {entry for entry in entries if entry.status >= 400}
+            assert refused == {Access("GET", "/v2/", 401)}, entries
+            assert index.catalogued(name)["visibility"] == "public"
+            with index.api() as anonymous:
+                found = anonymous.get("/v1/search", params={"q": short}).json()["results"]
+            assert [hit["name"] for hit in found] == [name]

@@ -44,7 +44,9 @@ class IndexPolicy:
     async def granted(self, subject: str | None, requested: Sequence[Scope]) -> list[Scope]:
         identity = await identity_of(self.index.database, subject)
         names = [s.name for s in requested if s.type == "repository" and s.resource_class is None]
-        allowed = await repositories.actions(self.index.database, identity, names)
+        allowed = await repositories.actions(
+            self.index.database, identity, names, self.index.mirrors
+        )
         granted = []
         for scope in requested:
             if scope.type == CATALOG.type and scope.name == CATALOG.name:

@@ -8,6 +8,7 @@ from dockyard.auth.login import Logins
 from dockyard.auth.tokens import TokenVerifier
 from dockyard.config import Settings
 from dockyard.db.engine import Database
+from dockyard.index.repositories.mirrored import MirrorNames
 
 
 @dataclass
@@ -17,6 +18,8 @@ class Index:
     default_visibility: str
     signup_enabled: bool
     pull_counts: bool
+    # Which names public mirror rules open to everyone, and what the catalogue makes public.
+    mirrors: MirrorNames = field(default_factory=MirrorNames)
     _database: Database | None = field(default=None, repr=False)
     # The token service's logins: the /api's Basic sign-ins count against the same throttle.
     logins: Logins | None = field(default=None, repr=False)
@@ -31,6 +34,7 @@ class Index:
             settings.index.default_visibility,
             settings.index.signup_enabled,
             settings.index.pull_counts,
+            MirrorNames.of(settings.mirrors),
         )
 
     @property

@@ -54,9 +54,8 @@ class IndexAuth:
         then the webhooks, fed by this process's registry."""
         content = RegistryContent(registry)
         database, visibility = self.index.database, self.index.default_visibility
-        local = CatalogueReceiver(
-            LOCAL_CATALOGUE, database, content, visibility, self.index.pull_counts
-        )
+        counts, mirrors = self.index.pull_counts, self.index.mirrors
+        local = CatalogueReceiver(LOCAL_CATALOGUE, database, content, visibility, counts, mirrors)
         hooks = WebhookReceiver(database, self.webhooks, visibility)
         return [local, hooks] if self.remote is None else [local, self.remote, hooks]
 

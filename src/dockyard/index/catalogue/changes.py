@@ -25,6 +25,8 @@ class Pushed:
     tag: str | None
     actor: str | None
     at: datetime
+    # Stored by a mirror's fetch (the request that caused it was a GET or HEAD), not pushed.
+    cached: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +70,10 @@ def change_of(event: object) -> Change | None:
     if action == "push" and digest and media_type in MANIFESTS:
         actor = event.get("actor")
         name = _text(actor, "name") if isinstance(actor, dict) else None
-        return Pushed(repository, digest, media_type, tag, name, _moment(event))
+        request = event.get("request")
+        method = _text(request, "method") if isinstance(request, dict) else None
+        cached = method in ("GET", "HEAD")
+        return Pushed(repository, digest, media_type, tag, name, _moment(event), cached)
     if action == "pull" and media_type in MANIFESTS:
         return Pulled(repository, _moment(event))
     if action == "delete":

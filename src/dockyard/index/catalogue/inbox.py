@@ -34,6 +34,7 @@ from dockyard.index.errors import IndexProblem, Invalid, TooLarge
 from dockyard.index.http import api, index_of
 from dockyard.index.names import canonical, namespace_of
 from dockyard.index.openapi import operation
+from dockyard.index.repositories.mirrored import MirrorNames
 from dockyard.index.webhooks.receiver import WEBHOOKS
 from dockyard.kit.bodies import BodyTooLarge, read_limited
 from dockyard.kit.errors import ErrorCode, error_response
@@ -208,6 +209,7 @@ def remote_catalogue(
     with pull tokens signed by this index's key."""
     tokens = PullTokens(signing_key(settings), settings.auth.token.issuer)
     content = HttpContent(settings.index.events.registry, tokens)
+    mirrors = MirrorNames.of(settings.mirrors)
     return RemoteCatalogue(
-        CatalogueReceiver(REMOTE_CATALOGUE, database, content, default_visibility)
+        CatalogueReceiver(REMOTE_CATALOGUE, database, content, default_visibility, False, mirrors)
     )

@@ -30,6 +30,7 @@ from dockyard.index.catalogue import repository
 from dockyard.index.catalogue.content import RegistryContent
 from dockyard.index.catalogue.describe import Description, describe
 from dockyard.index.names import canonical
+from dockyard.index.repositories.mirrored import MirrorNames
 from dockyard.index.tables import catalogue_tags, repository_settings
 from dockyard.registry.state import Registry
 
@@ -99,7 +100,9 @@ def run_rebuild(settings: Settings) -> int:
     try:
         upgrade(registry.database.engine)
         started = time.monotonic()
-        summary = asyncio.run(_rebuild_and_close(registry, settings.index.default_visibility))
+        mirrors = MirrorNames.of(settings.mirrors)
+        visibility = settings.index.default_visibility
+        summary = asyncio.run(_rebuild_and_close(registry, visibility, mirrors))
         seconds = time.monotonic() - started
     except RegistryMoved as exc:
         print(f"dockyard: the tags of {exc} kept changing; run it again", file=sys.stderr)
@@ -123,17 +126,24 @@ def _refusal(settings: Settings) -> str | None:
     return None
 
 
-async def _rebuild_and_close(registry: Registry, visibility: str) -> Summary:
+async def _rebuild_and_close(registry: Registry, visibility: str, mirrors: MirrorNames) -> Summary:
     try:
-        return await rebuild(registry, visibility, print)
+        return await rebuild(registry, visibility, print, mirrors)
     finally:
         await registry.driver.close()
         await registry.cache.close()
 
 
-async def rebuild(registry: Registry, visibility: str, say: Callable[[str], None]) -> Summary:
-    """Rebuild every repository the registry holds or the catalogue lists, saying a line each."""
-    run, summary = _Run(registry, visibility), Summary()
+async def rebuild(
+    registry: Registry,
+    visibility: str,
+    say: Callable[[str], None],
+    mirrors: MirrorNames | None = None,
+) -> Summary:
+    """Rebuild every repository the registry holds or the catalogue lists, saying a line each.
+    A repository it creates gets the visibility of the prefix mirror rule covering it, if any
+    (what the default rule cached cannot be told from a push here), else `visibility`."""
+    run, summary = _Run(registry, visibility, mirrors or MirrorNames()), Summary()
     for name, held_as in sorted((await registry.database.run(_repositories)).items()):
         outcome = await run.repository(name, held_as)
         summary.repositories += 1
@@ -143,18 +153,20 @@ async def rebuild(registry: Registry, visibility: str, say: Callable[[str], None
 
 
 class _Run:
-    def __init__(self, registry: Registry, visibility: str) -> None:
+    def __init__(self, registry: Registry, visibility: str, mirrors: MirrorNames) -> None:
         self.database = registry.database
         self.content = RegistryContent(registry)
         self.visibility = visibility
+        self.mirrors = mirrors
         self.described: OrderedDict[str, Description] = OrderedDict()
 
     async def repository(self, name: str, held_as: list[str]) -> Outcome:
+        visibility = self.mirrors.visibility((held_as or [name])[0], False, self.visibility)
         for attempt in range(1, ATTEMPTS + 1):
             held = await self.database.run(_held, held_as)
             described = {tag.digest: await self.describe(tag) for tag in held.tags.values()}
             try:
-                return await self.database.run(_apply, name, held, described, self.visibility)
+                return await self.database.run(_apply, name, held, described, visibility)
             except RegistryMoved:
                 if attempt == ATTEMPTS:
                     raise

@@ -16,6 +16,7 @@ from dockyard.index.catalogue.changes import Change, Deleted, Pulled, Pushed, re
 from dockyard.index.catalogue.content import Content
 from dockyard.index.catalogue.describe import Description, describe
 from dockyard.index.names import canonical
+from dockyard.index.repositories.mirrored import MirrorNames
 from dockyard.registry.events.local import PullCount, manifest_receiver_settings
 from dockyard.registry.events.outbox import in_thread
 
@@ -35,12 +36,14 @@ class CatalogueReceiver:
         content: Content,
         default_visibility: str,
         counts_pulls: bool = False,
+        mirrors: MirrorNames | None = None,
     ) -> None:
         self.settings = manifest_receiver_settings(name)
         self.counts_pulls = counts_pulls
         self.database = database
         self.content = content
         self.default_visibility = default_visibility
+        self.mirrors = mirrors or MirrorNames()
         self._described: OrderedDict[tuple[str, str], Description] = OrderedDict()
 
     async def receive(self, bodies: Sequence[str]) -> None:
@@ -91,7 +94,10 @@ class CatalogueReceiver:
         for change in changes:
             name = canonical(change.repository)
             if isinstance(change, Pushed):
-                found = repository.ensure_repository(connection, name, self.default_visibility)
+                visibility = self.mirrors.visibility(
+                    change.repository, change.cached, self.default_visibility
+                )
+                found = repository.ensure_repository(connection, name, visibility)
                 repository.pushed(connection, found, change.at)
                 if change.tag is not None:
                     description = described[(change.repository, change.digest)]

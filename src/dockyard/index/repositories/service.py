@@ -15,7 +15,9 @@ from dockyard.index.errors import Forbidden, Invalid, NotFound
 from dockyard.index.names import canonical, namespace_of
 from dockyard.index.organisations import repository as organisations
 from dockyard.index.repositories import repository
+from dockyard.index.repositories.mirrored import MirrorNames
 from dockyard.index.repositories.permissions import (
+    PUBLIC,
     ROLES,
     VISIBILITIES,
     Identity,
@@ -130,14 +132,24 @@ def access_in(
 
 
 async def actions(
-    database: Database, identity: Identity | None, names: Sequence[str]
+    database: Database,
+    identity: Identity | None,
+    names: Sequence[str],
+    mirrors: MirrorNames | None = None,
 ) -> dict[str, frozenset[str]]:
     """What `identity` may do on each repository. A token grants, it creates nothing: the
-    repository appears in the index on its first push, from the registry's event."""
+    repository appears in the index on its first push, from the registry's event. A name not
+    known yet that a public mirror rule covers is pulled as a public repository would be."""
 
     def decide(connection: Connection) -> dict[str, frozenset[str]]:
         found = access_in(connection, identity, names)
-        return {name: access.actions for name, access in found.items()}
+        unknown = [name for name, access in found.items() if not access.known]
+        opened = mirrors.opened(connection, unknown) if mirrors and unknown else set()
+        return {
+            name: allowed_actions(identity, PUBLIC, access.role) if name in opened
+            else access.actions
+            for name, access in found.items()
+        }  # fmt: skip
 
     return await database.run(decide)
 
