@@ -396,6 +396,27 @@ class ThrottleSettings(_Section):
     window_seconds: int = Field(default=300, ge=1, le=86400)
 
 
+class PasswordSettings(_Section):
+    """argon2id's cost for the password hashes the index makes (RFC 9106's second recommended
+    option by default). Hashes keep the cost they were made with: a change applies to
+    passwords set from then on."""
+
+    time_cost: int = Field(default=3, ge=1, le=100)
+    memory_kib: int = Field(default=65536, ge=7168, le=4 * 1024 * 1024)
+    parallelism: int = Field(default=4, ge=1, le=64)
+
+    @model_validator(mode="after")
+    def _at_least_owasps_minimum(self) -> PasswordSettings:
+        # OWASP's minimums trade memory for passes: 19 MiB and 2, ..., 7 MiB and 5.
+        if self.memory_kib * self.time_cost < 19456 * 2:
+            raise PydanticCustomError(
+                "password_cost",
+                "index.passwords: memory_kib x time_cost must be at least 38912 (OWASP's "
+                "minimum for argon2id, e.g. 19456 KiB and 2 passes)",
+            )
+        return self
+
+
 class AuthSettings(_Section):
     # index: tokens from this server's /token, backed by the index's accounts (the default of
     # `dockyard serve`: anonymous pull of public repositories, sign-in for everything else).
@@ -485,6 +506,7 @@ class IndexSettings(_Section):
     events: IndexEventsSettings = IndexEventsSettings()
     webhooks: WebhookSettings = WebhookSettings()
     web: WebSettings = WebSettings()
+    passwords: PasswordSettings = PasswordSettings()
 
 
 _DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h)?")
