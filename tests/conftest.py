@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import uuid
 from collections.abc import Iterator
@@ -21,6 +22,17 @@ from tests.support.servers import DockyardServer, check_logs, dockyard_server
 from tests.support.swift import Swift, missing_swift, swift_server
 
 _names = itertools.count()
+
+# Every server and command the tests start hashes passwords at OWASP's minimum cost for argon2id
+# (index.passwords), not the default's: a sign-in then costs about 0.05 s instead of 0.4 s, and
+# the suites sign in thousands of times. tests/unit/test_password_cost.py covers the default.
+CHEAPER_PASSWORDS = {
+    "DOCKYARD_INDEX__PASSWORDS__TIME_COST": "2",
+    "DOCKYARD_INDEX__PASSWORDS__MEMORY_KIB": "19456",
+    "DOCKYARD_INDEX__PASSWORDS__PARALLELISM": "1",
+}
+for _variable, _value in CHEAPER_PASSWORDS.items():
+    os.environ.setdefault(_variable, _value)
 
 
 @pytest.fixture(autouse=True)

@@ -9,9 +9,19 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from dockyard.config import PasswordSettings
+
 _hasher = PasswordHasher()
 TOKEN_PREFIX = "dckr_"  # what Docker Hub's tokens start with: a secret scanner can spot them
 MIN_PASSWORD_LENGTH = 8
+
+
+def configure(settings: PasswordSettings) -> None:
+    """The cost of the hashes this process makes (`index.passwords`); verifying reads each
+    hash's own."""
+    global _hasher
+    _hasher = PasswordHasher(settings.time_cost, settings.memory_kib, settings.parallelism)
+    decoy_hash.cache_clear()
 
 
 def hash_password(password: str) -> str:

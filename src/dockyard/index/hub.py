@@ -8,6 +8,7 @@ from dockyard.auth.login import Logins
 from dockyard.auth.tokens import TokenVerifier
 from dockyard.config import Settings
 from dockyard.db.engine import Database
+from dockyard.index import hashing
 from dockyard.index.repositories.mirrored import MirrorNames
 
 
@@ -28,6 +29,7 @@ class Index:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Index:
+        hashing.configure(settings.index.passwords)
         return cls(
             settings.database_url,
             settings.database.pool_size,
