@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 ADDR ?= 127.0.0.1:5000
 DATA ?= ./data
 
-.PHONY: serve test lint unit fuzz bench bench-s3 bench-search bench-events bench-listings bench-web bench-gc system-deps clean
+.PHONY: serve test lint unit fuzz bench bench-s3 bench-search bench-events bench-listings bench-web bench-gc bench-client system-deps clean
 
 serve: $(VENV)/.installed
 	$(BIN)/dockyard serve --addr $(ADDR) --data $(DATA)
@@ -48,6 +48,11 @@ bench-web: $(VENV)/.installed-test system-deps
 # (docs/benchmarks.md, "Garbage collection").
 bench-gc: $(VENV)/.installed-test system-deps
 	$(BIN)/python -m bench.gc_bench
+
+# `dockyard push` and `pull` against `skopeo copy` with a 500 MB image of 20 layers
+# (docs/benchmarks.md, "Client push and pull").
+bench-client: $(VENV)/.installed-test system-deps
+	$(BIN)/python -m bench.client_bench
 
 # What pull events and pull counts cost a manifest GET (docs/benchmarks-events.md).
 bench-events: $(VENV)/.installed-test system-deps
