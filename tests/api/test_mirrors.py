@@ -10,15 +10,21 @@ import hashlib
 import json
 import os
 import re
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import insert, select
 
 from dockyard import client
 from dockyard.client import Credential, RegistryClient, StaticCredentials
+from dockyard.db.engine import Database
+from dockyard.db.tables import mirror_fetches
 from dockyard.oci.digest import Digest
 from tests.support.auth import basic, htpasswd
 from tests.support.client_images import MultiPlatform, multi_platform, pull, push
@@ -27,7 +33,9 @@ from tests.support.distribution import Distribution, distribution_server
 from tests.support.images import OCI_INDEX, OCI_MANIFEST, make_image
 from tests.support.index import ADMIN_PASSWORD, IndexServer, index_server
 from tests.support.mirrors import Answer, bad_upstream, mirror_env, upstream
+from tests.support.postgres import backend_env
 from tests.support.servers import DockyardServer, dockyard_server
+from tests.support.slow_proxy import slow_proxy
 
 ALICE = Credential("alice", "wonderland")
 
@@ -113,22 +121,97 @@ def test_ten_concurrent_pulls_of_a_cold_blob_make_one_upstream_download(
     asyncio.run(upload())
     with dockyard_server(tmp_path / "mirror", env=mirror_of(origin)) as mirror:
         url = f"{mirror.url}/v2/hub/big/data/blobs/{digest}"
-
-        def pull_one(_: int) -> tuple[int, str]:
-            hasher = hashlib.sha256()
-            with httpx.stream("GET", url, timeout=60) as response:
-                for chunk in response.iter_bytes():
-                    hasher.update(chunk)
-                return response.status_code, f"sha256:{hasher.hexdigest()}"
-
-        with ThreadPoolExecutor(10) as pool:
-            results = list(pool.map(pull_one, range(10)))
-        assert results == [(200, str(digest))] * 10
+        assert pull_concurrently(url, 10) == [(200, str(digest))] * 10
         log = tmp_path / "distribution" / "distribution.log"
         assert upstream_gets(log, f"/v2/big/data/blobs/{digest}") == 1
         # Stored and verified: served locally now, no further upstream GET.
-        assert pull_one(0) == (200, str(digest))
+        assert pull_concurrently(url, 1) == [(200, str(digest))]
         assert upstream_gets(log, f"/v2/big/data/blobs/{digest}") == 1
+
+
+def pull_concurrently(url: str, count: int) -> list[tuple[int, str]]:
+    """`count` GETs of a blob at once, each on a connection of its own: (status, digest) each."""
+
+    def pull_one(_: int) -> tuple[int, str]:
+        hasher = hashlib.sha256()
+        with httpx.stream("GET", url, timeout=60) as response:
+            for chunk in response.iter_bytes():
+                hasher.update(chunk)
+            return response.status_code, f"sha256:{hasher.hexdigest()}"
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(pull_one, range(count)))
+
+
+def test_two_workers_make_one_upstream_download_of_a_cold_blob(
+    origin: Distribution, tmp_path: Path, database_backend: str, request: pytest.FixtureRequest
+) -> None:
+    """Ten concurrent GETs of a cold blob reach both worker processes: the one that claims the
+    digest's lease downloads it, the other waits until it is stored and serves it from storage.
+    The upstream is slowed to 16 MiB/s (2 s for the blob), so the GETs overlap the download;
+    each round is a new blob, until one round shows a process waiting for the other's."""
+    rounds = 4
+    with ExitStack() as stack:
+        env = {
+            **stack.enter_context(backend_env(database_backend, request)),
+            **mirror_of(origin),
+            "DOCKYARD_HTTP__WORKERS": "2",
+        }
+        slowed = stack.enter_context(slow_proxy(origin.host, rate=16 * 1024 * 1024))
+        rule = json.loads(env["DOCKYARD_MIRRORS"])[0]
+        rule["upstreams"] = [upstream(f"http://{slowed.host}", "alice", "wonderland")]
+        env["DOCKYARD_MIRRORS"] = json.dumps([rule])
+        mirror = stack.enter_context(dockyard_server(tmp_path / "mirror", env=env))
+        log = tmp_path / "distribution" / "distribution.log"
+        for attempt in range(rounds):
+            blob = os.urandom(32 * 1024 * 1024)
+            digest = Digest.of(blob)
+            push_blob(origin, "big/data", blob)
+            url = f"{mirror.url}/v2/hub/big/data/blobs/{digest}"
+            assert pull_concurrently(url, 10) == [(200, str(digest))] * 10
+            assert upstream_gets(log, f"/v2/big/data/blobs/{digest}") == 1
+            if f"{digest} for hub/big/data is being fetched by another process" in (
+                mirror.log.read_text()
+            ):
+                break
+            assert attempt < rounds - 1, "the ten GETs never reached both workers at once"
+        assert f"{digest} for hub/big/data stored by another process" in mirror.log.read_text()
+
+
+def test_the_lease_of_a_killed_process_is_taken_over_when_it_lapses(
+    origin: Distribution, tmp_path: Path
+) -> None:
+    """A lease row left by a process killed mid-download (its renewals stopped; 3 s of its
+    30 are left): a GET waits for it to lapse, then downloads the blob itself, once."""
+    blob = os.urandom(1024 * 1024)
+    digest = Digest.of(blob)
+    push_blob(origin, "big/data", blob)
+    with dockyard_server(tmp_path / "mirror", env=mirror_of(origin)) as mirror:
+        database = Database(f"sqlite:///{mirror.data / 'registry.db'}")
+        lapses = datetime.now(UTC) + timedelta(seconds=3)
+        with database.engine.begin() as connection:
+            connection.execute(
+                insert(mirror_fetches).values(digest=str(digest), owner="killed", until=lapses)
+            )
+        started = time.monotonic()
+        answer = httpx.get(f"{mirror.url}/v2/hub/big/data/blobs/{digest}", timeout=60)
+        waited = time.monotonic() - started
+        assert answer.status_code == 200 and Digest.of(answer.content) == digest
+        assert 2.5 < waited < 10, waited
+        log = tmp_path / "distribution" / "distribution.log"
+        assert upstream_gets(log, f"/v2/big/data/blobs/{digest}") == 1
+        assert "being fetched by another process: waiting" in mirror.log.read_text()
+        with database.engine.begin() as connection:  # given back once stored
+            assert connection.execute(select(mirror_fetches)).all() == []
+        database.dispose()
+
+
+def push_blob(origin: Distribution, name: str, blob: bytes) -> None:
+    async def upload() -> None:
+        async with RegistryClient(StaticCredentials({origin.host: ALICE})) as registry:
+            await registry.registry(origin.host).repository(name).push_blob(blob)
+
+    asyncio.run(upload())
 
 
 def test_a_chain_of_three_dockyards_with_their_own_credentials(tmp_path: Path, users: Path) -> None:

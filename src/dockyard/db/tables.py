@@ -169,6 +169,16 @@ maintenance_leases = Table(
     Column("last_finished_at", DateTime(timezone=True)),
 )
 
+# A mirror's download of a blob, one per digest in the cluster (registry/mirrors/leases.py):
+# the process that holds it, until when (renewed while the download runs).
+mirror_fetches = Table(
+    "mirror_fetches",
+    metadata,
+    Column("digest", DIGEST, primary_key=True),
+    Column("owner", String(64), nullable=False),
+    Column("until", DateTime(timezone=True), nullable=False),
+)
+
 # Storage policies (registry/policies/). A rule's `repository` is the full repository name, or
 # '' for every repository of the namespace.
 namespace_quotas = Table(

@@ -4,9 +4,13 @@ name a rule covers go upstream; writes to a read-only mirror are refused."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -19,9 +23,10 @@ from dockyard.registry.blobs import BlobInfo, BlobStore
 from dockyard.registry.errors import ErrorCode, RegistryError
 from dockyard.registry.events.model import current_origin
 from dockyard.registry.manifests import ManifestService, manifest_record
-from dockyard.registry.metadata import ManifestRecord
-from dockyard.registry.mirrors import store
+from dockyard.registry.metadata import ManifestRecord, now
+from dockyard.registry.mirrors import leases, store
 from dockyard.registry.mirrors.fetch import BlobFetch
+from dockyard.registry.mirrors.leases import Claim
 from dockyard.registry.mirrors.rules import MirrorRule, rule_for
 from dockyard.registry.mirrors.upstream import (
     BAD_GATEWAY,
@@ -61,8 +66,11 @@ class Mirrors:
         # checked before it is served (from a prefix rule) or is local (the default rule).
         self._checked: dict[tuple[str, str], float] = {}
         self._manifest_fetches: dict[tuple[str, str], asyncio.Task[ManifestRecord]] = {}
-        # The one download of each blob in progress in this process, by digest.
+        # The one download of each blob in progress in this process, by digest; the cluster's
+        # one is this process's when it holds the digest's lease (leases.py) as `owner`.
         self.fetches: dict[str, BlobFetch] = {}
+        self.owner = f"{os.getpid()}-{uuid.uuid4().hex}"
+        self._claiming: dict[str, asyncio.Future[None]] = {}
 
     # --- what the handlers call ---------------------------------------------------------------
 
@@ -110,12 +118,7 @@ class Mirrors:
             return linked
         if method == "HEAD":
             return BlobInfo(digest, size)
-        running = self.fetches.get(str(digest))  # started while this one asked upstream
-        if running is not None:
-            if running.name != name:
-                running.also_link.add(name)
-            return running
-        return await self._start_fetch(rule, name, digest, size)
+        return await self._fetch_once(rule, name, digest, size)
 
     async def close(self) -> None:
         for fetch in list(self.fetches.values()):
@@ -224,11 +227,70 @@ class Mirrors:
         size = await self.blobs.cache.changed(name, link)
         return None if size is None else BlobInfo(digest, size)
 
-    async def _start_fetch(
+    async def _fetch_once(
         self, rule: MirrorRule, name: str, digest: Digest, size: int
-    ) -> BlobFetch:
+    ) -> BlobInfo | BlobFetch:
+        """This process's download of the blob (shared), when it wins the digest's lease; else
+        the blob once another process's download stored it, or this process's own download
+        when that one's lease lapsed or went. A wait longer than the holder's download may take
+        at the rule's minimum rate is answered 503."""
+        key = str(digest)
+        deadline = time.monotonic() + _longest_wait(rule, size)
+        found = Claim.CLAIMED  # first: try to claim
+        waited = False
+        while True:
+            running = self.fetches.get(key)  # started while this one asked upstream or waited
+            if running is not None:
+                if running.name != name:
+                    running.also_link.add(name)
+                return running
+            claiming = self._claiming.get(key)
+            if claiming is not None:  # another request here is claiming: then share or wait
+                await asyncio.shield(claiming)
+                continue
+            if found is Claim.CLAIMED:
+                found = await self._claim(key)
+                if found is Claim.CLAIMED:
+                    return self._start_fetch(rule, name, digest, size)
+            if found is Claim.STORED:
+                linked = await self._link_stored(name, digest)
+                if linked is not None:
+                    if waited:
+                        log.info("%s: %s for %s stored by another process: served from here",
+                                 rule.label, digest, name)  # fmt: skip
+                    return linked
+            if found is Claim.HELD and not waited:
+                waited = True
+                log.info("%s: %s for %s is being fetched by another process: waiting for it",
+                         rule.label, digest, name)  # fmt: skip
+            if time.monotonic() > deadline:
+                raise RegistryError(
+                    ErrorCode.UNAVAILABLE,
+                    f"blob {digest} is still being fetched by another process; try again",
+                    status=503,
+                )
+            await asyncio.sleep(leases.POLL_SECONDS)
+            found = await self.database.run(leases.look, key, now())
+
+    async def _claim(self, key: str) -> Claim:
+        """The digest's lease for this process; while the database answers, other requests
+        here for the digest wait for this claim instead of making their own."""
+        done = asyncio.get_running_loop().create_future()
+        self._claiming[key] = done
+        try:
+            moment = now()
+            lease = timedelta(seconds=leases.LEASE_SECONDS)
+            return await self.database.run(leases.claim, key, self.owner, moment, moment + lease)
+        finally:
+            del self._claiming[key]
+            done.set_result(None)
+
+    def _start_fetch(self, rule: MirrorRule, name: str, digest: Digest, size: int) -> BlobFetch:
+        """Download the blob under the lease this process holds: renewed while it runs, given
+        back when it ends (stored or failed)."""
+        key = str(digest)
         fetch = BlobFetch(name, digest, size, self.spool_dir)
-        self.fetches[str(digest)] = fetch
+        self.fetches[key] = fetch
         stream = self._blob_stream(rule, name, digest, size)
 
         async def link_others(names: set[str]) -> None:
@@ -236,15 +298,32 @@ class Mirrors:
                 await self._link_stored(other, digest)
 
         async def run() -> None:
+            renewing = asyncio.ensure_future(self._renew(key))
             try:
                 rate = rule.settings.min_bytes_per_second
                 await fetch.run(self.uploads, stream, rate, link_others)
             finally:
-                if self.fetches.get(str(digest)) is fetch:
-                    del self.fetches[str(digest)]
+                renewing.cancel()
+                if self.fetches.get(key) is fetch:
+                    del self.fetches[key]
+                with contextlib.suppress(Exception):  # else it lapses
+                    await self.database.run(leases.release, key, self.owner)
 
         fetch.task = asyncio.ensure_future(run())
         return fetch
+
+    async def _renew(self, key: str) -> None:
+        lease = timedelta(seconds=leases.LEASE_SECONDS)
+        while True:
+            await asyncio.sleep(leases.RENEW_SECONDS)
+            try:
+                held = await self.database.run(leases.renew, key, self.owner, now() + lease)
+            except Exception as exc:  # the next try may work; else the lease lapses
+                log.warning("could not renew the mirror lease of %s: %s", key, exc)
+                continue
+            if not held:
+                log.warning("the mirror lease of %s lapsed and was taken over", key)
+                return
 
     def _blob_stream(
         self, rule: MirrorRule, name: str, digest: Digest, size: int
@@ -267,3 +346,13 @@ class Mirrors:
         if opened is None:
             opened = self._clients[id(rule)] = open_client(rule)
         return opened
+
+
+def _longest_wait(rule: MirrorRule, size: int) -> float:
+    """How long a download of `size` bytes may take before the rule's own guards end it (at
+    its minimum rate, after the first MiB it does not count), with room to spare; without a
+    minimum rate, a wait ends only with the holder's lease."""
+    rate = rule.settings.min_bytes_per_second
+    if rate == 0:
+        return float("inf")
+    return 2 * (rule.settings.timeout_seconds + size / rate) + leases.LEASE_SECONDS
