@@ -339,6 +339,9 @@ class RetentionSettings(_Section):
 
 class RegistrySettings(_Section):
     max_manifest_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    # The tags /v2/<name>/tags/list answers when the client gives no `n` (then a Link to the
+    # rest): Distribution 2.8 answers every tag at once, and clients ask without `n`.
+    tag_page_size: int = Field(default=10_000, ge=1, le=10_000)
     # Upload sessions untouched this long are purged, at start-up and then every interval.
     upload_purge_after_hours: float = Field(default=168.0, gt=0)
     upload_purge_interval_minutes: float = Field(default=60.0, gt=0)

@@ -1,18 +1,22 @@
 """Listings asked for without `n` answer a bounded first page with a `Link` to the next, as
-Distribution's catalogue does, instead of everything: tags, the catalogue, referrers."""
+Distribution's catalogue does, instead of everything: tags (registry.tag_page_size), the
+catalogue, referrers."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.api.test_referrers import SBOM, push_referrer
 from tests.support.images import make_image, push_image, push_manifest
+from tests.support.servers import dockyard_server
 
-DEFAULT_PAGE = 1_000  # registry/handlers/common.py
+DEFAULT_PAGE = 1_000  # the catalogue's: registry/handlers/common.py
 
 
 def in_parallel(task: Callable[[str], None], items: list[str]) -> None:
@@ -29,25 +33,37 @@ def next_link(response: httpx.Response) -> str | None:
     return found.group(1)
 
 
+@pytest.mark.parametrize("page_size", [None, 40])
 def test_a_tag_listing_without_n_is_one_bounded_page_and_a_link(
-    client: httpx.Client, repo: str
+    tmp_path: Path, page_size: int | None
 ) -> None:
-    image = make_image(repo, layers=1)
-    push_image(client, repo, image, "t0000")
-    tags = [f"t{i:04d}" for i in range(1, DEFAULT_PAGE + 1)]
+    """Without `n`, registry.tag_page_size tags (10,000 by default: every tag of the test's
+    repository, as Distribution 2.8 answers), then a Link to the rest."""
+    env = {} if page_size is None else {"DOCKYARD_REGISTRY__TAG_PAGE_SIZE": str(page_size)}
+    with (
+        dockyard_server(tmp_path / "data", env=env) as server,
+        httpx.Client(base_url=server.url, timeout=60) as client,
+    ):
+        image = make_image("bounded-tags", layers=1)
+        push_image(client, "bounded/tags", image, "t0000")
+        tags = [f"t{i:04d}" for i in range(1, 41)]
 
-    def tag(name: str) -> None:
-        push_manifest(client, repo, name, image.manifest, image.media_type)
+        def tag(name: str) -> None:
+            push_manifest(client, "bounded/tags", name, image.manifest, image.media_type)
 
-    in_parallel(tag, tags)
-    first = client.get(f"/v2/{repo}/tags/list")
-    assert first.status_code == 200
-    assert first.json()["tags"] == ["t0000", *tags[: DEFAULT_PAGE - 1]]
-    following = next_link(first)
-    assert following is not None
-    second = client.get(following)
-    assert second.json()["tags"] == [tags[-1]]
-    assert next_link(second) is None
+        in_parallel(tag, tags)
+        first = client.get("/v2/bounded/tags/tags/list")
+        assert first.status_code == 200
+        if page_size is None:
+            assert first.json()["tags"] == ["t0000", *tags]
+            assert next_link(first) is None
+            return
+        assert first.json()["tags"] == ["t0000", *tags[: page_size - 1]]
+        following = next_link(first)
+        assert following is not None
+        second = client.get(following)
+        assert second.json()["tags"] == [tags[-1]]
+        assert next_link(second) is None
 
 
 def test_the_catalogue_without_n_is_one_bounded_page_and_a_link(client: httpx.Client) -> None:

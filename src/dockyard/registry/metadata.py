@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from dockyard.db.driver_rows import DriverListing
 from dockyard.db.tables import (
     blobs,
     manifest_references,
@@ -381,15 +382,21 @@ def delete_tag(connection: Connection, name: str, tag: str) -> bool:
     return result.rowcount > 0
 
 
-def list_tags(
-    connection: Connection, repository: int, limit: int | None, last: str | None
-) -> list[str]:
-    query = select(tags.c.name).where(tags.c.repository_id == repository).order_by(tags.c.name)
-    if last:
-        query = query.where(tags.c.name > last)
-    if limit is not None:
-        query = query.limit(limit)
-    return list(connection.execute(query).scalars())
+# Every tag name is longer than "": one statement serves the first page and the next ones.
+_TAG_NAMES = DriverListing(
+    select(tags.c.name)
+    .where(tags.c.repository_id == bindparam("repository"), tags.c.name > bindparam("last"))
+    .order_by(tags.c.name)
+    .limit(bindparam("limit"))
+)
+
+
+def list_tags(connection: Connection, repository: int, limit: int, last: str | None) -> list[str]:
+    """Up to `limit` tag names after `last`, in order (a page of /v2/<name>/tags/list)."""
+    names: list[str] = _TAG_NAMES.values(
+        connection, repository=repository, last=last or "", limit=limit
+    )
+    return names
 
 
 def referrers(

@@ -32,6 +32,7 @@ class Registry:
     quotas: Quotas
     tag_pulls: TagPulls
     mirrors: Mirrors
+    tag_page_size: int  # tags in a /tags/list page without `n`
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Registry:
@@ -61,6 +62,7 @@ class Registry:
             quotas=quotas,
             tag_pulls=TagPulls(),
             mirrors=Mirrors(settings.mirrors, database, manifests, blobs, uploads, spool),
+            tag_page_size=settings.registry.tag_page_size,
         )
 
 

@@ -14,7 +14,7 @@ from dockyard.registry.errors import ErrorCode, RegistryError
 # The most entries one page of tags or repositories holds, whatever `n` asks.
 MAX_PAGE = 10_000
 # A page without `n`: bounded too, with a Link to the next (as Distribution's catalogue is), so
-# that a repository of a million tags is never one answer.
+# that a registry of a million repositories is never one answer (tags: registry.tag_page_size).
 DEFAULT_PAGE = 1_000
 
 
@@ -24,13 +24,13 @@ class Page:
     last: str | None
 
     @classmethod
-    def from_request(cls, request: Request) -> Page:
+    def from_request(cls, request: Request, default: int = DEFAULT_PAGE) -> Page:
         n = request.query_params.get("n")
         # No name or tag holds a NUL, so the names after "a\0b" are those after "a"; and
         # PostgreSQL refuses NUL in text: cut there.
         last = request.query_params.get("last", "").partition("\0")[0] or None
         if n is None or n == "":
-            return cls(DEFAULT_PAGE, last)
+            return cls(default, last)
         limit = parse_decimal(n, MAX_PAGE)
         if limit is None:
             raise RegistryError(

@@ -12,8 +12,9 @@ from dockyard.registry.state import registry_of
 
 
 async def list_tags(request: Request, name: str) -> Response:
-    page = Page.from_request(request)
-    database = registry_of(request).database
+    registry = registry_of(request)
+    page = Page.from_request(request, registry.tag_page_size)
+    database = registry.database
     repository = await database.run(metadata.repository_id, name)
     if repository is None:
         raise RegistryError(ErrorCode.NAME_UNKNOWN, detail={"name": name})
