@@ -38,7 +38,7 @@ from tests.support.client_images import multi_platform, pull, push
 from tests.support.images import OCI_MANIFEST
 from tests.support.index import IndexServer, index_server
 from tests.support.servers import DockyardServer, dockyard_server
-from tests.support.tcp_proxy import cuttable_proxy
+from tests.support.tcp_proxy import tcp_proxy
 from tests.support.tls import client_context, https_dockyard, tls_settings
 
 
@@ -162,7 +162,7 @@ def test_a_download_cut_mid_way_resumes_with_range(open_server: DockyardServer) 
                            content=data)  # fmt: skip
         assert answer.status_code == 201, answer.text
 
-    with cuttable_proxy(open_server.host) as proxy:
+    with tcp_proxy(open_server.host) as proxy:
 
         async def work(client: RegistryClient) -> None:
             repository = client.registry(f"127.0.0.1:{proxy.port}").repository(name)

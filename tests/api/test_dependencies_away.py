@@ -20,7 +20,7 @@ from tests.support.images import Image, make_image, sha256
 from tests.support.postgres import missing_postgres, stoppable_postgres
 from tests.support.seaweedfs import S3Bucket
 from tests.support.servers import DockyardServer, dockyard_server
-from tests.support.tcp_proxy import cuttable_proxy
+from tests.support.tcp_proxy import tcp_proxy
 
 REPOSITORY = "outage/app"
 _seeds = itertools.count()
@@ -135,7 +135,7 @@ def test_an_unreachable_object_store_is_503_until_it_is_back_and_nothing_is_lost
     tmp_path: Path, s3_bucket: S3Bucket
 ) -> None:
     store = s3_bucket.server.endpoint.removeprefix("http://")
-    with cuttable_proxy(store) as proxy:
+    with tcp_proxy(store) as proxy:
         env = s3_bucket.environment(f"outage-{time.monotonic_ns()}/", endpoint=proxy.url)
         with dockyard_server(tmp_path / "data", env=env) as server:
             load = _outage(server, proxy.cut, proxy.restore)

@@ -35,7 +35,7 @@ from tests.support.index import ADMIN_PASSWORD, IndexServer, index_server
 from tests.support.mirrors import Answer, bad_upstream, mirror_env, upstream
 from tests.support.postgres import backend_env
 from tests.support.servers import DockyardServer, dockyard_server
-from tests.support.slow_proxy import slow_proxy
+from tests.support.tcp_proxy import tcp_proxy
 
 ALICE = Credential("alice", "wonderland")
 
@@ -157,7 +157,7 @@ def test_two_workers_make_one_upstream_download_of_a_cold_blob(
             **mirror_of(origin),
             "DOCKYARD_HTTP__WORKERS": "2",
         }
-        slowed = stack.enter_context(slow_proxy(origin.host, rate=16 * 1024 * 1024))
+        slowed = stack.enter_context(tcp_proxy(origin.host, rate=16 * 1024 * 1024))
         rule = json.loads(env["DOCKYARD_MIRRORS"])[0]
         rule["upstreams"] = [upstream(f"http://{slowed.host}", "alice", "wonderland")]
         env["DOCKYARD_MIRRORS"] = json.dumps([rule])

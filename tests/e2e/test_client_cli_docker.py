@@ -31,7 +31,7 @@ from tests.support.images import OCI_LAYER, OCI_MANIFEST
 from tests.support.index import IndexServer, index_server
 from tests.support.oci_layout import Layout
 from tests.support.servers import DockyardServer
-from tests.support.slow_proxy import slow_proxy
+from tests.support.tcp_proxy import tcp_proxy
 
 pytestmark = pytest.mark.e2e
 
@@ -247,7 +247,7 @@ def test_a_killed_pull_is_resumed_with_a_range_request(
 
     archive = home / "big.tar"
     partial = home / "big.tar.layout" / "blobs" / "sha256" / (layer["digest"][7:] + ".partial")
-    with slow_proxy(server.host, rate=4 * MiB) as proxy:
+    with tcp_proxy(server.host, rate=4 * MiB) as proxy:
         reference = f"{proxy.host}/{repo}:v1"
         first = subprocess.Popen(
             [sys.executable, "-m", "dockyard.cli", "pull", "--quiet", reference,

@@ -6,7 +6,6 @@ upload session across processes (a monolithic PUT, whose session URL dies with t
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import os
@@ -15,7 +14,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -25,7 +23,7 @@ from tests.e2e.test_client_cli import dockyard, succeeded
 from tests.support.distribution import distribution_server
 from tests.support.oci_layout import Layout
 from tests.support.servers import DockyardServer
-from tests.support.slow_proxy import SlowProxy
+from tests.support.tcp_proxy import tcp_proxy
 
 pytestmark = pytest.mark.e2e
 
@@ -34,36 +32,6 @@ BIG = 25 * MiB  # random bytes: incompressible
 SMALL = 1 * MiB
 RATE = 4 * MiB  # bytes a second towards the registry while the first push runs
 KILL_AT = 8 * MiB  # of the big layer through the proxy
-
-
-class UploadProxy(SlowProxy):
-    """The slow proxy with its directions swapped: what the client sends (the pushed bytes) is
-    slowed to `rate` and counted in `sent`, per connection; the registry's answers pass as
-    they come."""
-
-    async def _forward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            upstream_reader, upstream_writer = await asyncio.open_connection(*self.target)
-        except OSError:
-            writer.close()
-            return
-        connection = len(self.sent)
-        self.sent.append(0)
-        await asyncio.gather(
-            self._pipe(reader, upstream_writer, connection),
-            self._pipe(upstream_reader, writer, None),
-            return_exceptions=True,
-        )
-
-
-@contextmanager
-def upload_proxy(target: str, rate: float | None = None) -> Iterator[UploadProxy]:
-    proxy = UploadProxy(target, rate)
-    proxy.start()
-    try:
-        yield proxy
-    finally:
-        proxy.stop()
 
 
 @pytest.fixture(params=["dockyard", "distribution"])
@@ -103,7 +71,7 @@ def test_a_push_killed_halfway_finishes_when_run_again(
     home = tmp_path / "home"
     home.mkdir()
 
-    with upload_proxy(registry, rate=RATE) as proxy:
+    with tcp_proxy(registry, rate=RATE, slowed="requests") as proxy:
         reference = f"{proxy.host}/{repo}:v1"
         first = subprocess.Popen(
             [sys.executable, "-m", "dockyard.cli", "push", "--quiet", f"oci:{layout.path}:v1",

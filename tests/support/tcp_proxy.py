@@ -1,5 +1,7 @@
-"""A TCP forwarder on a loopback port that a test can cut and restore: a dependency (an object
-store) made unreachable and reachable again without stopping it."""
+"""A TCP forwarder on a loopback port, between a test's client and a server: it can be cut and
+restored (a dependency made unreachable and reachable again without stopping it), and it can
+slow one direction to a set rate and count its bytes (a transfer made long enough to
+interrupt, and a measure of how much of it a resumed one sent again)."""
 
 from __future__ import annotations
 
@@ -8,27 +10,47 @@ import contextlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Literal
 
 from tests.support.servers import free_port
 
+PIECE = 16384
 
-class CuttableProxy:
-    """Forwards 127.0.0.1:`port` to `target` ("host:port"). `cut()` closes the listener and
-    every connection through it (connections are then refused); `restore()` listens again on
-    the same port."""
 
-    def __init__(self, target: str) -> None:
+class TcpProxy:
+    """Forwards 127.0.0.1:`port` to `target` ("host:port").
+
+    `cut()` closes the listener and every connection through it (connections are then
+    refused); `restore()` listens again on the same port. `rate`: bytes a second in the
+    `slowed` direction ("answers": from the server, "requests": to it; None: as fast as they
+    come); `sent`: the bytes sent that way on each connection, in the order they were accepted
+    (a connection whose client was killed may go on counting for a moment: compare
+    connections, not totals)."""
+
+    def __init__(
+        self,
+        target: str,
+        rate: float | None = None,
+        slowed: Literal["answers", "requests"] = "answers",
+    ) -> None:
         host, port = target.rsplit(":", 1)
         self.target = (host, int(port))
         self.port = free_port()
+        self.rate = rate
+        self.slowed = slowed
+        self.sent: list[int] = []
         self.loop = asyncio.new_event_loop()
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         threading.Thread(target=self.loop.run_forever, daemon=True).start()
 
     @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}"
 
     def restore(self) -> None:
         self._call(self._listen())
@@ -60,26 +82,43 @@ class CuttableProxy:
         except OSError:
             writer.close()
             return
+        connection = len(self.sent)
+        self.sent.append(0)
+        answers = connection if self.slowed == "answers" else None
+        requests = connection if self.slowed == "requests" else None
         self._writers.update({writer, upstream_writer})
         await asyncio.gather(
-            _pipe(reader, upstream_writer), _pipe(upstream_reader, writer), return_exceptions=True
+            self._pipe(reader, upstream_writer, requests),
+            self._pipe(upstream_reader, writer, answers),
+            return_exceptions=True,
         )
         self._writers.difference_update({writer, upstream_writer})
 
-
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-    finally:
-        with contextlib.suppress(Exception):
-            writer.close()
+    async def _pipe(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, counted: int | None
+    ) -> None:
+        """Copy until EOF; `counted`: the connection whose slowed direction this is (None:
+        the other direction, neither counted nor slowed)."""
+        try:
+            while data := await reader.read(PIECE):
+                writer.write(data)
+                await writer.drain()
+                if counted is not None:
+                    self.sent[counted] += len(data)
+                    if self.rate:
+                        await asyncio.sleep(len(data) / self.rate)
+        finally:
+            with contextlib.suppress(Exception):
+                writer.close()
 
 
 @contextmanager
-def cuttable_proxy(target: str) -> Iterator[CuttableProxy]:
-    proxy = CuttableProxy(target)
+def tcp_proxy(
+    target: str,
+    rate: float | None = None,
+    slowed: Literal["answers", "requests"] = "answers",
+) -> Iterator[TcpProxy]:
+    proxy = TcpProxy(target, rate, slowed)
     proxy.restore()
     try:
         yield proxy
