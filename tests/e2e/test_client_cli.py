@@ -439,6 +439,40 @@ def test_a_credential_helper_on_path_stores_and_answers(index: IndexServer, tmp_
     assert not store.exists()
 
 
+def test_tokens_and_robots_push_and_anyone_pulls_a_public_repository(
+    index: IndexServer, tmp_path: Path
+) -> None:
+    """Against Dockyard's index: a personal access token and a robot sign in as docker's
+    do (`dockyard login -u carol` / `-u carol+ci` with the token as password) and push; a
+    client with no login pulls the public repository back."""
+    host = index.server.host
+    with index.api(("carol", CAROL_PASSWORD)) as api:
+        made = api.post("/api/tokens", json={"name": "cli", "scopes": ["read", "write"]})
+        assert made.status_code == 201, made.text
+        token = made.json()["token"]
+        made = api.post(
+            "/api/tokens", json={"name": "ci", "scopes": ["read", "write"], "robot": True}
+        )
+        assert made.status_code == 201, made.text
+        robot = made.json()
+    layout, index_descriptor = multi_platform_layout(tmp_path / "layout", "v1")
+    pushed = {}
+    for who, secret in (("carol", token), ("carol+ci", robot["token"])):
+        signed_in = Target("dockyard", host, who, secret, tmp_path / who)
+        signed_in.home.mkdir()
+        signed_in.login()
+        name = f"{host}/carol/{fresh('by-' + who.replace('+', '-'))}"
+        out = json.loads(signed_in.ok("push", "--json", f"oci:{layout.path}:v1", f"{name}:v1"))
+        assert out["digest"] == index_descriptor["digest"]
+        pushed[who] = name
+    nobody = tmp_path / "nobody"
+    nobody.mkdir()
+    for name in pushed.values():
+        pulled = nobody / name.rsplit("/", 1)[1]
+        succeeded(dockyard(nobody, "pull", "--all-platforms", f"{name}:v1", f"oci:{pulled}:v1"))
+        assert top_of(pulled)["digest"] == index_descriptor["digest"]
+
+
 # --- failures ---------------------------------------------------------------------------------
 
 
