@@ -688,6 +688,9 @@ class MirrorSettings(_Section):
     default: bool = False
     # Tried in order; one that failed is skipped for `retry_failed_after_seconds`.
     upstreams: list[MirrorUpstreamSettings] = Field(min_length=1)
+    # in_order: the first healthy upstream takes everything; least_busy: the healthy one with
+    # the fewest calls and downloads in flight from this process (equals in turn).
+    balance: Literal["in_order", "least_busy"] = "in_order"
     # Pushes to the mirror's names are taken (stored here, never sent upstream); else refused.
     push: bool = False
     # auth.mode index: everyone (anonymous too) may pull the names the rule covers, cached or

@@ -214,6 +214,46 @@ def push_blob(origin: Distribution, name: str, blob: bytes) -> None:
     asyncio.run(upload())
 
 
+@pytest.mark.parametrize("balance", ["in_order", "least_busy"])
+def test_upstreams_take_turns_when_balanced_by_load(
+    tmp_path: Path, users: Path, balance: str
+) -> None:
+    """Two upstreams holding the same blobs: in order, the first serves every cold blob; by
+    load, both serve (with one request at a time, each in turn)."""
+    auth = f"auth:\n  htpasswd: {{realm: basic-realm, path: {users}}}\n"
+    blobs = [os.urandom(50_000) for _ in range(6)]
+    with (
+        distribution_server(tmp_path / "one", auth) as one,
+        distribution_server(tmp_path / "two", auth) as two,
+    ):
+
+        async def upload(host: str) -> None:
+            async with RegistryClient(StaticCredentials({host: ALICE})) as client:
+                for blob in blobs:
+                    await client.registry(host).repository("spread/data").push_blob(blob)
+
+        for registry in (one, two):
+            asyncio.run(upload(registry.host))
+        rule = {
+            "upstreams": [upstream(registry.url, "alice", "wonderland") for registry in (one, two)],
+            "balance": balance,
+        }
+        with dockyard_server(tmp_path / "mirror", env=mirror_of(one, **rule)) as mirror:
+            for blob in blobs:
+                digest = Digest.of(blob)
+                answer = httpx.get(f"{mirror.url}/v2/hub/spread/data/blobs/{digest}", timeout=30)
+                assert (answer.status_code, answer.content) == (200, blob)
+        served = [
+            sum(
+                upstream_gets(tmp_path / root / "distribution.log", f"/v2/spread/data/blobs/{d}")
+                for d in map(Digest.of, blobs)
+            )
+            for root in ("one", "two")
+        ]
+    assert sum(served) == len(blobs)
+    assert served == ([6, 0] if balance == "in_order" else [3, 3])
+
+
 def test_a_chain_of_three_dockyards_with_their_own_credentials(tmp_path: Path, users: Path) -> None:
     image = multi_platform("mirror-chain")
     origin_env = {

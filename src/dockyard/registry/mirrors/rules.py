@@ -1,5 +1,6 @@
-"""Which upstreams serve which names: a mirror rule, its upstreams in order, and which of them
-failed lately (skipped until `retry_failed_after_seconds` have passed)."""
+"""Which upstreams serve which names: a mirror rule, its upstreams in the order they are tried
+(as configured, or the least busy first), and which of them failed lately (tried last until
+`retry_failed_after_seconds` have passed)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dockyard.config import MirrorSettings, MirrorUpstreamSettings
 class Upstream:
     settings: MirrorUpstreamSettings
     failed_until: float = 0.0  # time.monotonic() before which it is tried only as a last resort
+    in_flight: int = 0  # calls to it this process is making now (`balance: least_busy`)
 
     @property
     def host(self) -> str:
@@ -34,6 +36,7 @@ class Upstream:
 class MirrorRule:
     settings: MirrorSettings
     upstreams: list[Upstream] = field(default_factory=list)
+    turns: int = 0  # least_busy: which of equally busy upstreams goes first, in rotation
 
     @classmethod
     def of(cls, settings: MirrorSettings) -> MirrorRule:
@@ -54,10 +57,16 @@ class MirrorRule:
         return joined or None
 
     def in_order(self) -> list[Upstream]:
-        """Healthy upstreams in their configured order, then the ones that failed lately (a
-        rule whose upstreams all failed still tries them)."""
+        """Healthy upstreams in their configured order (`least_busy`: the fewest calls in
+        flight first, equals taking turns), then the ones that failed lately (a rule whose
+        upstreams all failed still tries them)."""
         now = time.monotonic()
         healthy = [upstream for upstream in self.upstreams if upstream.failed_until <= now]
+        if self.settings.balance == "least_busy" and healthy:
+            self.turns += 1
+            first = self.turns % len(healthy)
+            rotated = healthy[first:] + healthy[:first]
+            healthy = sorted(rotated, key=lambda upstream: upstream.in_flight)  # stable
         return healthy + [upstream for upstream in self.upstreams if upstream.failed_until > now]
 
 

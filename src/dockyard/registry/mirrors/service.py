@@ -27,7 +27,7 @@ from dockyard.registry.metadata import ManifestRecord, now
 from dockyard.registry.mirrors import leases, store
 from dockyard.registry.mirrors.fetch import BlobFetch
 from dockyard.registry.mirrors.leases import Claim
-from dockyard.registry.mirrors.rules import MirrorRule, rule_for
+from dockyard.registry.mirrors.rules import MirrorRule, Upstream, rule_for
 from dockyard.registry.mirrors.upstream import (
     BAD_GATEWAY,
     first_answer,
@@ -112,13 +112,13 @@ class Mirrors:
         running = self.fetches.get(str(digest))
         if running is not None and running.name == name:
             return running
-        size = await self._upstream_blob_size(rule, name, digest)
+        size, source = await self._upstream_blob_size(rule, name, digest)
         linked = await self._link_stored(name, digest)
         if linked is not None:
             return linked
         if method == "HEAD":
             return BlobInfo(digest, size)
-        return await self._fetch_once(rule, name, digest, size)
+        return await self._fetch_once(rule, source, name, digest, size)
 
     async def close(self) -> None:
         for fetch in list(self.fetches.values()):
@@ -140,7 +140,7 @@ class Mirrors:
         """The tag as the upstream has it now (HEAD: Docker Hub does not count it as a pull);
         the cached copy when the upstream cannot say."""
         try:
-            found = await self._upstream(rule, name, lambda repo: repo.head_manifest(tag))
+            found, _ = await self._upstream(rule, name, lambda repo: repo.head_manifest(tag))
         except client.RegistryError as exc:
             log.warning(
                 "%s: serving %s:%s cached (%s), not checked against the upstream: %s",
@@ -178,7 +178,7 @@ class Mirrors:
         wanted = reference.tag or reference.digest
         assert wanted is not None
         try:
-            fetched = await self._upstream(rule, name, lambda repo: repo.manifest(wanted))
+            fetched, _ = await self._upstream(rule, name, lambda repo: repo.manifest(wanted))
         except client.RegistryError as exc:
             raise translated(exc) from None
         body = fetched.body
@@ -210,14 +210,18 @@ class Mirrors:
 
     # --- blobs --------------------------------------------------------------------------------
 
-    async def _upstream_blob_size(self, rule: MirrorRule, name: str, digest: Digest) -> int:
+    async def _upstream_blob_size(
+        self, rule: MirrorRule, name: str, digest: Digest
+    ) -> tuple[int, Upstream]:
+        """The blob's size at the first upstream that answers, and that upstream (the one to
+        download it from)."""
         try:
-            size = await self._upstream(rule, name, lambda repo: repo.blob_exists(digest))
+            size, source = await self._upstream(rule, name, lambda repo: repo.blob_exists(digest))
         except client.RegistryError as exc:
             raise translated(exc, blob=True) from None
         if size is None:
             raise RegistryError(ErrorCode.BLOB_UNKNOWN, detail={"digest": str(digest)})
-        return size
+        return size, source
 
     async def _link_stored(self, name: str, digest: Digest) -> BlobInfo | None:
         """A blob stored here already (for another repository) is linked, not downloaded."""
@@ -228,7 +232,7 @@ class Mirrors:
         return None if size is None else BlobInfo(digest, size)
 
     async def _fetch_once(
-        self, rule: MirrorRule, name: str, digest: Digest, size: int
+        self, rule: MirrorRule, source: Upstream, name: str, digest: Digest, size: int
     ) -> BlobInfo | BlobFetch:
         """This process's download of the blob (shared), when it wins the digest's lease; else
         the blob once another process's download stored it, or this process's own download
@@ -251,7 +255,7 @@ class Mirrors:
             if found is Claim.CLAIMED:
                 found = await self._claim(key)
                 if found is Claim.CLAIMED:
-                    return self._start_fetch(rule, name, digest, size)
+                    return self._start_fetch(rule, source, name, digest, size)
             if found is Claim.STORED:
                 linked = await self._link_stored(name, digest)
                 if linked is not None:
@@ -285,13 +289,15 @@ class Mirrors:
             del self._claiming[key]
             done.set_result(None)
 
-    def _start_fetch(self, rule: MirrorRule, name: str, digest: Digest, size: int) -> BlobFetch:
+    def _start_fetch(
+        self, rule: MirrorRule, source: Upstream, name: str, digest: Digest, size: int
+    ) -> BlobFetch:
         """Download the blob under the lease this process holds: renewed while it runs, given
         back when it ends (stored or failed)."""
         key = str(digest)
         fetch = BlobFetch(name, digest, size, self.spool_dir)
         self.fetches[key] = fetch
-        stream = self._blob_stream(rule, name, digest, size)
+        stream = self._blob_stream(rule, source, name, digest, size)
 
         async def link_others(names: set[str]) -> None:
             for other in names:
@@ -326,19 +332,19 @@ class Mirrors:
                 return
 
     def _blob_stream(
-        self, rule: MirrorRule, name: str, digest: Digest, size: int
+        self, rule: MirrorRule, source: Upstream, name: str, digest: Digest, size: int
     ) -> AsyncIterator[bytes]:
-        """The blob from the rule's first upstream in order (the one that just answered its
-        HEAD); the client library verifies size and digest, and resumes a cut with Range."""
-        upstream = rule.in_order()[0]
+        """The blob from `source`, the upstream that just answered its HEAD (counted busy
+        while the download runs); the client library verifies size and digest, and resumes a
+        cut with Range."""
         upstream_name = rule.upstream_name(name)
         assert upstream_name is not None  # the HEAD before went through the same mapping
-        repository = self._client(rule).registry(upstream.host).repository(upstream_name)
-        return repository.blob(digest, size)
+        repository = self._client(rule).registry(source.host).repository(upstream_name)
+        return _busy_while(source, repository.blob(digest, size))
 
     async def _upstream(
         self, rule: MirrorRule, name: str, call: Callable[[client.Repository], Awaitable[T]]
-    ) -> T:
+    ) -> tuple[T, Upstream]:
         return await first_answer(rule, self._client(rule), name, call)
 
     def _client(self, rule: MirrorRule) -> client.RegistryClient:
@@ -356,3 +362,13 @@ def _longest_wait(rule: MirrorRule, size: int) -> float:
     if rate == 0:
         return float("inf")
     return 2 * (rule.settings.timeout_seconds + size / rate) + leases.LEASE_SECONDS
+
+
+async def _busy_while(upstream: Upstream, blocks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    upstream.in_flight += 1
+    try:
+        async with contextlib.aclosing(blocks):  # type: ignore[type-var]  # a generator
+            async for block in blocks:
+                yield block
+    finally:
+        upstream.in_flight -= 1

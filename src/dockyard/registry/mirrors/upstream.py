@@ -12,7 +12,7 @@ import httpx
 
 from dockyard import client
 from dockyard.registry.errors import ErrorCode, RegistryError
-from dockyard.registry.mirrors.rules import MirrorRule
+from dockyard.registry.mirrors.rules import MirrorRule, Upstream
 
 log = logging.getLogger("dockyard.registry.mirrors")
 
@@ -58,15 +58,16 @@ async def first_answer(
     registry_client: client.RegistryClient,
     name: str,
     call: Callable[[client.Repository], Awaitable[T]],
-) -> T:
-    """`call` on the repository at the first upstream that answers; the last failure (as the
-    client library raised it) when none does."""
+) -> tuple[T, Upstream]:
+    """`call` on the repository at the first upstream that answers, and that upstream; the
+    last failure (as the client library raised it) when none does."""
     upstream_name = rule.upstream_name(name)
     if upstream_name is None:
         raise client.NameUnknown(f"{rule.label} maps {name} to no upstream repository")
     failure: client.RegistryError | None = None
     for upstream in rule.in_order():
         repository = registry_client.registry(upstream.host).repository(upstream_name)
+        upstream.in_flight += 1
         try:
             answer = await call(repository)
         except FAILOVER as exc:
@@ -74,8 +75,10 @@ async def first_answer(
             upstream.failed(rule.settings.retry_failed_after_seconds)
             failure = exc
             continue
+        finally:
+            upstream.in_flight -= 1
         upstream.recovered()
-        return answer
+        return answer, upstream
     assert failure is not None
     raise failure
 
