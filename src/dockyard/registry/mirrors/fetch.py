@@ -32,6 +32,12 @@ log = logging.getLogger("dockyard.registry.mirrors")
 CHUNK = 1024 * 1024
 HOLD = 1024 * 1024
 WATCH_INTERVAL = 0.5
+# The upstream's bytes come in the socket's pieces (64 KiB): spooled and passed on once CHUNK
+# of them arrived, or this long after the last time, so that a slow upstream's bytes still
+# reach the clients as they come. A spool write (in a thread), a wake-up of the readers and a
+# send to each client per piece cost a cold pull of 250 MB about 2.5 s of server CPU, 1.7 s
+# once gathered (docs/benchmarks.md, "Pull through a mirror").
+GATHER_SECONDS = 0.1
 OCTET_STREAM = "application/octet-stream"
 
 
@@ -49,7 +55,8 @@ class BlobFetch:
         spool_dir.mkdir(parents=True, exist_ok=True)
         # Unlinked at once: nothing of it outlives the process, whatever happens.
         self._spool = tempfile.TemporaryFile(dir=spool_dir)  # noqa: SIM115 (the last reader closes it)
-        self.written = 0
+        self.written = 0  # into the spool
+        self.received = 0  # from the upstream (some may wait to be spooled)
         self.done = False
         self.error: RegistryError | None = None
         self.readers = 0
@@ -96,18 +103,18 @@ class BlobFetch:
 
     async def _watched(self, work: Awaitable[object], minimum_rate: float) -> None:
         """Await `work`, given up when the bytes come slower than `minimum_rate` on average:
-        the client library hands them on a MiB at a time, so the first MiB is not counted."""
+        up to CHUNK of them may wait to be spooled, so the first MiB is not counted."""
         task = asyncio.ensure_future(work)
         started = time.monotonic()
         try:
             while not task.done():
                 await asyncio.wait([task], timeout=WATCH_INTERVAL)
                 elapsed = time.monotonic() - started
-                if not task.done() and self.written + CHUNK < minimum_rate * elapsed:
+                if not task.done() and self.received + CHUNK < minimum_rate * elapsed:
                     task.cancel()
                     await asyncio.wait([task])
                     raise UpstreamTooSlow(
-                        f"blob {self.digest}: the upstream sent {self.written} bytes in "
+                        f"blob {self.digest}: the upstream sent {self.received} bytes in "
                         f"{elapsed:.1f} s, slower than the mirror's minimum of "
                         f"{minimum_rate:.0f} bytes/s"
                     )
@@ -118,17 +125,31 @@ class BlobFetch:
                 await asyncio.wait([task])
 
     async def _tee(self, stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-        fd = self._spool.fileno()
+        pending: list[bytes] = []
+        gathered = 0
+        flushed = time.monotonic()
         try:
             async for chunk in stream:
-                await asyncio.to_thread(_write_all, fd, chunk)
-                self.written += len(chunk)
-                self._wake()
-                yield chunk
+                self.received += len(chunk)
+                pending.append(chunk)
+                gathered += len(chunk)
+                if gathered >= CHUNK or time.monotonic() - flushed >= GATHER_SECONDS:
+                    yield await self._spooled(b"".join(pending))
+                    pending.clear()
+                    gathered = 0
+                    flushed = time.monotonic()
+            if pending:
+                yield await self._spooled(b"".join(pending))
         finally:
             close = getattr(stream, "aclose", None)
             if close is not None:
                 await close()
+
+    async def _spooled(self, block: bytes) -> bytes:
+        await asyncio.to_thread(_write_all, self._spool.fileno(), block)
+        self.written += len(block)
+        self._wake()
+        return block
 
     def _wake(self) -> None:
         self._changed.set()
