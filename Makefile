@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 ADDR ?= 127.0.0.1:5000
 DATA ?= ./data
 
-.PHONY: serve test lint unit fuzz bench bench-s3 bench-search bench-events bench-listings bench-web bench-gc bench-client system-deps clean
+.PHONY: serve test lint unit fuzz bench bench-s3 bench-search bench-events bench-listings bench-web bench-gc bench-client bench-mirror system-deps clean
 
 serve: $(VENV)/.installed
 	$(BIN)/dockyard serve --addr $(ADDR) --data $(DATA)
@@ -53,6 +53,11 @@ bench-gc: $(VENV)/.installed-test system-deps
 # (docs/benchmarks.md, "Client push and pull").
 bench-client: $(VENV)/.installed-test system-deps
 	$(BIN)/python -m bench.client_bench
+
+# A cold pull through a Dockyard mirror against one straight from the upstream, and cold and
+# warm against Distribution's pull-through cache (docs/benchmarks.md, "Pull through a mirror").
+bench-mirror: $(VENV)/.installed-test system-deps
+	$(BIN)/python -m bench.mirror_bench
 
 # What pull events and pull counts cost a manifest GET (docs/benchmarks-events.md).
 bench-events: $(VENV)/.installed-test system-deps
