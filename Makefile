@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 ADDR ?= 127.0.0.1:5000
 DATA ?= ./data
 
-.PHONY: serve test lint unit fuzz bench bench-s3 bench-search bench-events bench-listings bench-web bench-gc bench-client bench-mirror system-deps clean
+.PHONY: serve test lint unit fuzz bench bench-s3 bench-search bench-events bench-listings bench-growth bench-web bench-gc bench-client bench-mirror system-deps clean
 
 serve: $(VENV)/.installed
 	$(BIN)/dockyard serve --addr $(ADDR) --data $(DATA)
@@ -68,6 +68,10 @@ bench-events: $(VENV)/.installed-test system-deps
 # Tag lists, catalogue pages and memory against Distribution (docs/benchmarks.md).
 bench-listings: $(VENV)/.installed-test system-deps
 	$(BIN)/python -m bench.listing_bench
+
+# Manifest GET latency with 100,000 tags and repositories against 10 (docs/benchmarks.md, "Growth").
+bench-growth: $(VENV)/.installed-test system-deps
+	$(BIN)/python -m bench.growth_bench
 
 # Debian packages the tests and benchmarks drive: real clients, the reference registry,
 # PostgreSQL and Redis; and Azurite from npm. Installed only when missing.
