@@ -20,6 +20,7 @@ from sqlalchemy import Connection, text
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dockyard.db.engine import Database
+from dockyard.kit.errors import ErrorCode, error_response
 from dockyard.storage import StorageDriver
 from dockyard.supervision import draining
 
@@ -28,6 +29,7 @@ log = logging.getLogger("dockyard.health")
 CHECK_SECONDS = 2.0
 CACHE_SECONDS = 1.0
 PATHS = ("/healthz", "/readyz")
+ALLOW = {"Allow": "GET, HEAD"}
 
 
 class Dependency:
@@ -112,7 +114,11 @@ class HealthMiddleware:
             await self.app(scope, receive, send)
             return
         if scope["method"] not in ("GET", "HEAD"):
-            await _answer(send, scope, 405, {"status": "method not allowed"}, allow=True)
+            # The one error shape, as every other route's 405 (registry/app.py).
+            refused = error_response(
+                ErrorCode.UNSUPPORTED, "method not allowed", status=405, headers=ALLOW
+            )
+            await refused(scope, receive, send)
         elif scope["path"] == "/healthz":
             await _answer(send, scope, 200, {"status": "ok"})
         else:
@@ -120,17 +126,13 @@ class HealthMiddleware:
             await _answer(send, scope, status, body)
 
 
-async def _answer(
-    send: Send, scope: Scope, status: int, body: dict[str, object], allow: bool = False
-) -> None:
+async def _answer(send: Send, scope: Scope, status: int, body: dict[str, object]) -> None:
     payload = json.dumps(body, separators=(",", ":")).encode()
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(payload)).encode()),
         (b"cache-control", b"no-store"),
     ]
-    if allow:
-        headers.append((b"allow", b"GET, HEAD"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send(
         {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else payload}

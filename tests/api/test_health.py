@@ -37,8 +37,10 @@ def test_probes_need_no_credentials_in_any_auth_mode(mode: str, tmp_path: Path) 
         assert ready.json() == {"status": "ok", "checks": {"database": "ok", "storage": "ok"}}
         assert ready.headers["cache-control"] == "no-store"
         assert client.head("/readyz").status_code == 200
-        refused = client.post("/healthz")
-        assert (refused.status_code, refused.headers["allow"]) == (405, "GET, HEAD")
+        for path in ("/healthz", "/readyz"):
+            refused = client.post(path)
+            assert (refused.status_code, refused.headers["allow"]) == (405, "GET, HEAD")
+            assert refused.json()["errors"][0]["code"] == "UNSUPPORTED"  # the one error shape
         if mode != "none":
             assert client.get("/v2/").status_code == 401  # the rest is still guarded
 
