@@ -38,10 +38,11 @@ import tarfile
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from bench.registry_bench import (
     MB,
@@ -441,16 +442,31 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--py-spy", default="py-spy", help="the py-spy to profile with")
     parser.add_argument("--no-write", action="store_true", help="do not touch docs/benchmarks.md")
-    options = parser.parse_args(argv)
-    if shutil.which("skopeo") is None:
-        print("skopeo is missing: run scripts/install-system-deps.sh", file=sys.stderr)
-        return 2
+    return run_image_bench(parser.parse_args(argv), ["skopeo"], measure, render, SECTION)
+
+
+R = TypeVar("R")
+
+
+def run_image_bench(
+    options: argparse.Namespace,
+    tools: list[str],
+    measure: Callable[[Path, Image, int, str | None], R],
+    render: Callable[[R, Image, int, int, tuple[str, str]], str],
+    section_title: str,
+) -> int:
+    """What an image benchmark's command does (this one's and mirror_bench's): check the tools
+    and py-spy, build the image, measure, print the section and write it unless --no-write."""
+    for tool in tools:
+        if shutil.which(tool) is None:
+            print(f"{tool} is missing: run scripts/install-system-deps.sh", file=sys.stderr)
+            return 2
     profiler = shutil.which(options.py_spy) if options.profile else None
     if options.profile and profiler is None:
         print(f"{options.py_spy} is missing: pip install py-spy", file=sys.stderr)
         return 2
     pressure_before = cpu_pressure() or "not reported"
-    with tempfile.TemporaryDirectory(prefix="client-bench-") as folder:
+    with tempfile.TemporaryDirectory(prefix="image-bench-") as folder:
         work = Path(folder)
         log(f"building {options.layers} layers, {options.total_mb} MB")
         image = build_image(work / "layout", options.layers, options.total_mb * MB)
@@ -459,7 +475,7 @@ def main(argv: list[str] | None = None) -> int:
     section = render(results, image, options.layers, options.rounds, pressure)
     print(section)
     if not options.no_write:
-        rewrite_section(SECTION, section)
+        rewrite_section(section_title, section)
     return 0
 
 

@@ -35,7 +35,6 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -43,16 +42,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.client_bench import TAG, Image, build_image, group_cpu
+from bench.client_bench import TAG, Image, group_cpu, run_image_bench
 from bench.registry_bench import (
     MB,
     Server,
     _spawn,
-    cpu_pressure,
     free_port,
     log,
     machine_note,
-    rewrite_section,
     start_dockyard,
 )
 
@@ -399,27 +396,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--py-spy", default="py-spy", help="the py-spy to profile with")
     parser.add_argument("--no-write", action="store_true", help="do not touch docs/benchmarks.md")
-    options = parser.parse_args(argv)
-    for tool in ("skopeo", "docker-registry"):
-        if shutil.which(tool) is None:
-            print(f"{tool} is missing: run scripts/install-system-deps.sh", file=sys.stderr)
-            return 2
-    profiler = shutil.which(options.py_spy) if options.profile else None
-    if options.profile and profiler is None:
-        print(f"{options.py_spy} is missing: pip install py-spy", file=sys.stderr)
-        return 2
-    pressure_before = cpu_pressure() or "not reported"
-    with tempfile.TemporaryDirectory(prefix="mirror-bench-") as folder:
-        work = Path(folder)
-        log(f"building {options.layers} layers, {options.total_mb} MB")
-        image = build_image(work / "layout", options.layers, options.total_mb * MB)
-        results = measure(work, image, options.rounds, profiler)
-    pressure = (pressure_before, cpu_pressure() or "not reported")
-    section = render(results, image, options.layers, options.rounds, pressure)
-    print(section)
-    if not options.no_write:
-        rewrite_section(SECTION, section)
-    return 0
+    tools = ["skopeo", "docker-registry"]
+    return run_image_bench(parser.parse_args(argv), tools, measure, render, SECTION)
 
 
 if __name__ == "__main__":
