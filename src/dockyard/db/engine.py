@@ -59,6 +59,16 @@ class Database:
             self._threads, partial(self._transaction, fn, *args, **kwargs)
         )
 
+    async def in_thread(
+        self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """`run`, but in a worker thread on SQLite too: for background work (events, queues,
+        collection, flushes) whose statements may read or write many rows; they must not hold
+        up the loop that serves requests, and sqlite3 lets go of the GIL while it works."""
+        if not self.inline:
+            return await self.run(fn, *args, **kwargs)
+        return await asyncio.to_thread(partial(self._transaction, fn, *args, **kwargs))
+
     def _transaction(
         self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:

@@ -78,7 +78,8 @@ manifest_references = Table(
     Column("digest", DIGEST, primary_key=True),
     Column("reference", DIGEST, primary_key=True),
     Column("kind", String(8), nullable=False),
-    Index("ix_manifest_references_reference", "reference"),
+    # "Is this digest referenced (by a manifest of this repository)?" (migration 0023).
+    Index("ix_manifest_references_reference", "reference", "repository_id"),
 )
 
 tags = Table(

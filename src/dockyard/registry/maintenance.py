@@ -34,7 +34,9 @@ class Lease:
         work last finished an interval ago (or never)."""
         moment = now()
         finished_before = moment - self.interval if due_only else None
-        return await self.database.run(
+        # In a thread: on SQLite, while another process writes, the wait for its lock must not
+        # hold up this process's requests (docs/decisions/0020).
+        return await self.database.in_thread(
             queries.take_lease,
             self.name,
             self.owner,
@@ -45,7 +47,7 @@ class Lease:
 
     async def release(self, finished: bool) -> None:
         """Let it go; `finished`: the work was done, which starts the next interval."""
-        await self.database.run(
+        await self.database.in_thread(
             queries.release_lease, self.name, self.owner, now() if finished else None
         )
 

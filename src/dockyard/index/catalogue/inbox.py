@@ -91,8 +91,7 @@ def routes(events: IndexEventsSettings) -> list[Route]:
         events = _envelope(raw)
         kept = [_stored(event) for event in events if _wanted(event)]
         try:
-            await outbox.in_thread(
-                index_of(request).database,
+            await index_of(request).database.in_thread(
                 outbox.insert_events,
                 [(event, _receivers(event)) for event in kept],
             )

@@ -18,7 +18,6 @@ from dockyard.index.catalogue.describe import Description, describe
 from dockyard.index.names import canonical
 from dockyard.index.repositories.mirrored import MirrorNames
 from dockyard.registry.events.local import PullCount, manifest_receiver_settings
-from dockyard.registry.events.outbox import in_thread
 
 # The receiver of this process's registry events (outbox rows are kept under this name).
 LOCAL_CATALOGUE = "@catalogue"
@@ -57,7 +56,7 @@ class CatalogueReceiver:
         for change in changes:
             if isinstance(change, Pulled):
                 _add_pull(pulls, change.repository, change.at.timestamp())
-        await in_thread(self.database, self._apply, changes, described)
+        await self.database.in_thread(self._apply, changes, described)
         if pulls:
             await self.pulled(pulls)
 
@@ -68,7 +67,7 @@ class CatalogueReceiver:
             before, last = merged.get(full, (0, None))
             moment = datetime.fromtimestamp(counted.last, UTC)
             merged[full] = (before + counted.count, max(moment, last) if last else moment)
-        await in_thread(self.database, repository.count_pulls, merged)
+        await self.database.in_thread(repository.count_pulls, merged)
 
     async def close(self) -> None:
         await self.content.close()

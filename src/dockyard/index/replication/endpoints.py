@@ -13,7 +13,6 @@ from dockyard.index.errors import Forbidden, NotFound
 from dockyard.index.http import api, index_of, number_param, signed_in
 from dockyard.index.openapi import operation
 from dockyard.index.replication.schemas import RulesAnswer, RunsAnswer
-from dockyard.registry.events.outbox import in_thread
 from dockyard.registry.replication.status import latest_runs, rules_status
 
 MAX_RUNS = 1000
@@ -40,7 +39,7 @@ async def _administrator(request: Request) -> None:
 async def show_rules(request: Request) -> Response:
     await _administrator(request)
     database = index_of(request).database
-    found = await in_thread(database, rules_status, replication_of(request))
+    found = await database.in_thread(rules_status, replication_of(request))
     return JSONResponse(RulesAnswer(rules=found).model_dump(mode="json"))
 
 
@@ -58,7 +57,7 @@ async def show_runs(request: Request) -> Response:
         raise NotFound(f"no replication rule named {rule[:64]!r} is configured")
     limit = number_param(request.query_params.get("limit"), "limit", MAX_RUNS, 50)
     database = index_of(request).database
-    found = await in_thread(database, latest_runs, rule, limit)
+    found = await database.in_thread(latest_runs, rule, limit)
     return JSONResponse(RunsAnswer(runs=found).model_dump(mode="json"))
 
 

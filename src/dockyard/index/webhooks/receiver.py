@@ -24,7 +24,6 @@ from dockyard.index.webhooks.payload import DELETE, PUSH, Happened, RepositoryFa
 from dockyard.index.webhooks.repository import PENDING
 from dockyard.index.webhooks.sender import Sender
 from dockyard.registry.events.local import PullCount, events_in, manifest_receiver_settings
-from dockyard.registry.events.outbox import in_thread
 from dockyard.registry.metadata import now
 
 # Outbox rows for the webhooks are kept under this name.
@@ -41,7 +40,7 @@ class WebhookReceiver:
 
     async def receive(self, bodies: Sequence[str]) -> None:
         happenings = list(_happenings(bodies))
-        queued: int = await in_thread(self.database, self._queue, happenings) if happenings else 0
+        queued: int = await self.database.in_thread(self._queue, happenings) if happenings else 0
         if queued:
             self.sender.wake.set()
 

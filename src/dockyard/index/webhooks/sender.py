@@ -33,7 +33,6 @@ from dockyard.index.webhooks.signing import (
 )
 from dockyard.kit import unavailable
 from dockyard.kit.outbound import TargetRefused
-from dockyard.registry.events.outbox import in_thread
 from dockyard.registry.metadata import now
 
 log = logging.getLogger("dockyard.webhooks")
@@ -87,7 +86,7 @@ class Sender:
         """Claim the due deliveries no one holds and make one attempt at each; how many."""
         moment = now()
         until = moment + timedelta(seconds=self.settings.timeout + LEASE_MARGIN_SECONDS)
-        claimed = await in_thread(self.database, self._claim, moment, until)
+        claimed = await self.database.in_thread(self._claim, moment, until)
         await asyncio.gather(*(self._attempt(row) for row in claimed))
         return len(claimed)
 
@@ -102,7 +101,7 @@ class Sender:
     async def _attempt(self, row: Claimed) -> None:
         at = now()
         outcome = await self._post(row)
-        await in_thread(self.database, self._record, row, at, outcome)
+        await self.database.in_thread(self._record, row, at, outcome)
         if not outcome.delivered:
             # The hook's id only: its URL may carry a token, and its secret is never logged.
             log.info(

@@ -84,43 +84,73 @@ def _old_enough(moment: datetime, cutoff: datetime) -> ColumnElement[bool]:
     return func.coalesce(blobs.c.unreferenced_since, _moment(moment)) <= cutoff
 
 
-def mark_unreferenced(connection: Connection, moment: datetime) -> None:
-    """Start the grace period of blobs found garbage, end it for those referenced again.
-    Only timing hangs on the marks: `claim_blobs` checks everything again."""
+def mark_unreferenced(
+    connection: Connection, moment: datetime, after: str, limit: int
+) -> str | None:
+    """Start the grace period of blobs found garbage, end it for those referenced again, among
+    the `limit` digests after `after`; the last of them, or None when none is left. Only timing
+    hangs on the marks: `claim_blobs` checks everything again."""
+    last = connection.execute(
+        select(blobs.c.digest)
+        .where(blobs.c.digest > after)
+        .order_by(blobs.c.digest)
+        .offset(limit - 1)
+        .limit(1)
+    ).scalar()
+    within = and_(blobs.c.digest > after, *([blobs.c.digest <= last] if last else []))
     connection.execute(
         update(blobs)
-        .where(blobs.c.unreferenced_since.is_(None), _garbage())
+        .where(within, blobs.c.unreferenced_since.is_(None), _garbage())
         .values(unreferenced_since=moment)
     )
     connection.execute(
         update(blobs)
-        .where(blobs.c.unreferenced_since.is_not(None), ~_garbage())
+        .where(within, blobs.c.unreferenced_since.is_not(None), ~_garbage())
         .values(unreferenced_since=None)
     )
+    return last
 
 
-def mark_unused_links(connection: Connection, moment: datetime) -> None:
+def last_repository(connection: Connection) -> int:
+    """The highest repository id: the collector walks links in ranges of repositories."""
+    return int(connection.execute(select(func.max(repositories.c.id))).scalar() or 0)
+
+
+def _repositories_in(low: int, high: int) -> ColumnElement[bool]:
+    return and_(repository_blobs.c.repository_id > low, repository_blobs.c.repository_id <= high)
+
+
+def mark_unused_links(connection: Connection, moment: datetime, low: int, high: int) -> None:
     """Start the grace period of links no manifest of their repository uses; end it for
-    those used again."""
+    those used again (repositories with ids in (low, high])."""
     connection.execute(
         update(repository_blobs)
-        .where(repository_blobs.c.unreferenced_since.is_(None), ~_link_used())
+        .where(
+            _repositories_in(low, high),
+            repository_blobs.c.unreferenced_since.is_(None),
+            ~_link_used(),
+        )
         .values(unreferenced_since=moment)
     )
     connection.execute(
         update(repository_blobs)
-        .where(repository_blobs.c.unreferenced_since.is_not(None), _link_used())
+        .where(
+            _repositories_in(low, high),
+            repository_blobs.c.unreferenced_since.is_not(None),
+            _link_used(),
+        )
         .values(unreferenced_since=None)
     )
 
 
-def delete_unused_links(connection: Connection, cutoff: datetime) -> int:
-    """Delete links unused since `cutoff` or before. A manifest put clears the mark of the
-    links it uses under their lock (metadata.unlinked_blobs), so on PostgreSQL this DELETE
-    either waits for it and then finds the mark gone, or runs first and the put finds the
-    link missing (MANIFEST_BLOB_UNKNOWN)."""
+def delete_unused_links(connection: Connection, cutoff: datetime, low: int, high: int) -> int:
+    """Delete links unused since `cutoff` or before (repositories with ids in (low, high]). A
+    manifest put clears the mark of the links it uses under their lock
+    (metadata.unlinked_blobs), so on PostgreSQL this DELETE either waits for it and then finds
+    the mark gone, or runs first and the put finds the link missing (MANIFEST_BLOB_UNKNOWN)."""
     result = connection.execute(
         delete(repository_blobs).where(
+            _repositories_in(low, high),
             repository_blobs.c.unreferenced_since.is_not(None),
             repository_blobs.c.unreferenced_since <= cutoff,
             ~_link_used(),

@@ -141,8 +141,7 @@ class Deliverer:
         held = False
         while True:
             moment = now()
-            batch = await outbox.in_thread(
-                self.database,
+            batch = await self.database.in_thread(
                 outbox.claim,
                 endpoint.name,
                 self.owner,
@@ -152,7 +151,7 @@ class Deliverer:
             )
             if not batch:
                 if held:  # from the last batch: nothing more came since
-                    await outbox.in_thread(self.database, outbox.release, endpoint.name, self.owner)
+                    await self.database.in_thread(outbox.release, endpoint.name, self.owner)
                 return batch is not None
             held = True
             claimed = len(batch)
@@ -164,19 +163,15 @@ class Deliverer:
             except DeliveryFailed as exc:
                 await self._failed(endpoint, ids, str(exc))
                 return False
-            await outbox.in_thread(
-                self.database, outbox.delivered, endpoint.name, self.owner, ids, now()
-            )
+            await self.database.in_thread(outbox.delivered, endpoint.name, self.owner, ids, now())
             if not more:
-                await outbox.in_thread(self.database, outbox.release, endpoint.name, self.owner)
+                await self.database.in_thread(outbox.release, endpoint.name, self.owner)
                 return True
 
     async def drop_expired(self) -> None:
         for endpoint in self.endpoints:
             before = now() - timedelta(seconds=endpoint.maxage)
-            dropped = await outbox.in_thread(
-                self.database, outbox.drop_older_than, endpoint.name, before
-            )
+            dropped = await self.database.in_thread(outbox.drop_older_than, endpoint.name, before)
             if dropped:
                 log.warning(
                     "dropped %d events for endpoint %s: undelivered for longer than maxage (%gs)",
@@ -226,15 +221,13 @@ class Deliverer:
             raise DeliveryFailed(f"HTTP {response.status_code}")
 
     async def _failed(self, endpoint: EndpointSettings, ids: list[int], error: str) -> None:
-        failures = (
-            await outbox.in_thread(self.database, outbox.failures_in_a_row, endpoint.name) + 1
-        )
+        failures = await self.database.in_thread(outbox.failures_in_a_row, endpoint.name) + 1
         backoff = None
         if failures >= endpoint.threshold:
             doubled = endpoint.backoff * 2 ** min(failures - endpoint.threshold, 30)
             backoff = timedelta(seconds=min(doubled, endpoint.maxbackoff))
-        await outbox.in_thread(
-            self.database, outbox.failed, endpoint.name, self.owner, ids, error, now(), backoff
+        await self.database.in_thread(
+            outbox.failed, endpoint.name, self.owner, ids, error, now(), backoff
         )
         log.warning(
             "delivering %d events to endpoint %s failed (%d in a row): %s",

@@ -3,34 +3,15 @@ endpoint's lease and back-off. Every function takes a connection inside a transa
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
 
 from sqlalchemy import Connection, case, delete, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from dockyard.db.engine import Database
 from dockyard.db.tables import event_deliveries, event_endpoints, events
 from dockyard.registry.events.model import NewEvent
-
-T = TypeVar("T")
-
-
-async def in_thread(database: Database, fn: Callable[..., T], *args: Any) -> T:
-    """Run `fn(connection, *args)` in a transaction in a worker thread, on SQLite too (where
-    `Database.run` stays on the event loop): writing, reading and deleting many events must
-    not hold up the loop that serves requests, and sqlite3 lets go of the GIL while it works."""
-    if not database.inline:
-        return await database.run(fn, *args)
-
-    def transaction() -> T:
-        with database.engine.begin() as connection:
-            return fn(connection, *args)
-
-    return await asyncio.to_thread(transaction)
 
 
 def insert_events(connection: Connection, items: Sequence[tuple[NewEvent, Sequence[str]]]) -> None:

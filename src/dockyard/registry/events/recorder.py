@@ -218,7 +218,7 @@ class EventLog:
                 items.append((_together(events[start : start + PULLS_PER_ROW]), (name,)))
         if items and self.database is not None:
             try:
-                await outbox.in_thread(self.database, outbox.insert_events, items)
+                await self.database.in_thread(outbox.insert_events, items)
             except Exception:
                 count = sum(len(events) for events in pulls.values())
                 log.exception("writing %d pull events failed; they are dropped", count)

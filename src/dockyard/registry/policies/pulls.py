@@ -8,6 +8,7 @@ import time
 from datetime import UTC, datetime
 
 from dockyard.db.engine import Database
+from dockyard.kit import unavailable
 from dockyard.registry.policies import rules
 
 log = logging.getLogger("dockyard.retention")
@@ -34,7 +35,7 @@ class TagPulls:
         pulled, self._pulled = self._pulled, {}
         moments = {key: datetime.fromtimestamp(when, UTC) for key, when in pulled.items()}
         try:
-            await database.run(rules.record_pulls, moments)
+            await database.in_thread(rules.record_pulls, moments)
         except BaseException:
             for key, when in pulled.items():  # kept for the next round
                 self._pulled[key] = max(when, self._pulled.get(key, 0.0))
@@ -45,5 +46,5 @@ class TagPulls:
             await asyncio.sleep(self.FLUSH_SECONDS)
             try:
                 await self.flush(database)
-            except Exception:
-                log.exception("recording tag pulls failed")
+            except Exception as exc:  # the database away: the next round tries again
+                unavailable.log_failure(log, "recording tag pulls failed", exc)

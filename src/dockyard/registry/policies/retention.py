@@ -109,15 +109,15 @@ class Retention:
     async def doomed(self, moment: datetime) -> list[Doomed]:
         """What the policies delete now, repository by repository, in name order."""
         await self.registry.tag_pulls.flush(self.database)
-        policies = await self.database.run(rules.policies)
+        policies = await self.database.in_thread(rules.policies)
         namespaces = sorted({p.namespace for p in policies})
-        names = {ns: await self.database.run(rules.repositories_in, ns) for ns in namespaces}
+        names = {ns: await self.database.in_thread(rules.repositories_in, ns) for ns in namespaces}
         found: list[Doomed] = []
         for name, chosen in sorted(_effective(policies, names).items()):
-            tags = await self.database.run(rules.tags_of, name)
+            tags = await self.database.in_thread(rules.tags_of, name)
             if not tags:
                 continue
-            immutable = await self.database.run(rules.immutable_patterns, name)
+            immutable = await self.database.in_thread(rules.immutable_patterns, name)
             scope = chosen.repository or chosen.namespace
             found += [
                 Doomed(name, t.name, t.digest, t.pushed_at, t.pulled_at, scope)

@@ -11,7 +11,6 @@ from typing import Any
 from dockyard.config import ReplicationSettings
 from dockyard.db.engine import Database
 from dockyard.registry.events.local import PullCount, events_in, manifest_receiver_settings
-from dockyard.registry.events.outbox import in_thread
 from dockyard.registry.metadata import now
 from dockyard.registry.replication import repository
 from dockyard.registry.replication.rules import PUSH
@@ -38,7 +37,7 @@ class ReplicationReceiver:
         ]
         if not rows:
             return
-        queued: int = await in_thread(self.database, repository.queue, rows)
+        queued: int = await self.database.in_thread(repository.queue, rows)
         if queued:
             self.replicator.wake.set()
 

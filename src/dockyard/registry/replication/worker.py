@@ -24,7 +24,6 @@ from dockyard.config import ReplicationSettings
 from dockyard.db.engine import Database
 from dockyard.kit import unavailable
 from dockyard.kit.outbound import Allowed, Guard
-from dockyard.registry.events.outbox import in_thread
 from dockyard.registry.metadata import now
 from dockyard.registry.replication import repository
 from dockyard.registry.replication.repository import DONE, FAILED, PENDING, Claimed
@@ -119,7 +118,7 @@ class Replicator:
                 if loop.time() - forgotten_at >= FORGET_EVERY_SECONDS:
                     forgotten_at = loop.time()
                     before = now() - timedelta(days=self.settings.keep_days)
-                    await in_thread(self.database, repository.forget_finished, before)
+                    await self.database.in_thread(repository.forget_finished, before)
             except Exception as exc:
                 # The database away, for instance: the next round tries again.
                 unavailable.log_failure(log, "replication failed", exc)
@@ -143,8 +142,8 @@ class Replicator:
             # Another process may take the next comparison: ask the database again no later
             # than SCHEDULE_CHECK from now, not at every poll.
             self._not_before[rule.name] = moment + min(interval, SCHEDULE_CHECK)
-            taken = await in_thread(
-                self.database, repository.take_schedule, rule.name, moment, moment + interval
+            taken = await self.database.in_thread(
+                repository.take_schedule, rule.name, moment, moment + interval
             )
             if not taken:
                 continue
@@ -178,7 +177,7 @@ class Replicator:
                 if here is not None and here.digest == found.digest:
                     continue
                 rows.append(new_run(rule.name, f"{name}:{tag}@{found.digest}", name, tag, moment))
-        return await in_thread(self.database, repository.queue, rows) if rows else 0
+        return await self.database.in_thread(repository.queue, rows) if rows else 0
 
     # --- copies ------------------------------------------------------------------------------
 
@@ -186,7 +185,7 @@ class Replicator:
         """Claim due runs no one holds (a few at once) and make one attempt at each."""
         moment = now()
         until = moment + timedelta(seconds=self.settings.lease_seconds)
-        claimed = await in_thread(self.database, self._claim, moment, until)
+        claimed = await self.database.in_thread(self._claim, moment, until)
         await asyncio.gather(*(self._attempt(row) for row in claimed))
         return len(claimed)
 
@@ -209,7 +208,7 @@ class Replicator:
             finally:
                 keeping.cancel()
                 await asyncio.gather(keeping, return_exceptions=True)
-        await in_thread(self.database, self._record, row, rule, outcome)
+        await self.database.in_thread(self._record, row, rule, outcome)
         if outcome.error is None:
             log.info(
                 "replication %s: %s:%s copied (%s, %d bytes, %d blobs sent, %d skipped)",
@@ -227,7 +226,7 @@ class Replicator:
             await asyncio.sleep(self.settings.lease_seconds / 3)
             until = now() + timedelta(seconds=self.settings.lease_seconds)
             try:
-                await in_thread(self.database, repository.renew, row.id, self.owner, until)
+                await self.database.in_thread(repository.renew, row.id, self.owner, until)
             except Exception as exc:
                 unavailable.log_failure(log, "renewing a replication lease failed", exc)
 
