@@ -27,6 +27,8 @@ repositories = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("name", String(255), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # Changed with the list of its tag names (migration 0024, dockyard.registry.tag_lists).
+    Column("tags_version", Integer, nullable=False, server_default="0"),
 )
 
 # Verified blobs, stored once whatever number of repositories link them.

@@ -335,6 +335,23 @@ def store_references(
         connection.execute(_insert(connection, manifest_references).on_conflict_do_nothing(), rows)
 
 
+def repository_tags_version(connection: Connection, name: str) -> tuple[int, int] | None:
+    """The repository's id and the version of its list of tag names."""
+    row = connection.execute(
+        select(repositories.c.id, repositories.c.tags_version).where(repositories.c.name == name)
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def _tags_changed(connection: Connection, repository: int) -> None:
+    """A tag was added or removed: a process holding the old list sends it no more."""
+    connection.execute(
+        update(repositories)
+        .where(repositories.c.id == repository)
+        .values(tags_version=repositories.c.tags_version + 1)
+    )
+
+
 def set_tag(connection: Connection, repository: int, tag: str, digest: str) -> None:
     moment = now()
     statement = _insert(connection, tags).values(
@@ -347,6 +364,7 @@ def set_tag(connection: Connection, repository: int, tag: str, digest: str) -> N
             set_={"digest": digest, "updated_at": moment},
         )
     )
+    _tags_changed(connection, repository)  # perhaps only moved: a new list costs one query
 
 
 def delete_manifest(connection: Connection, name: str, digest: str) -> bool:
@@ -360,9 +378,11 @@ def delete_manifest(connection: Connection, name: str, digest: str) -> bool:
             manifests.c.repository_id == repository, manifests.c.digest == digest
         )
     )
-    connection.execute(
+    untagged = connection.execute(
         delete(tags).where(tags.c.repository_id == repository, tags.c.digest == digest)
     )
+    if untagged.rowcount:
+        _tags_changed(connection, repository)
     connection.execute(
         delete(manifest_references).where(
             manifest_references.c.repository_id == repository,
@@ -379,6 +399,8 @@ def delete_tag(connection: Connection, name: str, tag: str) -> bool:
     result = connection.execute(
         delete(tags).where(tags.c.repository_id == repository, tags.c.name == tag)
     )
+    if result.rowcount:
+        _tags_changed(connection, repository)
     return result.rowcount > 0
 
 

@@ -16,8 +16,12 @@ from dockyard.registry.manifests import ManifestService
 from dockyard.registry.mirrors import Mirrors
 from dockyard.registry.policies.pulls import TagPulls
 from dockyard.registry.policies.quotas import Quotas
+from dockyard.registry.tag_lists import TagLists
 from dockyard.registry.uploads import UploadService
 from dockyard.storage import StorageDriver, create_driver
+
+# The encoded tag lists a process keeps: about fifty lists of 10,000 tags.
+TAG_LISTS_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +37,7 @@ class Registry:
     tag_pulls: TagPulls
     mirrors: Mirrors
     tag_page_size: int  # tags in a /tags/list page without `n`
+    tag_lists: TagLists
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Registry:
@@ -63,6 +68,7 @@ class Registry:
             tag_pulls=TagPulls(),
             mirrors=Mirrors(settings.mirrors, database, manifests, blobs, uploads, spool),
             tag_page_size=settings.registry.tag_page_size,
+            tag_lists=TagLists(TAG_LISTS_BYTES),
         )
 
 
