@@ -148,10 +148,13 @@ class Repository:
 
     # --- blobs ----------------------------------------------------------------------------
 
-    def blob(self, digest: Digest | str, size: int | None = None) -> AsyncIterator[bytes]:
+    def blob(
+        self, digest: Digest | str, size: int | None = None, verify: bool = True
+    ) -> AsyncIterator[bytes]:
         """The blob's bytes as they arrive; raises DigestMismatch instead of ending if they are
-        not the blob's. Wrap in contextlib.aclosing() when stopping early."""
-        return blobs.stream_blob(self.session, self.name, _digest(digest), size)
+        not the blob's (unless not `verify`: for a consumer that hashes them itself). Wrap in
+        contextlib.aclosing() when stopping early."""
+        return blobs.stream_blob(self.session, self.name, _digest(digest), size, verify=verify)
 
     async def blob_bytes(self, digest: Digest | str, size: int | None = None) -> bytes:
         return b"".join([chunk async for chunk in self.blob(digest, size)])

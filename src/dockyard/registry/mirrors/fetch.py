@@ -1,10 +1,10 @@
 """One upstream download of a blob, shared by every client that asks for it meanwhile.
 
-The bytes go two ways as they arrive: into an upload session (hashed there; the blob becomes
-visible only once its digest matched) and into an anonymous spool file that each waiting client
-reads at its own pace. A client is sent only bytes the download has passed on, and the last
-HOLD bytes only once the digest was verified: a blob that small which turns out wrong is
-answered with an error instead of a cut connection."""
+The bytes go two ways as they arrive: into an upload session (hashed there, the one check of
+the upstream's bytes; the blob becomes visible only once its digest matched) and into an
+anonymous spool file that each waiting client reads at its own pace. A client is sent only
+bytes the download has passed on, and the last HOLD bytes only once the digest was verified: a
+blob that small which turns out wrong is answered with an error instead of a cut connection."""
 
 from __future__ import annotations
 
@@ -91,6 +91,8 @@ class BlobFetch:
             log.warning("mirror fetch of %s for %s failed: %s", self.digest, self.name, exc)
             self.error = translated(exc, blob=True)
         except RegistryError as exc:
+            if exc.code == ErrorCode.DIGEST_INVALID:  # the upload session hashed what came
+                exc = translated(self._mismatch(exc.detail), blob=True)
             log.warning("mirror fetch of %s for %s refused: %s", self.digest, self.name, exc)
             self.error = exc
         except Exception as exc:
@@ -100,6 +102,10 @@ class BlobFetch:
             self.done = True
             self._wake()
             self._close_if_unused()
+
+    def _mismatch(self, detail: object) -> client.DigestMismatch:
+        actual = detail.get("actual", "?") if isinstance(detail, dict) else "?"
+        return client.DigestMismatch(f"upstream blob {self.digest}", str(self.digest), actual)
 
     async def _watched(self, work: Awaitable[object], minimum_rate: float) -> None:
         """Await `work`, given up when the bytes come slower than `minimum_rate` on average:

@@ -335,12 +335,13 @@ class Mirrors:
         self, rule: MirrorRule, source: Upstream, name: str, digest: Digest, size: int
     ) -> AsyncIterator[bytes]:
         """The blob from `source`, the upstream that just answered its HEAD (counted busy
-        while the download runs); the client library verifies size and digest, and resumes a
-        cut with Range."""
+        while the download runs); the client library checks the size and resumes a cut with
+        Range. The digest is verified once, by the upload session that stores the bytes:
+        hashing them twice cost a cold pull of 250 MB about 0.15 s of CPU."""
         upstream_name = rule.upstream_name(name)
         assert upstream_name is not None  # the HEAD before went through the same mapping
         repository = self._client(rule).registry(source.host).repository(upstream_name)
-        return _busy_while(source, repository.blob(digest, size))
+        return _busy_while(source, repository.blob(digest, size, verify=False))
 
     async def _upstream(
         self, rule: MirrorRule, name: str, call: Callable[[client.Repository], Awaitable[T]]
