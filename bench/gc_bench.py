@@ -18,7 +18,7 @@ Reported: the collection's time, blobs (files) and bytes in the storage before a
 pushes the pusher completed and those refused meanwhile, and that every kept image still pulls.
 Run it with `make bench-gc` or `.venv/bin/python -m bench.gc_bench [--images N]`; it prints the
 section and rewrites the "Garbage collection" section of docs/benchmarks.md (`--no-write` to
-skip). About five minutes with the default scale.
+skip). About 50 minutes with the default scale (10,000 images; pushing them takes most of it).
 """
 
 from __future__ import annotations
@@ -61,8 +61,8 @@ from bench.registry_bench import (
 )
 
 SECTION = "## Garbage collection"
-IMAGES = 1_000
-LAYERS = 4  # own layers per image, besides one of the shared base layers
+IMAGES = 10_000  # with a config and LAYERS each: the issue's 10,000 images, 100,000 blobs
+LAYERS = 9  # own layers per image, besides one of the shared base layers
 SHARED = 20
 LAYER_BYTES = (1024, 16 * 1024)
 REPOSITORIES = 50
@@ -187,17 +187,24 @@ def delete_all(server: Server, images: list[Image]) -> None:
 
 
 def all_pull(server: Server, images: list[Image]) -> bool:
-    with httpx.Client(base_url=server.base, timeout=60) as client:
-        for image in images:
-            got = client.get(
-                f"/v2/{image.repo}/manifests/{image.tag}", headers={"Accept": MANIFEST_TYPE}
-            )
-            if got.status_code != 200 or got.content != image.manifest:
-                return False
-            for blob in image.blobs:
-                if client.get(f"/v2/{image.repo}/blobs/{_digest(blob)}").content != blob:
-                    return False
-    return True
+    """Every image's manifest and blobs read back whole (PUSH_THREADS at once)."""
+
+    def pulls(share: int) -> bool:
+        with httpx.Client(base_url=server.base, timeout=60) as client:
+            return all(_pulls(client, image) for image in images[share::PUSH_THREADS])
+
+    with ThreadPoolExecutor(PUSH_THREADS) as pool:
+        return all(pool.map(pulls, range(PUSH_THREADS)))
+
+
+def _pulls(client: httpx.Client, image: Image) -> bool:
+    got = client.get(f"/v2/{image.repo}/manifests/{image.tag}", headers={"Accept": MANIFEST_TYPE})
+    if got.status_code != 200 or got.content != image.manifest:
+        return False
+    return all(
+        client.get(f"/v2/{image.repo}/blobs/{_digest(blob)}").content == blob
+        for blob in image.blobs
+    )
 
 
 class Pusher:
@@ -419,15 +426,21 @@ Garbage blobs are those only deleted images used (Distribution's count includes 
 manifests, which it stores as blobs; Dockyard keeps manifests in its database and deletes them
 with the API call); "MB reclaimed" sums their sizes. Storage before and after is the whole
 storage directory (Distribution's link files included) and after includes the images pushed
-meanwhile. The issue asks for 10,000 images and 100,000 blobs: pushing that many over HTTP to
-both registries on this shared 2-CPU machine would take most of an hour, so this scale was
-chosen for a run of a few minutes (`--images` sets it).
+meanwhile.{_scale_note(images)}
 
 {table(results)}
 
 Machine: {machine_note()}. CPU pressure from all work (PSI `some avg60`) at the end: {pressure};
 other work shared the machine's two CPUs throughout.
 """
+
+
+def _scale_note(images: int) -> str:
+    if images >= IMAGES:
+        return ""
+    return (
+        f" The issue asks for {IMAGES:,} images; this run pushed {images:,} (`--images` sets it)."
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
