@@ -23,7 +23,6 @@ docs/benchmarks.md (`--no-write` to skip). About three minutes.
 from __future__ import annotations
 
 import argparse
-import base64
 import sqlite3
 import statistics
 import sys
@@ -35,15 +34,13 @@ from pathlib import Path
 from random import Random
 
 from bench.listing_bench import Client
-from bench.pull_events_bench import ADMIN_PASSWORD, token
+from bench.pull_events_bench import ADMIN_PASSWORD, push_as_admin, token
 from bench.registry_bench import (
     MANIFEST_TYPE,
     Server,
     cpu_pressure,
     log,
     machine_note,
-    push_small_image,
-    request,
     rewrite_section,
     start_dockyard,
     workspace,
@@ -96,18 +93,7 @@ def _tag(number: int) -> str:
 
 def push_and_wait(server: Server) -> None:
     """The admin pushes the small image as bench/app:latest; wait for the catalogue to have it."""
-    admin = base64.b64encode(f"admin:{ADMIN_PASSWORD}".encode()).decode()
-    pusher = token(server, admin, f"repository:{TAGGED}:pull,push")
-    server.headers["Authorization"] = f"Bearer {pusher}"
-    try:
-        push_small_image(server, TAGGED)
-    finally:
-        del server.headers["Authorization"]
-    deadline = time.monotonic() + 30
-    while request(server, "GET", f"/api/repositories/{TAGGED}")[0] != 200:
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{server.name}: the push never reached the catalogue")
-        time.sleep(0.05)
+    push_as_admin(server, TAGGED)
     time.sleep(1)  # the catalogue tag follows the repository in the same event's handling
 
 

@@ -108,22 +108,22 @@ def token(server: Server, credentials: str | None, scope: str) -> str:
     return found
 
 
-def push_as_admin(server: Server) -> str:
+def push_as_admin(server: Server, repository: str = REPOSITORY) -> str:
     """Push the small image in index mode; the anonymous pull token to GET it with."""
     admin = base64.b64encode(f"admin:{ADMIN_PASSWORD}".encode()).decode()
-    pusher = token(server, admin, f"repository:{REPOSITORY}:pull,push")
+    pusher = token(server, admin, f"repository:{repository}:pull,push")
     server.headers["Authorization"] = f"Bearer {pusher}"
     try:
-        push_small_image(server, REPOSITORY)
+        push_small_image(server, repository)
     finally:
         del server.headers["Authorization"]
     # Anonymous may pull once the catalogue applied the push (it makes the repository public).
     deadline = time.monotonic() + 30
-    while request(server, "GET", f"/api/repositories/{REPOSITORY}")[0] != 200:
+    while request(server, "GET", f"/api/repositories/{repository}")[0] != 200:
         if time.monotonic() > deadline:
             raise RuntimeError(f"{server.name}: the push never reached the catalogue")
         time.sleep(0.05)
-    return token(server, None, f"repository:{REPOSITORY}:pull")
+    return token(server, None, f"repository:{repository}:pull")
 
 
 @dataclass
