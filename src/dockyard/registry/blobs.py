@@ -62,7 +62,7 @@ class BlobStore:
         size = await self.cache.read_through(
             name,
             f"blob:{digest}",
-            lambda: self.database.run(metadata.linked_blob_size, name, str(digest)),
+            lambda: self.database.read(metadata.linked_blob_size, name, str(digest)),
             _SIZE,
         )
         if size is None:

@@ -56,7 +56,7 @@ class ManifestService:
             record = await self.cache.read_through(
                 name,
                 f"manifest:{digest}",
-                lambda: self.database.run(metadata.manifest_by_digest, name, digest),
+                lambda: self.database.read(metadata.manifest_by_digest, name, digest),
                 _RECORD,
             )
         else:
@@ -65,7 +65,7 @@ class ManifestService:
             record = await self.cache.read_through(
                 name,
                 f"tag:{tag}",
-                lambda: self.database.run(metadata.manifest_by_tag, name, tag),
+                lambda: self.database.read(metadata.manifest_by_tag, name, tag),
                 _RECORD,
             )
         if record is None:

@@ -1,8 +1,11 @@
 """Every /v2 and /v1 route in one table, with the checks each route gets before its handler:
 the repository name, then access (the one place it is checked: registry/authorization.py).
 
-Routes are tried in order; `name` is greedy (`org/team/app`), so the more specific suffixes
-(`blobs/uploads/...`) come before the general ones (`blobs/<digest>`).
+Routes are tried in order, and a request is matched against each route before its own: the
+reads that pulls make (manifest and blob GET and HEAD) come first, since trying the others
+first was a tenth of a manifest GET's time. The order decides nothing else: `name` is greedy
+(`org/team/app`), but every repository route ends in its own last two segments (`blobs/<x>`,
+`uploads/<x>`, `manifests/<x>`, `tags/list`, `referrers/<x>`), so no path matches two of them.
 """
 
 from __future__ import annotations
@@ -90,6 +93,8 @@ def _registry(access: AccessController, needed: Scope | None, handler: Handler) 
 
 def registry_routes(access: AccessController) -> list[Route]:
     return [
+        _repository(access, "manifests/{reference}", manifests.get_manifest, ["GET", "HEAD"]),
+        _repository(access, "blobs/{digest}", blobs.get_blob, ["GET", "HEAD"]),
         Route("/v2/", _registry(access, None, api_version), methods=["GET"]),
         Route("/v2/_catalog", _registry(access, CATALOG, catalog.catalog), methods=["GET"]),
         _repository(access, "blobs/uploads/", uploads.start_upload, ["POST"]),
@@ -97,9 +102,7 @@ def registry_routes(access: AccessController) -> list[Route]:
         _repository(access, "blobs/uploads/{upload_id}", uploads.upload_chunk, ["PATCH"]),
         _repository(access, "blobs/uploads/{upload_id}", uploads.finish_upload, ["PUT"]),
         _repository(access, "blobs/uploads/{upload_id}", uploads.cancel_upload, ["DELETE"]),
-        _repository(access, "blobs/{digest}", blobs.get_blob, ["GET", "HEAD"]),
         _repository(access, "blobs/{digest}", blobs.delete_blob, ["DELETE"]),
-        _repository(access, "manifests/{reference}", manifests.get_manifest, ["GET", "HEAD"]),
         _repository(access, "manifests/{reference}", manifests.put_manifest, ["PUT"]),
         _repository(access, "manifests/{reference}", manifests.delete_manifest, ["DELETE"]),
         _repository(access, "tags/list", tags.list_tags, ["GET"]),

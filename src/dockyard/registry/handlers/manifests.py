@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -14,24 +16,22 @@ from dockyard.registry.metadata import ManifestRecord
 from dockyard.registry.references import Reference
 from dockyard.registry.state import registry_of
 
+# Accept header types that take any manifest.
+_ANYTHING = frozenset({"*/*", "application/*", "application/json"})
+
 
 async def get_manifest(request: Request, name: str) -> Response:
+    registry = registry_of(request)
     reference = _readable_reference(request.path_params["reference"])
-    record = await registry_of(request).mirrors.get_manifest(name, reference)
+    record = await registry.mirrors.get_manifest(name, reference)
     # Go clients (docker, containerd) send one Accept header line per media type.
     _check_acceptable(", ".join(request.headers.getlist("accept")), record)
-    registry_of(request).events.manifest_pulled(
+    registry.events.manifest_pulled(
         name, record.digest, record.media_type, record.size, reference.tag
     )
     if reference.tag is not None:  # HEAD too: docker resolves a tag so before pulling
-        registry_of(request).tag_pulls.note(name, reference.tag)
-    headers = {
-        "Docker-Content-Digest": record.digest,
-        "ETag": f'"{record.digest}"',
-        "Content-Length": str(record.size),
-    }
-    body = b"" if request.method == "HEAD" else record.body
-    return Response(body, media_type=record.media_type, headers=headers)
+        registry.tag_pulls.note(name, reference.tag)
+    return _ManifestResponse(record, head=request.method == "HEAD")
 
 
 async def put_manifest(request: Request, name: str) -> Response:
@@ -67,12 +67,36 @@ def _readable_reference(text: str) -> Reference:
     return Reference.parse(text)
 
 
+class _ManifestResponse(Response):
+    """A manifest (or for HEAD, its headers), the headers written as bytes at once: Response's
+    general header handling was 3% of a manifest GET."""
+
+    def __init__(self, record: ManifestRecord, head: bool) -> None:
+        self.status_code = 200
+        self.background = None
+        self.body = b"" if head else record.body
+        digest = record.digest.encode()
+        self.raw_headers = [
+            (b"docker-content-digest", digest),
+            (b"etag", b'"%s"' % digest),
+            (b"content-length", str(record.size).encode()),
+            (b"content-type", record.media_type.encode("latin-1")),
+        ]
+
+
+@functools.lru_cache(maxsize=256)
+def _accepted(accept: str) -> frozenset[str]:
+    """The media types an Accept header names. Clients send the same few headers again and
+    again: parsed once each, as they cost 2% of a manifest GET."""
+    return frozenset(part.split(";", 1)[0].strip().lower() for part in accept.split(","))
+
+
 def _check_acceptable(accept: str | None, record: ManifestRecord) -> None:
     """Refuse a manifest kind the client said it cannot read, as Distribution does."""
     if not accept:
         return
-    accepted = {part.split(";", 1)[0].strip().lower() for part in accept.split(",")}
-    if record.media_type in accepted or accepted & {"*/*", "application/*", "application/json"}:
+    accepted = _accepted(accept)
+    if record.media_type in accepted or not accepted.isdisjoint(_ANYTHING):
         return
     if not any(kind.startswith("application/vnd.") for kind in accepted):
         return  # the client named no manifest kind at all: it takes what there is
