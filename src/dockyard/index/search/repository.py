@@ -219,11 +219,13 @@ def _starts_found(dialect: str, words: str) -> Sources:
     # The namespace's start is a range of the name index (binary order is code point order).
     # A later component's start has its own trigrams, the slash before it in the first; the
     # text index is joined, so that it hands its matches out one by one and reading stops at
-    # MAX_COUNTED. FTS5 takes no LIKE with an ESCAPE (it would read every row), so `%` and `_`
-    # in `words` stay wildcards there: they find more rows, never fewer.
+    # MAX_COUNTED. As a phrase in the name column rather than `name LIKE '%/words%'`: the
+    # same substrings, found in half the time (2.5 against 5.5 ms for a common word's 500).
     following = words[:-1] + chr(ord(words[-1]) + 1)
     in_range = and_(settings.c.name >= words, settings.c.name < following)
-    later = literal_column("repository_search.name", String).like(f"%/{words}%")
+    later = text("repository_search MATCH :start_phrase").bindparams(
+        start_phrase=_phrase("/" + words, "name")
+    )
     joined = _fts.join(settings, settings.c.id == _fts.c.rowid)
     return [(settings, in_range), (joined, later)]
 
