@@ -1,9 +1,9 @@
 """Every /v2 and /v1 route in one table, with the checks each route gets before its handler:
 the repository name, then access (the one place it is checked: registry/authorization.py).
 
-Routes are tried in order, and a request is matched against each route before its own: the
-reads that pulls make (manifest and blob GET and HEAD) come first, since trying the others
-first was a tenth of a manifest GET's time. The order decides nothing else: `name` is greedy
+Routes are tried in order, each one's pattern against the path until one matches, so the
+reads that pulls make (manifest and blob GET and HEAD) come first: trying the others before
+them was a tenth of a manifest GET's time. The order decides nothing else: `name` is greedy
 (`org/team/app`), but every repository route ends in its own last two segments (`blobs/<x>`,
 `uploads/<x>`, `manifests/<x>`, `tags/list`, `referrers/<x>`), so no path matches two of them.
 """
