@@ -10,6 +10,7 @@ the storage libraries a configuration does not use are never imported here.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
 import time
@@ -149,3 +150,20 @@ def log_failure(logger: logging.Logger, message: str, exc: BaseException) -> Non
         note(dependency, exc, message)
     else:
         logger.error(message, exc_info=exc)
+
+
+def quiet_loop_errors(loop: asyncio.AbstractEventLoop) -> None:
+    """What asyncio reports outside any request or loop of ours, a dependency's failure in a
+    library's own task that nobody awaited (aiohttp's writer of an S3 request body, when the
+    connection closes under it: "Task exception was never retrieved"), is noted as any other
+    such failure, once per interval; anything else still goes to asyncio's handler."""
+
+    def handle(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        exc = context.get("exception")
+        dependency = away(exc) if isinstance(exc, BaseException) else None
+        if dependency is None or exc is None:
+            loop.default_exception_handler(context)
+        else:
+            note(dependency, exc, str(context.get("message", "a task of a library")))
+
+    loop.set_exception_handler(handle)

@@ -46,6 +46,7 @@ def create_registry_app(settings: Settings) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        unavailable.quiet_loop_errors(asyncio.get_running_loop())
         purging = asyncio.create_task(_purge_stale_uploads(registry, settings))
         collecting = None
         if settings.registry.gc.enabled:
