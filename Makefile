@@ -11,9 +11,10 @@ serve: $(VENV)/.installed
 	$(BIN)/dockyard serve --addr $(ADDR) --data $(DATA)
 
 # Three test processes on two CPUs: most tests wait on servers (leases, kills, restarts), and
-# a third process fills those waits (14 min where two took 18.5 on the 2-CPU machine).
+# a third process fills those waits (14 min where two took 18.5 on the 2-CPU machine). The
+# slowest tests are listed at the end, to see where a slow run spent its time.
 test: $(VENV)/.installed-test system-deps lint
-	$(BIN)/pytest -q -n 3 tests
+	$(BIN)/pytest -q -n 3 --durations=15 tests
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench

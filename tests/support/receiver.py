@@ -24,6 +24,7 @@ class Receiver:
     url: str
     accepted: list[Delivery] = field(default_factory=list)
     refused: int = 0  # requests answered with an error while refusing
+    refused_ids: set[str] = field(default_factory=set)  # the events in those requests
     refusing: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -58,6 +59,7 @@ def event_receiver() -> Iterator[Receiver]:
             if receiver.refusing:
                 with receiver.lock:
                     receiver.refused += 1
+                    receiver.refused_ids.update(e["id"] for e in json.loads(body)["events"])
                 self.send_response(503)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
