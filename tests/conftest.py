@@ -5,12 +5,15 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import ssl
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import httpx
+import httpx._transports.default as httpx_transports
 import pytest
 
 from tests.support.azurite import Azurite, azurite_server
@@ -33,6 +36,28 @@ CHEAPER_PASSWORDS = {
 }
 for _variable, _value in CHEAPER_PASSWORDS.items():
     os.environ.setdefault(_variable, _value)
+
+
+def _shared_default_ssl_context() -> None:
+    """Every httpx client the tests make shares one default SSL context. httpx builds a new one
+    for each client, loading certifi's bundle: 40 to 90 ms a client on this machine, where the
+    suites make tens of thousands of clients (a property test of search pages spent most of
+    its 60 s there). A context with other settings (a test's own CA) is made as before."""
+    make = httpx.create_ssl_context
+    shared = make()
+
+    def create_ssl_context(
+        verify: ssl.SSLContext | str | bool = True, cert: Any = None, trust_env: bool = True
+    ) -> ssl.SSLContext:
+        if verify is True and cert is None and trust_env:
+            return shared
+        return make(verify, cert, trust_env)
+
+    # Where httpx's transports look it up (they imported it by name).
+    setattr(httpx_transports, "create_ssl_context", create_ssl_context)  # noqa: B010
+
+
+_shared_default_ssl_context()
 
 
 @pytest.fixture(autouse=True)

@@ -86,13 +86,23 @@ class World:
     index: IndexServer
     credentials: dict[str, Credentials] = field(default_factory=dict)
 
+    clients: dict[str, httpx.Client] = field(default_factory=dict)
+
     def v1(self, who: str, **params: Any) -> httpx.Response:
-        with self.index.api(self.credentials[who]) as client:
-            return client.get("/v1/search", params=params)
+        return self._client(who).get("/v1/search", params=params)
 
     def search(self, who: str, **params: Any) -> httpx.Response:
-        with self.index.api(self.credentials[who]) as client:
-            return client.get("/api/search", params=params)
+        return self._client(who).get("/api/search", params=params)
+
+    def _client(self, who: str) -> httpx.Client:
+        """One kept-alive client per caller: the property tests send thousands of requests."""
+        if who not in self.clients:
+            self.clients[who] = self.index.api(self.credentials[who])
+        return self.clients[who]
+
+    def close(self) -> None:
+        for client in self.clients.values():
+            client.close()
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +110,9 @@ def world(
     database_backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[World]:
     with index_on_backend(database_backend, request, tmp_path_factory, "search") as index:
-        yield _populate(index)
+        world = _populate(index)
+        yield world
+        world.close()
 
 
 def _populate(index: IndexServer) -> World:

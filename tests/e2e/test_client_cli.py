@@ -491,7 +491,9 @@ def test_failures_are_one_line_and_a_non_zero_exit(target: Target) -> None:
         dave.login()
         refused = dave.dockyard("push", f"oci:{layout.path}:v1", f"{name}:v1")
         failed_in_one_line(refused)
-        assert any(w in refused.stderr for w in ("DENIED", "UNAUTHORIZED", "401", "403"))
+        assert any(w in refused.stderr for w in ("DENIED", "UNAUTHORIZED", "401", "403")), (
+            refused.stderr
+        )
     else:
         refused = target.dockyard("login", target.host, "-u", "alice", "-p", "wrong")
         failed_in_one_line(refused, "401")
