@@ -49,6 +49,15 @@ def tags_of(index: IndexServer, name: str, **params: Any) -> dict[str, Any] | No
     return found
 
 
+def tagged(index: IndexServer, name: str) -> dict[str, Any]:
+    """The catalogue's tags of `name` once it holds one: the repository appears with its
+    first event (a blob's push), a moment before the tag's."""
+    return eventually(
+        lambda: (found := tags_of(index, name)) and found["results"] and found,
+        what=f"a tag of {name} in the catalogue",
+    )
+
+
 def repository(index: IndexServer, name: str, credentials: Any = ADMIN) -> dict[str, Any] | None:
     with index.api(credentials) as api:
         response = api.get(f"/api/repositories/{name}")
@@ -83,7 +92,7 @@ def test_a_push_shows_its_tag_with_digest_size_platform_and_pusher(index: IndexS
     with index.registry(ADMIN, f"repository:{name}:pull,push") as registry:
         digest = push_image(registry, name, image, "1.0")
 
-    found = eventually(lambda: tags_of(index, name), what="the repository in the catalogue")
+    found = tagged(index, name)
     assert found["total"] == 1
     (tag,) = found["results"]
     size = len(image.config) + sum(len(layer) for layer in image.layers)
@@ -125,7 +134,7 @@ def test_an_index_shows_each_platform_and_counts_shared_blobs_once(index: IndexS
             push_manifest(registry, name, child.digest, child.manifest, child.media_type)
         push_manifest(registry, name, "multi", body, OCI_INDEX)
 
-    found = eventually(lambda: tags_of(index, name), what="the index in the catalogue")
+    found = tagged(index, name)
     (tag,) = found["results"]
     assert tag["digest"] == sha256(body)
     assert tag["media_type"] == OCI_INDEX
@@ -233,7 +242,7 @@ def test_a_private_repository_and_its_tags_are_hidden_from_strangers(index: Inde
     name = "admin/catalogue-private"
     with index.registry(ADMIN, f"repository:{name}:pull,push") as registry:
         push_image(registry, name, make_image(name), "secret")
-    eventually(lambda: tags_of(index, name))
+    tagged(index, name)
     with index.api(ADMIN) as api:
         assert api.patch(f"/api/repositories/{name}", json={"visibility": "private"}).is_success
     with index.api() as anonymous:
