@@ -182,7 +182,10 @@ def pullable_in(connection: Connection, identity: Identity | None, name: str) ->
 async def info(database: Database, identity: Identity | None, name: str) -> RepositoryInfo:
     def read(connection: Connection) -> RepositoryInfo:
         found = pullable_in(connection, identity, name)
-        return RepositoryInfo.of(repository.settings_of(connection, [found.name])[found.name])
+        row = repository.settings_of(connection, [found.name]).get(found.name)
+        if row is None:  # deleted in between: on PostgreSQL each statement sees what committed
+            raise NotFound(f"no repository {name!r}")
+        return RepositoryInfo.of(row)
 
     return await database.run(read)
 
