@@ -30,13 +30,14 @@ WORDS = ["nor", "norv", "or", "ab", "abc", "x_y", "nor-ab", "b", "zed", "ornamen
 
 
 def _repositories() -> list[dict[str, object]]:
-    """Names and descriptions made of WORDS, so that texts fall in every rank, often."""
+    """Names of two to four components and descriptions made of WORDS, so that texts fall in
+    every rank, often."""
     rng = random.Random(5)
     rows: dict[str, dict[str, object]] = {}
     namespaces = ["nor", "abc", "ornate", "zed", "nor1", "b"]
     while len(rows) < 400:
         parts = [rng.choice(namespaces)]
-        parts += ["-".join(rng.sample(WORDS, rng.randint(1, 2))) for _ in range(rng.randint(1, 2))]
+        parts += ["-".join(rng.sample(WORDS, rng.randint(1, 2))) for _ in range(rng.randint(1, 3))]
         name = "/".join(parts)
         description = " ".join(rng.choice(WORDS).upper() for _ in range(rng.randint(0, 4)))
         rows[name] = {
