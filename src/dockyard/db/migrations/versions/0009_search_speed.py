@@ -15,7 +15,7 @@ down_revision = "0008"
 branch_labels = None
 depends_on = None
 
-# As dockyard.index.search.repository.SEPARATORS: the query must name the same expression.
+# As dockyard.index.search.statements.SEPARATORS: the query must name the same expression.
 _SQUEEZED = "translate(lower({column}), '-_./', '')"
 _INDEXES = {
     "ix_repository_settings_name_squeezed_trgm": "name",

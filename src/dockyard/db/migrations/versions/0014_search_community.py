@@ -49,7 +49,7 @@ def _sqlite_drop() -> None:
 _POSTGRESQL = [
     "CREATE INDEX ix_repository_settings_full_description_trgm ON repository_settings"
     " USING gin (lower(full_description) gin_trgm_ops)",
-    # As 0009's: the text without its separators (dockyard.index.search.repository.SEPARATORS).
+    # As 0009's: the text without its separators (dockyard.index.search.statements.SEPARATORS).
     "CREATE INDEX ix_repository_settings_full_description_squeezed_trgm ON repository_settings"
     " USING gin (translate(lower(full_description), '-_./', '') gin_trgm_ops)",
 ]

@@ -3,7 +3,7 @@
 name (docs/decisions/0016-search-speed.md); and indexes on collaborators' users and teams, which
 every signed-in search reads to learn what the caller may see (all collaborators were read).
 
-The expression must be the one `dockyard.index.search.repository.last_component` writes, letter
+The expression must be the one `dockyard.index.search.statements.last_component` writes, letter
 for letter: SQLite and PostgreSQL use an expression index only for a query that names the same
 expression.
 

@@ -1,0 +1,431 @@
+"""The statements of search (index/search/repository.py runs them), built once per shape.
+
+A statement's text depends on few things: the database, which kinds of repositories the caller
+may see, whether a namespace is given, the kind of text, the order. Everything else (the text,
+the caller's namespaces and collaborations, page bounds) is a named parameter, so each shape
+is built, and its cache key computed, once per process: building them anew took as long as
+running them (docs/decisions/0016-search-speed.md).
+
+Parameters, by name: `words` (the text, lowercase), `ends` / `starts` / `component` /
+`anywhere` (LIKE patterns: the name ends with `/words`, starts with them, has a component
+starting with them, holds them), `following` (the least text after every text that starts
+with `words`), `phrase` / `name_phrase` (SQLite FTS5 queries), `squeezed` (PostgreSQL: a LIKE
+pattern of the text without separators), `namespace`, `namespaces`, `readable_ids`, `bound`
+(MAX_COUNTED), `probe_offset` (PROBED - 1), and each statement's `limit` and `offset`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from sqlalchemy import (
+    ARRAY,
+    ColumnCollection,
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    TextClause,
+    and_,
+    any_,
+    bindparam,
+    case,
+    column,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+)
+
+from dockyard.index.tables import repository_settings as settings
+
+# The trigram indexes find a text of three characters or more; shorter ones are looked for in
+# every row (a bounded scan, docs/api.md).
+TRIGRAM = 3
+# What PostgreSQL's trigram indexes of migration 0009 take out of names and descriptions:
+# pg_trgm makes trigrams of alphanumeric runs only, so `nginx-proxy` would otherwise be looked
+# up as "nginx" and "proxy", each in thousands of rows. Squeezed, it has trigrams of its own.
+# Spaces stay: without them, common words side by side in descriptions make common trigrams.
+SEPARATORS = "-_./"
+# What a search answers with, and what it orders by.
+_COLUMNS = (
+    settings.c.name,
+    settings.c.namespace,
+    settings.c.description,
+    settings.c.visibility,
+    settings.c.pull_count,
+    settings.c.star_count,
+    settings.c.last_push_at,
+)
+_SEPARATORS_SQL = literal_column(f"'{SEPARATORS}'", String)
+_fts = table("repository_search", column("rowid"))
+# Names of three components and of four or more, as migration 0025's partial indexes name them
+# (the same expressions, letter for letter, or the indexes are not used).
+_SLASHES = "length(repository_settings.name) - length(replace(repository_settings.name, '/', ''))"
+THREE_COMPONENTS = text(f"{_SLASHES} = 2")
+FOUR_COMPONENTS = text(f"{_SLASHES} >= 3")
+# Ways to find some rows through an index: each a FROM clause and a condition on it.
+Sources = list[tuple[Any, ColumnElement[bool] | TextClause]]
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """What a search's statements depend on besides their parameters."""
+
+    dialect: str
+    everything: bool  # the caller sees every repository
+    public: bool  # ... or the public ones
+    namespaces: bool  # ... and those of some namespaces
+    ids: bool  # ... and some others by id
+    in_namespace: bool  # the search is within one namespace
+    has_text: bool  # a text is given
+    trigram: bool  # the text is long enough for the trigram indexes
+    squeezed: bool  # PostgreSQL: the text holds a separator, and squeezed is still a trigram
+
+
+@cache
+def empty_text_page(shape: Shape, order: str) -> Select[Any]:
+    """A page of everything the caller may see, in `order`, with how many there are (up to
+    `bound`) as `matches`. The page walks the name index in order and stops after the page;
+    the count, sent along (one round trip), is a query in which the visibility filter may
+    drive."""
+    counted = select(settings.c.id).where(*_allowed(shape, driving=True)).limit(_bound())
+    matches = select(func.count()).select_from(counted.subquery()).scalar_subquery()
+    return _page(_allowed(shape, driving=False), _order(shape, order), matches)
+
+
+@cache
+def first_matches(shape: Shape, order: str) -> tuple[Select[Any], Select[Any]]:
+    """The page of the first `bound` matches the index hands out (SQLite walks its text
+    index, PostgreSQL its heap, only that far), ordered, with their number as `matches`; and
+    that number alone, for a page past the end."""
+    some = _some_matches(shape).subquery()
+    page = (
+        select(*some.c, func.count().over().label("matches"))
+        .order_by(*_order(shape, order, some.c))
+        .limit(_limit())
+        .offset(_offset())
+    )
+    return page, select(func.count()).select_from(some)
+
+
+@cache
+def all_matches_page(shape: Shape, order: str) -> Select[Any]:
+    """A page of every match in `order` (by pulls or last push: every match is sorted)."""
+    return _page([*_allowed(shape, driving=False), _matching(shape)], _order(shape, order))
+
+
+@cache
+def description_only_page(shape: Shape) -> Select[Any]:
+    """A page, by name, of the matches whose name does not hold the text."""
+    conditions = [*_allowed(shape, driving=False), _matching(shape), _not_in_name(shape)]
+    return _page(conditions, [settings.c.name])
+
+
+@dataclass(frozen=True, slots=True)
+class Rank:
+    """The statements that find a page of one rank of name matches by name: `probed` among
+    the first PROBED names, `windows` through indexes that hold all the rank's names (up to
+    `bound` through each, with their number as `matches`; None where no index helps), and
+    `walked` along the names in order."""
+
+    probed: Select[Any]
+    windows: Select[Any] | None
+    walked: Select[Any]
+
+
+@cache
+def ranks(shape: Shape) -> tuple[Rank, ...]:
+    """Name matches by relevance, best first: names equal to the text or whose last component
+    is (through the indexes of names and of their last components: there are few, so they are
+    only walked); names a component of which starts with it; names that hold it elsewhere."""
+    exact, starting, anywhere = _ranks(shape, settings.c.name)
+    words = bindparam("words", type_=String)
+    equal = or_(settings.c.name == words, last_component(shape.dialect) == words)
+    allowed = _allowed(shape, driving=False)
+    members: list[tuple[list[ColumnElement[bool]], Sources]] = [
+        ([equal], []),
+        ([starting, ~exact], _starts_found(shape)),
+        ([anywhere, ~starting], _names_found(shape)),
+    ]
+    return tuple(_rank([*allowed, *conditions], found) for conditions, found in members)
+
+
+def _rank(conditions: list[ColumnElement[bool]], found: Sources) -> Rank:
+    by_name = [settings.c.name]
+    walked = _page(conditions, by_name)
+    if not found:
+        return Rank(walked, None, walked)
+    last_probed = (
+        select(settings.c.name)
+        .order_by(settings.c.name)
+        .offset(bindparam("probe_offset", type_=Integer))
+    )
+    probed = [*conditions, settings.c.name <= last_probed.limit(1).scalar_subquery()]
+    # Each its own subquery: SQLite takes no LIMIT on a member of a UNION.
+    windows = [
+        select(
+            *select(*_COLUMNS)
+            .select_from(source)
+            .where(where, *conditions)
+            .limit(_bound())
+            .subquery()
+            .c
+        )
+        for source, where in found
+    ]
+    union = windows[0] if len(windows) == 1 else windows[0].union(*windows[1:])
+    window = union.subquery()
+    first = (
+        select(*window.c, func.count().over().label("matches"))
+        .order_by(window.c.name)
+        .limit(_limit())
+    )
+    return Rank(_page(probed, by_name), first, walked)
+
+
+def _starts_found(shape: Shape) -> Sources:
+    """Where indexes find the names a component of which starts with the text (and some
+    others: the rank's conditions decide)."""
+
+    # Ranges of indexes in code point order, each holding one component's start: the
+    # namespace's, the second's (the name after the namespace), the last one's of a name of
+    # three (the last component, in migration 0025's index for such names only: of two, it is
+    # the second), and the middle ones of a name of four or more, in 0025's partial index of
+    # those names, read whole: few names have them. 1,000 names through them took 0.4 ms where
+    # SQLite's FTS5 trigram phrase took 2.5-4 ms (its trigrams are in every description) and
+    # PostgreSQL's trigram indexes 5 ms (they do not tell where a component starts).
+    def starting(expression: ColumnElement[str]) -> ColumnElement[bool]:
+        if shape.dialect == "postgresql":
+            expression = expression.collate("C")  # code point order, whatever the database's
+        return and_(expression >= bindparam("words"), expression < bindparam("following"))
+
+    middle = settings.c.name.like(bindparam("component"), escape="\\")
+    return [
+        (settings, starting(settings.c.name)),
+        (settings, starting(after_namespace(shape.dialect))),
+        (settings, and_(THREE_COMPONENTS, starting(last_component(shape.dialect)))),
+        (settings, and_(FOUR_COMPONENTS, middle)),
+    ]
+
+
+def _names_found(shape: Shape) -> Sources:
+    """Where the name's text index finds the names that hold the text; none if it cannot."""
+    if not shape.trigram:
+        return []
+    if shape.dialect == "sqlite":
+        phrase = text("repository_search MATCH :name_phrase")
+        return [(_fts.join(settings, settings.c.id == _fts.c.rowid), phrase)]
+    return [(settings, _holding(shape, settings.c.name))]
+
+
+def last_component(dialect: str) -> ColumnElement[str]:
+    """The name's last component (`nginx` of `library/nginx`), as migrations 0016 and 0025
+    index it: the same expression, letter for letter, or the index is not used."""
+    if dialect == "sqlite":
+        return literal_column(
+            "substr(repository_settings.name,"
+            " length(rtrim(repository_settings.name,"
+            " replace(repository_settings.name, '/', ''))) + 1)",
+            String,
+        )
+    return literal_column("split_part(repository_settings.name, '/', -1)", String)
+
+
+def after_namespace(dialect: str) -> ColumnElement[str]:
+    """The name after its namespace (`nginx/alpine` of `acme/nginx/alpine`), as migration 0025
+    indexes it."""
+    find = "instr" if dialect == "sqlite" else "strpos"
+    return literal_column(
+        f"substr(repository_settings.name, {find}(repository_settings.name, '/') + 1)", String
+    )
+
+
+def _page(
+    conditions: list[ColumnElement[bool]],
+    ordering: Sequence[ColumnElement[Any]],
+    matches: ColumnElement[int] | None = None,
+) -> Select[Any]:
+    """Rows meeting `conditions` in `ordering`, `limit` of them from `offset` on; with
+    `matches` alongside, so that it costs no round trip of its own."""
+    extra = [matches.label("matches")] if matches is not None else []
+    return (
+        select(*_COLUMNS[:-1], *extra)
+        .where(*conditions)
+        .order_by(*ordering)
+        .limit(_limit())
+        .offset(_offset())
+    )
+
+
+def _limit() -> Any:
+    return bindparam("limit", type_=Integer)
+
+
+def _offset() -> Any:
+    return bindparam("offset", type_=Integer)
+
+
+def _bound() -> Any:
+    return bindparam("bound", type_=Integer)
+
+
+def _some_matches(shape: Shape) -> Select[Any]:
+    """Up to `bound` allowed repositories that hold the text, in no order."""
+    allowed = _allowed(shape, driving=False)
+    if shape.dialect != "sqlite" or not shape.trigram or shape.in_namespace:
+        # (In a namespace, its index drives: the text index's matches elsewhere are many.)
+        return select(*_COLUMNS).where(*allowed, _matching(shape)).limit(_bound())
+    # Joined from the text index rather than `id IN (...)`, which would collect every match
+    # before the first is read: the index hands out its matches one by one, and reading stops
+    # at `bound`.
+    return (
+        select(*_COLUMNS)
+        .select_from(_fts.join(settings, settings.c.id == _fts.c.rowid))
+        .where(text("repository_search MATCH :phrase"))
+        .where(*allowed)
+        .limit(_bound())
+    )
+
+
+def _allowed(shape: Shape, driving: bool) -> list[ColumnElement[bool]]:
+    """What the caller may see (in the namespace). `driving`: the visibility filter may drive
+    the query. In a query that has a text or walks names in order, on SQLite it must not:
+    SQLite's planner (without statistics) would rather collect every public row through the
+    visibility index than walk the text index's few matches or the name index in order,
+    stopping after one page. Counting every visible row, it should."""
+    conditions = []
+    visible = _visible(shape, unindexed=shape.dialect == "sqlite" and not driving)
+    if visible is not None:
+        conditions.append(visible)
+    if shape.in_namespace:
+        conditions.append(settings.c.namespace == bindparam("namespace"))
+    return conditions
+
+
+def _column(name: str, unindexed: bool) -> ColumnElement[str]:
+    """A column of the settings; `unindexed`: as SQLite's `+column`, which no index serves."""
+    if unindexed:
+        return literal_column(f"+repository_settings.{name}", String)
+    return settings.c[name]
+
+
+def _visible(shape: Shape, unindexed: bool) -> ColumnElement[bool] | None:
+    if shape.everything:
+        return None
+    parts: list[ColumnElement[bool]] = []
+    if shape.public:
+        parts.append(_column("visibility", unindexed) == "public")
+    if shape.namespaces:
+        namespaces = bindparam("namespaces", type_=String, expanding=True)
+        parts.append(_column("namespace", unindexed).in_(namespaces))
+    if shape.ids:
+        parts.append(_among_ids(shape, unindexed))
+    return or_(*parts) if parts else false()
+
+
+def _among_ids(shape: Shape, unindexed: bool) -> ColumnElement[bool]:
+    """The id is one of the caller's collaborations, sent as one parameter: hundreds of ids as
+    that many bind parameters made a query text that the driver parsed and the server planned
+    afresh each time (3-5 ms a search on PostgreSQL)."""
+    if shape.dialect == "postgresql":
+        return settings.c.id == any_(bindparam("readable_ids", type_=ARRAY(Integer)))
+    listed = func.json_each(bindparam("readable_ids", type_=String)).table_valued("value")
+    column = literal_column("+repository_settings.id", Integer) if unindexed else settings.c.id
+    return column.in_(select(listed.c.value))
+
+
+def _matching(shape: Shape) -> ColumnElement[bool]:
+    """The name or a description (short or full) holds the text (lowercase), whatever the
+    case."""
+    words = bindparam("words", type_=String)
+    if shape.dialect == "sqlite":
+        if shape.trigram:
+            found = select(_fts.c.rowid).where(text("repository_search MATCH :phrase"))
+            return settings.c.id.in_(found)
+        return or_(
+            func.instr(settings.c.name, words) > 0,
+            func.instr(func.lower(settings.c.description), words) > 0,
+            func.instr(func.lower(settings.c.full_description), words) > 0,
+        )
+    if not shape.trigram:
+        # Every row is read: names are lowercase (the distribution spec's grammar), so spare
+        # them lower(), which costs more than the comparison.
+        return or_(
+            func.strpos(settings.c.name, words) > 0,
+            func.strpos(func.lower(settings.c.description), words) > 0,
+            func.strpos(func.lower(settings.c.full_description), words) > 0,
+        )
+    return or_(
+        _holding(shape, settings.c.name),
+        _holding(shape, settings.c.description),
+        _holding(shape, settings.c.full_description),
+    )
+
+
+def _holding(shape: Shape, column: ColumnElement[str]) -> ColumnElement[bool]:
+    """PostgreSQL: `column` holds the text, whatever the case, as a trigram index finds it."""
+    if not shape.squeezed:
+        return func.lower(column).like(bindparam("anywhere"), escape="\\")
+    # A text across separators: holding it implies holding it squeezed, which migration 0009's
+    # indexes find by its own trigrams; strpos then keeps exactly the rows that hold it. (Without
+    # a separator, 0006's indexes are as selective and cheaper to recheck.) strpos, not LIKE: no
+    # index serves it, so the planner cannot prefer 0006's index, which would look the text up
+    # by its (common) words.
+    # The separators as literals, not parameters: once psycopg prepares the statement (its
+    # fifth run), PostgreSQL may plan it generically, and a parameter there no longer matches
+    # the index's expression: every row was read (600 ms).
+    indexed = func.translate(func.lower(column), _SEPARATORS_SQL, literal_column("''"))
+    return and_(
+        indexed.like(bindparam("squeezed"), escape="\\"),
+        func.strpos(func.lower(column), bindparam("words", type_=String)) > 0,
+    )
+
+
+def _not_in_name(shape: Shape) -> ColumnElement[bool]:
+    """The name does not hold the text: a filter for rows already found, which no index
+    serves. Names are lowercase ASCII (the distribution spec's grammar), where lower(), LIKE
+    and FTS5's case folding change nothing: name matches and these part the matches exactly."""
+    position = func.instr if shape.dialect == "sqlite" else func.strpos
+    return position(settings.c.name, bindparam("words", type_=String)) == 0
+
+
+def _order(
+    shape: Shape, order: str, columns: ColumnCollection[str, ColumnElement[Any]] = settings.c
+) -> list[ColumnElement[object]]:
+    """Every order ends with the (unique) name, so pages never overlap. `columns`: the
+    settings' or a subquery's."""
+    if order == "last_push":
+        # Repositories never pushed (set up by their administrators) last.
+        return [columns.last_push_at.desc().nulls_last(), columns.name]
+    if order == "pulls":
+        return [columns.pull_count.desc(), columns.name]
+    if order == "stars":
+        return [columns.star_count.desc(), columns.name]
+    if order != "relevance" or not shape.has_text:
+        return [columns.name]
+    exact, starting, anywhere = _ranks(shape, columns.name)
+    rank = case((exact, 0), (starting, 1), (anywhere, 2), else_=3)  # 3: the description only
+    return [rank, columns.name]
+
+
+def _ranks(
+    shape: Shape, name: ColumnElement[str]
+) -> tuple[ColumnElement[bool], ColumnElement[bool], ColumnElement[bool]]:
+    """What ranks a name match, best first: the name is the text or ends with it as its last
+    component; a component starts with it; it is anywhere in it. Each implies the next."""
+
+    def like(pattern: str) -> ColumnElement[bool]:
+        return name.like(bindparam(pattern, type_=String), escape="\\")
+
+    return (
+        or_(name == bindparam("words", type_=String), like("ends")),
+        or_(like("starts"), like("component")),
+        like("anywhere"),
+    )
