@@ -199,6 +199,10 @@ def populate(database_url: str, rng: random.Random, words: list[str]) -> list[st
         # cost of the minute after a bulk load, not of the steady state this measures.
         with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
             c.exec_driver_sql("VACUUM ANALYZE")
+            visible = c.exec_driver_sql(
+                "SELECT relallvisible, relpages FROM pg_class WHERE relname = 'repository_settings'"
+            ).one()
+            log(f"after VACUUM: {visible[0]} of {visible[1]} pages all-visible")
     database.dispose()
     return sorted(names)
 
