@@ -67,23 +67,16 @@ def find(
         # than the trigram indexes for a text in a few thousand rows: 130 ms instead of 10.
         connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
     # The first MAX_COUNTED matches the index hands out: fewer, and they are all, counted and
-    # ordered in one pass; as many, and the text is common, and the page is found otherwise.
+    # ordered in this one pass; as many, and the text is common, and the page is found
+    # otherwise.
     first, count = statements.first_matches(shape, order)
-    if dialect == "sqlite":
-        # Counted first: counting a common text's first 1,000 took half what counting and
-        # ordering them did (p95 4.6 against 8.6 ms), and the order is then not needed; a text
-        # in fewer rows is read twice, but the slowest searches are those of common texts.
-        total = int(connection.execute(count, values).scalar_one())
-        if total < MAX_COUNTED or wanted <= offset:
-            return total, _found(_rows(connection, first, values, wanted, offset))
+    matches = _rows(connection, first, values, wanted, offset)
+    if matches or offset == 0:
+        total = _total(matches)
     else:
-        matches = _rows(connection, first, values, wanted, offset)
-        if matches or offset == 0:
-            total = _total(matches)
-        else:
-            total = int(connection.execute(count, values).scalar_one())
-        if total < MAX_COUNTED or wanted <= offset:
-            return total, _found(matches)
+        total = int(connection.execute(count, values).scalar_one())
+    if total < MAX_COUNTED or wanted <= offset:
+        return total, _found(matches)
     if order != "relevance":
         # By pulls or by last push, every match is sorted whatever their number (docs/
         # decisions/0016-search-speed.md).

@@ -63,6 +63,14 @@ _COLUMNS = (
     settings.c.star_count,
     settings.c.last_push_at,
 )
+# What orders them.
+_ORDERED = (
+    settings.c.id,
+    settings.c.name,
+    settings.c.pull_count,
+    settings.c.star_count,
+    settings.c.last_push_at,
+)
 _SEPARATORS_SQL = literal_column(f"'{SEPARATORS}'", String)
 _fts = table("repository_search", column("rowid"))
 # Names of three components and of four or more, as migration 0025's partial indexes name them
@@ -104,13 +112,22 @@ def empty_text_page(shape: Shape, order: str) -> Select[Any]:
 def first_matches(shape: Shape, order: str) -> tuple[Select[Any], Select[Any]]:
     """The page of the first `bound` matches the index hands out (SQLite walks its text
     index, PostgreSQL its heap, only that far), ordered, with their number as `matches`; and
-    that number alone, for a page past the end."""
+    that number alone, for a page past the end. They are counted and ordered by the columns
+    an order reads, and only the page's rows are read whole: carrying 1,000 descriptions
+    through the sort took as long as finding them (SQLite, a common word: 3.9 against 2.7 ms)."""
     some = _some_matches(shape).subquery()
-    page = (
-        select(*some.c, func.count().over().label("matches"))
-        .order_by(*_order(shape, order, some.c))
+    ordering = _order(shape, order, some.c)
+    firsts = (
+        select(some.c.id, func.count().over().label("matches"))
+        .order_by(*ordering)
         .limit(_limit())
         .offset(_offset())
+        .subquery()
+    )
+    page = (
+        select(*_COLUMNS[:-1], firsts.c.matches)
+        .select_from(firsts.join(settings, settings.c.id == firsts.c.id))
+        .order_by(*_order(shape, order))
     )
     return page, select(func.count()).select_from(some)
 
@@ -277,16 +294,16 @@ def _bound() -> Any:
 
 
 def _some_matches(shape: Shape) -> Select[Any]:
-    """Up to `bound` allowed repositories that hold the text, in no order."""
+    """Up to `bound` allowed repositories that hold the text, in no order: what orders them."""
     allowed = _allowed(shape, driving=False)
     if shape.dialect != "sqlite" or not shape.trigram or shape.in_namespace:
         # (In a namespace, its index drives: the text index's matches elsewhere are many.)
-        return select(*_COLUMNS).where(*allowed, _matching(shape)).limit(_bound())
+        return select(*_ORDERED).where(*allowed, _matching(shape)).limit(_bound())
     # Joined from the text index rather than `id IN (...)`, which would collect every match
     # before the first is read: the index hands out its matches one by one, and reading stops
     # at `bound`.
     return (
-        select(*_COLUMNS)
+        select(*_ORDERED)
         .select_from(_fts.join(settings, settings.c.id == _fts.c.rowid))
         .where(text("repository_search MATCH :phrase"))
         .where(*allowed)
