@@ -123,7 +123,7 @@ def test_a_page_is_the_slice_of_every_match_by_rank_then_name(
 ) -> None:
     monkeypatch.setattr(repository, "MAX_COUNTED", COMMON)
     monkeypatch.setattr(repository, "PROBED", PROBED)
-    readable = Readable(not public_only, True, frozenset(), frozenset())
+    readable = Readable(not public_only, True, frozenset(), None)
     offset = page * limit
     with database.engine.begin() as connection:
         total, found = repository.find(

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import cast
 
 from sqlalchemy import (
-    ARRAY,
     ColumnElement,
     Connection,
-    Integer,
     Row,
-    any_,
-    bindparam,
     delete,
     false,
-    func,
     insert,
     or_,
     select,
@@ -26,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dockyard.index.repositories.permissions import PUBLIC
+from dockyard.index.repositories.repository import collaborations
 from dockyard.index.repositories.service import Readable
 from dockyard.index.tables import comments, repository_settings, stars, users
 
@@ -92,7 +87,7 @@ def starred(
             stars.c.created_at.label("starred_at"),
         )
         .select_from(stars.join(repository_settings, settings.id == stars.c.repository_id))
-        .where(stars.c.user_id == user_id, _visible(connection, readable))
+        .where(stars.c.user_id == user_id, _visible(readable))
         .order_by(stars.c.created_at.desc(), stars.c.repository_id.desc())
         .limit(limit)
         .offset(offset)
@@ -100,7 +95,7 @@ def starred(
     return list(connection.execute(query))
 
 
-def _visible(connection: Connection, readable: Readable) -> ColumnElement[bool]:
+def _visible(readable: Readable) -> ColumnElement[bool]:
     """`readable` as a condition on repository_settings."""
     if readable.everything:
         return true()
@@ -109,15 +104,8 @@ def _visible(connection: Connection, readable: Readable) -> ColumnElement[bool]:
         parts.append(settings.visibility == PUBLIC)
     if readable.namespaces:
         parts.append(settings.namespace.in_(sorted(readable.namespaces)))
-    if readable.ids:
-        # One parameter, however many repositories the user collaborates on (SQLite takes
-        # at most 32,766).
-        ids = sorted(readable.ids)
-        if connection.dialect.name == "postgresql":
-            parts.append(settings.id == any_(bindparam("readable_ids", ids, type_=ARRAY(Integer))))
-        else:
-            listed = func.json_each(bindparam("readable_ids", json.dumps(ids)))
-            parts.append(settings.id.in_(select(listed.table_valued("value").c.value)))
+    if readable.collaborator is not None:
+        parts.append(settings.id.in_(collaborations(readable.collaborator)))
     return or_(*parts) if parts else false()
 
 

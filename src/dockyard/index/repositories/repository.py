@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    CompoundSelect,
     Connection,
     Row,
     and_,
@@ -53,13 +55,19 @@ def roles_of_user(
     return roles
 
 
-def repositories_of_user(connection: Connection, user_id: int) -> list[int]:
-    """Ids of the repositories where the user is a collaborator, directly or through a team."""
-    teams_of_user = select(team_members.c.team_id).where(team_members.c.user_id == user_id)
-    query = select(collaborators.c.repository_id).where(
-        (collaborators.c.user_id == user_id) | collaborators.c.team_id.in_(teams_of_user)
+def collaborations(user: int | ColumnElement[int]) -> CompoundSelect[Any]:
+    """The ids of the repositories where `user` (an id, or a parameter holding one) is a
+    collaborator, directly or through a team: a subquery, so that a query filtering by what a
+    user may pull needs no round trip of its own and no list of ids (fetching 300 ids cost a
+    signed-in search about 1 ms). A union of two joins, each through an index: as one `OR`,
+    PostgreSQL could only read every collaborator."""
+    direct = select(collaborators.c.repository_id).where(collaborators.c.user_id == user)
+    through_teams = (
+        select(collaborators.c.repository_id)
+        .join(team_members, team_members.c.team_id == collaborators.c.team_id)
+        .where(team_members.c.user_id == user)
     )
-    return sorted(set(connection.execute(query).scalars()))
+    return direct.union(through_teams)
 
 
 def insert_settings(connection: Connection, name: str, namespace: str, visibility: str) -> int:
@@ -170,19 +178,19 @@ def namespace_page(
     namespace: str,
     every: bool,
     public: bool,
-    ids: Sequence[int],
+    collaborator: int | None,
     offset: int,
     limit: int,
 ) -> tuple[int, list[Row[tuple[object, ...]]]]:
     """How many of the namespace's repositories a caller may pull, and a page of them, pushed
-    last first: all of them (`every`), or the public ones and those with the `ids`. Through the
-    index on (namespace, name): a namespace's rows only."""
+    last first: all of them (`every`), or the public ones and those `collaborator` collaborates
+    on. Through the index on (namespace, name): a namespace's rows only."""
     s = repository_settings.c
     allowed: list[ColumnElement[bool]] = []
     if public:
         allowed.append(_public())
-    if ids:
-        allowed.append(s.id.in_(list(ids)))
+    if collaborator is not None:
+        allowed.append(s.id.in_(collaborations(collaborator)))
     if not every and not allowed:
         return 0, []
     condition = s.namespace == namespace

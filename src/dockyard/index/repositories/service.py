@@ -86,27 +86,27 @@ class RepositoryInfo:
 @dataclass(frozen=True, slots=True)
 class Readable:
     """The repositories a caller may pull, as a filter a query can apply in SQL: all of them,
-    or the public ones (when `public`), those of `namespaces` and those with the `ids`."""
+    or the public ones (when `public`), those of `namespaces` and those the user with the id
+    `collaborator` collaborates on (repository.collaborations)."""
 
     everything: bool
     public: bool
     namespaces: frozenset[str]
-    ids: frozenset[int]
+    collaborator: int | None
 
 
 def readable_by(connection: Connection, identity: Identity | None) -> Readable:
     """What `identity` may pull, by the rules of allowed_actions, in a form for a query."""
     nothing: frozenset[str] = frozenset()
     if identity is not None and identity.cap is not None and PULL not in identity.cap:
-        return Readable(False, False, nothing, frozenset())
+        return Readable(False, False, nothing, None)
     if identity is None:
-        return Readable(False, True, nothing, frozenset())
+        return Readable(False, True, nothing, None)
     if identity.is_admin:
-        return Readable(True, True, nothing, frozenset())
+        return Readable(True, True, nothing, None)
     org_roles = organisations.roles_of_user(connection, identity.user_id)
     owned = {org for org, role in org_roles.items() if role == "owner"}
-    ids = repository.repositories_of_user(connection, identity.user_id)
-    return Readable(False, True, frozenset({identity.username, *owned}), frozenset(ids))
+    return Readable(False, True, frozenset({identity.username, *owned}), identity.user_id)
 
 
 def access_in(
@@ -352,7 +352,7 @@ async def in_namespace(
             namespace,
             every,
             readable.public,
-            sorted(readable.ids),
+            readable.collaborator,
             (page - 1) * per_page,
             per_page,
         )

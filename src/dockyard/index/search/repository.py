@@ -10,7 +10,6 @@ docs/decisions/0016-search-speed.md says.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +27,12 @@ MAX_COUNTED = 1_000
 # rank that one name in ten or more meets fills a page of 25 from them (about 0.5 ms where
 # reading 1,000 through a common trigram and sorting them took 3-15 ms).
 PROBED = 2_000
+
+
+# SET LOCAL, both in one round trip.
+_PLANNER_SETTINGS = (
+    "SELECT set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +58,7 @@ def find(
     `order`; a page past MAX_COUNTED is empty."""
     dialect = connection.dialect.name
     shape = _shape(dialect, readable, words, namespace)
-    values = _values(dialect, readable, words, namespace)
+    values = _values(readable, words, namespace)
     # Pages stop at MAX_COUNTED: no query ever needs more than the first `wanted` in order.
     wanted = min(offset + limit, MAX_COUNTED)
     if not words:
@@ -64,8 +69,10 @@ def find(
         return _total(_rows(connection, page, values, 1, 0)), []  # the count rides along
     if dialect == "postgresql" and shape.trigram:
         # The planner prices `lower(...) LIKE` as nearly free and reads the whole table rather
-        # than the trigram indexes for a text in a few thousand rows: 130 ms instead of 10.
-        connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        # than the trigram indexes for a text in a few thousand rows: 130 ms instead of 10. A
+        # table read all the same then costs 10^10 to the planner, which would compile the
+        # statement (JIT, 40-600 ms) for that price: off too, for this transaction only.
+        connection.exec_driver_sql(_PLANNER_SETTINGS)
     # The first MAX_COUNTED matches the index hands out: fewer, and they are all, counted and
     # ordered in this one pass; as many, and the text is common, and the page is found
     # otherwise.
@@ -158,7 +165,7 @@ def _shape(dialect: str, readable: Readable, words: str, namespace: str | None) 
         everything=readable.everything,
         public=readable.public,
         namespaces=bool(readable.namespaces),
-        ids=bool(readable.ids),
+        collaborator=readable.collaborator is not None,
         in_namespace=namespace is not None,
         has_text=bool(words),
         trigram=len(words) >= TRIGRAM,
@@ -166,10 +173,9 @@ def _shape(dialect: str, readable: Readable, words: str, namespace: str | None) 
     )
 
 
-def _values(dialect: str, readable: Readable, words: str, namespace: str | None) -> dict[str, Any]:
+def _values(readable: Readable, words: str, namespace: str | None) -> dict[str, Any]:
     """The parameters of the statements (statements.py names them)."""
     escaped = _like(words)
-    ids = sorted(readable.ids)
     return {
         "words": words,
         "ends": "%/" + escaped,
@@ -182,7 +188,7 @@ def _values(dialect: str, readable: Readable, words: str, namespace: str | None)
         "squeezed": "%" + _like(_squeezed(words)) + "%",
         "namespace": namespace,
         "namespaces": sorted(readable.namespaces),
-        "readable_ids": ids if dialect == "postgresql" else json.dumps(ids),
+        "collaborator": readable.collaborator,
         "bound": MAX_COUNTED,
         "probe_offset": PROBED - 1,
     }

@@ -10,8 +10,9 @@ Parameters, by name: `words` (the text, lowercase), `ends` / `starts` / `compone
 `anywhere` (LIKE patterns: the name ends with `/words`, starts with them, has a component
 starting with them, holds them), `following` (the least text after every text that starts
 with `words`), `phrase` / `name_phrase` (SQLite FTS5 queries), `squeezed` (PostgreSQL: a LIKE
-pattern of the text without separators), `namespace`, `namespaces`, `readable_ids`, `bound`
-(MAX_COUNTED), `probe_offset` (PROBED - 1), and each statement's `limit` and `offset`.
+pattern of the text without separators), `namespace`, `namespaces`, `collaborator` (the
+caller's user id), `bound` (MAX_COUNTED), `probe_offset` (PROBED - 1), and each statement's
+`limit` and `offset`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import (
-    ARRAY,
     ColumnCollection,
     ColumnElement,
     Integer,
@@ -30,7 +30,6 @@ from sqlalchemy import (
     String,
     TextClause,
     and_,
-    any_,
     bindparam,
     case,
     column,
@@ -43,6 +42,7 @@ from sqlalchemy import (
     text,
 )
 
+from dockyard.index.repositories.repository import collaborations
 from dockyard.index.tables import repository_settings as settings
 
 # The trigram indexes find a text of three characters or more; shorter ones are looked for in
@@ -90,7 +90,7 @@ class Shape:
     everything: bool  # the caller sees every repository
     public: bool  # ... or the public ones
     namespaces: bool  # ... and those of some namespaces
-    ids: bool  # ... and some others by id
+    collaborator: bool  # ... and those the caller collaborates on
     in_namespace: bool  # the search is within one namespace
     has_text: bool  # a text is given
     trigram: bool  # the text is long enough for the trigram indexes
@@ -342,20 +342,16 @@ def _visible(shape: Shape, unindexed: bool) -> ColumnElement[bool] | None:
     if shape.namespaces:
         namespaces = bindparam("namespaces", type_=String, expanding=True)
         parts.append(_column("namespace", unindexed).in_(namespaces))
-    if shape.ids:
-        parts.append(_among_ids(shape, unindexed))
+    if shape.collaborator:
+        parts.append(_collaborating(unindexed))
     return or_(*parts) if parts else false()
 
 
-def _among_ids(shape: Shape, unindexed: bool) -> ColumnElement[bool]:
-    """The id is one of the caller's collaborations, sent as one parameter: hundreds of ids as
-    that many bind parameters made a query text that the driver parsed and the server planned
-    afresh each time (3-5 ms a search on PostgreSQL)."""
-    if shape.dialect == "postgresql":
-        return settings.c.id == any_(bindparam("readable_ids", type_=ARRAY(Integer)))
-    listed = func.json_each(bindparam("readable_ids", type_=String)).table_valued("value")
+def _collaborating(unindexed: bool) -> ColumnElement[bool]:
+    """The caller collaborates on the repository: a subquery of the collaborators, which the
+    database runs once per search."""
     column = literal_column("+repository_settings.id", Integer) if unindexed else settings.c.id
-    return column.in_(select(listed.c.value))
+    return column.in_(collaborations(bindparam("collaborator", type_=Integer)))
 
 
 def _matching(shape: Shape) -> ColumnElement[bool]:
