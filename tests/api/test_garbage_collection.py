@@ -10,10 +10,15 @@ import json
 import random
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 
+from dockyard.db.engine import Database
+from dockyard.registry.collection.collector import LEASE
+from dockyard.registry.collection.queries import take_lease
+from dockyard.registry.metadata import now
 from tests.support.api import patch_chunk, start_upload
 from tests.support.collection import NO_GRACE, dockyard, stored_bytes
 from tests.support.images import OCI_INDEX, make_image, push_image, push_manifest, sha256
@@ -246,3 +251,24 @@ def test_on_s3_the_objects_and_bytes_of_a_deleted_image_leave_the_bucket(
         for blob in (kept.config, *kept.layers):
             assert c.get(f"/v2/gc/s3-kept/blobs/{sha256(blob)}").content == blob
         assert dockyard("fsck", data_dir, env).status == 0
+
+
+def test_gc_refuses_while_another_process_collects_and_with_wait_runs_once_it_is_done(
+    data_dir: Path,
+) -> None:
+    """Another process holds the collection's lease (as a server's scheduled run does):
+    `dockyard gc` says so and exits 1; `dockyard gc --wait` runs once the lease is let go
+    (here: once it runs out, as a killed collector's does)."""
+    assert dockyard("gc", data_dir, {}).status == 0  # the database, and the lease's row
+    database = Database(f"sqlite:///{data_dir / 'registry.db'}")
+    held = now()
+    with database.engine.begin() as connection:
+        taken = take_lease(connection, LEASE, "another-process", held, held + timedelta(seconds=3))
+    database.dispose()
+    assert taken
+    refused = dockyard("gc", data_dir, {})
+    assert refused.status == 1
+    assert "another process is collecting garbage now" in refused.stderr
+    waited = dockyard("gc", data_dir, {}, "--wait", "60")
+    assert waited.status == 0, waited.stderr
+    assert now() >= held + timedelta(seconds=3)  # it ran only once the lease had run out

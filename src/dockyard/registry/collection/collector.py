@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -28,6 +29,9 @@ from dockyard.registry.maintenance import Lease, on_schedule, run_once
 from dockyard.registry.state import Registry
 from dockyard.registry.uploads import upload_directory
 from dockyard.storage import ObjectInfo
+
+# How often `dockyard gc --wait` tries for the lease.
+LEASE_RETRY_SECONDS = 0.05
 
 log = logging.getLogger("dockyard.gc")
 
@@ -331,14 +335,24 @@ def digest_of(info: ObjectInfo) -> str | None:
         return None
 
 
-async def collect(registry: Registry, settings: GcSettings, dry_run: bool) -> Report:
+async def collect(
+    registry: Registry, settings: GcSettings, dry_run: bool, wait: float = 0.0
+) -> Report:
     """One collection by hand: take the lease, run, release. LeaseLost when another process
-    is collecting now."""
+    is collecting now, and still is after `wait` seconds; or took the lease over meanwhile."""
     collector = Collector(registry, settings)
     if dry_run:
         return await collector.run(dry_run=True)
     busy = LeaseLost("another process is collecting garbage now; try again later")
-    return await run_once(collector.lease, collector.run, busy)
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return await run_once(collector.lease, collector.run, busy)
+        except LeaseLost as exc:
+            if exc is not busy or time.monotonic() >= deadline:
+                raise
+        # Often: servers collecting back to back leave the lease free for a moment only.
+        await asyncio.sleep(LEASE_RETRY_SECONDS)
 
 
 async def collect_on_schedule(registry: Registry, settings: GcSettings) -> None:

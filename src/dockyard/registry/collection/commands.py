@@ -25,6 +25,13 @@ def add_commands(commands: Any) -> None:
         "gc", help="delete what no repository uses (online: pushes and pulls go on)"
     )
     gc.add_argument("--dry-run", action="store_true", help="list what would go, delete nothing")
+    gc.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="while another process is collecting, wait up to this long for it to finish",
+    )
     _common(gc)
     gc.set_defaults(run=_gc)
     fsck = commands.add_parser("fsck", help="check blobs, references and storage agree")
@@ -42,7 +49,8 @@ def _gc(args: argparse.Namespace) -> int:
     settings = _settings(args)
     try:
         report = _with_registry(
-            settings, lambda registry: collect(registry, settings.registry.gc, args.dry_run)
+            settings,
+            lambda registry: collect(registry, settings.registry.gc, args.dry_run, args.wait),
         )
     except LeaseLost as exc:
         print(f"dockyard gc: {exc}", file=sys.stderr)
