@@ -26,6 +26,9 @@ from tests.support.seaweedfs import S3Bucket
 from tests.support.seaweedfs import client as s3_client
 from tests.support.servers import dockyard_server
 
+# How long another process holds the lease in the --wait test.
+LEASE_HELD_SECONDS = 15
+
 
 def blob_key(digest: str) -> str:
     hex_part = digest.split(":", 1)[1]
@@ -258,17 +261,20 @@ def test_gc_refuses_while_another_process_collects_and_with_wait_runs_once_it_is
 ) -> None:
     """Another process holds the collection's lease (as a server's scheduled run does):
     `dockyard gc` says so and exits 1; `dockyard gc --wait` runs once the lease is let go
-    (here: once it runs out, as a killed collector's does)."""
+    (here: once it runs out, as a killed collector's does). The lease is held long enough for
+    the first command to start on a slow machine (3 s was not: it started after)."""
     assert dockyard("gc", data_dir, {}).status == 0  # the database, and the lease's row
     database = Database(f"sqlite:///{data_dir / 'registry.db'}")
     held = now()
+    until = held + timedelta(seconds=LEASE_HELD_SECONDS)
     with database.engine.begin() as connection:
-        taken = take_lease(connection, LEASE, "another-process", held, held + timedelta(seconds=3))
+        taken = take_lease(connection, LEASE, "another-process", held, until)
     database.dispose()
     assert taken
     refused = dockyard("gc", data_dir, {})
+    assert now() < until, "the command started only after the lease ran out"
     assert refused.status == 1
     assert "another process is collecting garbage now" in refused.stderr
     waited = dockyard("gc", data_dir, {}, "--wait", "60")
     assert waited.status == 0, waited.stderr
-    assert now() >= held + timedelta(seconds=3)  # it ran only once the lease had run out
+    assert now() >= until  # it ran only once the lease had run out
