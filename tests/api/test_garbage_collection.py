@@ -278,3 +278,10 @@ def test_gc_refuses_while_another_process_collects_and_with_wait_runs_once_it_is
     waited = dockyard("gc", data_dir, {}, "--wait", "60")
     assert waited.status == 0, waited.stderr
     assert now() >= until  # it ran only once the lease had run out
+
+
+def test_gc_refuses_a_wait_that_is_not_a_number_of_seconds(data_dir: Path) -> None:
+    for bad in ("nan", "-1", "soon", "inf"):
+        refused = dockyard("gc", data_dir, {}, "--wait", bad)
+        assert refused.status == 2, bad
+        assert "--wait" in refused.stderr, refused.stderr

@@ -27,7 +27,7 @@ def add_commands(commands: Any) -> None:
     gc.add_argument("--dry-run", action="store_true", help="list what would go, delete nothing")
     gc.add_argument(
         "--wait",
-        type=float,
+        type=_seconds,
         default=0.0,
         metavar="SECONDS",
         help="while another process is collecting, wait up to this long for it to finish",
@@ -38,6 +38,17 @@ def add_commands(commands: Any) -> None:
     fsck.add_argument("--repair", action="store_true", help="remove what is provably garbage")
     _common(fsck)
     fsck.set_defaults(run=_fsck)
+
+
+def _seconds(text: str) -> float:
+    """A number of seconds, 0 or more (`nan` would never be reached)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"seconds must be 0 or more: {text!r}")
+    return value
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
