@@ -407,6 +407,10 @@ class PasswordSettings(_Section):
     time_cost: int = Field(default=3, ge=1, le=100)
     memory_kib: int = Field(default=65536, ge=7168, le=4 * 1024 * 1024)
     parallelism: int = Field(default=4, ge=1, le=64)
+    # How long a process remembers a password it verified (a keyed digest of it and the stored
+    # hash, in memory only), so that the same sign-in again costs no argon2: `docker pull`
+    # signs in at the token service for every image. 0: verify every time.
+    remember_seconds: int = Field(default=300, ge=0, le=86400)
 
     @model_validator(mode="after")
     def _at_least_owasps_minimum(self) -> PasswordSettings:

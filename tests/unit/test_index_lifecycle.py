@@ -41,7 +41,8 @@ def verifications(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         made.append(stored)
         return real(stored, password)
 
-    monkeypatch.setattr(accounts, "verify_password", counted)
+    monkeypatch.setattr(accounts, "verify_password", counted)  # the decoy's
+    monkeypatch.setattr(hashing, "verify_password", counted)  # an account's (check_remembered)
     return made
 
 
@@ -61,6 +62,8 @@ def test_a_disabled_account_signs_in_nowhere(database: Database) -> None:
     asyncio.run(create_user(database, "root", "r@example.com", "root-password", is_admin=True))
     asyncio.run(create_user(database, "bob", "b@example.com", "bob-password"))
     root = User(1, "root", "", True)
+    # Signed in first: the password is remembered (decision 0029), and still the account stops.
+    assert asyncio.run(sign_in(database, "bob", "bob-password")) == "bob"
     asyncio.run(lifecycle.set_disabled(database, root, "bob", True))
     assert asyncio.run(sign_in(database, "bob", "bob-password")) is None
     assert asyncio.run(identity_of(database, "bob")) is None

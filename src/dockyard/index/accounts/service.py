@@ -14,6 +14,7 @@ from dockyard.index.accounts import repository
 from dockyard.index.errors import Conflict, Invalid, NotFound
 from dockyard.index.hashing import (
     MIN_PASSWORD_LENGTH,
+    check_remembered,
     decoy_hash,
     hash_password,
     verify_password,
@@ -86,9 +87,10 @@ async def check_password(database: Database, username: str, password: str) -> Us
     """The enabled user if `password` is theirs; argon2 runs off the event loop. An unknown
     user costs one verification too (against a decoy), so timing tells no names apart."""
     row = await database.run(repository.by_name, username)
-    stored: str = decoy_hash() if row is None else row.password_hash
-    matches = await asyncio.to_thread(verify_password, stored, password)
-    if row is None or not matches:
+    if row is None:
+        await asyncio.to_thread(verify_password, decoy_hash(), password)
+        return None
+    if not await check_remembered(row.password_hash, password):
         return None
     user = User.from_row(row)
     return None if user.disabled else user
