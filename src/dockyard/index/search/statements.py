@@ -185,10 +185,12 @@ def _rank(conditions: list[ColumnElement[bool]], found: Sources) -> Rank:
         .offset(bindparam("probe_offset", type_=Integer))
     )
     probed = [*conditions, settings.c.name <= last_probed.limit(1).scalar_subquery()]
-    # Each its own subquery: SQLite takes no LIMIT on a member of a UNION.
+    # Each its own subquery: SQLite takes no LIMIT on a member of a UNION. Only ids and names
+    # go through the union, whose duplicates are found by comparing every column, and the page
+    # is read whole after (a two-letter text's windows: 12.5 ms with every column).
     windows = [
         select(
-            *select(*_COLUMNS)
+            *select(settings.c.id, settings.c.name)
             .select_from(source)
             .where(where, *conditions)
             .limit(_bound())
@@ -199,10 +201,16 @@ def _rank(conditions: list[ColumnElement[bool]], found: Sources) -> Rank:
     ]
     union = windows[0] if len(windows) == 1 else windows[0].union(*windows[1:])
     window = union.subquery()
-    first = (
-        select(*window.c, func.count().over().label("matches"))
+    firsts = (
+        select(window.c.id, func.count().over().label("matches"))
         .order_by(window.c.name)
         .limit(_limit())
+        .subquery()
+    )
+    first = (
+        select(*_COLUMNS[:-1], firsts.c.matches)
+        .select_from(firsts.join(settings, settings.c.id == firsts.c.id))
+        .order_by(settings.c.name)
     )
     return Rank(_page(probed, by_name), first, walked)
 
@@ -362,10 +370,15 @@ def _matching(shape: Shape) -> ColumnElement[bool]:
         if shape.trigram:
             found = select(_fts.c.rowid).where(text("repository_search MATCH :phrase"))
             return settings.c.id.in_(found)
+        # Every row is read. SQLite's LIKE ignores the case of ASCII letters, as its lower()
+        # folds only those: the same matches, without a lowered copy of every description
+        # (a two-letter text's first 1,000 matches: 6 ms where instr(lower(...)) took 18).
+        anywhere = bindparam("anywhere", type_=String)
         return or_(
-            func.instr(settings.c.name, words) > 0,
-            func.instr(func.lower(settings.c.description), words) > 0,
-            func.instr(func.lower(settings.c.full_description), words) > 0,
+            *(
+                column.like(anywhere, escape="\\")
+                for column in (settings.c.name, settings.c.description, settings.c.full_description)
+            )
         )
     if not shape.trigram:
         # Every row is read: names are lowercase (the distribution spec's grammar), so spare
