@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -11,7 +12,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 
 from dockyard.metrics import switch
 
@@ -160,15 +161,45 @@ def _create(url: URL, pool_size: int) -> Engine:
             for key, value in {"connect_timeout": 10, "application_name": "dockyard"}.items()
             if key not in url.query
         }
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=pool_size,
         max_overflow=0,  # the thread pool is as large as the connection pool
-        pool_pre_ping=True,  # a connection the server closed (restart, idle timeout) is replaced
         pool_recycle=1800,
         connect_args=connect_args,
         hide_parameters=True,
     )
+    _ping_when_idle(engine)
+    return engine
+
+
+# A pooled connection used less than this long ago is handed out without a ping.
+PING_AFTER_IDLE_SECONDS = 1.0
+_IDLE_SINCE = "dockyard_idle_since"
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """SQLAlchemy's pre-ping for connections idle for PING_AFTER_IDLE_SECONDS or more: one the
+    server closed (a restart, an idle timeout) is replaced before it is used. A ping on every
+    checkout was a round trip to the server in every transaction, every manifest GET's
+    included; a connection in use a moment ago is as good as a ping's answer. If the server
+    went away within that moment, the statement fails as it would have failed a moment later,
+    and SQLAlchemy then replaces every connection of the pool."""
+
+    def idle_from_now(_dbapi_connection: Any, record: Any, *_: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    def ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get(_IDLE_SINCE, 0.0) < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError() from exc  # the pool connects anew and tries again
+
+    event.listen(engine, "connect", idle_from_now)
+    event.listen(engine, "checkin", idle_from_now)
+    event.listen(engine, "checkout", ping_if_idle)
 
 
 SQLITE_MAP_BYTES = 256 * 1024 * 1024
