@@ -12,11 +12,13 @@ from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from dockyard.db.engine import Database
-from dockyard.db.migrate import upgrade
+from dockyard.db.migrate import MIGRATIONS, head_revision, upgrade
 from dockyard.db.tables import metadata
 from dockyard.index import tables as _index_tables  # noqa: F401 (their tables join the metadata)
 from dockyard.index.webhooks import tables as _webhook_tables  # noqa: F401
@@ -65,6 +67,28 @@ _NAME_COMPONENT_INDEXES = {
     "ix_repository_settings_last_of_three",
     "ix_repository_settings_four_components",
 }
+
+
+def test_the_head_revision_named_by_the_files_is_alembics() -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert head_revision() == ScriptDirectory.from_config(config).get_current_head()
+
+
+def test_a_database_at_head_is_left_as_it_is_without_loading_alembic(database_url: str) -> None:
+    database = Database(database_url)
+    upgrade(database.engine)
+    database.dispose()
+    # A command or a restart on a migrated database: Alembic is not even imported.
+    check = (
+        "import sys; from dockyard.db.engine import Database;"
+        " from dockyard.db.migrate import upgrade; upgrade(Database(sys.argv[1]).engine);"
+        " print('alembic' in sys.modules)"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", check, database_url], capture_output=True, text=True, check=True
+    )
+    assert loaded.stdout.strip() == "False", loaded.stderr
 
 
 def test_nodes_starting_at_once_on_a_new_postgresql_database_migrate_it_once(
