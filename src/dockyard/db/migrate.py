@@ -19,9 +19,8 @@ _MIGRATION_LOCK = 0x646F636B79617264  # "dockyard"
 def head_revision() -> str:
     """The newest migration's revision: each is named after its file's number (`0025` of
     `0025_search_name_starts.py`), and each follows the one numbered before it."""
-    return max(
-        path.name[:4] for path in (MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py")
-    )
+    files = (MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py")
+    return max((path.name[:4] for path in files), default="")  # none: Alembic will say why
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
