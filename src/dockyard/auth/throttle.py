@@ -9,13 +9,23 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from limits import RateLimitItemPerSecond
 from limits.aio.storage import Storage
 from limits.aio.strategies import FixedWindowRateLimiter
 
 NAMESPACE = "login"
+
+
+@runtime_checkable
+class ReadsWindows(Protocol):
+    """A storage that reads several counts and their windows' ends at once
+    (dockyard.ratelimits.sql_storage)."""
+
+    async def windows(self, keys: Sequence[str]) -> list[tuple[int, float]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +42,7 @@ class LoginThrottle:
         max_failures_per_address: int,
         window_seconds: int,
     ) -> None:
+        self._storage = storage
         self._limiter = FixedWindowRateLimiter(storage)
         self._account = RateLimitItemPerSecond(max_failures, window_seconds, NAMESPACE)
         self._address = RateLimitItemPerSecond(max_failures_per_address, window_seconds, NAMESPACE)
@@ -40,14 +51,28 @@ class LoginThrottle:
         """Whether this account and address may try now (one read of each count)."""
         waits = []
         account_failed = False
-        for item, key in self._keys(account, address):
-            stats = await self._limiter.get_window_stats(item, key)
-            if stats.remaining <= 0:
-                waits.append(stats.reset_time - time.time())
-            if item is self._account and stats.remaining < item.amount:
+        keys = self._keys(account, address)
+        for (item, _), (count, reset_time) in zip(keys, await self._windows(keys), strict=True):
+            remaining = max(0, item.amount - count)
+            if remaining <= 0:
+                waits.append(reset_time - time.time())
+            if item is self._account and remaining < item.amount:
                 account_failed = True
         retry_after = max(1, math.ceil(max(waits))) if waits else None
         return Standing(retry_after, account_failed)
+
+    async def _windows(
+        self, keys: list[tuple[RateLimitItemPerSecond, str]]
+    ) -> list[tuple[int, float]]:
+        """Each key's failures in its window and the window's end (the limiter's window stats),
+        in one read where the storage can."""
+        if isinstance(self._storage, ReadsWindows):
+            return await self._storage.windows([item.key_for(key) for item, key in keys])
+        found = []
+        for item, key in keys:
+            stats = await self._limiter.get_window_stats(item, key)
+            found.append((item.amount - stats.remaining, stats.reset_time))
+        return found
 
     async def retry_after(self, account: str | None, address: str) -> int | None:
         """Seconds until this account and address may try again; None: they may now."""

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from limits.aio.storage import Storage
-from sqlalchemy import Connection, case, delete, select
+from sqlalchemy import Connection, bindparam, case, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -42,6 +43,19 @@ class SqlStorage(Storage):
         row = await self._database.run(_row, key)
         return float(row.expires_at) if row is not None else time.time()
 
+    async def windows(self, keys: Sequence[str]) -> list[tuple[int, float]]:
+        """Each key's count and the end of its window, in one read: what `get` and `get_expiry`
+        answer, for several keys at once (every sign-in reads two; four reads were 40% of a
+        sign-in with an access token)."""
+        rows = await self._database.run(_rows, list(keys))
+        now = time.time()
+        found = []
+        for key in keys:
+            row = rows.get(key)
+            count = int(row.count) if row is not None and row.expires_at > now else 0
+            found.append((count, float(row.expires_at) if row is not None else now))
+        return found
+
     async def check(self) -> bool:
         return True
 
@@ -70,9 +84,17 @@ def _increment(connection: Connection, key: str, expiry: float, amount: int, now
     return count
 
 
+_ROWS = select(rate_counters.c.key, rate_counters.c.count, rate_counters.c.expires_at).where(
+    rate_counters.c.key.in_(bindparam("keys", expanding=True))
+)
+
+
 def _row(connection: Connection, key: str) -> Any:
-    c = rate_counters.c
-    return connection.execute(select(c.count, c.expires_at).where(c.key == key)).first()
+    return _rows(connection, [key]).get(key)
+
+
+def _rows(connection: Connection, keys: list[str]) -> dict[str, Any]:
+    return {row.key: row for row in connection.execute(_ROWS, {"keys": keys})}
 
 
 def _delete(connection: Connection, key: str) -> None:

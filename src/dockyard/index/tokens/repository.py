@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
 from dockyard.index.tables import access_tokens, users
 
@@ -31,23 +31,25 @@ def insert_token(
     )
 
 
+# The two lookups of every request signed in with an access token, built once (building them
+# anew cost as much as running them on SQLite): the token, with its owner's name, admin flag and
+# disabled time, by its secret's hash, and by its owner and name (a token's subject).
+_TOKENS = select(access_tokens, users.c.username, users.c.is_admin, users.c.disabled_at).join(
+    users, users.c.id == access_tokens.c.user_id
+)
+_BY_SECRET = _TOKENS.where(access_tokens.c.secret_hash == bindparam("secret_hash"))
+_BY_NAME = _TOKENS.where(
+    users.c.username == bindparam("username"), access_tokens.c.name == bindparam("name")
+)
+
+
 def by_secret(connection: Connection, secret_hash: str) -> Row[tuple[object, ...]] | None:
     """The token with this secret and its owner's name, admin flag and disabled time."""
-    query = (
-        select(access_tokens, users.c.username, users.c.is_admin, users.c.disabled_at)
-        .join(users, users.c.id == access_tokens.c.user_id)
-        .where(access_tokens.c.secret_hash == secret_hash)
-    )
-    return connection.execute(query).first()
+    return connection.execute(_BY_SECRET, {"secret_hash": secret_hash}).first()
 
 
 def by_name(connection: Connection, username: str, name: str) -> Row[tuple[object, ...]] | None:
-    query = (
-        select(access_tokens, users.c.username, users.c.is_admin, users.c.disabled_at)
-        .join(users, users.c.id == access_tokens.c.user_id)
-        .where(users.c.username == username, access_tokens.c.name == name)
-    )
-    return connection.execute(query).first()
+    return connection.execute(_BY_NAME, {"username": username, "name": name}).first()
 
 
 def of_user(connection: Connection, user_id: int) -> list[Row[tuple[object, ...]]]:
