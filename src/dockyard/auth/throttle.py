@@ -48,7 +48,8 @@ class LoginThrottle:
         self._address = RateLimitItemPerSecond(max_failures_per_address, window_seconds, NAMESPACE)
 
     async def standing(self, account: str | None, address: str) -> Standing:
-        """Whether this account and address may try now (one read of each count)."""
+        """Whether this account and address may try now (one read of both counts where the
+        storage can)."""
         waits = []
         account_failed = False
         keys = self._keys(account, address)
