@@ -11,13 +11,13 @@ Parameters, by name: `words` (the text, lowercase), `ends` / `starts` / `compone
 starting with them, holds them), `following` (the least text after every text that starts
 with `words`), `phrase` / `name_phrase` (SQLite FTS5 queries), `squeezed` (PostgreSQL: a LIKE
 pattern of the text without separators), `namespace`, `namespaces`, `collaborator` (the
-caller's user id), `bound` (MAX_COUNTED), `probe_offset` (PROBED - 1), and each statement's
+caller's user id), `bound` (MAX_COUNTED), `probed` (PROBED), and each statement's
 `limit` and `offset`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -162,29 +162,39 @@ def ranks(shape: Shape) -> tuple[Rank, ...]:
     """Name matches by relevance, best first: names equal to the text or whose last component
     is (through the indexes of names and of their last components: there are few, so they are
     only walked); names a component of which starts with it; names that hold it elsewhere."""
-    exact, starting, anywhere = _ranks(shape, settings.c.name)
     words = bindparam("words", type_=String)
     equal = or_(settings.c.name == words, last_component(shape.dialect) == words)
     allowed = _allowed(shape, driving=False)
-    members: list[tuple[list[ColumnElement[bool]], Sources]] = [
-        ([equal], []),
-        ([starting, ~exact], _starts_found(shape)),
-        ([anywhere, ~starting], _names_found(shape)),
-    ]
-    return tuple(_rank([*allowed, *conditions], found) for conditions, found in members)
+
+    def starting(name: ColumnElement[str]) -> list[ColumnElement[bool]]:
+        exact, starts, _ = _ranks(shape, name)
+        return [starts, ~exact]
+
+    def anywhere(name: ColumnElement[str]) -> list[ColumnElement[bool]]:
+        _, starts, holds = _ranks(shape, name)
+        return [holds, ~starts]
+
+    walked = _page([*allowed, equal], [settings.c.name])
+    return (
+        Rank(walked, None, walked),
+        _rank(shape, allowed, starting, _starts_found(shape)),
+        _rank(shape, allowed, anywhere, _names_found(shape)),
+    )
 
 
-def _rank(conditions: list[ColumnElement[bool]], found: Sources) -> Rank:
+def _rank(
+    shape: Shape,
+    allowed: list[ColumnElement[bool]],
+    of_rank: Callable[[ColumnElement[str]], list[ColumnElement[bool]]],
+    found: Sources,
+) -> Rank:
+    """A rank's statements; `of_rank(name)`: the conditions on a name of the rank."""
     by_name = [settings.c.name]
+    conditions = [*allowed, *of_rank(settings.c.name)]
     walked = _page(conditions, by_name)
     if not found:
         return Rank(walked, None, walked)
-    last_probed = (
-        select(settings.c.name)
-        .order_by(settings.c.name)
-        .offset(bindparam("probe_offset", type_=Integer))
-    )
-    probed = [*conditions, settings.c.name <= last_probed.limit(1).scalar_subquery()]
+    probed = _probed(shape, allowed, of_rank)
     # Each its own subquery: SQLite takes no LIMIT on a member of a UNION. Only ids and names
     # go through the union, whose duplicates are found by comparing every column, and the page
     # is read whole after (a two-letter text's windows: 12.5 ms with every column).
@@ -212,7 +222,39 @@ def _rank(conditions: list[ColumnElement[bool]], found: Sources) -> Rank:
         .select_from(firsts.join(settings, settings.c.id == firsts.c.id))
         .order_by(settings.c.name)
     )
-    return Rank(_page(probed, by_name), first, walked)
+    return Rank(probed, first, walked)
+
+
+def _probed(
+    shape: Shape,
+    allowed: list[ColumnElement[bool]],
+    of_rank: Callable[[ColumnElement[str]], list[ColumnElement[bool]]],
+) -> Select[Any]:
+    """A page of the rank's rows among the first `probed` names."""
+    if shape.dialect == "sqlite":
+        # SQLite tests the name's conditions on the name index's entries as it walks them.
+        probed = bindparam("probed", type_=Integer)
+        last = select(settings.c.name).order_by(settings.c.name).offset(probed - 1).limit(1)
+        conditions = [
+            *allowed,
+            *of_rank(settings.c.name),
+            settings.c.name <= last.scalar_subquery(),
+        ]
+        return _page(conditions, [settings.c.name])
+    # PostgreSQL reads a row from the table before it tests what its index does not answer:
+    # the names alone first (an index-only scan), and only the rank's rows from the table.
+    # The start of a common word's rank 2: 1.6 against 3 ms.
+    names = (
+        select(settings.c.name)
+        .order_by(settings.c.name)
+        .limit(bindparam("probed", type_=Integer))
+        .subquery()
+    )
+    return _page(
+        [*allowed, *of_rank(names.c.name)],
+        [settings.c.name],
+        source=names.join(settings, settings.c.name == names.c.name),
+    )
 
 
 def _starts_found(shape: Shape) -> Sources:
@@ -276,12 +318,14 @@ def _page(
     conditions: list[ColumnElement[bool]],
     ordering: Sequence[ColumnElement[Any]],
     matches: ColumnElement[int] | None = None,
+    source: Any = settings,
 ) -> Select[Any]:
     """Rows meeting `conditions` in `ordering`, `limit` of them from `offset` on; with
     `matches` alongside, so that it costs no round trip of its own."""
     extra = [matches.label("matches")] if matches is not None else []
     return (
         select(*_COLUMNS[:-1], *extra)
+        .select_from(source)
         .where(*conditions)
         .order_by(*ordering)
         .limit(_limit())
