@@ -1,7 +1,8 @@
 """Search at scale: `GET /v1/search` and `GET /api/search` over 100,000 repositories, on SQLite
 and on PostgreSQL, through a real `dockyard serve` in index mode.
 
-For each backend a fresh server starts (SQLite in its data directory; PostgreSQL a throwaway
+For each backend a fresh server starts in its default configuration but for index mode (a worker
+per CPU, the access log on; SQLite in its data directory; PostgreSQL a throwaway
 server from tests/support/postgres.py), a searcher signs up and founds an organisation, and
 100,000 repository settings are written straight into its database: names `<namespace>/<word>-
 <word>` over 4,000 namespaces, descriptions of 6 to 12 words, the words drawn by Zipf's law from a
@@ -42,6 +43,7 @@ from tests.support.index import index_server
 from tests.support.postgres import missing_postgres, postgres_server
 
 from bench.registry_bench import cpu_pressure, log, machine_note
+from dockyard.config import HttpSettings
 from dockyard.db.engine import Database
 from dockyard.index.tables import collaborators, repository_settings, users
 
@@ -266,7 +268,9 @@ def measure(runners: list[Runner], rng: random.Random) -> None:
 def backend(name: str, work: Path) -> Iterator[tuple[str, str]]:
     """A server on `name`'s database: its URL and the database's."""
     with ExitStack() as stack:
-        env = {"DOCKYARD_LOG__ACCESS": "false", "DOCKYARD_LOG__LEVEL": "warning"}
+        # As `dockyard serve` comes (the tests' servers run one worker): a worker per CPU, the
+        # access log on. The search target holds in the default configuration.
+        env = {"DOCKYARD_HTTP__WORKERS": str(HttpSettings().workers)}
         data = work / name / "data"
         if name == "postgresql":
             postgres = stack.enter_context(postgres_server())
@@ -352,9 +356,10 @@ def render(
     return f"""## Search
 
 `make bench-search` (bench/search_bench.py), {datetime.now(UTC):%Y-%m-%d}: `GET /v1/search` and
-`GET /api/search` through a real `dockyard serve` in index mode over {REPOSITORIES:,}
-repositories ({NAMESPACES:,} namespaces; names and descriptions of words drawn by Zipf's law from
-a made-up vocabulary of 5,000; one in five private; the signed-in searcher owns an
+`GET /api/search` through a real `dockyard serve` in index mode, otherwise in its default
+configuration (a worker per CPU, the access log on), over {REPOSITORIES:,} repositories
+({NAMESPACES:,} namespaces; names and descriptions of words drawn by Zipf's law from a made-up
+vocabulary of 5,000; one in five private; the signed-in searcher owns an
 organisation of {ORGANISATION_REPOSITORIES:,} and collaborates on
 {COLLABORATIONS} private repositories elsewhere). {REQUESTS} requests per case, each case on its
 own kept-alive connection, the cases taking turns request by request (so that the shared
