@@ -127,6 +127,16 @@ Index("ix_repository_settings_pull_count", repository_settings.c.pull_count)
 Index("ix_repository_settings_star_count", repository_settings.c.star_count)
 Index("ix_repository_settings_last_push_at", repository_settings.c.last_push_at)
 
+# One row: how many times a change may have taken a repository out of a text's public matches
+# (a deletion; a new name, description or visibility), bumped by migration 0026's triggers.
+# Search remembers common texts until it moves (dockyard.index.search.common).
+search_generation = Table(
+    "search_generation",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("generation", BigInteger, nullable=False),
+)
+
 # The catalogue's tags: what each tag of a repository points at, as registry events told it.
 catalogue_tags = Table(
     "catalogue_tags",
