@@ -15,12 +15,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import delete, insert, inspect, text, update
 
 from dockyard.db.engine import Database
 from dockyard.db.migrate import MIGRATIONS, head_revision, upgrade
 from dockyard.db.tables import metadata
 from dockyard.index import tables as _index_tables  # noqa: F401 (their tables join the metadata)
+from dockyard.index.tables import repository_settings
 from dockyard.index.webhooks import tables as _webhook_tables  # noqa: F401
 from dockyard.registry.metadata import get_upload
 from dockyard.registry.replication import tables as _replication_tables  # noqa: F401
@@ -67,6 +68,41 @@ _NAME_COMPONENT_INDEXES = {
     "ix_repository_settings_last_of_three",
     "ix_repository_settings_four_components",
 }
+
+
+def test_sqlite_keeps_its_table_of_names_in_step_with_the_settings(tmp_path: Path) -> None:
+    """Migration 0027's FTS5 table of names (search's names that hold a text) follows every
+    insert, rename and deletion."""
+    database = Database(f"sqlite:///{tmp_path / 'r.db'}")
+    upgrade(database.engine)
+    found = text(
+        "SELECT repository_settings.name FROM repository_search_names JOIN repository_settings"
+        " ON repository_settings.id = repository_search_names.rowid"
+        " WHERE repository_search_names MATCH :phrase ORDER BY repository_settings.name"
+    )
+
+    def holding(words: str) -> list[str]:
+        with database.engine.connect() as connection:
+            return list(connection.execute(found, {"phrase": f'"{words}"'}).scalars())
+
+    rows = [
+        {"name": name, "namespace": "acme", "visibility": "public", "description": "kettle"}
+        for name in ("acme/teapot", "acme/potter", "acme/kettle")
+    ]
+    with database.engine.begin() as connection:
+        connection.execute(
+            insert(repository_settings), [{**row, "created_at": datetime.now(UTC)} for row in rows]
+        )
+    assert holding("pot") == ["acme/potter", "acme/teapot"]
+    assert holding("kettle") == ["acme/kettle"]  # names only: every description holds it
+    with database.engine.begin() as connection:
+        renamed = update(repository_settings).where(repository_settings.c.name == "acme/teapot")
+        connection.execute(renamed.values(name="acme/teacup"))
+        gone = delete(repository_settings).where(repository_settings.c.name == "acme/potter")
+        connection.execute(gone)
+    assert holding("pot") == []
+    assert holding("cup") == ["acme/teacup"]
+    database.dispose()
 
 
 def test_the_head_revision_named_by_the_files_is_alembics() -> None:

@@ -207,7 +207,6 @@ def _values(readable: Readable, words: str, namespace: str | None) -> dict[str, 
         "anywhere": "%" + escaped + "%",
         "following": words[:-1] + chr(ord(words[-1]) + 1) if words else "",
         "phrase": _phrase(words),
-        "name_phrase": _phrase(words, "name"),
         "squeezed": "%" + _like(_squeezed(words)) + "%",
         "namespace": namespace,
         "namespaces": sorted(readable.namespaces),
@@ -217,10 +216,9 @@ def _values(readable: Readable, words: str, namespace: str | None) -> dict[str, 
     }
 
 
-def _phrase(words: str, column: str | None = None) -> str:
-    """An FTS5 query for `words` as they are (in `column`)."""
-    phrase = '"' + words.replace('"', '""') + '"'
-    return phrase if column is None else f"{column} : {phrase}"
+def _phrase(words: str) -> str:
+    """An FTS5 query for `words` as they are."""
+    return '"' + words.replace('"', '""') + '"'
 
 
 def _squeezed(words: str) -> str:

@@ -9,7 +9,7 @@ running them (docs/decisions/0016-search-speed.md).
 Parameters, by name: `words` (the text, lowercase), `ends` / `starts` / `component` /
 `anywhere` (LIKE patterns: the name ends with `/words`, starts with them, has a component
 starting with them, holds them), `following` (the least text after every text that starts
-with `words`), `phrase` / `name_phrase` (SQLite FTS5 queries), `squeezed` (PostgreSQL: a LIKE
+with `words`), `phrase` (SQLite's FTS5 query), `squeezed` (PostgreSQL: a LIKE
 pattern of the text without separators), `namespace`, `namespaces`, `collaborator` (the
 caller's user id), `bound` (MAX_COUNTED), `probed` (PROBED), and each statement's
 `limit` and `offset`.
@@ -73,6 +73,7 @@ _ORDERED = (
 )
 _SEPARATORS_SQL = literal_column(f"'{SEPARATORS}'", String)
 _fts = table("repository_search", column("rowid"))
+_fts_names = table("repository_search_names", column("rowid"))  # names alone (migration 0027)
 # Names of three components and of four or more, as migration 0025's partial indexes name them
 # (the same expressions, letter for letter, or the indexes are not used).
 _SLASHES = "length(repository_settings.name) - length(replace(repository_settings.name, '/', ''))"
@@ -287,8 +288,8 @@ def _names_found(shape: Shape) -> Sources:
     if not shape.trigram:
         return []
     if shape.dialect == "sqlite":
-        phrase = text("repository_search MATCH :name_phrase")
-        return [(_fts.join(settings, settings.c.id == _fts.c.rowid), phrase)]
+        phrase = text("repository_search_names MATCH :phrase")
+        return [(_fts_names.join(settings, settings.c.id == _fts_names.c.rowid), phrase)]
     return [(settings, _holding(shape, settings.c.name))]
 
 
