@@ -482,7 +482,9 @@ def _order(
     if order != "relevance" or not shape.has_text:
         return [columns.name]
     exact, starting, anywhere = _ranks(shape, columns.name)
-    rank = case((exact, 0), (starting, 1), (anywhere, 2), else_=3)  # 3: the description only
+    # The description only (3) first: most matches of a common text are, and for them one
+    # test of the name decides instead of all five (each implies the next).
+    rank = case((~anywhere, 3), (exact, 0), (starting, 1), else_=2)
     return [rank, columns.name]
 
 
