@@ -17,7 +17,7 @@ from dockyard.db.engine import Database
 from dockyard.db.migrate import upgrade
 from dockyard.index.repositories.service import Readable
 from dockyard.index.search import common, repository, statements
-from dockyard.index.tables import repository_settings
+from dockyard.index.tables import repository_settings, search_generation
 
 COMMON = 5  # MAX_COUNTED here
 ANONYMOUS = Readable(False, True, frozenset(), None)
@@ -190,4 +190,19 @@ def test_one_database_teaches_another_nothing(
 
 def _generation(database: Database) -> int:
     with database.engine.connect() as connection:
-        return common.generation(connection)
+        found = common.generation(connection)
+    assert found is not None
+    return found
+
+
+def test_without_its_counter_search_counts_every_time(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An operator who deleted the counter's row gets answers, only slower."""
+    with database.engine.begin() as connection:
+        connection.execute(delete(search_generation))
+    expected = _search(database, ANONYMOUS)
+    assert expected[0] == COMMON
+    _uncounted(monkeypatch)
+    with pytest.raises(AssertionError, match="counted"):
+        _search(database, ANONYMOUS)

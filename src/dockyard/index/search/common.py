@@ -26,18 +26,23 @@ _GENERATION = select(search_generation.c.generation).where(search_generation.c.i
 _remembered: WeakKeyDictionary[Engine, dict[tuple[str, int], int]] = WeakKeyDictionary()
 
 
-def generation(connection: Connection) -> int:
-    return int(connection.execute(_GENERATION).scalar_one())
+def generation(connection: Connection) -> int | None:
+    """The search generation; None if its row is gone (then nothing is remembered)."""
+    found: int | None = connection.execute(_GENERATION).scalar_one_or_none()
+    return found
 
 
-def is_common(connection: Connection, words: str, bound: int, at: int) -> bool:
-    """Whether `words` matched at least `bound` public repositories at generation `at`."""
-    return _texts(connection).get((words, bound)) == at
+def is_common(connection: Connection, words: str, bound: int, at: int | None) -> bool:
+    """Whether `words` matched at least `bound` public repositories at generation `at`
+    (None: the generation's row is gone, and nothing is known)."""
+    return at is not None and _texts(connection).get((words, bound)) == at
 
 
-def remember(connection: Connection, words: str, bound: int, at: int) -> None:
+def remember(connection: Connection, words: str, bound: int, at: int | None) -> None:
     """`words` matched at least `bound` public repositories in a read that began after the
     generation `at` was read."""
+    if at is None:
+        return
     texts = _texts(connection)
     if len(texts) >= MAX_REMEMBERED:
         texts.clear()

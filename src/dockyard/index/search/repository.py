@@ -79,9 +79,9 @@ def find(
         # once psycopg has prepared a statement (its fifth run on a connection), its plan is
         # kept: planning anew for every search cost 0.3-1.4 ms a statement (a rank's windows:
         # 1.4 ms, more than running them), for plans that differed in estimates only.
-        generation = int(connection.execute(_PLANNER_SETTINGS).one()[-1])
+        generation: int | None = connection.execute(_PLANNER_SETTINGS).one()[-1]
     else:
-        generation = common.generation(connection) if remembers else 0
+        generation = common.generation(connection) if remembers else None
     if remembers and common.is_common(connection, words, MAX_COUNTED, generation):
         # Its first MAX_COUNTED matches would be read only to be counted (the most of a
         # common text's time: 6-9 ms of 12-20 on either database).
@@ -98,7 +98,7 @@ def find(
             total = _total(matches)
         else:
             total = int(connection.execute(count, values).scalar_one())
-        if total >= MAX_COUNTED and _public_only(readable):
+        if remembers and total >= MAX_COUNTED and _public_only(readable):
             common.remember(connection, words, MAX_COUNTED, generation)
         if total < MAX_COUNTED or wanted <= offset:
             return total, _found(matches)
