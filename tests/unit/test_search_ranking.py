@@ -26,6 +26,7 @@ from tests.support.postgres import PostgresServer
 
 COMMON = 40  # MAX_COUNTED here
 PROBED = 60  # and PROBED: a page of a common rank is often, not always, in the first names
+WALKED = 120  # and WALKED: a short text's rank is walked at once, or not, by how dense it is
 WORDS = ["nor", "norv", "or", "ab", "abc", "x_y", "nor-ab", "b", "zed", "ornament"]
 
 
@@ -123,6 +124,7 @@ def test_a_page_is_the_slice_of_every_match_by_rank_then_name(
 ) -> None:
     monkeypatch.setattr(repository, "MAX_COUNTED", COMMON)
     monkeypatch.setattr(repository, "PROBED", PROBED)
+    monkeypatch.setattr(repository, "WALKED", WALKED)
     readable = Readable(not public_only, True, frozenset(), None)
     offset = page * limit
     with database.engine.begin() as connection:
