@@ -13,12 +13,18 @@ docker://HOST/bench/mirror:bench oci:DIR:bench`, pulls the image five ways:
   (c) cold, through Distribution's pull-through cache (`proxy: {remoteurl: ORIGIN}`), fresh
       every round;
   (d) warm: (b)'s Dockyard again;
-  (e) warm: (c)'s Distribution again.
+  (e) warm: (c)'s Distribution again;
 
-The cold pulls come first, then the warm ones, each group's order reversed every other round.
+and (a), (b) and (c) again with the origin across a network link of LINK_MB_S MB/s shared by
+every connection (a forwarder in this process, tests/support/tcp_proxy.py), as a mirror's
+upstream usually is: (f) straight from the origin over the link, (g) cold through a Dockyard
+mirror whose upstream is across the link, (h) the same with Distribution's cache.
+
+The cold pulls come first (the loopback ones, then those over the link), then the warm ones,
+each group's order reversed every other round.
 Every pull goes into a directory removed first and is checked whole (its top digest, the bytes
-held). Reported: the medians, the ratios (b)/(a) (the aim: at most 1.10), (d)/(e) and (b)/(c),
-and the CPU time of the server pulled from. Run it with `make bench-mirror` or
+held). Reported: the medians, the ratios (b)/(a) and (g)/(f) (the aim: at most 1.10), (d)/(e)
+and (b)/(c), and the CPU time of the server pulled from. Run it with `make bench-mirror` or
 `.venv/bin/python -m bench.mirror_bench`; it prints the section and rewrites the "Pull through a
 mirror" section of docs/benchmarks.md (`--no-write` to skip). `--profile` records one more cold
 pull through Dockyard with py-spy. It needs skopeo and docker-registry
@@ -28,6 +34,7 @@ pull through Dockyard with py-spy. It needs skopeo and docker-registry
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import resource
@@ -42,6 +49,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+
+from tests.support.tcp_proxy import tcp_proxy
 
 from bench.client_bench import TAG, Image, group_cpu, run_image_bench
 from bench.registry_bench import (
@@ -66,12 +75,20 @@ COLD_DOCKYARD = "Dockyard mirror, cold"
 COLD_DISTRIBUTION = "Distribution proxy, cold"
 WARM_DOCKYARD = "Dockyard mirror, warm"
 WARM_DISTRIBUTION = "Distribution proxy, warm"
+# A link as between a registry and a remote one, in MB/s (800 Mbit/s).
+LINK_MB_S = 100
+FAR_ORIGIN = "origin, over the link"
+FAR_DOCKYARD = "Dockyard mirror, cold, upstream over the link"
+FAR_DISTRIBUTION = "Distribution proxy, cold, upstream over the link"
 LETTERS = {
     ORIGIN: "a",
     COLD_DOCKYARD: "b",
     COLD_DISTRIBUTION: "c",
     WARM_DOCKYARD: "d",
     WARM_DISTRIBUTION: "e",
+    FAR_ORIGIN: "f",
+    FAR_DOCKYARD: "g",
+    FAR_DISTRIBUTION: "h",
 }
 
 
@@ -214,11 +231,12 @@ class Puller:
 
 def _order(number: int) -> Iterator[str]:
     cold = [ORIGIN, COLD_DOCKYARD, COLD_DISTRIBUTION]
+    far = [FAR_ORIGIN, FAR_DOCKYARD, FAR_DISTRIBUTION]
     warm = [WARM_DOCKYARD, WARM_DISTRIBUTION]
     if number % 2:
-        cold.reverse()
-        warm.reverse()
-    yield from cold + warm
+        for group in (cold, far, warm):
+            group.reverse()
+    yield from cold + far + warm
 
 
 def measure(work: Path, image: Image, rounds: int, profiler: str | None) -> Results:
@@ -230,25 +248,11 @@ def measure(work: Path, image: Image, rounds: int, profiler: str | None) -> Resu
         puller = Puller(work, image, origin)
         puller.push(origin)
         log(f"pushed {image.size / MB:.0f} MB to the origin")
-        for number in range(rounds):
-            mirror = start_mirror(work, f"dockyard-{number}", origin)
-            servers.append(mirror)
-            proxy = start_distribution(work, f"distribution-{number}", proxy_of=origin.base)
-            servers.append(proxy)
-            server_of = {
-                ORIGIN: origin,
-                COLD_DOCKYARD: mirror,
-                WARM_DOCKYARD: mirror,
-                COLD_DISTRIBUTION: proxy,
-                WARM_DISTRIBUTION: proxy,
-            }
-            for case in _order(number):
-                pull = puller.pull(server_of[case])
-                results.add(case, pull)
-                log(f"round {number}: {case} {pull.seconds:.2f} s")
-            for server in (mirror, proxy):
-                server.stop()
-                shutil.rmtree(work / server.name, ignore_errors=True)
+        with tcp_proxy(f"127.0.0.1:{origin.port}", LINK_MB_S * MB, link=True) as link:
+            # The origin as seen across the link (the same process: its CPU is the origin's).
+            far_origin = dataclasses.replace(origin, port=link.port)
+            for number in range(rounds):
+                _round(work, puller, number, origin, far_origin, results)
         if profiler is not None:
             mirror = start_mirror(work, "dockyard-profiled", origin)
             servers.append(mirror)
@@ -257,6 +261,37 @@ def measure(work: Path, image: Image, rounds: int, profiler: str | None) -> Resu
         for server in servers:
             server.stop()
     return results
+
+
+def _round(
+    work: Path, puller: Puller, number: int, origin: Server, far_origin: Server, results: Results
+) -> None:
+    """Every case once, on a fresh mirror and proxy of each kind, stopped at the end."""
+    started: list[Server] = []
+    try:
+        started.append(start_mirror(work, f"dockyard-{number}", origin))
+        started.append(start_distribution(work, f"distribution-{number}", origin.base))
+        started.append(start_mirror(work, f"dockyard-far-{number}", far_origin))
+        started.append(start_distribution(work, f"distribution-far-{number}", far_origin.base))
+        mirror, proxy, far_mirror, far_proxy = started
+        server_of = {
+            ORIGIN: origin,
+            COLD_DOCKYARD: mirror,
+            WARM_DOCKYARD: mirror,
+            COLD_DISTRIBUTION: proxy,
+            WARM_DISTRIBUTION: proxy,
+            FAR_ORIGIN: far_origin,
+            FAR_DOCKYARD: far_mirror,
+            FAR_DISTRIBUTION: far_proxy,
+        }
+        for case in _order(number):
+            pull = puller.pull(server_of[case])
+            results.add(case, pull)
+            log(f"round {number}: {case} {pull.seconds:.2f} s")
+    finally:
+        for server in started:
+            server.stop()
+            shutil.rmtree(work / server.name, ignore_errors=True)
 
 
 # Where a cold pull's server time goes: each sample counts for the first part whose frame is
@@ -335,8 +370,8 @@ def floor_note(results: Results, image: Image) -> str:
     )
 
 
-def verdict(results: Results) -> str:
-    ratio = results.ratio(COLD_DOCKYARD, ORIGIN)
+def verdict(results: Results, cold: str = COLD_DOCKYARD, straight: str = ORIGIN) -> str:
+    ratio = results.ratio(cold, straight)
     return f"{ratio:.2f}x: {'met' if ratio <= AIM else 'not met'}"
 
 
@@ -369,13 +404,17 @@ def render(
 of {layers} layers, {image.size / MB:.0f} MB in all (random bytes, nothing compresses), pushed
 once to an origin (Distribution, filesystem storage), then pulled by one client,
 `skopeo copy docker://... oci:DIR` (a Go client that is neither server's code, the same for
-every case; 6 blobs at once), five ways: (a) straight from the origin; (b) cold through a
+every case; 6 blobs at once), eight ways: (a) straight from the origin; (b) cold through a
 Dockyard mirror (`dockyard serve` in its default configuration, open, a worker per CPU, access
 log on, plus one `mirrors` rule, `default: true`, whose upstream is the origin); (c) cold
 through Distribution's pull-through cache (`proxy: {{remoteurl: ORIGIN}}`); (d) and (e) the
-same two again, warm. The mirror and the proxy start on fresh data every round, so (b) and (c)
-are cold; {rounds} rounds, the cold pulls first and then the warm ones, each group's order
-reversed every other round. Every pull is into a directory removed first and is checked whole
+same two again, warm; (f), (g) and (h): (a), (b) and (c) with the origin across a link of
+{LINK_MB_S} MB/s ({LINK_MB_S * MB * 8 / 1e6:.0f} Mbit/s) that all their connections share,
+as a mirror's upstream usually is remote (a forwarder in the benchmark's process that paces
+what the origin sends; its CPU is not counted). The mirrors and proxies start on fresh data
+every round, so (b), (c), (g) and (h) are cold; {rounds} rounds, the cold pulls first (on
+loopback, then over the link) and then the warm ones, each group's order reversed every other
+round. Every pull is into a directory removed first and is checked whole
 (its top digest, the bytes held). Times are wall clock of the skopeo process, medians of the
 rounds; server CPU is the user + system time of every process of the server pulled from, over
 the same time (the origin's is not counted for (b) and (c)). All servers run on loopback with
@@ -384,15 +423,18 @@ their storage on the same disk.
 {table(results, image)}
 
 The issue's aim, a cold pull through the mirror at most {AIM:.2f}x the time of a pull straight
-from the upstream: (b)/(a) = {verdict(results)}. Warm Dockyard against warm Distribution proxy,
-(d)/(e): {results.ratio(WARM_DOCKYARD, WARM_DISTRIBUTION):.2f}x. Cold against cold, (b)/(c):
+from the upstream: with the upstream on loopback, (b)/(a) = {verdict(results)}; with the
+upstream across the link, (g)/(f) = {verdict(results, FAR_DOCKYARD, FAR_ORIGIN)}
+(Distribution's proxy there, (h)/(f): {results.ratio(FAR_DISTRIBUTION, FAR_ORIGIN):.2f}x).
+Warm Dockyard against warm Distribution proxy, (d)/(e):
+{results.ratio(WARM_DOCKYARD, WARM_DISTRIBUTION):.2f}x. Cold against cold, (b)/(c):
 {results.ratio(COLD_DOCKYARD, COLD_DISTRIBUTION):.2f}x; Distribution's own cold pull through its
 proxy, (c)/(a): {results.ratio(COLD_DISTRIBUTION, ORIGIN):.2f}x. A warm pull from Distribution's
 proxy still asks the origin for the tag (it tries the remote first); Dockyard's answers a tag
 from its cache for `revalidate_seconds` (300 s) before checking it.
 
-Where a cold pull's time goes: on this machine the CPU decides it. A cold pull through a mirror
-does what a pull from the origin does and more: the mirror reads every byte from the origin,
+Where a cold pull's time goes: on loopback, this machine's CPU decides it. A cold pull through a
+mirror does what a pull from the origin does and more: the mirror reads every byte from the origin,
 hashes it once (its upload session; the client library's own check is skipped for this
 stream, decision 0025), writes it twice (the upload session's file, and the spool the clients
 are served from, read back once per client) and sends it on, with a HEAD upstream and a few

@@ -1,7 +1,8 @@
 """A TCP forwarder on a loopback port, between a test's client and a server: it can be cut and
 restored (a dependency made unreachable and reachable again without stopping it), and it can
 slow one direction to a set rate and count its bytes (a transfer made long enough to
-interrupt, and a measure of how much of it a resumed one sent again)."""
+interrupt, and a measure of how much of it a resumed one sent again), or stand for a network
+link of a given bandwidth that every connection shares."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from typing import Literal
 from tests.support.servers import free_port
 
 PIECE = 16384
+# A link's pieces: its pacing is over all connections, and the forwarder's own CPU (a sleep
+# and a copy per piece) should not be what limits it.
+LINK_PIECE = 256 * 1024
 
 
 class TcpProxy:
@@ -23,21 +27,25 @@ class TcpProxy:
     `cut()` closes the listener and every connection through it (connections are then
     refused); `restore()` listens again on the same port. `rate`: bytes a second in the
     `slowed` direction ("answers": from the server, "requests": to it; None: as fast as they
-    come); `sent`: the bytes sent that way on each connection, in the order they were accepted
-    (a connection whose client was killed may go on counting for a moment: compare
-    connections, not totals)."""
+    come), for each connection, or with `link`, for all of them together (a link that
+    bandwidth, as between a registry and a remote one); `sent`: the bytes sent that way on each
+    connection, in the order they were accepted (a connection whose client was killed may go
+    on counting for a moment: compare connections, not totals)."""
 
     def __init__(
         self,
         target: str,
         rate: float | None = None,
         slowed: Literal["answers", "requests"] = "answers",
+        link: bool = False,
     ) -> None:
         host, port = target.rsplit(":", 1)
         self.target = (host, int(port))
         self.port = free_port()
         self.rate = rate
         self.slowed = slowed
+        self.link = link
+        self._link_free_at = 0.0  # when the link has sent what it was given (loop time)
         self.sent: list[int] = []
         self.loop = asyncio.new_event_loop()
         self._server: asyncio.Server | None = None
@@ -100,16 +108,24 @@ class TcpProxy:
         """Copy until EOF; `counted`: the connection whose slowed direction this is (None:
         the other direction, neither counted nor slowed)."""
         try:
-            while data := await reader.read(PIECE):
+            while data := await reader.read(LINK_PIECE if self.link else PIECE):
                 writer.write(data)
                 await writer.drain()
                 if counted is not None:
                     self.sent[counted] += len(data)
                     if self.rate:
-                        await asyncio.sleep(len(data) / self.rate)
+                        await asyncio.sleep(self._pace(len(data), self.rate))
         finally:
             with contextlib.suppress(Exception):
                 writer.close()
+
+    def _pace(self, size: int, rate: float) -> float:
+        """How long to wait after sending `size` bytes in the slowed direction."""
+        if not self.link:
+            return size / rate
+        now = self.loop.time()
+        self._link_free_at = max(now, self._link_free_at) + size / rate
+        return self._link_free_at - now
 
 
 @contextmanager
@@ -117,8 +133,9 @@ def tcp_proxy(
     target: str,
     rate: float | None = None,
     slowed: Literal["answers", "requests"] = "answers",
+    link: bool = False,
 ) -> Iterator[TcpProxy]:
-    proxy = TcpProxy(target, rate, slowed)
+    proxy = TcpProxy(target, rate, slowed, link)
     proxy.restore()
     try:
         yield proxy

@@ -47,6 +47,7 @@ def create_registry_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         unavailable.quiet_loop_errors(asyncio.get_running_loop())
+        registry.mirrors.prepare()
         purging = asyncio.create_task(_purge_stale_uploads(registry, settings))
         collecting = None
         if settings.registry.gc.enabled:
