@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import ssl
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
@@ -651,6 +652,17 @@ def registry_url(value: str) -> str:
     return f"{scheme}://{host}"
 
 
+def certificate_authorities(value: Path | None) -> Path | None:
+    """A PEM file TLS can load certificate authorities from: a wrong one is found at start, not
+    at the first call that needs it (mirrors open their clients when the process starts)."""
+    if value is not None:
+        try:
+            ssl.create_default_context(cafile=str(value))
+        except (OSError, ssl.SSLError) as exc:
+            raise ValueError(f"cannot load certificate authorities from {value}: {exc}") from None
+    return value
+
+
 class MirrorUpstreamSettings(_Section):
     """One registry a mirror rule pulls from (docs/configuration.md#mirrors)."""
 
@@ -667,6 +679,11 @@ class MirrorUpstreamSettings(_Section):
     @classmethod
     def _registry_url(cls, value: str) -> str:
         return registry_url(value)
+
+    @field_validator("ca_file")
+    @classmethod
+    def _certificate_authorities(cls, value: Path | None) -> Path | None:
+        return certificate_authorities(value)
 
     @model_validator(mode="after")
     def _credential_pair(self) -> MirrorUpstreamSettings:
@@ -757,6 +774,11 @@ class ReplicationRuleSettings(_Section):
     @classmethod
     def _registry_url(cls, value: str) -> str:
         return registry_url(value)
+
+    @field_validator("ca_file")
+    @classmethod
+    def _certificate_authorities(cls, value: Path | None) -> Path | None:
+        return certificate_authorities(value)
 
     @field_validator("platforms")
     @classmethod

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from dockyard.config import ConfigError, load_settings
+from tests.support.certificates import CertificateAuthority
 
 
 @pytest.fixture(autouse=True)
@@ -75,6 +76,32 @@ def test_legacy_variables_name_the_file_and_the_storage_path(
 def test_invalid_configuration_names_the_key(tmp_path: Path, text: str, key: str) -> None:
     with pytest.raises(ConfigError, match=rf"^invalid configuration: {key}: "):
         load_settings(write(tmp_path / "c.yaml", text))
+
+
+@pytest.mark.parametrize(
+    "section",
+    [
+        "mirrors: [{default: true, upstreams: [{url: 'https://up.example', ca_file: CA}]}]",
+        "replication: {rules: [{name: r, direction: pull, registry: 'https://up.example',"
+        " ca_file: CA}]}",
+    ],
+)
+def test_certificate_authorities_that_cannot_be_loaded_are_refused_at_start(
+    tmp_path: Path, section: str
+) -> None:
+    """Mirrors open their clients when the process starts: a CA file that TLS cannot load must
+    be a configuration error, not a traceback that stops the workers."""
+    key = r"(mirrors\.0\.upstreams\.0|replication\.rules\.0)\.ca_file"
+    missing = write(tmp_path / "missing.yaml", section.replace("CA", str(tmp_path / "no.pem")))
+    with pytest.raises(ConfigError, match=rf"^invalid configuration: {key}: .*No such file"):
+        load_settings(missing)
+    ca = CertificateAuthority(tmp_path / "ca")
+    good = write(tmp_path / "good.yaml", section.replace("CA", str(ca.path)))
+    assert load_settings(good)
+    not_pem = write(tmp_path / "junk.pem", "not a certificate\n")
+    junk = write(tmp_path / "junk.yaml", section.replace("CA", str(not_pem)))
+    with pytest.raises(ConfigError, match=rf"^invalid configuration: {key}: .*certificate"):
+        load_settings(junk)
 
 
 def test_invalid_environment_value_names_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
