@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import timedelta
@@ -117,9 +117,11 @@ class UploadService:
         digest: Digest,
         start: int | None = None,
         length: int | None = None,
+        verified: Callable[[], None] | None = None,
     ) -> BlobInfo:
         """Add the last chunk (`start`, `length` as in `append`), verify the digest, publish
-        the blob."""
+        the blob. `verified` is called once the bytes matched the digest, before the blob is
+        made durable and recorded (a mirror passes the bytes on from then: decision 0025)."""
         # One lock from the last chunk to the publish: no other request on the session can
         # grow, finish or cancel it between the digest check and the blob becoming visible.
         async with self._lock(upload_id):
@@ -134,6 +136,8 @@ class UploadService:
                     ErrorCode.DIGEST_INVALID,
                     detail={"expected": str(digest), "actual": f"{digest.algorithm}:{actual}"},
                 )
+            if verified is not None:
+                verified()
             # The size is known now, whatever the client declared: the last check of the quota.
             await self._within_quota(name, upload.id, upload.size, str(digest))
             # Pinned first: no collector deletes the blob's object from here until the
