@@ -451,7 +451,11 @@ of five cold pulls each, server CPU 2.50 s down to 1.69 s (medians), the pull 3.
 against the origin's 1.69 and 1.62 s. Reading the upstream 1 MiB at a time instead of httpcore's
 64 KiB (its class attribute, which the command line sets) saved little more in a trial
 (1.62 s of CPU) and is not done: it is a setting for the whole process. Hashing once instead
-of twice (2026-12-02) took the mirror's CPU from 1.93 s to 1.30 s per cold pull.
+of twice (2026-12-02) took the mirror's CPU from 1.93 s to 1.30 s per cold pull. On
+2026-12-03 the link cases came in (the first run: (g)/(f) 1.10x); since, each process opens
+its upstream clients when it starts (the first cold manifest in each process took 0.11 s, 0.07 s
+now, against 0.02 s for the next ones), and a blob's last MiB goes out once verified rather
+than once stored (20-80 ms sooner per blob; within noise here).
 
 Every run:
 
