@@ -255,6 +255,26 @@ def test_v1_search_with_a_bearer_token_for_catalog_search_sees_what_its_subject_
     assert "acme/secret-db" in _names(response)
 
 
+def test_v1_search_with_a_bearer_token_of_an_access_token_sees_its_owners_until_revoked(
+    world: World,
+) -> None:
+    """The Bearer token's subject (`rita+bearer`) is looked up in the search's transaction: its
+    owner's repositories while the access token lives, anonymous's once it is revoked (the
+    Bearer token itself has not expired)."""
+    with world.index.api(("rita", "rita-password")) as api:
+        made = api.post("/api/tokens", json={"name": "bearer", "scopes": ["read"]})
+        assert_status(made, 201)
+    token = world.index.token(("rita", made.json()["token"]), "registry:catalog:search")
+    with httpx.Client(base_url=world.index.url, timeout=30) as client:
+        headers = {"Authorization": f"Bearer {token}"}
+        response = client.get("/v1/search", params={"q": "db", "n": 100}, headers=headers)
+        assert set(_names(response)) == expected("rita", "db")
+        with world.index.api(("rita", "rita-password")) as api:
+            assert_status(api.delete("/api/tokens/bearer"), 204)
+        response = client.get("/v1/search", params={"q": "db", "n": 100}, headers=headers)
+        assert set(_names(response)) == expected("anonymous", "db")
+
+
 def test_v1_search_with_a_token_for_another_scope_sees_what_anonymous_sees(world: World) -> None:
     token = world.index.token(("oscar", "oscar-password"), "repository:acme/secret-db:pull")
     with httpx.Client(base_url=world.index.url, timeout=30) as client:

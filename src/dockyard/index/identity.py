@@ -3,15 +3,17 @@ out."""
 
 from __future__ import annotations
 
+from sqlalchemy import Connection
+
 from dockyard.db.engine import Database
 from dockyard.index.accounts import repository as accounts
-from dockyard.index.accounts.service import check_password, find_user
+from dockyard.index.accounts.service import User, check_password
 from dockyard.index.repositories.permissions import Identity
 from dockyard.index.tables import as_utc
 from dockyard.index.tokens.service import (
     SEPARATOR,
     check_token,
-    credential_of,
+    credential_in,
     looks_like_token,
 )
 
@@ -35,17 +37,30 @@ async def identity_of(database: Database, subject: str | None) -> Identity | Non
     anonymous gets)."""
     if not subject:
         return None
+    return await database.run(identity_in, subject)
+
+
+def identity_in(connection: Connection, subject: str) -> Identity | None:
+    """identity_of, in the caller's transaction."""
     if SEPARATOR in subject:
-        credential = await credential_of(database, subject)
+        credential = credential_in(connection, subject)
         if credential is None:
             return None
         return Identity(
             credential.user_id, credential.username, credential.is_admin, credential.actions
         )
-    user = await find_user(database, subject)
-    if user is None or user.disabled:
+    row = accounts.by_name(connection, subject)
+    if row is None:
+        return None
+    user = User.from_row(row)
+    if user.disabled:
         return None
     return Identity(user.id, user.username, user.is_admin)
+
+
+def account_of(subject: str) -> str:
+    """The account a subject belongs to: the owner of a token or robot (`owner+name`)."""
+    return subject.partition(SEPARATOR)[0]
 
 
 async def signed_in_since(database: Database, subject: str, issued_at: float | None) -> bool:

@@ -16,7 +16,7 @@ from dockyard.auth.credentials import BearerToken, MalformedCredentials, parse_a
 from dockyard.auth.tokens import InvalidToken
 from dockyard.index.errors import Invalid, Unauthorized
 from dockyard.index.http import MAX_PAGE, api, caller, index_of, number_param
-from dockyard.index.identity import identity_of
+from dockyard.index.identity import account_of
 from dockyard.index.openapi import operation
 from dockyard.index.repositories.permissions import Identity
 from dockyard.index.search import schemas, service
@@ -37,7 +37,8 @@ async def v1_search(request: Request) -> Response:
         per_page=number_param(params.get("n"), "n", service.MAX_PER_PAGE, 25),
         page=number_param(params.get("page"), "page", MAX_PAGE, 1),
     )
-    found = await service.search(index_of(request).database, await _searcher(request), query)
+    identity, subject = await _searcher(request)
+    found = await service.search(index_of(request).database, identity, query, subject)
     results = [
         schemas.V1Result(
             name=hit.name,
@@ -112,15 +113,16 @@ async def api_search(request: Request) -> Response:
     return JSONResponse(answer.model_dump())
 
 
-async def _searcher(request: Request) -> Identity | None:
-    """Who searches: anonymous, Basic credentials, or a Bearer token's subject."""
+async def _searcher(request: Request) -> tuple[Identity | None, str | None]:
+    """Who searches: anonymous, Basic credentials (their identity), or a Bearer token (its
+    subject, looked up by the search itself)."""
     try:
         credentials = parse_authorization(request.headers.get("authorization"))
     except MalformedCredentials as exc:
         raise Unauthorized(str(exc)) from None
     if not isinstance(credentials, BearerToken):
         who = await caller(request, required=False)
-        return None if who is None else who.identity
+        return (None if who is None else who.identity), None
     index = index_of(request)
     if index.verifier is None:
         raise Unauthorized("this server verifies no tokens")
@@ -129,10 +131,11 @@ async def _searcher(request: Request) -> Identity | None:
     except InvalidToken as exc:
         raise Unauthorized(str(exc)) from None
     if not Grant(claims.subject, claims.access).allows("registry", "catalog", "search"):
-        return None  # a token for something else: search as anonymous
-    identity = await identity_of(index.database, claims.subject or None)
-    await check_account(request.scope, identity.username if identity else None)
-    return identity
+        return None, None  # a token for something else: search as anonymous
+    if not claims.subject:
+        return None, None
+    await check_account(request.scope, account_of(claims.subject))
+    return None, claims.subject
 
 
 routes = [

@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 
 from dockyard.db.engine import Database
 from dockyard.index.errors import Invalid
+from dockyard.index.identity import identity_in
 from dockyard.index.names import LIBRARY
 from dockyard.index.repositories import service as repositories
 from dockyard.index.repositories.permissions import Identity
@@ -58,7 +59,12 @@ class Results:
         return -(-self.total // self.query.per_page)
 
 
-async def search(database: Database, identity: Identity | None, query: Query) -> Results:
+async def search(
+    database: Database, identity: Identity | None, query: Query, subject: str | None = None
+) -> Results:
+    """`subject`, instead of `identity`: a token's subject, looked up in the search's own
+    transaction (on PostgreSQL, one transaction and its round trips fewer than identity_of's
+    first)."""
     if not 1 <= query.per_page <= MAX_PER_PAGE:
         raise Invalid(f"a page holds 1 to {MAX_PER_PAGE} results")
     if query.page < 1:
@@ -70,7 +76,8 @@ async def search(database: Database, identity: Identity | None, query: Query) ->
         return Results(query, 0, [])  # no name or description holds it
 
     def read(connection: Connection) -> Results:
-        readable = repositories.readable_by(connection, identity)
+        searcher = identity if subject is None else identity_in(connection, subject)
+        readable = repositories.readable_by(connection, searcher)
         offset = (query.page - 1) * query.per_page
         total, rows = repository.find(
             connection, readable, words, query.namespace, query.order, query.per_page, offset

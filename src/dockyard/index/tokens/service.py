@@ -11,6 +11,7 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from dockyard.auth.scopes import DELETE, PULL, PUSH
@@ -138,10 +139,10 @@ async def check_token(database: Database, login: str, secret: str) -> Credential
     return _credential(row)
 
 
-async def credential_of(database: Database, subject: str) -> Credential | None:
+def credential_in(connection: Connection, subject: str) -> Credential | None:
     """The credential a token's subject (`owner+name`) names, if that token is still live."""
     username, _, name = subject.partition(SEPARATOR)
-    row = await database.run(repository.by_name, username, name)
+    row = repository.by_name(connection, username, name)
     if row is None or not _live(row):
         return None
     return _credential(row)
