@@ -27,7 +27,7 @@ from dockyard.index.errors import (
     Unauthorized,
 )
 from dockyard.index.hub import Index
-from dockyard.index.identity import identity_of, sign_in
+from dockyard.index.identity import account_of, identity_of, sign_in
 from dockyard.index.repositories.permissions import Identity
 from dockyard.index.tokens.service import SEPARATOR
 from dockyard.kit.bodies import BodyTooLarge, read_limited
@@ -94,6 +94,34 @@ def api(endpoint: Endpoint) -> Endpoint:
 
 async def caller(request: Request, required: bool = True) -> Caller | None:
     """The signed-in caller; None (only when not `required`) for an anonymous request."""
+    credentials = _basic_credentials(request, required)
+    if credentials is None:
+        return None
+    index = index_of(request)
+    subject = await _sign_in(request, index, credentials)
+    identity = None if subject is None else await identity_of(index.database, subject)
+    if identity is None:
+        raise Unauthorized("invalid username or password")
+    await check_account(request.scope, identity.username)
+    user = User(identity.user_id, identity.username, "", identity.is_admin)
+    robot = SEPARATOR in credentials.user
+    return Caller(user, identity, SEPARATOR in (subject or ""), robot)
+
+
+async def caller_subject(request: Request) -> str | None:
+    """`caller`'s sign-in without its account lookup, for a read that looks the subject up in
+    its own transaction (search: on PostgreSQL, one transaction fewer); None: anonymous."""
+    credentials = _basic_credentials(request, required=False)
+    if credentials is None:
+        return None
+    subject = await _sign_in(request, index_of(request), credentials)
+    if subject is None:
+        raise Unauthorized("invalid username or password")
+    await check_account(request.scope, account_of(subject))
+    return subject
+
+
+def _basic_credentials(request: Request, required: bool) -> BasicCredentials | None:
     try:
         credentials = parse_authorization(request.headers.get("authorization"))
     except MalformedCredentials as exc:
@@ -104,15 +132,7 @@ async def caller(request: Request, required: bool = True) -> Caller | None:
         return None
     if not isinstance(credentials, BasicCredentials):
         raise Unauthorized("the /api takes Basic credentials (password or access token)")
-    index = index_of(request)
-    subject = await _sign_in(request, index, credentials)
-    identity = None if subject is None else await identity_of(index.database, subject)
-    if identity is None:
-        raise Unauthorized("invalid username or password")
-    await check_account(request.scope, identity.username)
-    user = User(identity.user_id, identity.username, "", identity.is_admin)
-    robot = SEPARATOR in credentials.user
-    return Caller(user, identity, SEPARATOR in (subject or ""), robot)
+    return credentials
 
 
 async def _sign_in(request: Request, index: Index, credentials: BasicCredentials) -> str | None:

@@ -15,10 +15,9 @@ from dockyard.auth.access import Grant
 from dockyard.auth.credentials import BearerToken, MalformedCredentials, parse_authorization
 from dockyard.auth.tokens import InvalidToken
 from dockyard.index.errors import Invalid, Unauthorized
-from dockyard.index.http import MAX_PAGE, api, caller, index_of, number_param
+from dockyard.index.http import MAX_PAGE, api, caller_subject, index_of, number_param
 from dockyard.index.identity import account_of
 from dockyard.index.openapi import operation
-from dockyard.index.repositories.permissions import Identity
 from dockyard.index.search import schemas, service
 from dockyard.oci.names import is_valid_name
 from dockyard.ratelimits.accounts import check_account
@@ -37,8 +36,8 @@ async def v1_search(request: Request) -> Response:
         per_page=number_param(params.get("n"), "n", service.MAX_PER_PAGE, 25),
         page=number_param(params.get("page"), "page", MAX_PAGE, 1),
     )
-    identity, subject = await _searcher(request)
-    found = await service.search(index_of(request).database, identity, query, subject)
+    subject = await _searcher(request)
+    found = await service.search(index_of(request).database, None, query, subject)
     results = [
         schemas.V1Result(
             name=hit.name,
@@ -85,9 +84,8 @@ async def api_search(request: Request) -> Response:
         namespace=namespace,
         order=params.get("sort") or "relevance",
     )
-    who = await caller(request, required=False)
-    identity = None if who is None else who.identity
-    found = await service.search(index_of(request).database, identity, query)
+    subject = await caller_subject(request)
+    found = await service.search(index_of(request).database, None, query, subject)
     hits = [
         schemas.Hit(
             name=hit.name,
@@ -113,16 +111,15 @@ async def api_search(request: Request) -> Response:
     return JSONResponse(answer.model_dump())
 
 
-async def _searcher(request: Request) -> tuple[Identity | None, str | None]:
-    """Who searches: anonymous, Basic credentials (their identity), or a Bearer token (its
-    subject, looked up by the search itself)."""
+async def _searcher(request: Request) -> str | None:
+    """Who searches (the subject the search looks up): anonymous, Basic credentials, or a
+    Bearer token's subject."""
     try:
         credentials = parse_authorization(request.headers.get("authorization"))
     except MalformedCredentials as exc:
         raise Unauthorized(str(exc)) from None
     if not isinstance(credentials, BearerToken):
-        who = await caller(request, required=False)
-        return (None if who is None else who.identity), None
+        return await caller_subject(request)
     index = index_of(request)
     if index.verifier is None:
         raise Unauthorized("this server verifies no tokens")
@@ -131,11 +128,11 @@ async def _searcher(request: Request) -> tuple[Identity | None, str | None]:
     except InvalidToken as exc:
         raise Unauthorized(str(exc)) from None
     if not Grant(claims.subject, claims.access).allows("registry", "catalog", "search"):
-        return None, None  # a token for something else: search as anonymous
+        return None  # a token for something else: search as anonymous
     if not claims.subject:
-        return None, None
+        return None
     await check_account(request.scope, account_of(claims.subject))
-    return None, claims.subject
+    return claims.subject
 
 
 routes = [
