@@ -62,9 +62,9 @@ class Results:
 async def search(
     database: Database, identity: Identity | None, query: Query, subject: str | None = None
 ) -> Results:
-    """`subject`, instead of `identity`: a token's subject, looked up in the search's own
-    transaction (on PostgreSQL, one transaction and its round trips fewer than identity_of's
-    first)."""
+    """`subject`, instead of `identity`: whom a Bearer token or Basic credentials proved,
+    looked up in the search's own transaction (on PostgreSQL, one transaction and its round
+    trips fewer than identity_of's first)."""
     if not 1 <= query.per_page <= MAX_PER_PAGE:
         raise Invalid(f"a page holds 1 to {MAX_PER_PAGE} results")
     if query.page < 1:
