@@ -417,8 +417,8 @@ loopback, then over the link) and then the warm ones, each group's order reverse
 round. Every pull is into a directory removed first and is checked whole
 (its top digest, the bytes held). Times are wall clock of the skopeo process, medians of the
 rounds; server CPU is the user + system time of every process of the server pulled from, over
-the same time (the origin's is not counted for (b) and (c)). All servers run on loopback with
-their storage on the same disk.
+the same time (the origin's is not counted for (b), (c), (g) and (h)). All servers run on
+loopback with their storage on the same disk.
 
 {table(results, image)}
 
