@@ -134,3 +134,36 @@ def test_a_page_is_the_slice_of_every_match_by_rank_then_name(
     expected_total, expected = _expected(words, public_only, min(offset + limit, COMMON), offset)
     assert total == expected_total
     assert [hit.name for hit in found] == expected
+
+
+@pytest.mark.parametrize(
+    ("words", "found"),
+    [
+        ("upper\nfront", ["dock/upper"]),  # within the full description
+        ("per\nfro", ["dock/upper"]),
+        ("upper\nlast", []),  # the end of the name and the start of the description
+        ("line.\nupper", []),  # the end of the description and the start of the full one
+        ("ne.\nup", []),
+        ("upper-last", []),  # as above, the separator squeezed out
+        ("line.", ["dock/upper"]),
+    ],
+)
+def test_a_text_is_found_within_a_column_never_across_two(
+    database: Database, words: str, found: list[str]
+) -> None:
+    """PostgreSQL searches the columns joined by line feeds (migration 0028): a text holding
+    one is checked in each column."""
+    row = {
+        **ROWS[0],
+        "name": "dock/upper",
+        "namespace": "dock",
+        "description": "Last line.",
+        "full_description": "Upper\nFront matter",
+    }
+    with database.engine.connect() as connection:
+        connection.execute(insert(repository_settings), [row])
+        total, hits = repository.find(
+            connection, Readable(True, True, frozenset(), None), words, None, "relevance", 25, 0
+        )
+        connection.rollback()
+    assert (total, [hit.name for hit in hits]) == (len(found), found)

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Select, text
 
 from dockyard.index.repositories.service import Readable
 from dockyard.index.search import common, statements
-from dockyard.index.search.statements import SEPARATORS, TRIGRAM, Shape
+from dockyard.index.search.statements import SEGMENTS, SEPARATORS, TRIGRAM, Shape
 
 # Matches beyond this many are neither counted nor paged to (narrow the search instead): a
 # search that matches most repositories reads this many of them and its name matches, not every
@@ -208,6 +208,7 @@ def _shape(dialect: str, readable: Readable, words: str, namespace: str | None) 
         has_text=bool(words),
         trigram=len(words) >= TRIGRAM,
         squeezed=dialect == "postgresql" and squeezed != words and len(squeezed) >= TRIGRAM,
+        segments=dialect == "postgresql" and SEGMENTS in words,
     )
 
 
