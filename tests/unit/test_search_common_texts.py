@@ -113,6 +113,26 @@ def test_only_what_anonymous_sees_makes_a_text_common(
         _search(database, ANONYMOUS)
 
 
+def test_a_signed_in_search_that_saw_enough_public_matches_teaches_it(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ann sees two private matches besides the eight public ones, among the first COMMON the
+    index hands out (four public ones are written anew, after hers): her first pass reads
+    PRIVATE_ALLOWANCE more, finds COMMON of them public, and remembers the text for everyone."""
+    moved = [f"pub{i}/tea-{i}" for i in range(4)]
+    with database.engine.begin() as connection:
+        _delete(connection, moved)
+        rows = [_row(name, "public", "A kettle of fish.") for name in moved]
+        connection.execute(insert(repository_settings), rows)
+    monkeypatch.setattr(repository, "PRIVATE_ALLOWANCE", 5)
+    ann = Readable(False, True, frozenset({"ann"}), None)
+    expected = _forgotten(database, ANONYMOUS)
+    common._remembered.clear()
+    assert _search(database, ann)[0] == COMMON
+    _uncounted(monkeypatch)
+    assert _search(database, ANONYMOUS) == expected
+
+
 def _uncounted(monkeypatch: pytest.MonkeyPatch) -> None:
     """From now on, a search that counts its matches fails."""
 
