@@ -86,12 +86,19 @@ class Database:
     async def read(
         self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        """`run` for a read of one statement (the lookups of every manifest and blob GET).
-        On SQLite in the loop's thread it runs outside a transaction of SQLAlchemy's: one
-        statement is atomic on its own, and SQLAlchemy's begin and commit around it were 7%
-        of a manifest GET. A read that did go through SQLAlchemy (which then began a
-        transaction) is rolled back: it has nothing to keep."""
-        connection = self._kept() if self.inline else None
+        """`run` for a read of one statement (the lookups of every manifest and blob GET, and
+        of a sign-in). It runs outside a transaction: one statement is atomic on its own. On
+        SQLite in the loop's thread, SQLAlchemy's begin and commit around it were 7% of a
+        manifest GET; a read that did go through SQLAlchemy (which then began a transaction)
+        is rolled back: it has nothing to keep. On PostgreSQL it runs in autocommit: one round
+        trip instead of three (BEGIN, the statement, COMMIT), 0.35 against 0.5-0.75 ms at the
+        median on an idle machine, each a wake-up of the server's process."""
+        if self._threads is not None:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(
+                self._threads, partial(self._autocommitted, fn, *args, **kwargs)
+            )
+        connection = self._kept()
         if connection is None:
             return await self.run(fn, *args, **kwargs)
         try:
@@ -99,6 +106,12 @@ class Database:
         finally:
             if connection.in_transaction():
                 connection.rollback()
+
+    def _autocommitted(
+        self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            return fn(connection, *args, **kwargs)
 
     def _inline(
         self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs

@@ -37,7 +37,7 @@ async def identity_of(database: Database, subject: str | None) -> Identity | Non
     anonymous gets)."""
     if not subject:
         return None
-    return await database.run(identity_in, subject)
+    return await database.read(identity_in, subject)
 
 
 def identity_in(connection: Connection, subject: str) -> Identity | None:

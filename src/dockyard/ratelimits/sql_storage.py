@@ -47,7 +47,7 @@ class SqlStorage(Storage):
         """Each key's count and the end of its window, in one read: what `get` and `get_expiry`
         answer, for several keys at once (every sign-in reads two; four reads were 40% of a
         sign-in with an access token)."""
-        rows = await self._database.run(_rows, list(keys))
+        rows = await self._database.read(_rows, list(keys))
         now = time.time()
         found = []
         for key in keys:

@@ -79,14 +79,14 @@ async def new_password_hash(password: str) -> str:
 
 
 async def find_user(database: Database, username: str) -> User | None:
-    row = await database.run(repository.by_name, username)
+    row = await database.read(repository.by_name, username)
     return None if row is None else User.from_row(row)
 
 
 async def check_password(database: Database, username: str, password: str) -> User | None:
     """The enabled user if `password` is theirs; argon2 runs off the event loop. An unknown
     user costs one verification too (against a decoy), so timing tells no names apart."""
-    row = await database.run(repository.by_name, username)
+    row = await database.read(repository.by_name, username)
     if row is None:
         await asyncio.to_thread(verify_password, decoy_hash(), password)
         return None

@@ -129,7 +129,7 @@ def looks_like_token(password: str) -> bool:
 async def check_token(database: Database, login: str, secret: str) -> Credential | None:
     """The credential if `secret` is a live token of the account `login` names: the owner's
     name for a personal token, `owner+name` for a robot."""
-    row = await database.run(repository.by_secret, hash_token(secret))
+    row = await database.read(repository.by_secret, hash_token(secret))
     if row is None or not _live(row):
         return None
     if row.kind == "robot" and login != f"{row.username}{SEPARATOR}{row.name}":
