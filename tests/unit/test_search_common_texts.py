@@ -6,18 +6,19 @@ the same with and without the memory.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, delete, insert, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from dockyard.db.engine import Database
 from dockyard.db.migrate import upgrade
 from dockyard.index.repositories.service import Readable
-from dockyard.index.search import common, repository, statements
-from dockyard.index.tables import repository_settings, search_generation
+from dockyard.index.search import common, repository, service, statements
+from dockyard.index.tables import repository_settings, search_common_texts, search_generation
 
 COMMON = 5  # MAX_COUNTED here
 ANONYMOUS = Readable(False, True, frozenset(), None)
@@ -131,6 +132,45 @@ def test_a_signed_in_search_that_saw_enough_public_matches_teaches_it(
     assert _search(database, ann)[0] == COMMON
     _uncounted(monkeypatch)
     assert _search(database, ANONYMOUS) == expected
+
+
+def test_what_one_process_learned_every_other_knows(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes are two engines on one database: what one search learned is written in
+    the background for the other, which then does not count. Once the generation moved, the
+    next text shared takes the stale ones away."""
+    other = Database(database.engine.url.render_as_string(hide_password=False))
+    try:
+        expected = _forgotten(database, ANONYMOUS)
+        asyncio.run(_learn(database, "kettle"))
+        assert _shared(database) == ["kettle"]
+        with monkeypatch.context() as patched:
+            _uncounted(patched)
+            assert _search(other, ANONYMOUS) == expected
+        with database.engine.begin() as connection:
+            _describe(connection, ["pub9/other"])  # moves the generation
+            rows = [_row(f"new{i}/pot", "public", "A pot.") for i in range(COMMON)]
+            connection.execute(insert(repository_settings), rows)
+        asyncio.run(_learn(database, "pot"))
+        assert _shared(database) == ["pot"]
+    finally:
+        other.dispose()
+
+
+async def _learn(database: Database, words: str) -> None:
+    """A search through the service, and the time for its background write."""
+    common._remembered.clear()
+    await service.search(database, None, service.Query(words))
+    for _ in range(500):
+        if words in _shared(database):
+            return
+        await asyncio.sleep(0.01)
+
+
+def _shared(database: Database) -> list[str]:
+    with database.engine.connect() as connection:
+        return list(connection.execute(select(search_common_texts.c.text)).scalars())
 
 
 def _uncounted(monkeypatch: pytest.MonkeyPatch) -> None:

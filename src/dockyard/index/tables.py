@@ -137,6 +137,16 @@ search_generation = Table(
     Column("generation", BigInteger, nullable=False),
 )
 
+# Texts found common (matching at least `bound` public repositories) at a search generation,
+# learned by any process and read by all (dockyard.index.search.common, migration 0029).
+search_common_texts = Table(
+    "search_common_texts",
+    metadata,
+    Column("text", String(255), primary_key=True),
+    Column("bound", Integer, primary_key=True, autoincrement=False),
+    Column("generation", BigInteger, nullable=False),
+)
+
 # The catalogue's tags: what each tag of a repository points at, as registry events told it.
 catalogue_tags = Table(
     "catalogue_tags",

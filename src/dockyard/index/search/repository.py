@@ -43,11 +43,12 @@ PROBED = 2_000
 WALKED = 10_000
 
 
-# SET LOCAL, all in one round trip, and the search generation (common.py).
+# SET LOCAL, all in one round trip, and the search generation and the text's shared one
+# (common.py).
 _PLANNER_SETTINGS = text(
     "SELECT set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true),"
     " set_config('plan_cache_mode', 'force_generic_plan', true),"
-    " (SELECT generation FROM search_generation WHERE id = 1)"
+    f" (SELECT generation FROM search_generation WHERE id = 1), {common.SHARED_SQL}"
 )
 
 
@@ -93,10 +94,13 @@ def find(
         # once psycopg has prepared a statement (its fifth run on a connection), its plan is
         # kept: planning anew for every search cost 0.3-1.4 ms a statement (a rank's windows:
         # 1.4 ms, more than running them), for plans that differed in estimates only.
-        generation: int | None = connection.execute(_PLANNER_SETTINGS).one()[-1]
+        settings = connection.execute(_PLANNER_SETTINGS, {"words": words, "bound": MAX_COUNTED})
+        generation, shared = settings.one()[-2:]
+    elif remembers:
+        generation, shared = common.state(connection, words, MAX_COUNTED)
     else:
-        generation = common.generation(connection) if remembers else None
-    if remembers and common.is_common(connection, words, MAX_COUNTED, generation):
+        generation = shared = None
+    if remembers and common.is_common(connection, words, MAX_COUNTED, generation, shared):
         # Its first MAX_COUNTED matches would be read only to be counted (the most of a
         # common text's time: 6-9 ms of 12-20 on either database).
         total = MAX_COUNTED

@@ -17,7 +17,7 @@ from dockyard.index.identity import identity_in
 from dockyard.index.names import LIBRARY
 from dockyard.index.repositories import service as repositories
 from dockyard.index.repositories.permissions import Identity
-from dockyard.index.search import repository
+from dockyard.index.search import common, repository
 
 ORDERS = ("relevance", "stars", "pulls", "last_push")
 MAX_PER_PAGE = 100
@@ -95,4 +95,6 @@ async def search(
         ]
         return Results(query, total, hits)
 
-    return await database.run(read)
+    results = await database.run(read)
+    common.share(database)  # what it learned, for every process, in the background
+    return results
