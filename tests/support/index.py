@@ -52,6 +52,18 @@ class IndexServer:
 
         return eventually(shown, what=f"{name} in the catalogue")
 
+    def tagged(self, name: str, tag: str) -> None:
+        """Once the catalogue applied the push of `name:tag`: the last of a push's events (a
+        webhook made after it is not called for that push)."""
+
+        def shown() -> bool:
+            with self.api(("admin", ADMIN_PASSWORD)) as api:
+                response = api.get(f"/api/repositories/{name}/tags", params={"per_page": 100})
+            found = response.json()["results"] if response.status_code == 200 else []
+            return any(row["name"] == tag for row in found)
+
+        eventually(shown, what=f"{name}:{tag} in the catalogue")
+
     def registry(self, credentials: Credentials, *scopes: str) -> httpx.Client:
         """A /v2 client carrying a token for `scopes`, as the token service grants them."""
         headers = bearer(self.token(credentials, *scopes))

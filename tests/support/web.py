@@ -59,7 +59,7 @@ def create_account(base_url: str, username: str, password: str) -> None:
 
 
 def push(web: IndexServer, credentials: tuple[str, str], name: str, tag: str = "v1") -> None:
-    """An image pushed as `name:tag`, once the catalogue shows the repository."""
+    """An image pushed as `name:tag`, once the catalogue shows the tag."""
     with web.registry(credentials, f"repository:{name}:pull,push") as registry:
         push_image(registry, name, make_image(f"{name}:{tag}"), tag)
-    web.catalogued(name)
+    web.tagged(name, tag)
