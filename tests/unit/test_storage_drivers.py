@@ -18,9 +18,11 @@ from dockyard.storage import NotFound, Piece, StorageDriver, create_driver
 from dockyard.storage.filesystem import FilesystemDriver
 from dockyard.storage.memory import MemoryDriver
 from dockyard.storage.s3 import S3Driver
+from tests.support.azurite import Azurite
 from tests.support.seaweedfs import S3Bucket
 from tests.support.stores import StoreServer
 from tests.support.swift import Swift
+from tests.support.tcp_proxy import tcp_proxy
 
 MIB = 1024 * 1024
 # The S3 driver's smallest part size, which its fixture uses: larger objects span parts.
@@ -419,3 +421,25 @@ def test_a_failed_write_leaves_no_object(driver: StorageDriver) -> None:
         assert [key async for key in driver.list("")] == []
 
     run(driver, scenario())
+
+
+def test_an_opendal_store_away_for_a_moment_is_tried_again(
+    azurite: Azurite, tmp_path: Path
+) -> None:
+    """Azure's, GCS's and Swift's drivers try a request that failed for a moment again, as the
+    S3 driver does: the store refuses connections for 50 ms, and the write still succeeds."""
+    target = azurite.endpoint.removeprefix("http://").split("/")[0]
+    with tcp_proxy(target) as proxy:
+        settings = azurite.storage(f"drivers/{uuid.uuid4().hex}", chunk_size=PART)
+        assert settings.azure is not None
+        endpoint = azurite.endpoint.replace(target, proxy.host)
+        settings.azure = settings.azure.model_copy(update={"endpoint": endpoint})
+        driver = create_driver(settings, tmp_path)
+
+        async def scenario() -> int | None:
+            proxy.cut()
+            asyncio.get_running_loop().call_later(0.05, proxy.restore)
+            await driver.write("hiccup", chunks(b"x"))
+            return await driver.size("hiccup")
+
+        assert run(driver, scenario()) == 1

@@ -17,6 +17,7 @@ from typing import Any
 
 import opendal
 from opendal.exceptions import NotFound as OpendalNotFound
+from opendal.layers import RetryLayer
 
 from dockyard.config import AzureSettings, GcsSettings, StorageSettings, SwiftSettings
 from dockyard.storage.base import NotFound, ObjectInfo, Piece, StorageDriver
@@ -27,13 +28,22 @@ READ_CHUNK = 1024 * 1024
 _NO_AMBIENT_CONFIG = {"disable_config_load": "true"}
 # opendal's names for the services, by `storage.driver`.
 _SCHEMES = {"azure": "azblob", "gcs": "gcs", "swift": "swift"}
+# A request that fails for a moment (a refused or reset connection, a 5xx, a 429: what opendal
+# calls temporary) is tried twice more after a short back-off, as the S3 driver's botocore
+# does (three attempts): a pooled connection the store closed, or a moment of overload, is no
+# failed push. A store that stays away still answers 503 within about a second.
+_RETRIES = RetryLayer(max_times=2, factor=2.0, jitter=True, min_delay=0.1, max_delay=1.0)
+
+
+def _operator(scheme: str, options: dict[str, str]) -> opendal.AsyncOperator:
+    return opendal.AsyncOperator(scheme, **options).layer(_RETRIES)
 
 
 class OpendalDriver(StorageDriver):
     def __init__(self, name: str, options: dict[str, str], chunk_size: int) -> None:
         self.name = name
         self.chunk_size = chunk_size
-        self._operator = opendal.AsyncOperator(_SCHEMES[name], **options)
+        self._operator = _operator(_SCHEMES[name], options)
 
     async def size(self, key: str) -> int | None:
         try:
@@ -125,7 +135,7 @@ class SwiftDriver(OpendalDriver):
 
     def __init__(self, options: dict[str, str], chunk_size: int, prefix: str) -> None:
         super().__init__("swift", options, chunk_size)
-        self._container = opendal.AsyncOperator("swift", **{**options, "root": "/"})
+        self._container = _operator("swift", {**options, "root": "/"})
         self._segments = f".segments/{prefix}/" if prefix else ".segments/"
 
     async def delete(self, key: str) -> None:
