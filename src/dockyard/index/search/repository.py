@@ -159,16 +159,16 @@ def _first_by_name(
     """The first `wanted` rows of `rank` by name. The first PROBED names are looked at first:
     a rank that many names meet has its page there. Else up to MAX_COUNTED rows are read
     through each of its indexes, which together hold all its names, and sorted; when one gives
-    as many, one name in a hundred or more is of the rank, and walking the names in order finds
-    `wanted` of them soon. Where no index helps, the names are walked; and, where `walks`,
-    when the probe found the rank dense enough (WALKED)."""
+    as many (and may have left some out), one name in a hundred or more is of the rank, and
+    walking the names in order finds `wanted` of them soon. Where no index helps, the names
+    are walked; and, where `walks`, when the probe found the rank dense enough (WALKED)."""
     if rank.windows is not None:
         rows = _rows(connection, rank.probed, values, wanted, 0)
         if len(rows) == wanted:
             return rows
         if not walks or len(rows) * WALKED < wanted * PROBED:
             rows = _rows(connection, rank.windows, values, wanted, 0)
-            if not rows or rows[0].matches < MAX_COUNTED:
+            if not rows or rows[0].fullest < MAX_COUNTED:
                 return rows
     return _rows(connection, rank.walked, values, wanted, 0)
 

@@ -40,6 +40,7 @@ from sqlalchemy import (
     select,
     table,
     text,
+    union_all,
 )
 
 from dockyard.index.repositories.repository import collaborations
@@ -162,8 +163,8 @@ def description_only_page(shape: Shape) -> Select[Any]:
 class Rank:
     """The statements that find a page of one rank of name matches by name: `probed` among
     the first PROBED names, `windows` through indexes that hold all the rank's names (up to
-    `bound` through each, with their number as `matches`; None where no index helps), and
-    `walked` along the names in order."""
+    `bound` through each, with the most one gave as `fullest`; None where no index helps),
+    and `walked` along the names in order."""
 
     probed: Select[Any]
     windows: Select[Any] | None
@@ -209,29 +210,31 @@ def _rank(
         return Rank(walked, None, walked)
     probed = _probed(shape, allowed, of_rank)
     # Each its own subquery: SQLite takes no LIMIT on a member of a UNION. Only ids and names
-    # go through the union, whose duplicates are found by comparing every column, and the page
-    # is read whole after (a two-letter text's windows: 12.5 ms with every column).
-    windows = [
-        select(
-            *select(settings.c.id, settings.c.name)
+    # go through the union, and the page is read whole after (a two-letter text's windows:
+    # 12.5 ms with every column). Each window tells how many rows it gave (`held`): one that
+    # gave `bound` may have left some of the rank's names out.
+    windows = []
+    for source, where in found:
+        held = (
+            select(settings.c.id, settings.c.name)
             .select_from(source)
             .where(where, *conditions)
             .limit(_bound())
             .subquery()
-            .c
         )
-        for source, where in found
-    ]
-    union = windows[0] if len(windows) == 1 else windows[0].union(*windows[1:])
-    window = union.subquery()
+        windows.append(select(held.c.id, held.c.name, func.count().over().label("held")))
+    window = windows[0].subquery() if len(windows) == 1 else union_all(*windows).subquery()
+    if len(windows) > 1:  # a name in several windows, once
+        names = (window.c.id, window.c.name)
+        window = select(*names, func.max(window.c.held).label("held")).group_by(*names).subquery()
     firsts = (
-        select(window.c.id, func.count().over().label("matches"))
+        select(window.c.id, func.max(window.c.held).over().label("fullest"))
         .order_by(window.c.name)
         .limit(_limit())
         .subquery()
     )
     first = (
-        select(*_COLUMNS[:-1], firsts.c.matches)
+        select(*_COLUMNS[:-1], firsts.c.fullest)
         .select_from(firsts.join(settings, settings.c.id == firsts.c.id))
         .order_by(settings.c.name)
     )
