@@ -114,13 +114,16 @@ async def _store(database: Database, learned: dict[tuple[str, int], int]) -> Non
 
 def _write(connection: Connection, learned: dict[tuple[str, int], int]) -> None:
     """Texts at an older generation than the newest learned can never be common again: they
-    go; past MAX_REMEMBERED, all go. A text already shared at a newer generation keeps it."""
+    go (and are not written); past MAX_REMEMBERED, all go. A text already shared at a newer
+    generation keeps it."""
     newest = max(learned.values())
     connection.execute(delete(shared).where(shared.c.generation < newest))
     if connection.execute(select(func.count()).select_from(shared)).scalar_one() >= MAX_REMEMBERED:
         connection.execute(delete(shared))
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     for (words, bound), at in learned.items():
+        if at < newest:
+            continue
         statement = dialect.insert(shared).values(text=words, bound=bound, generation=at)
         connection.execute(
             statement.on_conflict_do_update(

@@ -121,9 +121,9 @@ def first_matches(shape: Shape, order: str) -> tuple[Select[Any], Select[Any]]:
     """The page of the first `counted` matches the index hands out (SQLite walks its text
     index, PostgreSQL its heap, only that far), ordered, with their number as `matches` and
     how many of them are public as `public_matches`; and their number alone, for a page past
-    the end. They are counted and ordered by the columns
-    an order reads, and only the page's rows are read whole: carrying 1,000 descriptions
-    through the sort took as long as finding them (SQLite, a common word: 3.9 against 2.7 ms)."""
+    the end. They are counted and ordered by the columns an order reads, and only the page's
+    rows are read whole: carrying 1,000 descriptions through the sort took as long as finding
+    them (SQLite, a common word: 3.9 against 2.7 ms)."""
     some = _some_matches(shape).subquery()
     ordering = _order(shape, order, some.c)
     public = func.sum(case((some.c.visibility == "public", 1), else_=0))
@@ -471,11 +471,11 @@ def _holding(
     lowered = column if lowercase else func.lower(column)
     if not shape.squeezed:
         return lowered.like(bindparam("anywhere"), escape="\\")
-    # A text across separators: holding it implies holding it squeezed, which migration 0009's
-    # indexes find by its own trigrams; strpos then keeps exactly the rows that hold it. (Without
-    # a separator, 0006's indexes are as selective and cheaper to recheck.) strpos, not LIKE: no
-    # index serves it, so the planner cannot prefer 0006's index, which would look the text up
-    # by its (common) words.
+    # A text across separators: holding it implies holding it squeezed, which the squeezed
+    # indexes (0009's of names, 0028's of the searched text) find by its own trigrams; strpos
+    # then keeps exactly the rows that hold it. (Without a separator, the plain indexes are as
+    # selective and cheaper to recheck.) strpos, not LIKE: no index serves it, so the planner
+    # cannot prefer the plain index, which would look the text up by its (common) words.
     # The separators as literals, not parameters: once psycopg prepares the statement (its
     # fifth run), PostgreSQL may plan it generically, and a parameter there no longer matches
     # the index's expression: every row was read (600 ms).
