@@ -21,7 +21,7 @@ from dockyard.kit import unavailable
 from dockyard.kit.outbound import TargetRefused, resolve_target
 from dockyard.registry.events import outbox
 from dockyard.registry.events.local import NotNow, PullCount, WorksInBackground
-from dockyard.registry.events.model import ENVELOPE_MEDIA_TYPE, NewEvent
+from dockyard.registry.events.model import ENVELOPE_MEDIA_TYPE
 from dockyard.registry.events.recorder import EventLog
 from dockyard.registry.metadata import now
 
@@ -92,7 +92,7 @@ class Deliverer:
         up), written to the outbox for the others and for those that fail."""
         pulls = self.events.take_pulls()
         counts = self.events.take_pull_counts()
-        unsent: dict[str, list[NewEvent]] = {}
+        unsent: dict[str, list[str]] = {}
         for endpoint in self.endpoints:
             drained = await self.deliver(endpoint)
             waiting = pulls.get(endpoint.name, [])
@@ -114,18 +114,18 @@ class Deliverer:
                 total = sum(counted.count for counted in counts.values())
                 unavailable.log_failure(log, f"counting {total} pulls failed; they are lost", exc)
 
-    async def _send_now(self, endpoint: EndpointSettings, events: list[NewEvent]) -> list[NewEvent]:
-        """Send events in envelopes of at most MAX_ENVELOPE_CHARS; those not sent."""
+    async def _send_now(self, endpoint: EndpointSettings, bodies: list[str]) -> list[str]:
+        """Send events' JSON in envelopes of at most MAX_ENVELOPE_CHARS; those not sent."""
         start = 0
-        while start < len(events):
+        while start < len(bodies):
             end, size = start, 0
-            while end < len(events) and (end == start or size < MAX_ENVELOPE_CHARS):
-                size += len(events[end].body) + 1
+            while end < len(bodies) and (end == start or size < MAX_ENVELOPE_CHARS):
+                size += len(bodies[end]) + 1
                 end += 1
             try:
-                await self._send(endpoint, [event.body for event in events[start:end]])
+                await self._send(endpoint, bodies[start:end])
             except DeliveryFailed:
-                return events[start:]
+                return bodies[start:]
             start = end
         return []
 

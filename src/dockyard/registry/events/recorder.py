@@ -11,7 +11,7 @@ import random
 import socket
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
@@ -23,14 +23,17 @@ from dockyard.registry.events.local import LocalReceiver, PullCount
 from dockyard.registry.events.model import (
     BLOB_MEDIA_TYPE,
     GRANT_KEY,
+    NOTED_FIELDS,
     PULL,
     REQUEST_ID_KEY,
     EventWriter,
     NewEvent,
+    NotedPull,
     Origin,
     Source,
     Target,
     current_request,
+    id_of,
     new_event,
 )
 from dockyard.registry.metadata import now
@@ -65,7 +68,8 @@ class EventLog:
         self._noted_share = max(
             (e.pullsampling for e in self.endpoints if e.wants(PULL, None)), default=0.0
         )
-        self._pulls: list[tuple[Any, ...]] = []
+        # Every pull noted, NOTED_FIELDS items each (NotedPull), one after the other.
+        self._pulls: list[Any] = []
         self._dropped = 0
         # Receivers in this process, and the manifest pulls counted for them by repository.
         self.local: dict[str, LocalReceiver] = {}
@@ -141,23 +145,30 @@ class EventLog:
         self, name: str, digest: str, media_type: str, size: int, tag: str | None, kind: str
     ) -> None:
         """Note a pull, turned into an event at the next round (lost if the process dies
-        first). This is on the path of every manifest GET: only one flat tuple of what the
-        event needs is kept (not the scope, not objects: fewer for the garbage collector)."""
+        first). This is on the path of every manifest GET: see NotedPull for what is kept."""
         scope = current_request()
         if scope is None or scope["method"] != "GET":
             return
         if self._noted_share < 1 and random.random() >= self._noted_share:
             return
-        if len(self._pulls) >= MAX_BUFFERED_PULLS:
+        if len(self._pulls) >= MAX_BUFFERED_PULLS * NOTED_FIELDS:
             self._dropped += 1
             return
-        self._pulls.append(
+        host = useragent = b""
+        for header, value in scope["headers"]:
+            if header == b"host":
+                host = value
+            elif header == b"user-agent":
+                useragent = value
+        client = scope.get("client")
+        self._pulls.extend(
             (
                 time.time(),
                 scope.get(REQUEST_ID_KEY, ""),
-                scope.get("client"),
-                scope["headers"],
-                scope.get(GRANT_KEY),
+                f"{client[0]}:{client[1]}" if client else "",
+                getattr(scope.get(GRANT_KEY), "subject", None),
+                useragent,
+                host,
                 scope.get("scheme", "http"),
                 name,
                 digest,
@@ -172,55 +183,60 @@ class EventLog:
         """Write the pulls noted so far to the outbox, in one transaction."""
         await self.store_pulls(self.take_pulls())
 
-    def take_pulls(self) -> dict[str, list[NewEvent]]:
-        """The pulls noted so far, as events, by the endpoint that gets them (after sampling)."""
+    def take_pulls(self) -> dict[str, list[str]]:
+        """The pulls noted so far as events' JSON, by the endpoint that gets them (after
+        sampling). Thousands a second may come: per pull, only its JSON is written."""
         pulls, self._pulls = self._pulls, []
-        writer = EventWriter(self.source)
-        created_at = now()  # the outbox's age of these events, if they are stored
-        taken: dict[str, list[NewEvent]] = {}
-        wanting: dict[str, list[tuple[str, float]]] = {}  # by media type
+        write = EventWriter(self.source).pull
+        taken: dict[str, list[str]] = {}
+        # By media type: the lists of the endpoints that take every noted pull, and those of
+        # the endpoints that take a share of them.
+        routes: dict[str, tuple[list[list[str]], list[tuple[list[str], float]]]] = {}
         # The events' ids, from one read of the system's random source for all of them.
-        randomness = os.urandom(16 * len(pulls)).hex()
-        for number, pull in enumerate(pulls):
-            moment, request_id, client, headers, grant, scheme = pull[:6]
-            what = pull[6:]
-            endpoints = wanting.get(what[2])
-            if endpoints is None:
-                endpoints = wanting[what[2]] = [
-                    (e.name, e.pullsampling / self._noted_share)
-                    for e in self.endpoints
-                    if e.wants(PULL, what[2])
-                ]
-            receivers = [n for n, share in endpoints if share >= 1 or random.random() < share]
-            if receivers:
-                subject = getattr(grant, "subject", None)
-                random_hex = randomness[32 * number : 32 * number + 32]
-                event = writer.pull(
-                    moment,
-                    request_id,
-                    client,
-                    headers,
-                    subject,
-                    scheme,
-                    what,
-                    created_at,
-                    random_hex,
-                )
-                for receiver in receivers:
-                    taken.setdefault(receiver, []).append(event)
-        return taken
+        randomness = os.urandom(16 * len(pulls) // NOTED_FIELDS).hex()
+        noted: Iterator[NotedPull] = zip(*[iter(pulls)] * NOTED_FIELDS, strict=True)
+        for number, pull in enumerate(noted):
+            route = routes.get(pull[9])
+            if route is None:
+                route = routes[pull[9]] = self._routes(pull[9], taken)
+            every, sampled = route
+            if sampled:
+                every = every + [out for out, share in sampled if random.random() < share]
+            if every:
+                body = write(pull, randomness[32 * number : 32 * number + 32])
+                for out in every:
+                    out.append(body)
+        return {name: bodies for name, bodies in taken.items() if bodies}
 
-    async def store_pulls(self, pulls: dict[str, list[NewEvent]]) -> None:
-        """Write pull events to the outbox for their endpoints, PULLS_PER_ROW to a row."""
+    def _routes(
+        self, media_type: str, taken: dict[str, list[str]]
+    ) -> tuple[list[list[str]], list[tuple[list[str], float]]]:
+        every, sampled = [], []
+        for endpoint in self.endpoints:
+            if endpoint.wants(PULL, media_type):
+                out = taken.setdefault(endpoint.name, [])
+                share = endpoint.pullsampling / self._noted_share
+                if share >= 1:
+                    every.append(out)
+                else:
+                    sampled.append((out, share))
+        return every, sampled
+
+    async def store_pulls(self, pulls: dict[str, list[str]]) -> None:
+        """Write pull events (their JSON) to the outbox for their endpoints, PULLS_PER_ROW to
+        a row: the row has the first one's id, and their JSON joined by commas, as the
+        envelope's list holds them."""
+        created_at = now()
         items: list[tuple[NewEvent, Sequence[str]]] = []
-        for name, events in pulls.items():
-            for start in range(0, len(events), PULLS_PER_ROW):
-                items.append((_together(events[start : start + PULLS_PER_ROW]), (name,)))
+        for name, bodies in pulls.items():
+            for start in range(0, len(bodies), PULLS_PER_ROW):
+                joined = ",".join(bodies[start : start + PULLS_PER_ROW])
+                items.append((NewEvent(id_of(joined), PULL, created_at, joined), (name,)))
         if items and self.database is not None:
             try:
                 await self.database.in_thread(outbox.insert_events, items)
             except Exception:
-                count = sum(len(events) for events in pulls.values())
+                count = sum(len(bodies) for bodies in pulls.values())
                 log.exception("writing %d pull events failed; they are dropped", count)
         if self._dropped:
             log.warning("%d pull events were dropped: too many waited to be written", self._dropped)
@@ -242,10 +258,3 @@ class EventLog:
                 or random.random() < endpoint.pullsampling
             )
         ]
-
-
-def _together(events: list[NewEvent]) -> NewEvent:
-    """Several events as one outbox row: their JSON joined by commas, as the envelope's list
-    holds them; the row has the first one's id and time."""
-    first = events[0]
-    return NewEvent(first.uuid, first.action, first.created_at, ",".join(e.body for e in events))

@@ -1,0 +1,121 @@
+"""A pull event is written by a fast path of its own (EventWriter.pull, from what the GET noted):
+it must say exactly what the general writer says of the same request, whatever the request's
+text holds (quotes, percent signs, non-ASCII), and differ from pull to pull where it should."""
+
+from __future__ import annotations
+
+import gc
+import json
+import re
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from dockyard.config import EndpointSettings
+from dockyard.registry.events.model import (
+    BLOB_MEDIA_TYPE,
+    CURRENT_REQUEST,
+    GRANT_KEY,
+    PULL,
+    REQUEST_ID_KEY,
+    EventWriter,
+    Origin,
+    Source,
+    Target,
+)
+from dockyard.registry.events.recorder import EventLog
+
+SOURCE = Source('node "1":5000', "instance-%s")
+DIGEST = "sha256:" + "c" * 64
+MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-8[0-9a-f]{3}-[0-9a-f]{12}$")
+TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+
+
+def scope(request_id: str, useragent: bytes, subject: str | None, port: int) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "method": "GET",
+        "scheme": "https",
+        "client": ("10.0.0.7", port),
+        "headers": [(b"host", b"registry.example:5000"), (b"user-agent", useragent)],
+        REQUEST_ID_KEY: request_id,
+        GRANT_KEY: SimpleNamespace(subject=subject) if subject is not None else None,
+    }
+
+
+def pulled(scopes: list[dict[str, Any]], tag: str | None, blob: bool = False) -> list[Any]:
+    events = EventLog([EndpointSettings(name="all", url="http://a.example/")], SOURCE)
+    for request in scopes:
+        token = CURRENT_REQUEST.set(request)
+        try:
+            if blob:
+                events.blob_pulled("team/app", DIGEST, 1234)
+            else:
+                events.manifest_pulled("team/app", DIGEST, MANIFEST, 987, tag)
+        finally:
+            CURRENT_REQUEST.reset(token)
+    return [json.loads(body) for body in events.take_pulls()["all"]]
+
+
+def general(request: dict[str, Any], target: Target) -> Any:
+    moment = datetime(2026, 12, 3, 12, 0, 0, 500000, tzinfo=UTC)
+    event = EventWriter(SOURCE).event(PULL, target, Origin.of(request), moment)
+    return json.loads(event.body)
+
+
+@pytest.mark.parametrize(
+    ("useragent", "subject"),
+    [
+        (b"docker/27.0 go/1.22", "alice"),
+        (b'odd "agent" 100% \\ \xe9t\xe9', 'bob "the %s builder"'),
+        (b"", None),
+    ],
+)
+def test_a_pull_event_says_what_the_general_writer_says(useragent: bytes, subject: str) -> None:
+    request = scope("a" * 32, useragent, subject, 40001)
+    target = Target("team/app", DIGEST, MANIFEST, 987, "v1", kind="manifests")
+    (fast,) = pulled([request], "v1")
+    slow = general(request, target)
+    assert UUID4.match(fast["id"]) and TIMESTAMP.match(fast["timestamp"])
+    for event in (fast, slow):
+        del event["id"], event["timestamp"]
+    assert fast == slow
+
+
+def test_a_blob_pull_names_the_blob_and_no_tag() -> None:
+    request = scope("b" * 32, b"podman/5", "carol", 40002)
+    (fast,) = pulled([request], None, blob=True)
+    slow = general(request, Target("team/app", DIGEST, BLOB_MEDIA_TYPE, 1234, kind="blobs"))
+    assert "tag" not in fast["target"]
+    for event in (fast, slow):
+        del event["id"], event["timestamp"]
+    assert fast == slow
+
+
+def test_pulls_of_one_target_differ_in_their_id_request_and_address() -> None:
+    requests = [scope(f"{n:032x}", b"docker/27.0", "alice", 41000 + n) for n in range(50)]
+    events = pulled(requests, "v1")
+    assert len({event["id"] for event in events}) == 50
+    assert [event["request"]["id"] for event in events] == [f"{n:032x}" for n in range(50)]
+    assert [event["request"]["addr"] for event in events] == [
+        f"10.0.0.7:{41000 + n}" for n in range(50)
+    ]
+
+
+def test_noted_pulls_keep_nothing_the_garbage_collector_traces() -> None:
+    """A GET keeps strings and numbers only: an object kept per GET (its headers, its client)
+    made collections run every few hundred GETs while pulls waited for their round."""
+    events = EventLog([EndpointSettings(name="all", url="http://a.example/")], SOURCE)
+    gc.collect()
+    before = len(gc.get_objects())
+    for n in range(2000):
+        token = CURRENT_REQUEST.set(scope(f"{n:032x}", b"docker/27.0", "alice", 40000 + n))
+        try:
+            events.manifest_pulled("team/app", DIGEST, MANIFEST, 987, "v1")
+        finally:
+            CURRENT_REQUEST.reset(token)
+    assert len(gc.get_objects()) - before < 100
+    assert len(events.take_pulls()["all"]) == 2000
