@@ -228,9 +228,11 @@ def render(rounds: dict[str, list[Round]], options: argparse.Namespace, pressure
     labels = dict((key, label) for label, key in CASES)
     changes = "\n".join(
         f"| {labels[measured]} | {labels[baseline]} | "
-        f"{100 * (rate[measured] / rate[baseline] - 1):+.1f} % | "
-        f"{100 * (cpu[baseline] / cpu[measured] - 1):+.1f} % |"
+        f"{100 * statistics.median(rate_changes):+.1f} % | "
+        f"{100 * statistics.median(capacity_changes):+.1f} % | "
+        f"{', '.join(f'{100 * change:+.0f}' for change in capacity_changes)} |"
         for measured, baseline in PAIRS
+        for rate_changes, capacity_changes in [paired(rounds[measured], rounds[baseline])]
     )
     return f"""# Benchmarks: what pull events and pull counts cost
 
@@ -249,8 +251,12 @@ median of the rounds, then every round:
 | --- | ---: | --- | ---: | --- |
 {rows}
 
-| with | against | GETs/s | capacity (by CPU per GET) |
-| --- | --- | ---: | ---: |
+The change each round, measured case against its baseline (measured next to each other in
+the round), and the median of the rounds' changes: GETs per second, and capacity (the
+inverse of the CPU per GET):
+
+| with | against | GETs/s | capacity | capacity, every round (%) |
+| --- | --- | ---: | ---: | --- |
 {changes}
 
 The target (issue 9): with pull events and pull counts on, manifest GETs drop by at most 5 %.
@@ -258,16 +264,30 @@ Requests per second here measure the whole machine: wrk, the receiver and the re
 two CPUs with whatever else runs, and they wander by a fifth from round to round. The CPU the
 registry spends per GET does not depend on who else runs, and the GETs a registry can serve
 are inversely proportional to it when it is CPU-bound (as it is at 64 connections): the
-capacity column is that change. A pull event costs the GET a tuple appended in memory; the rest
-is the delivery round's: the pulls' JSON written to the outbox in batches and POSTed. A pull
-count is a dictionary update per GET and one UPDATE per repository every half second.
+capacity column is that change. The machine's drift from minute to minute moves both cases of
+a pair alike, so the pair's change within a round is steadier than the rounds' figures; it
+still wanders by a tenth or more, hence the many rounds and their median.
+
+A pull event costs the GET a few strings and numbers appended to a list; the rest is the
+delivery round's, every half second: each pull's JSON written (the parts that repeat from
+pull to pull written once) and POSTed to an endpoint that keeps up, or written to the outbox
+for one that fails. A pull count is a dictionary update per GET and one UPDATE per
+repository every half second.
 """
+
+
+def paired(measured: list[Round], baseline: list[Round]) -> tuple[list[float], list[float]]:
+    """Round by round, the measured case's change against its baseline: in GETs per second,
+    and in capacity (GETs a CPU-bound server can serve: the inverse of its CPU per GET)."""
+    rates = [m.rate / b.rate - 1 for m, b in zip(measured, baseline, strict=True)]
+    capacities = [b.cpu_us / m.cpu_us - 1 for m, b in zip(measured, baseline, strict=True)]
+    return rates, capacities
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=6)
-    parser.add_argument("--seconds", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=12)
+    parser.add_argument("--seconds", type=int, default=3)
     parser.add_argument("--no-write", action="store_true")
     options = parser.parse_args(argv)
     rounds = run(options)
