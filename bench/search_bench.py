@@ -147,7 +147,18 @@ def cases(words: list[str], names: list[str]) -> list[Case]:
             "/v1/search",
             False,
             lambda r: {"q": r.choice(_CONSONANTS) + r.choice(_VOWELS)},
-            "shorter than a trigram: every row is read",
+            "shorter than a trigram",
+        ),
+        Case(
+            "v1, anonymous, two characters no repository holds",
+            "/v1/search",
+            False,
+            # No syllable has two consonants but after n, r or s.
+            lambda r: {
+                "q": r.choice(_CONSONANTS.translate({ord(c): None for c in "nrs"}))
+                + r.choice(_CONSONANTS)
+            },
+            "where no index holds pairs, every row is read",
         ),
     ]
 

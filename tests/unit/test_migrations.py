@@ -52,15 +52,15 @@ def test_migrated_schema_matches_the_declared_tables(database_url: str) -> None:
 
 def _declarable(name: str | None, kind: str, _parents: object) -> bool:
     """All but what the migrations make for search and no Table declares: SQLite's FTS5 table
-    (and its shadow tables), PostgreSQL's searched text (0028) and pg_trgm indexes, the
-    expression index of names' last components (0016) and the indexes of names' components
-    (0025)."""
+    (and its shadow tables), PostgreSQL's searched text (0028), its pg_trgm indexes and its
+    index of character pairs (0030), the expression index of names' last components (0016)
+    and the indexes of names' components (0025)."""
     name = name or ""
     if kind == "table":
         return not name.startswith("repository_search")
     if kind == "column":
         return name != "search_text"  # PostgreSQL's searched text (0028)
-    searching = name.endswith("_trgm") or name in _NAME_COMPONENT_INDEXES
+    searching = name.endswith(("_trgm", "_bigrams")) or name in _NAME_COMPONENT_INDEXES
     return not (kind == "index" and searching)
 
 

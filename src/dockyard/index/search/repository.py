@@ -218,6 +218,7 @@ def _shape(dialect: str, readable: Readable, words: str, namespace: str | None) 
         in_namespace=namespace is not None,
         has_text=bool(words),
         trigram=len(words) >= TRIGRAM,
+        bigram=dialect == "postgresql" and len(words) == TRIGRAM - 1,
         squeezed=dialect == "postgresql" and squeezed != words and len(squeezed) >= TRIGRAM,
         segments=dialect == "postgresql" and SEGMENTS in words,
     )

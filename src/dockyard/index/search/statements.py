@@ -28,10 +28,12 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    Text,
     TextClause,
     and_,
     bindparam,
     case,
+    cast,
     column,
     false,
     func,
@@ -42,6 +44,7 @@ from sqlalchemy import (
     text,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import array
 
 from dockyard.index.repositories.repository import collaborations
 from dockyard.index.tables import repository_settings as settings
@@ -101,6 +104,7 @@ class Shape:
     in_namespace: bool  # the search is within one namespace
     has_text: bool  # a text is given
     trigram: bool  # the text is long enough for the trigram indexes
+    bigram: bool  # PostgreSQL: the text is two characters, as migration 0030's index holds
     squeezed: bool  # PostgreSQL: the text holds a separator, and squeezed is still a trigram
     segments: bool  # PostgreSQL: the text holds SEGMENTS
 
@@ -445,8 +449,15 @@ def _matching(shape: Shape) -> ColumnElement[bool]:
         )
     # Migration 0028's searched text: the columns lowercase already, so each row read costs no
     # lower() (about 1.5 microseconds a column), and one trigram index finds them all.
-    if not shape.trigram:
-        # Every row is read.
+    if shape.bigram:
+        # Exact: the searched text holds the two characters if one of its pairs is them.
+        texts = array([cast(words, Text)])
+        held: ColumnElement[bool] = func.dockyard_bigrams(_SEARCH_TEXT).op(
+            "@>", is_comparison=True
+        )(texts)
+    elif not shape.trigram:
+        # One character: every row is read (nearly every row holds it: the first 1,000
+        # matches come soon).
         held = func.strpos(_SEARCH_TEXT, words) > 0
     else:
         held = _holding(shape, _SEARCH_TEXT, lowercase=True)
