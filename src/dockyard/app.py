@@ -6,6 +6,7 @@ Server workers are separate processes: they rebuild the app from the settings th
 
 from __future__ import annotations
 
+import gc
 import os
 
 from starlette.types import ASGIApp
@@ -75,4 +76,10 @@ def app_from_environment() -> ASGIApp:
     settings = Settings.model_validate_json(os.environ[SETTINGS_VARIABLE])
     configure_logging(settings.log.level, settings.log.format)
     watch_supervisor()
-    return create_app(settings)
+    app = create_app(settings)
+    # What is built so far (the modules, the app, its routes and settings) lives as long as the
+    # worker: moved out of the collector's reach, a full collection traverses only what came
+    # after, instead of pausing every request in flight for 60-100 ms every few thousand.
+    gc.collect()
+    gc.freeze()
+    return app
