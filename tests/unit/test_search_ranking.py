@@ -98,7 +98,9 @@ def _expected(words: str, public_only: bool, wanted: int, offset: int) -> tuple[
 
 
 _TEXTS = st.one_of(
-    st.sampled_from([*WORDS, "n", "o", "r", "/n", "nor/", "r-a", "v-", "orv", "x_", "_y", "%"]),
+    st.sampled_from(
+        [*WORDS, "n", "o", "r", "/n", "nor/", "r-a", "v-", "orv", "x_", "_y", "%", "bc", "ed", "ze"]
+    ),
     st.text(alphabet="norvab-_/xyz", min_size=1, max_size=4),
 )
 
@@ -113,6 +115,7 @@ _TEXTS = st.one_of(
     limit=st.integers(1, 30),
     page=st.integers(0, 3),
     public_only=st.booleans(),
+    paired=st.sampled_from([0, 25, 10_000]),
 )
 def test_a_page_is_the_slice_of_every_match_by_rank_then_name(
     database: Database,
@@ -121,10 +124,13 @@ def test_a_page_is_the_slice_of_every_match_by_rank_then_name(
     limit: int,
     page: int,
     public_only: bool,
+    paired: int,
 ) -> None:
     monkeypatch.setattr(repository, "MAX_COUNTED", COMMON)
     monkeypatch.setattr(repository, "PROBED", PROBED)
     monkeypatch.setattr(repository, "WALKED", WALKED)
+    # SQLite finds two characters through its indexes of them, or by reading rows.
+    monkeypatch.setattr(repository, "PAIRED", paired)
     readable = Readable(not public_only, True, frozenset(), None)
     offset = page * limit
     with database.engine.begin() as connection:
@@ -167,3 +173,34 @@ def test_a_text_is_found_within_a_column_never_across_two(
         )
         connection.rollback()
     assert (total, [hit.name for hit in hits]) == (len(found), found)
+
+
+@pytest.mark.parametrize("paired", [0, 10_000])
+def test_two_characters_are_found_wherever_a_column_holds_them_in_any_case(
+    database: Database, monkeypatch: pytest.MonkeyPatch, paired: int
+) -> None:
+    """A column that is the two characters, ends with them or holds them; never two columns
+    that hold one each, side by side. SQLite finds them through its indexes of trigrams and
+    of columns' last characters (migration 0032) when few rows hold them, else by reading."""
+    monkeypatch.setattr(repository, "PAIRED", paired)
+    base = {**ROWS[0], "namespace": "dock", "visibility": "public"}
+    texts = {
+        "dock/whole": ("QZ", ""),
+        "dock/end": ("The end: Qz", ""),
+        "dock/full-end": ("", "Line one.\nLine two qZ"),
+        "dock/inside-qzt": ("", ""),
+        "dock/across": ("ends in q", "z starts this"),
+        "dock/name-endq": ("z, then", ""),
+    }
+    rows = [
+        {**base, "name": name, "description": description, "full_description": full}
+        for name, (description, full) in texts.items()
+    ]
+    with database.engine.connect() as connection:
+        connection.execute(insert(repository_settings), rows)
+        total, hits = repository.find(
+            connection, Readable(True, True, frozenset(), None), "qz", None, "relevance", 25, 0
+        )
+        connection.rollback()
+    found = ["dock/end", "dock/full-end", "dock/inside-qzt", "dock/whole"]
+    assert (total, sorted(hit.name for hit in hits)) == (4, found)

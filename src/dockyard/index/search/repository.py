@@ -41,6 +41,13 @@ PROBED = 2_000
 # all the same. (PostgreSQL reads each walked name's row from the table: some two letters
 # took 55 instead of 8 ms; it keeps the windows.)
 WALKED = 10_000
+# SQLite, a two-character text: found through migration 0032's indexes when they hold fewer
+# than this many rows for it (a row once per trigram starting with it, and once per column ending
+# with it), else by reading rows until MAX_COUNTED hold it. Either costs about a microsecond a
+# row: through the indexes, every row they hold; reading, 35-45 ms for 100,000 rows over the
+# share that hold the text. They cost the same, about 8 ms, near 8,000 rows (a pair that few
+# hold: 30-45 -> 0.5-1 ms; docs/decisions/0016-search-speed.md).
+PAIRED = 8_000
 
 
 # SET LOCAL, all in one round trip, and the search generation and the text's shared one
@@ -74,8 +81,9 @@ def find(
     """How many repositories match (counted up to MAX_COUNTED), and those of one page in
     `order`; a page past MAX_COUNTED is empty."""
     dialect = connection.dialect.name
-    shape = _shape(dialect, readable, words, namespace)
     values = _values(readable, words, namespace)
+    pairs = dialect == "sqlite" and len(words) == TRIGRAM - 1 and _rare_pair(connection, values)
+    shape = _shape(dialect, readable, words, namespace, pairs)
     # Pages stop at MAX_COUNTED: no query ever needs more than the first `wanted` in order.
     wanted = min(offset + limit, MAX_COUNTED)
     if not words:
@@ -173,6 +181,21 @@ def _first_by_name(
     return _rows(connection, rank.walked, values, wanted, 0)
 
 
+def _rare_pair(connection: Connection, values: dict[str, Any]) -> bool:
+    """SQLite, a two-character text: whether fewer than PAIRED rows have a trigram that starts
+    with it or a column that ends with it; if so, `values` get those trigrams as the FTS5
+    query `pairs`."""
+    terms = connection.execute(statements.pair_terms(), values).all()
+    held = sum(doc for _, doc in terms)
+    if held >= PAIRED:
+        return False
+    if held + connection.execute(statements.pair_ends(), values).scalar_one() >= PAIRED:
+        return False
+    # With no trigram, the text alone: FTS5 finds nothing for a text shorter than one.
+    values["pairs"] = " OR ".join(_phrase(term) for term, _ in terms) or _phrase(values["words"])
+    return True
+
+
 def _rows(
     connection: Connection, statement: Select[Any], values: dict[str, Any], wanted: int, offset: int
 ) -> list[Any]:
@@ -207,7 +230,9 @@ def _found(rows: list[Any]) -> list[Found]:
     ]
 
 
-def _shape(dialect: str, readable: Readable, words: str, namespace: str | None) -> Shape:
+def _shape(
+    dialect: str, readable: Readable, words: str, namespace: str | None, pairs: bool
+) -> Shape:
     squeezed = _squeezed(words)
     return Shape(
         dialect=dialect,
@@ -219,6 +244,7 @@ def _shape(dialect: str, readable: Readable, words: str, namespace: str | None) 
         has_text=bool(words),
         trigram=len(words) >= TRIGRAM,
         bigram=dialect == "postgresql" and len(words) == TRIGRAM - 1,
+        pairs=pairs,
         squeezed=dialect == "postgresql" and squeezed != words and len(squeezed) >= TRIGRAM,
         segments=dialect == "postgresql" and SEGMENTS in words,
     )
@@ -242,6 +268,7 @@ def _values(readable: Readable, words: str, namespace: str | None) -> dict[str, 
         "bound": MAX_COUNTED,
         "counted": MAX_COUNTED + (0 if _public_only(readable) else PRIVATE_ALLOWANCE),
         "probed": PROBED,
+        "paired": PAIRED,
     }
 
 

@@ -9,7 +9,8 @@ running them (docs/decisions/0016-search-speed.md).
 Parameters, by name: `words` (the text, lowercase), `ends` / `starts` / `component` /
 `anywhere` (LIKE patterns: the name ends with `/words`, starts with them, has a component
 starting with them, holds them), `following` (the least text after every text that starts
-with `words`), `phrase` (SQLite's FTS5 query), `squeezed` (PostgreSQL: a LIKE
+with `words`), `phrase` (SQLite's FTS5 query), `pairs` (SQLite: an FTS5 query of the trigrams
+that start with a two-character text), `squeezed` (PostgreSQL: a LIKE
 pattern of the text without separators), `namespace`, `namespaces`, `collaborator` (the
 caller's user id), `bound` (MAX_COUNTED), `counted` (how many matches a first pass reads),
 `probed` (PROBED), and each statement's `limit` and `offset`.
@@ -83,6 +84,13 @@ _SEPARATORS_SQL = literal_column(f"'{SEPARATORS}'", String)
 _fts = table("repository_search", column("rowid"))
 _SEARCH_TEXT = literal_column("repository_settings.search_text", String)  # PostgreSQL (0028)
 _fts_names = table("repository_search_names", column("rowid"))  # names alone (migration 0027)
+# SQLite: the trigram table's terms (migration 0032), and the columns' last two characters as
+# its indexes hold them.
+_fts_terms = table("repository_search_terms", column("term"), column("doc"))
+LAST_PAIRS = tuple(
+    literal_column(f"lower(substr(repository_settings.{name}, -2))", String)
+    for name in ("name", "description", "full_description")
+)
 # Names of three components and of four or more, as migration 0025's partial indexes name them
 # (the same expressions, letter for letter, or the indexes are not used).
 _SLASHES = "length(repository_settings.name) - length(replace(repository_settings.name, '/', ''))"
@@ -105,6 +113,7 @@ class Shape:
     has_text: bool  # a text is given
     trigram: bool  # the text is long enough for the trigram indexes
     bigram: bool  # PostgreSQL: the text is two characters, as migration 0030's index holds
+    pairs: bool  # SQLite: the text is two characters few hold, found as migration 0032 says
     squeezed: bool  # PostgreSQL: the text holds a separator, and squeezed is still a trigram
     segments: bool  # PostgreSQL: the text holds SEGMENTS
 
@@ -365,6 +374,10 @@ def _bound() -> Any:
     return bindparam("bound", type_=Integer)
 
 
+def _paired() -> Any:
+    return bindparam("paired", type_=Integer)
+
+
 def _some_matches(shape: Shape) -> Select[Any]:
     """Up to `counted` allowed repositories that hold the text, in no order: what orders them,
     and their visibility."""
@@ -437,16 +450,22 @@ def _matching(shape: Shape) -> ColumnElement[bool]:
         if shape.trigram:
             found = select(_fts.c.rowid).where(text("repository_search MATCH :phrase"))
             return settings.c.id.in_(found)
-        # Every row is read. SQLite's LIKE ignores the case of ASCII letters, as its lower()
-        # folds only those: the same matches, without a lowered copy of every description
-        # (a two-letter text's first 1,000 matches: 6 ms where instr(lower(...)) took 18).
+        # SQLite's LIKE ignores the case of ASCII letters, as its lower() folds only those: the
+        # same matches, without a lowered copy of every description (a two-letter text's first
+        # 1,000 matches: 6 ms where instr(lower(...)) took 18).
         anywhere = bindparam("anywhere", type_=String)
-        return or_(
+        liked = or_(
             *(
                 column.like(anywhere, escape="\\")
                 for column in (settings.c.name, settings.c.description, settings.c.full_description)
             )
         )
+        if not shape.pairs:
+            return liked  # every row is read, until the first `counted` matches
+        # The rows with a trigram that starts with the pair, or a column that ends with it;
+        # LIKE then keeps those that hold it as it does (FTS5 also folds non-ASCII letters).
+        started = select(_fts.c.rowid).where(text("repository_search MATCH :pairs"))
+        return and_(or_(settings.c.id.in_(started), *(end == words for end in LAST_PAIRS)), liked)
     # Migration 0028's searched text: the columns lowercase already, so each row read costs no
     # lower() (about 1.5 microseconds a column), and one trigram index finds them all.
     if shape.bigram:
@@ -495,6 +514,30 @@ def _holding(
         indexed.like(bindparam("squeezed"), escape="\\"),
         func.strpos(lowered, bindparam("words", type_=String)) > 0,
     )
+
+
+@cache
+def pair_terms() -> Select[Any]:
+    """SQLite: the trigrams that start with a two-character text (`words` up to `following`),
+    and in how many rows each is."""
+    terms = _fts_terms.c
+    return select(terms.term, terms.doc).where(
+        terms.term >= bindparam("words", type_=String),
+        terms.term < bindparam("following", type_=String),
+    )
+
+
+@cache
+def pair_ends() -> Select[Any]:
+    """SQLite: how many columns end with a two-character text, up to `paired` per column."""
+    words = bindparam("words", type_=String)
+    counts = [
+        select(func.count())
+        .select_from(select(settings.c.id).where(end == words).limit(_paired()).subquery())
+        .scalar_subquery()
+        for end in LAST_PAIRS
+    ]
+    return select(counts[0] + counts[1] + counts[2])
 
 
 def _not_in_name(shape: Shape) -> ColumnElement[bool]:
