@@ -94,14 +94,16 @@ def find(
         return _total(_rows(connection, page, values, 1, 0)), []  # the count rides along
     # Common texts are remembered for whoever sees every public repository (common.py).
     remembers = namespace is None and (readable.public or readable.everything)
-    if dialect == "postgresql" and shape.trigram:
+    if dialect == "postgresql" and (shape.trigram or shape.bigram):
         # The planner prices `lower(...) LIKE` as nearly free and reads the whole table rather
         # than the trigram indexes for a text in a few thousand rows: 130 ms instead of 10. A
         # table read all the same then costs 10^10 to the planner, which would compile the
         # statement (JIT, 40-600 ms) for that price: off too, for this transaction only. And
         # once psycopg has prepared a statement (its fifth run on a connection), its plan is
         # kept: planning anew for every search cost 0.3-1.4 ms a statement (a rank's windows:
-        # 1.4 ms, more than running them), for plans that differed in estimates only.
+        # 1.4 ms, more than running them), for plans that differed in estimates only. The
+        # same for two characters (0030's index of pairs): 114 pairs' searches, median 6.3-7.6
+        # -> 5.2-6.1 ms in process, first passes 12.1-12.9 -> 9.1-10.5.
         settings = connection.execute(_PLANNER_SETTINGS, {"words": words, "bound": MAX_COUNTED})
         generation, shared = settings.one()[-2:]
     elif remembers:
