@@ -204,3 +204,24 @@ def test_two_characters_are_found_wherever_a_column_holds_them_in_any_case(
         connection.rollback()
     found = ["dock/end", "dock/full-end", "dock/inside-qzt", "dock/whole"]
     assert (total, sorted(hit.name for hit in hits)) == (4, found)
+
+
+def test_names_holding_two_characters_are_found_through_their_trigrams_and_their_ends(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many matches (MAX_COUNTED lowered to 2), so name matches come first, rank by rank, and
+    the probe of the first names finds none (PROBED lowered to 1): SQLite finds the names that
+    hold the two characters through the trigrams that start with them, and the names that end
+    with them through migration 0032's index."""
+    monkeypatch.setattr(repository, "MAX_COUNTED", 2)
+    monkeypatch.setattr(repository, "PROBED", 1)
+    base = {**ROWS[0], "namespace": "dock", "visibility": "public", "full_description": ""}
+    texts = {"dock/inside-qzt": "", "dock/name-qz": "", "dock/end": "Ends in qz", "dock/b": "qz"}
+    rows = [{**base, "name": name, "description": text} for name, text in texts.items()]
+    with database.engine.connect() as connection:
+        connection.execute(insert(repository_settings), rows)
+        total, hits = repository.find(
+            connection, Readable(True, True, frozenset(), None), "qz", None, "relevance", 25, 0
+        )
+        connection.rollback()
+    assert (total, [hit.name for hit in hits]) == (2, ["dock/inside-qzt", "dock/name-qz"])

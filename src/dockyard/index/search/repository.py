@@ -185,17 +185,16 @@ def _first_by_name(
 
 def _rare_pair(connection: Connection, values: dict[str, Any]) -> bool:
     """SQLite, a two-character text: whether fewer than PAIRED rows have a trigram that starts
-    with it or a column that ends with it; if so, `values` get those trigrams as the FTS5
-    query `pairs`."""
+    with it or a column that ends with it. `values` get those trigrams as the FTS5 query
+    `pairs` (for the names that hold the text, whether rare or not)."""
     terms = connection.execute(statements.pair_terms(), values).all()
-    held = sum(doc for _, doc in terms)
-    if held >= PAIRED:
-        return False
-    if held + connection.execute(statements.pair_ends(), values).scalar_one() >= PAIRED:
-        return False
     # With no trigram, the text alone: FTS5 finds nothing for a text shorter than one.
     values["pairs"] = " OR ".join(_phrase(term) for term, _ in terms) or _phrase(values["words"])
-    return True
+    held: int = sum(doc for _, doc in terms)
+    if held >= PAIRED:
+        return False
+    ends: int = connection.execute(statements.pair_ends(), values).scalar_one()
+    return held + ends < PAIRED
 
 
 def _rows(
@@ -247,6 +246,7 @@ def _shape(
         trigram=len(words) >= TRIGRAM,
         bigram=dialect == "postgresql" and len(words) == TRIGRAM - 1,
         pairs=pairs,
+        paired_names=dialect == "sqlite" and len(words) == TRIGRAM - 1,
         squeezed=dialect == "postgresql" and squeezed != words and len(squeezed) >= TRIGRAM,
         segments=dialect == "postgresql" and SEGMENTS in words,
     )
