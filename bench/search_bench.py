@@ -158,7 +158,7 @@ def cases(words: list[str], names: list[str]) -> list[Case]:
                 "q": r.choice(_CONSONANTS.translate({ord(c): None for c in "nrs"}))
                 + r.choice(_CONSONANTS)
             },
-            "where no index holds pairs, every row is read",
+            "a rare pair: what no index of pairs finds is read row by row",
         ),
     ]
 
@@ -377,9 +377,10 @@ own kept-alive connection, the cases taking turns request by request (so that th
 machine's changing load falls on all alike), after {WARM_UP} rounds to warm up; latency at the
 client, in milliseconds. The target
 is a p95 under {TARGET_MS:.0f} ms. Texts of three characters or more go through the trigram
-indexes (docs/decisions/0014-search.md); matches are counted up to 1,000, and past that only the
-name matches are ranked (docs/decisions/0016-search-speed.md); stars and pulls are 0 until the
-catalogue counts them, so those sorts cost what the name order costs.
+indexes (docs/decisions/0014-search.md), texts of two through indexes of pairs; matches are
+counted up to 1,000, and past that only the name matches are ranked
+(docs/decisions/0016-search-speed.md); stars and pulls are 0 until the catalogue counts them,
+so those sorts cost what the name order costs.
 
 {table(results, notes)}
 
@@ -395,7 +396,7 @@ def write(section: str) -> None:
     start = text.find("## Search\n")
     if start >= 0:
         end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1 :] if end >= 0 else "")
+        text = text[:start] + section + ("\n" + text[end + 1 :] if end >= 0 else "")
     else:
         text = text.rstrip("\n") + "\n\n" + section
     DOCS.write_text(text)
