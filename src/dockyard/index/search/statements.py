@@ -13,7 +13,7 @@ with `words`), `phrase` (SQLite's FTS5 query), `pairs` (SQLite: an FTS5 query of
 that start with a two-character text), `squeezed` (PostgreSQL: a LIKE
 pattern of the text without separators), `namespace`, `namespaces`, `collaborator` (the
 caller's user id), `bound` (MAX_COUNTED), `counted` (how many matches a first pass reads),
-`probed` (PROBED), and each statement's `limit` and `offset`.
+`probed` (PROBED), `paired` (PAIRED), and each statement's `limit` and `offset`.
 """
 
 from __future__ import annotations
