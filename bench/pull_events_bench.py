@@ -230,6 +230,8 @@ def render(rounds: dict[str, list[Round]], options: argparse.Namespace, pressure
         f"| {labels[measured]} | {labels[baseline]} | "
         f"{100 * statistics.median(rate_changes):+.1f} % | "
         f"{100 * statistics.median(capacity_changes):+.1f} % | "
+        f"{100 * statistics.fmean(capacity_changes):+.1f} "
+        f"± {100 * _error(capacity_changes):.1f} % | "
         f"{', '.join(f'{100 * change:+.0f}' for change in capacity_changes)} |"
         for measured, baseline in PAIRS
         for rate_changes, capacity_changes in [paired(rounds[measured], rounds[baseline])]
@@ -253,10 +255,11 @@ median of the rounds, then every round:
 
 The change each round, measured case against its baseline (measured next to each other in
 the round), and the median of the rounds' changes: GETs per second, and capacity (the
-inverse of the CPU per GET):
+inverse of the CPU per GET); for capacity also the mean of the rounds' changes with its
+standard error:
 
-| with | against | GETs/s | capacity | capacity, every round (%) |
-| --- | --- | ---: | ---: | --- |
+| with | against | GETs/s | capacity | capacity, mean | capacity, every round (%) |
+| --- | --- | ---: | ---: | ---: | --- |
 {changes}
 
 The target (issue 9): with pull events and pull counts on, manifest GETs drop by at most 5 %.
@@ -274,6 +277,11 @@ pull to pull written once) and POSTed to an endpoint that keeps up, or written t
 for one that fails. A pull count is a dictionary update per GET and one UPDATE per
 repository every half second.
 """
+
+
+def _error(changes: list[float]) -> float:
+    """The standard error of the changes' mean."""
+    return statistics.stdev(changes) / len(changes) ** 0.5 if len(changes) > 1 else 0.0
 
 
 def paired(measured: list[Round], baseline: list[Round]) -> tuple[list[float], list[float]]:
