@@ -19,7 +19,8 @@ down_revision = "0031"
 branch_labels = None
 depends_on = None
 
-# The expressions are dockyard.index.search.statements.LAST_PAIRS', letter for letter.
+# The expressions are dockyard.index.search.statements.LAST_PAIRS, letter for letter (there
+# with the table's name before the column).
 _LAST_PAIRS = {
     f"ix_repository_settings_{column}_last_pair": f"lower(substr({column}, -2))"
     for column in ("name", "description", "full_description")
