@@ -10,7 +10,12 @@ drift of a shared machine falls on all alike:
     that reads each request and answers 202 (as cheap as a receiver can be, but on the same
     CPUs as the registry);
   - index mode (the default `make serve`), GETs with an anonymous pull token, with pull counts
-    on (the default) and off (`index.pull_counts: false`).
+    on (the default) and off (`index.pull_counts: false`);
+  - a second server without endpoint, the control: what two identical servers differ by.
+
+A server process keeps an offset of its own for its whole life (up to a tenth: its hash seed,
+its memory's layout), so the servers are started afresh every few rounds (`--restart-every`)
+and the offsets average out over the instances.
 
 It prints the table and writes docs/benchmarks-events.md (`--no-write` to skip). The issue's
 target: with pull events and pull counts on, manifest GETs drop by at most 5 %.
@@ -172,12 +177,14 @@ def group_cpu_seconds(leader: int) -> float:
 
 CASES = [
     ("auth none, no endpoint", "none"),
+    ("auth none, no endpoint (control: a second, identical server)", "control"),
     ("auth none, every pull event sent", "events-all"),
     ("auth none, one pull event in ten sent", "events-tenth"),
     ("index mode, pull counts off", "index-uncounted"),
     ("index mode, pull counts on (default)", "index-counted"),
 ]
 PAIRS = [  # (measured, baseline)
+    ("control", "none"),
     ("events-all", "none"),
     ("events-tenth", "none"),
     ("index-counted", "index-uncounted"),
@@ -188,27 +195,18 @@ def run(options: argparse.Namespace) -> dict[str, list[Round]]:
     rounds: dict[str, list[Round]] = {key: [] for _, key in CASES}
     with TemporaryDirectory(prefix="dockyard-pull-bench-") as temp, cheap_receiver() as url:
         work = Path(temp)
-        index_env = {"DOCKYARD_AUTH__MODE": "index", "DOCKYARD_ADMIN_PASSWORD": ADMIN_PASSWORD}
-        servers = {
-            "none": start(work, "none", {}),
-            "events-all": start(work, "events-all", {}, notifications(url, 1.0)),
-            "events-tenth": start(work, "events-tenth", {}, notifications(url, 0.1)),
-            "index-uncounted": start(
-                work, "index-uncounted", {**index_env, "DOCKYARD_INDEX__PULL_COUNTS": "false"}
-            ),
-            "index-counted": start(work, "index-counted", index_env),
-        }
+        servers: dict[str, Server] = {}
+        bearers: dict[str, str | None] = {}
         try:
-            bearers: dict[str, str | None] = {}
-            for key, server in servers.items():
-                if key.startswith("index"):
-                    bearers[key] = push_as_admin(server)
-                else:
-                    push_small_image(server, REPOSITORY)
-                    bearers[key] = None
-            order = list(servers)
             for number in range(options.rounds):
+                if number % options.restart_every == 0:
+                    for server in servers.values():
+                        server.stop()
+                    servers.clear()
+                    log(f"fresh servers from round {number + 1}")
+                    bearers = start_all(work, url, number, servers)
                 log(f"round {number + 1} of {options.rounds}")
+                order = list(servers)
                 for key in order if number % 2 == 0 else reversed(order):
                     if bearers[key] is not None:
                         # A token lasts minutes, fewer than many rounds: a fresh one each
@@ -220,6 +218,32 @@ def run(options: argparse.Namespace) -> dict[str, list[Round]]:
             for server in servers.values():
                 server.stop()
     return rounds
+
+
+def start_all(
+    work: Path, url: str, number: int, servers: dict[str, Server]
+) -> dict[str, str | None]:
+    """A fresh server for every case into `servers` (as each starts: the caller stops them
+    whatever happens), the small image pushed to each; the bearer token to GET it with, by
+    case (None: no token needed). `number` keeps their directories apart."""
+    index_env = {"DOCKYARD_AUTH__MODE": "index", "DOCKYARD_ADMIN_PASSWORD": ADMIN_PASSWORD}
+    settings: dict[str, tuple[dict[str, str], str | None]] = {
+        "none": ({}, None),
+        "control": ({}, None),
+        "events-all": ({}, notifications(url, 1.0)),
+        "events-tenth": ({}, notifications(url, 0.1)),
+        "index-uncounted": ({**index_env, "DOCKYARD_INDEX__PULL_COUNTS": "false"}, None),
+        "index-counted": (index_env, None),
+    }
+    bearers: dict[str, str | None] = {}
+    for key, (env, config) in settings.items():
+        servers[key] = server = start(work, f"{key}-{number}", env, config)
+        if key.startswith("index"):
+            bearers[key] = push_as_admin(server)
+        else:
+            push_small_image(server, REPOSITORY)
+            bearers[key] = None
+    return bearers
 
 
 def render(rounds: dict[str, list[Round]], options: argparse.Namespace, pressure: str) -> str:
@@ -245,7 +269,8 @@ def render(rounds: dict[str, list[Round]], options: argparse.Namespace, pressure
 
 Written by `make bench-events` (`bench/pull_events_bench.py`); rerun it to refresh this file.
 Last run: {datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}; {options.rounds} rounds of
-{options.seconds} s per server, the servers taking turns (the order flipped every round).
+{options.seconds} s per server, the servers taking turns (the order flipped every round),
+started afresh every {options.restart_every} rounds.
 CPU pressure from all work (PSI `some avg60`) when the run ended: {pressure or "unknown"}.
 
 Machine: {machine_note()}. wrk, the registries and the event receiver share its CPUs.
@@ -274,7 +299,10 @@ registry spends per GET does not depend on who else runs, and the GETs a registr
 are inversely proportional to it when it is CPU-bound (as it is at 64 connections): the
 capacity column is that change. The machine's drift from minute to minute moves both cases of
 a pair alike, so the pair's change within a round is steadier than the rounds' figures; it
-still wanders by a tenth or more, hence the many rounds and their median.
+still wanders by a tenth or more, hence the many rounds and their median. A server process
+also keeps an offset of its own for its whole life (its hash seed, its memory's layout: up to
+a tenth between two identical servers), hence fresh servers every few rounds; the control row
+(two servers with the same settings) shows what is left of it and of the drift.
 
 A pull event costs the GET a few strings and numbers appended to a list; the rest is the
 delivery round's, every half second: each pull's JSON written (the parts that repeat from
@@ -302,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     # Rounds of a few seconds wander by a tenth: 12 gave a standard error of 3-4 %, 30 about 1.5.
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--seconds", type=int, default=3)
+    parser.add_argument("--restart-every", type=int, default=5, help="rounds per server process")
     parser.add_argument("--no-write", action="store_true")
     options = parser.parse_args(argv)
     rounds = run(options)
