@@ -7,7 +7,8 @@ from __future__ import annotations
 import gc
 import json
 import re
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -119,3 +120,68 @@ def test_noted_pulls_keep_nothing_the_garbage_collector_traces() -> None:
             CURRENT_REQUEST.reset(token)
     assert len(gc.get_objects()) - before < 100
     assert len(events.take_pulls()["all"]) == 2000
+
+
+def test_a_pull_event_has_the_time_of_its_get_to_the_microsecond() -> None:
+    events = EventLog([EndpointSettings(name="all", url="http://a.example/")], SOURCE)
+    windows = []
+    for n in range(200):
+        token = CURRENT_REQUEST.set(scope(f"{n:032x}", b"docker/27.0", "alice", 40000 + n))
+        try:
+            before = time.time_ns() // 1000
+            events.manifest_pulled("team/app", DIGEST, MANIFEST, 987, "v1")
+            windows.append((before, time.time_ns() // 1000))
+        finally:
+            CURRENT_REQUEST.reset(token)
+    for body, (before, after) in zip(events.take_pulls()["all"], windows, strict=True):
+        stamp = datetime.strptime(json.loads(body)["timestamp"], "%Y-%m-%dT%H:%M:%S.%fZ")
+        moment = stamp.replace(tzinfo=UTC)
+        micros = (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+        assert before <= micros <= after
+
+
+def test_each_endpoint_gets_the_media_types_it_wants_in_the_order_pulled() -> None:
+    endpoints = [
+        EndpointSettings(name="all", url="http://a.example/"),
+        EndpointSettings(
+            name="manifests", url="http://b.example/", ignore={"mediatypes": [BLOB_MEDIA_TYPE]}
+        ),
+    ]
+    events = EventLog(endpoints, SOURCE)
+    for n in range(6):
+        token = CURRENT_REQUEST.set(scope(f"{n:032x}", b"docker/27.0", None, 40000 + n))
+        try:
+            if n % 2:
+                events.blob_pulled("team/app", DIGEST, 1234)
+            else:
+                events.manifest_pulled("team/app", DIGEST, MANIFEST, 987, "v1")
+        finally:
+            CURRENT_REQUEST.reset(token)
+    taken = {
+        name: [json.loads(body) for body in bodies] for name, bodies in events.take_pulls().items()
+    }
+    assert [e["request"]["id"] for e in taken["all"]] == [f"{n:032x}" for n in range(6)]
+    assert [e["request"]["id"] for e in taken["manifests"]] == [f"{n:032x}" for n in (0, 2, 4)]
+    assert {e["target"]["mediaType"] for e in taken["manifests"]} == {MANIFEST}
+    # One writer for both: an event sent to two endpoints is the same event (its id too).
+    assert taken["manifests"] == taken["all"][0::2]
+    assert len({e["id"] for e in taken["all"]}) == 6
+
+
+def test_pulls_only_endpoints_ignore_are_not_written() -> None:
+    endpoints = [
+        EndpointSettings(
+            name="manifests", url="http://b.example/", ignore={"mediatypes": [BLOB_MEDIA_TYPE]}
+        )
+    ]
+    events = EventLog(endpoints, SOURCE)
+    for n in range(4):
+        token = CURRENT_REQUEST.set(scope(f"{n:032x}", b"docker/27.0", None, 40000 + n))
+        try:
+            events.blob_pulled("team/app", DIGEST, 1234)
+            events.manifest_pulled("team/app", DIGEST, MANIFEST, 987, "v1")
+        finally:
+            CURRENT_REQUEST.reset(token)
+    (bodies,) = events.take_pulls().values()
+    assert [json.loads(body)["target"]["mediaType"] for body in bodies] == [MANIFEST] * 4
+    assert events.take_pulls() == {}

@@ -4,10 +4,13 @@ node that recorded it, written as Distribution's notification JSON."""
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
 from starlette.types import Scope
@@ -117,15 +120,12 @@ class Target:
         return target
 
 
-# What a GET keeps of a pull until the delivery round writes its event (EventLog): when; the
-# request's id, client address ("host:port"), actor, user agent, host and scheme; the
-# repository, digest, media type, size, tag and kind ("manifests" or "blobs"). Strings and
-# numbers only: kept in one flat list, a GET leaves no new object for the garbage collector to
-# trace (an object a GET kept made every GET pay for collections, 3-7 µs of it with every pull
-# sent).
-NotedPull = tuple[
-    float, str, str, str | None, bytes, bytes, str, str, str, str, int, str | None, str
-]
+# What a GET keeps of a pull until the delivery round writes its event (EventLog), in this
+# order: when (time.time_ns()); the request's id, client address ("host:port"), actor (or None),
+# user agent and host (bytes) and scheme; the repository, digest, media type, size, tag (or
+# None) and kind ("manifests" or "blobs"). Strings and numbers only: kept in one flat list, a
+# GET leaves no new object for the garbage collector to trace (an object a GET kept made every
+# GET pay for collections, 3-7 µs of it with every pull sent).
 NOTED_FIELDS = 13
 
 
@@ -160,8 +160,6 @@ class EventWriter:
         self._quoted: dict[str, str] = {}
         self._targets: dict[tuple[Target, str], str] = {}
         self._pull_constants: dict[tuple[Any, ...], tuple[str, str]] = {}
-        self._second = -1
-        self._second_text = ""
 
     def event(
         self, action: str, target: Target, origin: Origin | None, moment: datetime
@@ -190,44 +188,65 @@ class EventWriter:
         )
         return NewEvent(event_id, action, moment, body)
 
-    def pull(self, noted: NotedPull, random_hex: str) -> str:
-        """A pull event's JSON, from what a GET noted (EventLog): the same JSON as `event`,
-        written for speed, as thousands a second may come. Pulls of one target by one client
-        differ only in their id, time, request id and address: the rest is written once per
-        writer. `random_hex`: 32 random hex digits for the id."""
-        constant = self._pull_constants.get(noted[3:])
-        if constant is None:
-            constant = self._pull_constant(noted)
-        middle, end = constant
-        moment = noted[0]
-        second = int(moment)
-        if second != self._second:
-            self._second = second
-            self._second_text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        h = random_hex
-        # A version 4 UUID: 120 random bits (the variant's first hex digit fixed at 8); the
-        # time to the microsecond; the request's id and the client's address, as the server
-        # gave them (no character in them needs escaping).
-        return (
-            f'{{"id":"{h[:8]}-{h[8:12]}-4{h[13:16]}-8{h[17:20]}-{h[20:32]}",'
-            f'"timestamp":"{self._second_text}.{int((moment - second) * 1e6):06d}Z'
-            f'{middle}{noted[1]}","addr":"{noted[2]}",{end}'
+    def pulls(self, noted: list[Any]) -> list[str]:
+        """The JSON of every pull in `noted` (NOTED_FIELDS items each, one after the other, as
+        EventLog keeps them), in order: the same JSON as `event`, written for speed, as
+        thousands a second may come. Pulls of one target by one client differ only in their
+        id, time, request id and address: the rest is written once per writer, and each
+        event is its pieces joined, pull after pull in C (`map`), with no Python line run per
+        pull (an f-string per pull cost twice as much)."""
+        step = NOTED_FIELDS
+        count = len(noted) // step
+        # (subject, user agent, host, scheme, name, digest, media type, size, tag, kind)
+        keys = list(zip(*(noted[field::step] for field in range(3, step)), strict=True))
+        constants = self._pull_constants
+        for key in set(keys) - constants.keys():
+            constants[key] = self._pull_constant(key)
+        parts = list(map(constants.__getitem__, keys))
+        # Times in nanoseconds as text: the seconds are all but the last nine digits, the
+        # microseconds the six before the last three (slices, cheaper than arithmetic).
+        times = list(map(str, noted[0::step]))
+        seconds = list(map(itemgetter(slice(None, -9)), times))
+        texts = {second: self._second_text(int(second)) for second in set(seconds)}
+        # Version 4 UUIDs: 72 random bits for this batch, then a count from a random start
+        # (unique within the batch; batches differ in their random bits), written as the
+        # last 12 digits of hex(2**48 + count).
+        bits = os.urandom(15).hex()
+        first = 2**48 + int(bits[18:], 16) % (2**48 - count)
+        prefix = f'{{"id":"{bits[:8]}-{bits[8:12]}-4{bits[12:15]}-8{bits[15:18]}-'
+        # The request's id and the client's address go in as the server gave them: no
+        # character in them needs escaping.
+        pieces = zip(
+            repeat(prefix),
+            map(itemgetter(slice(3, None)), map(hex, range(first, first + count))),
+            repeat('","timestamp":"'),
+            map(texts.__getitem__, seconds),
+            map(itemgetter(slice(-9, -3)), times),
+            map(itemgetter(0), parts),
+            noted[1::step],
+            repeat('","addr":"'),
+            noted[2::step],
+            map(itemgetter(1), parts),
         )
+        return list(map("".join, pieces))
 
-    def _pull_constant(self, noted: NotedPull) -> tuple[str, str]:
+    def _second_text(self, second: int) -> str:
+        """A second's time as the timestamps write it, up to the decimal point."""
+        return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+
+    def _pull_constant(self, key: tuple[Any, ...]) -> tuple[str, str]:
         """What the JSON of a pull holds between its time and request id, and after its
         address: the same for every pull of one target by one client."""
-        _, _, _, subject, useragent, host, scheme, name, digest, media_type, size, tag, kind = noted
+        subject, useragent, host, scheme, name, digest, media_type, size, tag, kind = key
         base_url = f"{scheme}://{host.decode('latin-1')}" if host else ""
         target = Target(name, digest, media_type, size, tag, kind=kind)
         actor = {} if subject is None else {"name": subject}
-        constant = self._pull_constants[noted[3:]] = (
-            f'","action":"pull","target":{_compact(target.to_json(base_url))},"request":{{"id":"',
-            f'"host":{_compact(host.decode("latin-1"))},"method":"GET",'
+        return (
+            f'Z","action":"pull","target":{_compact(target.to_json(base_url))},"request":{{"id":"',
+            f'","host":{_compact(host.decode("latin-1"))},"method":"GET",'
             f'"useragent":{_compact(useragent.decode("latin-1"))}}},"actor":{_compact(actor)},'
             f'"source":{self._source}}}',
         )
-        return constant
 
     def _quote(self, text: str) -> str:
         quoted = self._quoted.get(text)

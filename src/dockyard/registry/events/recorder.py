@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import random
 import socket
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection
@@ -28,7 +27,6 @@ from dockyard.registry.events.model import (
     REQUEST_ID_KEY,
     EventWriter,
     NewEvent,
-    NotedPull,
     Origin,
     Source,
     Target,
@@ -68,7 +66,7 @@ class EventLog:
         self._noted_share = max(
             (e.pullsampling for e in self.endpoints if e.wants(PULL, None)), default=0.0
         )
-        # Every pull noted, NOTED_FIELDS items each (NotedPull), one after the other.
+        # Every pull noted, NOTED_FIELDS items each (model.py says which), one after the other.
         self._pulls: list[Any] = []
         self._dropped = 0
         # Receivers in this process, and the manifest pulls counted for them by repository.
@@ -145,7 +143,7 @@ class EventLog:
         self, name: str, digest: str, media_type: str, size: int, tag: str | None, kind: str
     ) -> None:
         """Note a pull, turned into an event at the next round (lost if the process dies
-        first). This is on the path of every manifest GET: see NotedPull for what is kept."""
+        first). This is on the path of every manifest GET: see NOTED_FIELDS for what is kept."""
         scope = current_request()
         if scope is None or scope["method"] != "GET":
             return
@@ -163,7 +161,7 @@ class EventLog:
         client = scope.get("client")
         self._pulls.extend(
             (
-                time.time(),
+                time.time_ns(),
                 scope.get(REQUEST_ID_KEY, ""),
                 f"{client[0]}:{client[1]}" if client else "",
                 getattr(scope.get(GRANT_KEY), "subject", None),
@@ -187,40 +185,32 @@ class EventLog:
         """The pulls noted so far as events' JSON, by the endpoint that gets them (after
         sampling). Thousands a second may come: per pull, only its JSON is written."""
         pulls, self._pulls = self._pulls, []
-        write = EventWriter(self.source).pull
-        taken: dict[str, list[str]] = {}
-        # By media type: the lists of the endpoints that take every noted pull, and those of
-        # the endpoints that take a share of them.
-        routes: dict[str, tuple[list[list[str]], list[tuple[list[str], float]]]] = {}
-        # The events' ids, from one read of the system's random source for all of them.
-        randomness = os.urandom(16 * len(pulls) // NOTED_FIELDS).hex()
-        noted: Iterator[NotedPull] = zip(*[iter(pulls)] * NOTED_FIELDS, strict=True)
-        for number, pull in enumerate(noted):
-            route = routes.get(pull[9])
-            if route is None:
-                route = routes[pull[9]] = self._routes(pull[9], taken)
-            every, sampled = route
-            if sampled:
-                every = every + [out for out, share in sampled if random.random() < share]
-            if every:
-                body = write(pull, randomness[32 * number : 32 * number + 32])
-                for out in every:
-                    out.append(body)
-        return {name: bodies for name, bodies in taken.items() if bodies}
-
-    def _routes(
-        self, media_type: str, taken: dict[str, list[str]]
-    ) -> tuple[list[list[str]], list[tuple[list[str], float]]]:
-        every, sampled = [], []
+        if not pulls:
+            return {}
+        media_types = pulls[9::NOTED_FIELDS]
+        # Which endpoints take which media types, and with what chance a noted pull.
+        routes = []
         for endpoint in self.endpoints:
-            if endpoint.wants(PULL, media_type):
-                out = taken.setdefault(endpoint.name, [])
-                share = endpoint.pullsampling / self._noted_share
-                if share >= 1:
-                    every.append(out)
-                else:
-                    sampled.append((out, share))
-        return every, sampled
+            wanted = {kind: endpoint.wants(PULL, kind) for kind in set(media_types)}
+            if any(wanted.values()):
+                routes.append((endpoint.name, wanted, endpoint.pullsampling / self._noted_share))
+        unwanted = {kind for kind in set(media_types) if not any(r[1][kind] for r in routes)}
+        if unwanted:  # noted for one media type, ignored for this one by every endpoint
+            noted = zip(*[iter(pulls)] * NOTED_FIELDS, strict=True)
+            pulls = [item for pull in noted if pull[9] not in unwanted for item in pull]
+            media_types = pulls[9::NOTED_FIELDS]
+        bodies = EventWriter(self.source).pulls(pulls)
+        taken: dict[str, list[str]] = {}
+        for name, wanted, share in routes:
+            if share >= 1 and all(wanted.values()):
+                taken[name] = list(bodies)
+            else:
+                taken[name] = [
+                    body
+                    for body, kind in zip(bodies, media_types, strict=True)
+                    if wanted[kind] and (share >= 1 or random.random() < share)
+                ]
+        return {name: chosen for name, chosen in taken.items() if chosen}
 
     async def store_pulls(self, pulls: dict[str, list[str]]) -> None:
         """Write pull events (their JSON) to the outbox for their endpoints, PULLS_PER_ROW to
