@@ -13,9 +13,9 @@ drift of a shared machine falls on all alike:
     on (the default) and off (`index.pull_counts: false`);
   - a second server without endpoint, the control: what two identical servers differ by.
 
-A server process keeps an offset of its own for its whole life (up to a tenth: its hash seed,
-its memory's layout), so the servers are started afresh every few rounds (`--restart-every`)
-and the offsets average out over the instances.
+The servers are started afresh every few rounds (`--restart-every`), so that nothing one
+process carries for its whole life (its hash seed, its memory's layout, what it accumulated)
+weighs on every round of its case.
 
 It prints the table and writes docs/benchmarks-events.md (`--no-write` to skip). The issue's
 target: with pull events and pull counts on, manifest GETs drop by at most 5 %.
@@ -299,10 +299,10 @@ registry spends per GET does not depend on who else runs, and the GETs a registr
 are inversely proportional to it when it is CPU-bound (as it is at 64 connections): the
 capacity column is that change. The machine's drift from minute to minute moves both cases of
 a pair alike, so the pair's change within a round is steadier than the rounds' figures; it
-still wanders by a tenth or more, hence the many rounds and their median. A server process
-also keeps an offset of its own for its whole life (its hash seed, its memory's layout: up to
-a tenth between two identical servers), hence fresh servers every few rounds; the control row
-(two servers with the same settings) shows what is left of it and of the drift.
+still wanders by a tenth or more, hence the many rounds and their median, and fresh servers
+every few rounds. The control row (two servers with the same settings) shows the noise that
+is left. Runs differ from one another by more than their standard errors say (the host's
+speed changes over minutes): compare two codes side by side in one run, not run against run.
 
 A pull event costs the GET a few strings and numbers appended to a list; the rest is the
 delivery round's, every half second: each pull's JSON written (the parts that repeat from
