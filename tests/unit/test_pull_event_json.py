@@ -8,6 +8,8 @@ import gc
 import json
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -47,17 +49,24 @@ def scope(request_id: str, useragent: bytes, subject: str | None, port: int) -> 
     }
 
 
+@contextmanager
+def serving(request: dict[str, Any]) -> Iterator[None]:
+    """While the block runs, `request` is the request being served (as RegistryMiddleware sets)."""
+    token = CURRENT_REQUEST.set(request)
+    try:
+        yield
+    finally:
+        CURRENT_REQUEST.reset(token)
+
+
 def pulled(scopes: list[dict[str, Any]], tag: str | None, blob: bool = False) -> list[Any]:
     events = EventLog([EndpointSettings(name="all", url="http://a.example/")], SOURCE)
     for request in scopes:
-        token = CURRENT_REQUEST.set(request)
-        try:
+        with serving(request):
             if blob:
                 events.blob_pulled("team/app", DIGEST, 1234)
             else:
                 events.manifest_pulled("team/app", DIGEST, MANIFEST, 987, tag)
-        finally:
-            CURRENT_REQUEST.reset(token)
     return [json.loads(body) for body in events.take_pulls()["all"]]
 
 
@@ -113,11 +122,8 @@ def test_noted_pulls_keep_nothing_the_garbage_collector_traces() -> None:
     gc.collect()
     before = len(gc.get_objects())
     for n in range(2000):
-        token = CURRENT_REQUEST.set(scope(f"{n:032x}", b"docker/27.0", "alice", 40000 + n))
-        try:
+        with serving(scope(f"{n:032x}", b"docker/27.0", "alice", 40000 + n)):
             events.manifest_pulled("team/app", DIGEST, MANIFEST, 987, "v1")
-        finally:
-            CURRENT_REQUEST.reset(token)
     assert len(gc.get_objects()) - before < 100
     assert len(events.take_pulls()["all"]) == 2000
 
@@ -126,13 +132,10 @@ def test_a_pull_event_has_the_time_of_its_get_to_the_microsecond() -> None:
     events = EventLog([EndpointSettings(name="all", url="http://a.example/")], SOURCE)
     windows = []
     for n in range(200):
-        token = CURRENT_REQUEST.set(scope(f"{n:032x}", b"docker/27.0", "alice", 40000 + n))
-        try:
+        with serving(scope(f"{n:032x}", b"docker/27.0", "alice", 40000 + n)):
             before = time.time_ns() // 1000
             events.manifest_pulled("team/app", DIGEST, MANIFEST, 987, "v1")
             windows.append((before, time.time_ns() // 1000))
-        finally:
-            CURRENT_REQUEST.reset(token)
     for body, (before, after) in zip(events.take_pulls()["all"], windows, strict=True):
         stamp = datetime.strptime(json.loads(body)["timestamp"], "%Y-%m-%dT%H:%M:%S.%fZ")
         moment = stamp.replace(tzinfo=UTC)
@@ -149,14 +152,11 @@ def test_each_endpoint_gets_the_media_types_it_wants_in_the_order_pulled() -> No
     ]
     events = EventLog(endpoints, SOURCE)
     for n in range(6):
-        token = CURRENT_REQUEST.set(scope(f"{n:032x}", b"docker/27.0", None, 40000 + n))
-        try:
+        with serving(scope(f"{n:032x}", b"docker/27.0", None, 40000 + n)):
             if n % 2:
                 events.blob_pulled("team/app", DIGEST, 1234)
             else:
                 events.manifest_pulled("team/app", DIGEST, MANIFEST, 987, "v1")
-        finally:
-            CURRENT_REQUEST.reset(token)
     taken = {
         name: [json.loads(body) for body in bodies] for name, bodies in events.take_pulls().items()
     }
@@ -176,12 +176,9 @@ def test_pulls_only_endpoints_ignore_are_not_written() -> None:
     ]
     events = EventLog(endpoints, SOURCE)
     for n in range(4):
-        token = CURRENT_REQUEST.set(scope(f"{n:032x}", b"docker/27.0", None, 40000 + n))
-        try:
+        with serving(scope(f"{n:032x}", b"docker/27.0", None, 40000 + n)):
             events.blob_pulled("team/app", DIGEST, 1234)
             events.manifest_pulled("team/app", DIGEST, MANIFEST, 987, "v1")
-        finally:
-            CURRENT_REQUEST.reset(token)
     (bodies,) = events.take_pulls().values()
     assert [json.loads(body)["target"]["mediaType"] for body in bodies] == [MANIFEST] * 4
     assert events.take_pulls() == {}
