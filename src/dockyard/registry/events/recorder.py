@@ -194,7 +194,7 @@ class EventLog:
             wanted = {kind: endpoint.wants(PULL, kind) for kind in set(media_types)}
             if any(wanted.values()):
                 routes.append((endpoint.name, wanted, endpoint.pullsampling / self._noted_share))
-        unwanted = {kind for kind in set(media_types) if not any(r[1][kind] for r in routes)}
+        unwanted = {kind for kind in set(media_types) if not any(w[kind] for _, w, _ in routes)}
         if unwanted:  # noted for one media type, ignored for this one by every endpoint
             noted = zip(*[iter(pulls)] * NOTED_FIELDS, strict=True)
             pulls = [item for pull in noted if pull[9] not in unwanted for item in pull]
