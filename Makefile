@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 ADDR ?= 127.0.0.1:5000
 DATA ?= ./data
 
-.PHONY: serve test lint unit fuzz bench bench-s3 bench-search bench-events bench-listings bench-growth bench-web bench-gc bench-client bench-mirror system-deps clean
+.PHONY: serve test lint unit fuzz bench bench-s3 bench-search bench-events bench-event-instructions bench-listings bench-growth bench-web bench-gc bench-client bench-mirror system-deps clean
 
 serve: $(VENV)/.installed
 	$(BIN)/dockyard serve --addr $(ADDR) --data $(DATA)
@@ -68,6 +68,10 @@ bench-mirror: $(VENV)/.installed-test system-deps
 # What pull events and pull counts cost a manifest GET (docs/benchmarks-events.md).
 bench-events: $(VENV)/.installed-test system-deps
 	$(BIN)/python -m bench.pull_events_bench
+
+# The same cost in instructions executed (callgrind), by part: free of timing noise.
+bench-event-instructions: $(VENV)/.installed-test system-deps
+	$(BIN)/python -m bench.pull_event_instructions
 
 # Tag lists, catalogue pages and memory against Distribution (docs/benchmarks.md).
 bench-listings: $(VENV)/.installed-test system-deps

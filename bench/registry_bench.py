@@ -97,7 +97,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _spawn(name: str, command: list[str], log_file: Path, port: int, env: dict[str, str]) -> Server:
+def _spawn(
+    name: str,
+    command: list[str],
+    log_file: Path,
+    port: int,
+    env: dict[str, str],
+    wait_seconds: float = 30,
+) -> Server:
     with log_file.open("wb") as output:
         process = subprocess.Popen(
             command,
@@ -108,7 +115,7 @@ def _spawn(name: str, command: list[str], log_file: Path, port: int, env: dict[s
             start_new_session=True,
         )
     server = Server(name, port, process, log_file)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + wait_seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{name} exited with {process.returncode}:\n{log_file.read_text()}")
@@ -156,8 +163,14 @@ def dockyard_python() -> str:
 
 
 def start_dockyard(
-    work: Path, name: str, extra_env: dict[str, str], args: Sequence[str] = ()
+    work: Path,
+    name: str,
+    extra_env: dict[str, str],
+    args: Sequence[str] = (),
+    prefix: Sequence[str] = (),
+    wait_seconds: float = 30,
 ) -> Server:
+    """`prefix` goes before the command (a profiler, say: give it `wait_seconds` to start)."""
     port = free_port()
     root = work / name
     root.mkdir()
@@ -170,9 +183,9 @@ def start_dockyard(
         "PYTHONPATH": str(ROOT / "src"),
         **extra_env,
     }
-    command = [dockyard_python(), "-m", "dockyard.cli", "serve"]
+    command = [*prefix, dockyard_python(), "-m", "dockyard.cli", "serve"]
     command += ["--addr", f"127.0.0.1:{port}", "--data", str(root / "data"), *args]
-    return _spawn(name, command, root / "server.log", port, env)
+    return _spawn(name, command, root / "server.log", port, env, wait_seconds)
 
 
 # ---------------------------------------------------------------------------------------
