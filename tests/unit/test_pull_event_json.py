@@ -115,6 +115,24 @@ def test_pulls_of_one_target_differ_in_their_id_request_and_address() -> None:
     ]
 
 
+def test_pulls_of_clients_and_tags_taking_turns_each_say_their_own() -> None:
+    """A round's pulls look their constant parts up by client and target: pulls that take
+    turns between a few of each (a lookup found, one not) get each their own."""
+    clients = [(b"docker/27.0", "alice"), (b"podman/5", None), (b"skopeo", "bob")]
+    tags = ["v1", "v2", None]
+    requests = [scope(f"{n:032x}", *clients[n % 3], 42000 + n) for n in range(30)]
+    events = EventLog([EndpointSettings(name="all", url="http://a.example/")], SOURCE)
+    for n, request in enumerate(requests):
+        with serving(request):
+            events.manifest_pulled("team/app", DIGEST, MANIFEST, 987, tags[n // 3 % 3])
+    fast = [json.loads(body) for body in events.take_pulls()["all"]]
+    for n, (event, request) in enumerate(zip(fast, requests, strict=True)):
+        target = Target("team/app", DIGEST, MANIFEST, 987, tags[n // 3 % 3], kind="manifests")
+        slow = general(request, target)
+        del event["id"], event["timestamp"], slow["id"], slow["timestamp"]
+        assert event == slow
+
+
 def test_noted_pulls_keep_nothing_the_garbage_collector_traces() -> None:
     """A GET keeps strings and numbers only: an object kept per GET (its headers, its client)
     made collections run every few hundred GETs while pulls waited for their round."""

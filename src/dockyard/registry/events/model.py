@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -159,7 +160,7 @@ class EventWriter:
         self._source = _compact({"addr": source.addr, "instanceID": source.instance_id})
         self._quoted: dict[str, str] = {}
         self._targets: dict[tuple[Target, str], str] = {}
-        self._pull_constants: dict[tuple[Any, ...], tuple[str, str]] = {}
+        self._pull_constants = _Written(self._pull_constant)
 
     def event(
         self, action: str, target: Target, origin: Origin | None, moment: datetime
@@ -197,12 +198,11 @@ class EventWriter:
         pull (an f-string per pull cost twice as much)."""
         step = NOTED_FIELDS
         count = len(noted) // step
-        # (subject, user agent, host, scheme, name, digest, media type, size, tag, kind)
-        keys = list(zip(*(noted[field::step] for field in range(3, step)), strict=True))
-        constants = self._pull_constants
-        for key in set(keys) - constants.keys():
-            constants[key] = self._pull_constant(key)
-        parts = list(map(constants.__getitem__, keys))
+        # (subject, user agent, host, scheme, name, digest, media type, size, tag, kind): each
+        # looked up once, in C; zip reuses its tuple for the next pull when the lookup keeps
+        # none (all but the first pull of a key), so nothing is allocated per pull for it.
+        keys = zip(*(noted[field::step] for field in range(3, step)), strict=True)
+        parts = list(map(self._pull_constants.__getitem__, keys))
         # Times in nanoseconds as text: the seconds are all but the last nine digits, the
         # microseconds the six before the last three (slices, cheaper than arithmetic).
         times = list(map(str, noted[0::step]))
@@ -253,6 +253,18 @@ class EventWriter:
         if quoted is None:
             quoted = self._quoted[text] = json.dumps(text)
         return quoted
+
+
+class _Written(dict[tuple[Any, ...], tuple[str, str]]):
+    """Text written by `write` for each key, on its first lookup."""
+
+    def __init__(self, write: Callable[[tuple[Any, ...]], tuple[str, str]]) -> None:
+        super().__init__()
+        self._write = write
+
+    def __missing__(self, key: tuple[Any, ...]) -> tuple[str, str]:
+        written = self[key] = self._write(key)
+        return written
 
 
 def _compact(value: Any) -> str:
