@@ -13,9 +13,10 @@ them with valgrind's callgrind:
     callgrind is switched on after a warm-up, counts an idle window and then a window of
     GETs from wrk, and the idle rate is taken off.
 
-Instructions are not time (the note's Python runs fewer instructions per nanosecond than a
-memory copy), but they rank changes reliably and tell where the work is. It needs valgrind;
-`make bench-event-instructions` runs it (about four minutes), prints the table and writes
+Instructions are not time (the same ones run about three times slower in a loaded server than
+in a tight loop, and callgrind counts a large copy byte by byte), but they rank changes
+reliably and tell where the work is. It needs valgrind; `make bench-event-instructions` runs
+it (about four minutes), prints the table and writes
 docs/benchmarks-event-instructions.md (`--no-write` to skip).
 """
 
