@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import os
+from contextlib import ExitStack
+from pathlib import Path
 
 import httpx
 import pytest
 
+from dockyard.registry.handlers.blobs import FAST_STREAMS
 from tests.support.api import assert_error, assert_head_error
 from tests.support.images import make_image, push_blob, sha256
+from tests.support.servers import dockyard_server
 
 DATA = bytes(range(256)) * 4  # 1024 bytes, every byte value, so a wrong offset shows
 
@@ -176,3 +181,33 @@ def test_manifest_referencing_a_deleted_blob_is_refused(client: httpx.Client, re
         headers={"Content-Type": image.media_type},
     )
     assert_error(response, 400, "MANIFEST_BLOB_UNKNOWN")
+
+
+def test_past_the_fast_streams_blobs_go_by_pathsend_whole_and_ranged(tmp_path: Path) -> None:
+    """A process streams at most FAST_STREAMS blobs through its reader threads; more at once
+    go by Granian's pathsend (their answers carry the file's ETag, which Starlette's
+    FileResponse adds and the thread reader does not). Every client gets its bytes either way,
+    and once the streams end the next blob is read by a thread again."""
+    data = os.urandom(1024 * 1024) * 64  # held up by clients that do not read yet
+    digest = sha256(data)
+    env = {"DOCKYARD_HTTP__WORKERS": "1"}  # all the streams in one process
+    with (
+        dockyard_server(tmp_path / "data", env=env) as server,
+        httpx.Client(base_url=server.url, timeout=60) as client,
+        ExitStack() as streams,
+    ):
+        push_blob(client, "big/blob", data)
+        url = f"/v2/big/blob/blobs/{digest}"
+        held = [streams.enter_context(client.stream("GET", url)) for _ in range(FAST_STREAMS + 1)]
+        assert ["etag" in response.headers for response in held] == [False] * FAST_STREAMS + [True]
+        ranged = client.get(url, headers={"Range": "bytes=1000-2999"})
+        assert ranged.status_code == 206
+        assert "etag" in ranged.headers
+        assert ranged.content == data[1000:3000]
+        for response in held:
+            assert response.status_code == 200
+            assert hashlib.sha256(response.read()).hexdigest() == digest.removeprefix("sha256:")
+        streams.close()
+        after = client.get(url, headers={"Range": "bytes=0-9"})
+        assert after.content == data[:10]
+        assert "etag" not in after.headers

@@ -19,13 +19,15 @@ from dockyard.registry.state import registry_of
 OCTET_STREAM = "application/octet-stream"
 
 # A local blob is read in a worker thread CHUNK bytes at a time, each piece sent as it comes:
-# against Distribution's sendfile on a 1 GiB blob that measured ~1.0x here, where Granian's
-# pathsend (its own 128 KiB reads) gave ~0.65x (docs/decisions/0001-http-server-stack.md).
-CHUNK = 1024 * 1024
+# against Distribution's sendfile on a 1 GiB blob, Granian's pathsend (its own 128 KiB reads)
+# gave ~0.65x; 1 MiB pieces ~1.0x until the host's kernel changed, then ~0.82x, where 2 MiB
+# pieces give ~1.0x (docs/decisions/0001-http-server-stack.md).
+CHUNK = 2 * 1024 * 1024
 # Granian queues ~8 body messages per response before send() waits for the client, so such a
-# stream holds ~8 MiB while its client reads slower than the disk. Past this many at once in a
-# process, blobs go by pathsend instead (~1 MiB each, whatever the count): memory stays bounded.
-FAST_STREAMS = 8
+# stream holds ~17 MiB while its client reads slower than the disk. Past this many at once in a
+# process, blobs go by pathsend instead (~1 MiB each, whatever the count): memory stays bounded
+# (~70 MiB of fast streams a process).
+FAST_STREAMS = 4
 
 
 async def get_blob(request: Request, name: str) -> Response:
