@@ -5,7 +5,7 @@ shared machine: a change of a few hundred nanoseconds cannot be told from noise.
 executed do not wander (from one run to the next they differ by about 1 %), so this counts
 them with valgrind's callgrind:
 
-  - in this process, for 4,000 pulls at a time: the GET's note (EventLog.manifest_pulled),
+  - in this process, for 4,000 pulls at a time: the GET's note (EventLog.pulled),
     the round's JSON (EventLog.take_pulls) and the rest of the round (Deliverer.deliver_all:
     the outbox check, the envelope, the POST to a receiver on loopback); each stage is run
     for 1 and for 11 rounds, so that start-up cancels out;
@@ -43,7 +43,7 @@ DOCS = ROOT / "docs" / "benchmarks-event-instructions.md"
 PULLS = 4_000  # a round's pulls at about 8,000 GETs a second per worker
 STAGES = {
     "loop": "the benchmark's own loop (the request set, nothing noted)",
-    "note": "the GET's note (EventLog.manifest_pulled)",
+    "note": "the GET's note (EventLog.pulled)",
     "json": "the round's JSON (EventLog.take_pulls)",
     "send": "the rest of the round (outbox check, envelope, POST)",
 }
@@ -86,7 +86,7 @@ def run_stage(stage: str, rounds: int, url: str) -> None:
                 for scope in requests:
                     CURRENT_REQUEST.set(scope)
                     if stage != "loop":
-                        events.manifest_pulled(REPOSITORY, DIGEST, MANIFEST_TYPE, 987, "latest")
+                        events.pulled(REPOSITORY, DIGEST, MANIFEST_TYPE, 987, "latest", "manifests")
                 if stage == "send":
                     await deliverer.deliver_all()
                 elif stage == "json":

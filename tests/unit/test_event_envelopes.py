@@ -32,7 +32,7 @@ def deliver_pulls(url: str, database_path: Path, count: int) -> None:
         deliverer = Deliverer(settings, database, events)
         for number in range(count):
             with serving(scope(f"{number:032x}", b"docker/27.0", None, 41_000 + number)):
-                events.manifest_pulled("team/app", DIGEST, MANIFEST, 987, "v1")
+                events.pulled("team/app", DIGEST, MANIFEST, 987, "v1", "manifests")
         await deliverer.deliver_all()
         await deliverer.close()
 

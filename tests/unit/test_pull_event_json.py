@@ -64,9 +64,9 @@ def pulled(scopes: list[dict[str, Any]], tag: str | None, blob: bool = False) ->
     for request in scopes:
         with serving(request):
             if blob:
-                events.blob_pulled("team/app", DIGEST, 1234)
+                events.pulled("team/app", DIGEST, BLOB_MEDIA_TYPE, 1234, None, "blobs")
             else:
-                events.manifest_pulled("team/app", DIGEST, MANIFEST, 987, tag)
+                events.pulled("team/app", DIGEST, MANIFEST, 987, tag, "manifests")
     return [json.loads(body) for body in events.take_pulls()["all"]]
 
 
@@ -124,7 +124,7 @@ def test_pulls_of_clients_and_tags_taking_turns_each_say_their_own() -> None:
     events = EventLog([EndpointSettings(name="all", url="http://a.example/")], SOURCE)
     for n, request in enumerate(requests):
         with serving(request):
-            events.manifest_pulled("team/app", DIGEST, MANIFEST, 987, tags[n // 3 % 3])
+            events.pulled("team/app", DIGEST, MANIFEST, 987, tags[n // 3 % 3], "manifests")
     fast = [json.loads(body) for body in events.take_pulls()["all"]]
     for n, (event, request) in enumerate(zip(fast, requests, strict=True)):
         target = Target("team/app", DIGEST, MANIFEST, 987, tags[n // 3 % 3], kind="manifests")
@@ -141,7 +141,7 @@ def test_noted_pulls_keep_nothing_the_garbage_collector_traces() -> None:
     before = len(gc.get_objects())
     for n in range(2000):
         with serving(scope(f"{n:032x}", b"docker/27.0", "alice", 40000 + n)):
-            events.manifest_pulled("team/app", DIGEST, MANIFEST, 987, "v1")
+            events.pulled("team/app", DIGEST, MANIFEST, 987, "v1", "manifests")
     assert len(gc.get_objects()) - before < 100
     assert len(events.take_pulls()["all"]) == 2000
 
@@ -152,7 +152,7 @@ def test_a_pull_event_has_the_time_of_its_get_to_the_microsecond() -> None:
     for n in range(200):
         with serving(scope(f"{n:032x}", b"docker/27.0", "alice", 40000 + n)):
             before = time.time_ns() // 1000
-            events.manifest_pulled("team/app", DIGEST, MANIFEST, 987, "v1")
+            events.pulled("team/app", DIGEST, MANIFEST, 987, "v1", "manifests")
             windows.append((before, time.time_ns() // 1000))
     for body, (before, after) in zip(events.take_pulls()["all"], windows, strict=True):
         stamp = datetime.strptime(json.loads(body)["timestamp"], "%Y-%m-%dT%H:%M:%S.%fZ")
@@ -172,9 +172,9 @@ def test_each_endpoint_gets_the_media_types_it_wants_in_the_order_pulled() -> No
     for n in range(6):
         with serving(scope(f"{n:032x}", b"docker/27.0", None, 40000 + n)):
             if n % 2:
-                events.blob_pulled("team/app", DIGEST, 1234)
+                events.pulled("team/app", DIGEST, BLOB_MEDIA_TYPE, 1234, None, "blobs")
             else:
-                events.manifest_pulled("team/app", DIGEST, MANIFEST, 987, "v1")
+                events.pulled("team/app", DIGEST, MANIFEST, 987, "v1", "manifests")
     taken = {
         name: [json.loads(body) for body in bodies] for name, bodies in events.take_pulls().items()
     }
@@ -195,8 +195,8 @@ def test_pulls_only_endpoints_ignore_are_not_written() -> None:
     events = EventLog(endpoints, SOURCE)
     for n in range(4):
         with serving(scope(f"{n:032x}", b"docker/27.0", None, 40000 + n)):
-            events.blob_pulled("team/app", DIGEST, 1234)
-            events.manifest_pulled("team/app", DIGEST, MANIFEST, 987, "v1")
+            events.pulled("team/app", DIGEST, BLOB_MEDIA_TYPE, 1234, None, "blobs")
+            events.pulled("team/app", DIGEST, MANIFEST, 987, "v1", "manifests")
     (bodies,) = events.take_pulls().values()
     assert [json.loads(body)["target"]["mediaType"] for body in bodies] == [MANIFEST] * 4
     assert events.take_pulls() == {}

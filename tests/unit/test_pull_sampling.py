@@ -23,7 +23,9 @@ def test_each_endpoint_gets_its_share_and_unsampled_gets_keep_nothing() -> None:
     token = CURRENT_REQUEST.set(scope)
     try:
         for _ in range(GETS):
-            events.manifest_pulled("team/app", "sha256:" + "a" * 64, "application/json", 10, "v1")
+            events.pulled(
+                "team/app", "sha256:" + "a" * 64, "application/json", 10, "v1", "manifests"
+            )
     finally:
         CURRENT_REQUEST.reset(token)
     noted = len(events._pulls) // NOTED_FIELDS
@@ -42,7 +44,9 @@ def test_with_an_endpoint_taking_every_pull_every_get_is_noted() -> None:
     token = CURRENT_REQUEST.set({"type": "http", "method": "GET", "headers": []})
     try:
         for _ in range(1000):
-            events.manifest_pulled("team/app", "sha256:" + "b" * 64, "application/json", 10, None)
+            events.pulled(
+                "team/app", "sha256:" + "b" * 64, "application/json", 10, None, "manifests"
+            )
     finally:
         CURRENT_REQUEST.reset(token)
     taken = events.take_pulls()

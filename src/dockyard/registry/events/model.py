@@ -45,11 +45,6 @@ def current_origin() -> Origin | None:
     return Origin.of(scope)
 
 
-def current_request() -> Scope | None:
-    """The request this task serves, as its ASGI scope (kept by pulls, read when written)."""
-    return CURRENT_REQUEST.get()
-
-
 @dataclass(frozen=True, slots=True)
 class Origin:
     """The request that caused a change, and who made it: an event's `request` and `actor`."""

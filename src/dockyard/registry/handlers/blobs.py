@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from dockyard.registry.events.model import BLOB_MEDIA_TYPE
 from dockyard.registry.handlers.common import empty
 from dockyard.registry.mirrors import BlobFetch
 from dockyard.registry.ranges import byte_range
@@ -34,7 +35,7 @@ async def get_blob(request: Request, name: str) -> Response:
     registry = registry_of(request)
     digest = parse_digest(request.path_params["digest"])
     blob = await registry.mirrors.stat_blob(name, digest, request.method)
-    registry.events.blob_pulled(name, str(digest), blob.size)
+    registry.events.pulled(name, str(digest), BLOB_MEDIA_TYPE, blob.size, None, "blobs")
     if isinstance(blob, BlobFetch):  # a mirror's download in progress, shared
         return blob.response(request.headers.get("range"))
     headers = {"Docker-Content-Digest": str(digest), "Accept-Ranges": "bytes"}

@@ -26,8 +26,8 @@ async def get_manifest(request: Request, name: str) -> Response:
     record = await registry.mirrors.get_manifest(name, reference)
     # Go clients (docker, containerd) send one Accept header line per media type.
     _check_acceptable(", ".join(request.headers.getlist("accept")), record)
-    registry.events.manifest_pulled(
-        name, record.digest, record.media_type, record.size, reference.tag
+    registry.events.pulled(
+        name, record.digest, record.media_type, record.size, reference.tag, "manifests"
     )
     if reference.tag is not None:  # HEAD too: docker resolves a tag so before pulling
         registry.tag_pulls.note(name, reference.tag)
