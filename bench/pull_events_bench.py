@@ -1,6 +1,6 @@
 """What pull events and pull counts cost a manifest GET: Dockyard against itself, in one run.
 
-Five Dockyard servers with `make bench`'s settings (filesystem, default configuration), each asked
+Seven Dockyard servers with `make bench`'s settings (filesystem, default configuration), each asked
 for the same small manifest by wrk at 64 connections, taking turns round by round so that the
 drift of a shared machine falls on all alike:
 
@@ -10,7 +10,8 @@ drift of a shared machine falls on all alike:
     that reads each request and answers 202 (as cheap as a receiver can be, but on the same
     CPUs as the registry);
   - index mode (the default `make serve`), GETs with an anonymous pull token, with pull counts
-    on (the default) and off (`index.pull_counts: false`);
+    on (the default) and off (`index.pull_counts: false`), and with pull counts on and the
+    endpoint that gets every pull event: both costs together, as users get them;
   - a second server without endpoint, the control: what two identical servers differ by.
 
 The servers are started afresh every few rounds (`--restart-every`), so that nothing one
@@ -182,12 +183,14 @@ CASES = [
     ("auth none, one pull event in ten sent", "events-tenth"),
     ("index mode, pull counts off", "index-uncounted"),
     ("index mode, pull counts on (default)", "index-counted"),
+    ("index mode, pull counts on, every pull event sent", "index-events"),
 ]
 PAIRS = [  # (measured, baseline)
     ("control", "none"),
     ("events-all", "none"),
     ("events-tenth", "none"),
     ("index-counted", "index-uncounted"),
+    ("index-events", "index-uncounted"),
 ]
 
 
@@ -234,6 +237,7 @@ def start_all(
         "events-tenth": ({}, notifications(url, 0.1)),
         "index-uncounted": ({**index_env, "DOCKYARD_INDEX__PULL_COUNTS": "false"}, None),
         "index-counted": (index_env, None),
+        "index-events": (index_env, notifications(url, 1.0)),
     }
     bearers: dict[str, str | None] = {}
     for key, (env, config) in settings.items():

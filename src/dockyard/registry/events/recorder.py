@@ -116,8 +116,8 @@ class EventLog:
         """A manifest's or blob's (`kind`) GET or HEAD of the current request. A GET is a
         pull: a manifest's is counted for the receivers that count pulls, and any is noted
         for the endpoints that want pulls, to become an event at the next round (lost if the
-        process dies first). This is on the path of every GET, and all in one function: a
-        call there costs about a third of a microsecond, a tenth of the note (see
+        process dies first). This is on the path of every GET, and all in one function: in a
+        loaded server a call there costs about 0.2 µs, of the note's 2.5 (decision 0012; see
         NOTED_FIELDS for what is kept)."""
         if not (self.wants_pulls or self.counts_pulls):
             return
