@@ -20,7 +20,8 @@ class NotNow(Exception):
 
 @dataclass(slots=True)
 class PullCount:
-    """The manifest pulls of one repository since the last round, and when the last was."""
+    """The manifest pulls of one repository since the last round, and when the last was (to
+    within a round: when they were taken)."""
 
     count: int
     last: float  # seconds since the epoch

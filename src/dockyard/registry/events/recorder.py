@@ -73,7 +73,7 @@ class EventLog:
         # Receivers in this process, and the manifest pulls counted for them by repository.
         self.local: dict[str, LocalReceiver] = {}
         self.counts_pulls = False
-        self._pull_counts: dict[str, PullCount] = {}
+        self._pull_counts: dict[str, int] = {}
         # Set when events were committed, so that delivery starts now rather than at its next
         # poll: a repository's first push reaches the catalogue (and its visibility applies)
         # within milliseconds.
@@ -125,7 +125,8 @@ class EventLog:
         if scope is None or scope["method"] != "GET":
             return
         if self.counts_pulls and kind == "manifests":
-            self._count_pull(name)
+            counts = self._pull_counts
+            counts[name] = counts.get(name, 0) + 1
         share = self._noted_share
         if not self.wants_pulls or (share < 1 and random.random() >= share):
             return
@@ -156,18 +157,14 @@ class EventLog:
             kind,
         )
 
-    def _count_pull(self, name: str) -> None:
-        counted = self._pull_counts.get(name)
-        if counted is None:
-            self._pull_counts[name] = PullCount(1, time.time())
-        else:
-            counted.count += 1
-            counted.last = time.time()
-
     def take_pull_counts(self) -> dict[str, PullCount]:
-        """The manifest pulls counted since the last call, by repository."""
+        """The manifest pulls counted since the last call, by repository. Their last is
+        dated now, within a round of the truth: a count and the clock's time kept at every
+        GET made the GET's pull counting cost 1.74 µs in a loaded server, a count alone 1.31
+        (decision 0012)."""
         counts, self._pull_counts = self._pull_counts, {}
-        return counts
+        moment = time.time()
+        return {name: PullCount(count, moment) for name, count in counts.items()}
 
     async def flush_pulls(self) -> None:
         """Write the pulls noted so far to the outbox, in one transaction."""
