@@ -67,6 +67,7 @@ _FRAMING = {b"content-length", b"transfer-encoding", b"host", b"connection", b"e
 # A target httpx sends as it is: only characters a URL may hold, escapes well formed.
 MAX_HTTPX_URL = 60_000  # httpx refuses URLs past 64 KiB
 _CLEAN_TARGET = re.compile(r"^/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*$")
+_DOT_SEGMENT = re.compile(r"/\.\.?(?:/|$)")
 
 
 @dataclass(repr=False)
@@ -148,6 +149,8 @@ class FuzzTarget:
     def _httpx_can_send(target: str, headers: Sequence[Header]) -> bool:
         if len(target) > MAX_HTTPX_URL or _CLEAN_TARGET.fullmatch(target) is None:
             return False
+        if _DOT_SEGMENT.search(target.partition("?")[0]):
+            return False  # httpx resolves `.` and `..` away: another request than meant
         return all(
             _HEADER_NAME.fullmatch(name) is not None
             and _HEADER_VALUE.fullmatch(value) is not None

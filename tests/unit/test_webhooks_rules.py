@@ -27,6 +27,8 @@ def test_the_signature_is_hmac_sha256_of_timestamp_dot_body_under_the_secret() -
     assert signature("s3cret", 1700000000, body) == f"sha256={expected}"
     assert verify("s3cret", 1700000000, body, f"sha256={expected}")
     assert not verify("s3cret", 1700000001, body, f"sha256={expected}")  # replayed later
+    assert not verify("s3cret", 1700000000, body, f"sha256={expected[:-1]}é")  # not ASCII
+    assert not verify("s3cret", 1700000000, body, "\ud800")  # a lone surrogate
     assert new_secret() != new_secret()
 
 

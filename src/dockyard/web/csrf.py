@@ -13,6 +13,7 @@ import secrets
 from starlette.requests import Request
 from starlette.responses import Response
 
+from dockyard.kit.compare import same_secret
 from dockyard.web import session
 from dockyard.web.context import web_of
 
@@ -39,7 +40,7 @@ async def check(request: Request, sent: str | None) -> None:
     else:
         value = _anonymous_value(request)
         expected = None if value is None else _anonymous_token(request, value)
-    if not sent or expected is None or not hmac.compare_digest(sent, expected):
+    if not sent or expected is None or not same_secret(sent, expected):
         raise CsrfRefused("this form has expired or did not come from this site: load it again")
 
 

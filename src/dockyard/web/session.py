@@ -14,6 +14,7 @@ from starlette.responses import Response
 from dockyard.index.repositories.permissions import Identity
 from dockyard.index.sessions import service as sessions
 from dockyard.index.sessions.service import Session
+from dockyard.kit.compare import same_secret
 from dockyard.web.context import web_of
 
 COOKIE = "dockyard_session"
@@ -31,7 +32,7 @@ def unsign(key: bytes, signed: str | None) -> str | None:
     if not signed or len(signed) > _MAX_COOKIE or "." not in signed:
         return None
     value = signed.rsplit(".", 1)[0]
-    return value if hmac.compare_digest(sign(key, value), signed) else None
+    return value if same_secret(signed, sign(key, value)) else None
 
 
 async def current(request: Request) -> Session | None:

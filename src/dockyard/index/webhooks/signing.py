@@ -8,6 +8,8 @@ import hashlib
 import hmac
 import secrets
 
+from dockyard.kit.compare import same_secret
+
 TIMESTAMP_HEADER = "X-Dockyard-Timestamp"
 SIGNATURE_HEADER = "X-Dockyard-Signature"
 EVENT_HEADER = "X-Dockyard-Event"
@@ -27,4 +29,4 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
 
 def verify(secret: str, timestamp: int, body: bytes, header: str) -> bool:
     """What a receiver does (here for tests and as the reference of docs/api.md)."""
-    return hmac.compare_digest(signature(secret, timestamp, body), header)
+    return same_secret(header, signature(secret, timestamp, body))
