@@ -61,6 +61,19 @@ def test_subject_and_artifact_type_are_read() -> None:
     assert manifest.artifact_type == "application/example"
 
 
+def test_an_artifact_type_longer_than_rfc_6838_allows_is_refused() -> None:
+    longest = "application/" + "x" * 243
+    assert parse_manifest(body(image(artifactType=longest)), None).artifact_type == longest
+    for document in (
+        image(artifactType=longest + "x"),
+        image(config={"mediaType": longest + "x", "digest": A, "size": 2}),  # stands for it
+        {"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": [],
+         "artifactType": longest + "x"},
+    ):  # fmt: skip
+        with pytest.raises(InvalidManifest, match="longer than a media type may be"):
+            parse_manifest(body(document), None)
+
+
 def test_foreign_layers_are_not_required() -> None:
     document = image()
     document["mediaType"] = mediatypes.DOCKER_MANIFEST

@@ -9,6 +9,9 @@ from typing import Any
 from dockyard.oci import mediatypes
 from dockyard.oci.digest import Digest, InvalidDigest
 
+# The longest artifactType (or config media type standing for it) stored: the manifests
+# table's column, and RFC 6838's bound (type and subtype of 127 characters each).
+MAX_MEDIA_TYPE = 255
 
 class InvalidManifest(ValueError):
     """The body is not a manifest this registry accepts."""
@@ -136,12 +139,18 @@ def _parse_index(document: dict[str, Any], media_type: str) -> Manifest:
 
 
 def _indexable(value: str | None, where: str) -> str | None:
-    """A value the registry indexes (and so stores as text, apart from the body's bytes) must be
-    valid Unicode without NUL: JSON can spell a lone surrogate ("\\ud800") or a NUL, which
-    database columns refuse.
+    """A media type the registry indexes (and so stores as text, apart from the body's bytes)
+    must be valid Unicode without NUL (JSON can spell a lone surrogate ("\\ud800") or a NUL,
+    which database columns refuse), and no longer than RFC 6838 lets one be (PostgreSQL
+    refuses more in the column; SQLite would have taken it).
     Elsewhere (annotations, descriptors' fields) it is only part of the bytes the digest covers."""
     if value is None:
         return None
+    if len(value) > MAX_MEDIA_TYPE:
+        raise InvalidManifest(
+            f"{where} is longer than a media type may be ({MAX_MEDIA_TYPE} characters:"
+            " RFC 6838 allows 127 each for type and subtype)"
+        )
     if "\0" in value:
         raise InvalidManifest(f"{where} holds a NUL character")
     if not value.isascii():
