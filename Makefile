@@ -29,11 +29,14 @@ unit: $(VENV)/.installed-test system-deps
 
 # The fuzz suite of `make test` for much longer (docs/fuzzing.md): FUZZ_EXAMPLES random examples
 # per test against a server in each auth mode, then requests per family, status classes and the
-# workers' memory before and after. FUZZ_ARGS go to pytest (e.g. --hypothesis-seed=1).
+# workers' memory before and after. FUZZ_ARGS go to pytest (e.g. --hypothesis-seed=1);
+# FUZZ_BACKEND=postgresql puts the servers' metadata on PostgreSQL.
 FUZZ_EXAMPLES ?= 3500
 FUZZ_ARGS ?=
-fuzz: $(VENV)/.installed-test
-	DOCKYARD_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q tests/fuzz $(FUZZ_ARGS)
+FUZZ_BACKEND ?= sqlite
+fuzz: $(VENV)/.installed-test system-deps
+	DOCKYARD_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) DOCKYARD_FUZZ_BACKEND=$(FUZZ_BACKEND) \
+		$(BIN)/pytest -q tests/fuzz $(FUZZ_ARGS)
 
 bench: $(VENV)/.installed-test system-deps
 	$(BIN)/python -m bench.registry_bench

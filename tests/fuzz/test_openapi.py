@@ -23,7 +23,7 @@ from starlette.routing import Route
 from dockyard.config import Settings
 from dockyard.index.openapi import document
 from dockyard.index.setup import api_routes, index_auth
-from tests.fuzz.conftest import SERVER_ENV
+from tests.fuzz.conftest import server_env
 from tests.fuzz.profile import fuzz_settings, long_run_examples
 from tests.fuzz.target import EVENTS_SECRET
 from tests.support.index import ADMIN_PASSWORD, IndexServer, index_server
@@ -38,9 +38,12 @@ ADMIN = "Basic " + base64.b64encode(f"admin:{ADMIN_PASSWORD}".encode()).decode()
 
 
 @pytest.fixture(scope="module")
-def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
+def api_server(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[IndexServer]:
     # A server of its own: the fuzzed calls create, change and delete accounts and settings.
-    with index_server(tmp_path_factory.mktemp("openapi") / "data", env=SERVER_ENV) as index:
+    data = tmp_path_factory.mktemp("openapi") / "data"
+    with server_env(request) as env, index_server(data, env=env) as index:
         yield index
 
 
