@@ -29,6 +29,7 @@ DIGEST = "sha256:" + "ab" * 32
         ("quay.io/a/b/c@" + DIGEST, "quay.io/a/b/c@" + DIGEST),
         ("[::1]:5000/app", "[::1]:5000/app:latest"),
         ("Registry.Example/app", "Registry.Example/app:latest"),
+        ("host:65535/app", "host:65535/app:latest"),
     ],
 )
 def test_references_are_normalised_as_docker_does(text: str, expected: str) -> None:
@@ -37,7 +38,21 @@ def test_references_are_normalised_as_docker_does(text: str, expected: str) -> N
 
 @pytest.mark.parametrize(
     "text",
-    ["", "app/UPPER", "app:", "app@sha256:abc", "a//b", "host:5000/app:bad tag", " app", "app:-x"],
+    [
+        "",
+        "app/UPPER",
+        "app:",
+        "app@sha256:abc",
+        "a//b",
+        "host:5000/app:bad tag",
+        " app",
+        "app:-x",
+        # Ports past TCP's (a traceback from the socket before).
+        "127.0.0.1:99999/app",
+        "host:0/app",
+        "[::1]:65536/app",
+        "host:000001/app",
+    ],
 )
 def test_malformed_references_are_refused_clearly(text: str) -> None:
     with pytest.raises(InvalidReference):

@@ -18,7 +18,7 @@ DOCKER_HUB_API = "registry-1.docker.io"
 _HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 
 _LABEL = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_HOST = re.compile(rf"^(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?$")
+_HOST = re.compile(rf"^(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9a-fA-F:.]+\])(?::(?P<port>[0-9]+))?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +83,12 @@ def split_registry(name: str) -> tuple[str, str]:
     looks_like_host = "." in first or ":" in first or first == "localhost" or first != first.lower()
     if not slash or not looks_like_host:
         return DOCKER_HUB, name
-    if not _HOST.match(first):
+    host = _HOST.match(first)
+    if host is None:
         raise InvalidReference(f"invalid registry host {first!r}")
+    port = host["port"]
+    if port is not None and not (len(port) <= 5 and 0 < int(port) < 65536):
+        raise InvalidReference(f"invalid port in registry host {first!r}: 1 to 65535")
     return (DOCKER_HUB if first in _HUB_ALIASES else first), rest
 
 

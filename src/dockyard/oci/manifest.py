@@ -13,6 +13,7 @@ from dockyard.oci.digest import Digest, InvalidDigest
 # table's column, and RFC 6838's bound (type and subtype of 127 characters each).
 MAX_MEDIA_TYPE = 255
 
+
 class InvalidManifest(ValueError):
     """The body is not a manifest this registry accepts."""
 
