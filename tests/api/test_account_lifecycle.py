@@ -363,6 +363,10 @@ def test_cli_sets_a_password_and_ends_the_old_one(tmp_path: Path) -> None:
     assert missing.returncode == 1 and "no user" in missing.stderr
     short = cli("user", "passwd", "dora", "--password-stdin", stdin="short\n")
     assert short.returncode == 1 and "at least" in short.stderr
+    # No terminal and nothing on standard input: one line, not getpass' EOFError traceback.
+    untyped = cli("user", "passwd", "dora")
+    assert untyped.returncode == 1 and "no password typed" in untyped.stderr
+    assert "Traceback" not in untyped.stderr
     from tests.support.index import index_server
 
     with index_server(tmp_path / "data") as server:

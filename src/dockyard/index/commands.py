@@ -114,7 +114,11 @@ def _run(
 def _password(args: argparse.Namespace) -> str:
     if args.password_stdin:
         return sys.stdin.readline().rstrip("\r\n")
-    return getpass.getpass(f"password for {args.name}: ")
+    try:
+        return getpass.getpass(f"password for {args.name}: ")
+    except EOFError:  # no terminal, and standard input ended (closed, or /dev/null)
+        print("dockyard: no password typed (or give it with --password-stdin)", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 def _user_add(args: argparse.Namespace) -> int:
