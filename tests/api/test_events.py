@@ -300,6 +300,9 @@ def test_events_command_shows_the_backlog_and_last_failure_and_retries_or_discar
     after = run_events_command(config, data, "status")
     line = next(line for line in after.stdout.splitlines() if line.startswith("listener"))
     assert line.split()[2:4] == ["0", "0"]
+    for action in ("retry", "discard"):  # a mistyped name is not told "0 events"
+        mistyped = run_events_command(config, data, action, "listner")
+        assert mistyped.returncode == 1 and "no endpoint 'listner'" in mistyped.stderr
 
 
 def test_an_endpoint_on_an_internal_address_is_refused_unless_allowed(

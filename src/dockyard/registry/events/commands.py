@@ -4,6 +4,7 @@ ends an endpoint's back-off, `discard` forgets its failed (or all its pending) e
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -83,16 +84,36 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _retry(args: argparse.Namespace) -> int:
+    if not _known(args):
+        return 1
     count = _in_database(args, outbox.retry_now, args.endpoint)
     print(f"{count} failed events of {args.endpoint} will be sent at the next attempt")
     return 0
 
 
 def _discard(args: argparse.Namespace) -> int:
+    if not _known(args):
+        return 1
     count = _in_database(args, _discard_in, args.endpoint, args.all)
     kind = "pending" if args.all else "failed"
     print(f"discarded {count} {kind} events of {args.endpoint}")
     return 0
+
+
+def _known(args: argparse.Namespace) -> bool:
+    """Whether the endpoint named is configured or has events; if not, say so (a mistyped name
+    would otherwise be told "0 events")."""
+    configured = {e.name for e in _settings(args).notifications.endpoints}
+    if args.endpoint in configured or args.endpoint in {
+        s.name for s in _in_database(args, outbox.statuses)
+    }:
+        return True
+    print(
+        f"dockyard: no endpoint {args.endpoint!r} is configured or has events"
+        " (`dockyard events status` lists them)",
+        file=sys.stderr,
+    )
+    return False
 
 
 def _discard_in(connection: Connection, endpoint: str, everything: bool) -> int:
