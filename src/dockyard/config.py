@@ -481,10 +481,15 @@ class WebhookSettings(_Section):
     @field_validator("allow")
     @classmethod
     def _hosts_or_networks(cls, value: list[str]) -> list[str]:
-        for entry in value:
-            if not entry or ("/" in entry and not _is_network(entry)):
-                raise ValueError(f"{entry!r} is neither a host name nor a CIDR network")
-        return value
+        return hosts_or_networks(value)
+
+
+def hosts_or_networks(value: list[str]) -> list[str]:
+    """An allow-list of internal targets: host names (exact) and addresses or CIDR networks."""
+    for entry in value:
+        if not entry or ("/" in entry and not _is_network(entry)):
+            raise ValueError(f"{entry!r} is neither a host name nor a CIDR network")
+    return value
 
 
 def _is_network(text: str) -> bool:
@@ -725,6 +730,15 @@ class MirrorSettings(_Section):
     # must not hold clients and an upload session for ever. 0: no minimum.
     min_bytes_per_second: int = Field(default=64 * 1024, ge=0)
     retry_failed_after_seconds: float = Field(default=30.0, ge=0)
+    # Where an upstream sends the mirror (its token realm, a redirect) may be an internal
+    # address (loopback, private, link-local) only when this names it: host names, addresses
+    # or networks. The upstreams' own `host:port` are the operator's choice and not checked.
+    allow: list[str] = []
+
+    @field_validator("allow")
+    @classmethod
+    def _hosts_or_networks(cls, value: list[str]) -> list[str]:
+        return hosts_or_networks(value)
 
     @field_validator("prefix", "upstream_prefix")
     @classmethod

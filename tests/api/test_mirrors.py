@@ -313,6 +313,13 @@ def _stored_blobs(server: DockyardServer) -> list[Path]:
     return [path for path in root.rglob("*") if path.is_file()] if root.exists() else []
 
 
+def refused(mirror: DockyardServer, path: str, status: int, reason: str) -> None:
+    """GET hub/`path` at the mirror is answered `status`, saying `reason`."""
+    answer = httpx.get(f"{mirror.url}/v2/hub/{path}", timeout=60)
+    assert answer.status_code == status
+    assert reason in answer.text
+
+
 def test_bad_upstreams_get_a_clear_error_and_nothing_is_kept(tmp_path: Path) -> None:
     real = os.urandom(300_000)
     digest = Digest.of(real)
@@ -346,12 +353,8 @@ def test_bad_upstreams_get_a_clear_error_and_nothing_is_kept(tmp_path: Path) -> 
             answer = httpx.get(f"{mirror.url}/v2/hub/bad/blobs/{digest}", timeout=30)
             assert answer.status_code == 502
             assert "DigestMismatch" in answer.text or "expected" in answer.text
-            answer = httpx.get(f"{mirror.url}/v2/hub/bad/manifests/huge", timeout=30)
-            assert answer.status_code == 502
-            assert "larger than this registry's limit of 4096" in answer.text
-            answer = httpx.get(f"{mirror.url}/v2/hub/bad/blobs/{slow_digest}", timeout=60)
-            assert answer.status_code == 503
-            assert "slower than the mirror's minimum" in answer.text
+            refused(mirror, "bad/manifests/huge", 502, "larger than this registry's limit of 4096")
+            refused(mirror, f"bad/blobs/{slow_digest}", 503, "slower than the mirror's minimum")
             # Nothing unverified became visible or stayed stored.
             for wanted in (digest, slow_digest):
                 head = httpx.head(f"{mirror.url}/v2/hub/bad/blobs/{wanted}")
@@ -361,6 +364,46 @@ def test_bad_upstreams_get_a_clear_error_and_nothing_is_kept(tmp_path: Path) -> 
             assert not uploads.exists() or not any(p.is_file() for p in uploads.rglob("*"))
             missing_tag = httpx.get(f"{mirror.url}/v2/hub/bad/tags/list")
             assert "huge" not in missing_tag.text
+
+
+def test_an_upstream_cannot_send_the_mirror_to_an_internal_address_unless_allowed(
+    tmp_path: Path,
+) -> None:
+    """A blob redirected, and a token realm, to another loopback port (an internal service, to
+    the mirror): not called, 502 naming the setting; with `allow` naming it, followed."""
+    blob = os.urandom(10_000)
+    digest = Digest.of(blob)
+    seen: list[str] = []
+    internal = {
+        ("GET", "/blob"): Answer(pieces=(blob,)),
+        ("GET", "/token"): Answer(pieces=(b'{"token": "t"}',)),
+    }
+    with bad_upstream(internal, seen) as elsewhere:
+        answers = {
+            ("GET", "/v2/"): Answer(pieces=(b"{}",)),
+            ("HEAD", f"/v2/app/blobs/{digest}"): Answer(pieces=(blob,)),
+            ("GET", f"/v2/app/blobs/{digest}"): Answer(
+                307, headers={"Location": f"http://{elsewhere}/blob"}
+            ),
+            ("GET", "/v2/app/manifests/v1"): Answer(
+                401, headers={"WWW-Authenticate": f'Bearer realm="http://{elsewhere}/token"'}
+            ),
+        }
+        with bad_upstream(answers) as address:
+            rule = {"prefix": "hub", "upstreams": [upstream(f"http://{address}")]}
+            with dockyard_server(tmp_path / "closed", env=mirror_env(rule)) as mirror:
+                internal_refused = "internal address 127.0.0.1 (not in mirrors[].allow)"
+                refused(mirror, f"app/blobs/{digest}", 502, internal_refused)
+                refused(mirror, "app/manifests/v1", 502, internal_refused)
+                assert seen == []
+                assert _stored_blobs(mirror) == []
+            opened = mirror_env({**rule, "allow": ["127.0.0.0/8"]})
+            with dockyard_server(tmp_path / "open", env=opened) as mirror:
+                answer = httpx.get(f"{mirror.url}/v2/hub/app/blobs/{digest}", timeout=30)
+                assert answer.status_code == 200 and answer.content == blob
+                httpx.get(f"{mirror.url}/v2/hub/app/manifests/v1", timeout=30)
+                assert "GET /blob" in seen
+                assert any(line.startswith("GET /token?") for line in seen)
 
 
 # --- auth.mode index: which mirror names everyone may pull ------------------------------------

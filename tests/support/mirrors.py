@@ -36,9 +36,12 @@ class Answer:
 
 
 @contextmanager
-def bad_upstream(answers: dict[tuple[str, str], Answer]) -> Iterator[str]:
-    """An HTTP/1.1 server on a loopback port, in a thread of its own: `(method, path)` →
-    Answer, 404 for anything else; yields `127.0.0.1:PORT`."""
+def bad_upstream(
+    answers: dict[tuple[str, str], Answer], seen: list[str] | None = None
+) -> Iterator[str]:
+    """An HTTP/1.1 server on a loopback port, in a thread of its own: `(method, path)` (the
+    path without its query) → Answer, 404 for anything else; yields `127.0.0.1:PORT`. Each
+    request line's method and target go to `seen`."""
     ready = threading.Event()
     loop = asyncio.new_event_loop()
     address: list[str] = []
@@ -51,7 +54,10 @@ def bad_upstream(answers: dict[tuple[str, str], Answer]) -> Iterator[str]:
                     return
                 while await reader.readline() not in (b"\r\n", b""):
                     pass
-                method, path, _version = request.decode().split(" ", 2)
+                method, target, _version = request.decode().split(" ", 2)
+                if seen is not None:
+                    seen.append(f"{method} {target}")
+                path = target.split("?", 1)[0]
                 found = answers.get((method, path), Answer(404, pieces=(b"{}",)))
                 body_length = sum(len(piece) for piece in found.pieces)
                 head = f"HTTP/1.1 {found.status} X\r\nContent-Length: {body_length}\r\n"

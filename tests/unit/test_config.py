@@ -71,6 +71,12 @@ def test_legacy_variables_name_the_file_and_the_storage_path(
         ("http: {workers: 0}", "http.workers"),
         ("htp: {addr: '1:2'}", "htp"),
         ("registry: {max_manifest_bytes: lots}", "registry.max_manifest_bytes"),
+        (
+            "mirrors: [{default: true, upstreams: [{url: 'https://up.example'}],"
+            " allow: ['10.0.0.0/99']}]",
+            r"mirrors\.0\.allow",
+        ),
+        ("index: {webhooks: {allow: ['']}}", r"index\.webhooks\.allow"),
     ],
 )
 def test_invalid_configuration_names_the_key(tmp_path: Path, text: str, key: str) -> None:

@@ -11,6 +11,7 @@ from typing import TypeVar
 import httpx
 
 from dockyard import client
+from dockyard.kit.outbound import Allowed, Guard
 from dockyard.registry.errors import ErrorCode, RegistryError
 from dockyard.registry.mirrors.rules import MirrorRule, Upstream
 
@@ -48,7 +49,12 @@ def open_client(rule: MirrorRule) -> client.RegistryClient:
     # One quick retry: a client waiting on this pull would rather get the cached copy (or an
     # error) than wait out a long Retry-After.
     retry = client.RetryPolicy(attempts=2, base_delay=0.1, max_delay=1.0, max_retry_after=0.0)
-    opened = client.RegistryClient(client.StaticCredentials(credentials), hosts, retry)
+    # The upstreams are the operator's; where they send us (a token realm, a redirect) is
+    # checked at connection time, as an upstream may be hostile or taken over: an internal
+    # address only when the rule's `allow` opens it.
+    own = frozenset(httpx.URL(upstream.url).netloc.decode() for upstream in rule.upstreams)
+    guard = Guard(Allowed.of(settings.allow), "mirrors[].allow", own)
+    opened = client.RegistryClient(client.StaticCredentials(credentials), hosts, retry, guard)
     opened.transport.timeout = httpx.Timeout(settings.timeout_seconds)
     return opened
 
