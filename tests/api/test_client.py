@@ -23,10 +23,14 @@ from dockyard.client import (
     DigestMismatch,
     DockerConfig,
     HostOptions,
+    InvalidContent,
+    InvalidURL,
     ManifestUnknown,
     Pushed,
     RegistryClient,
+    RegistryError,
     RegistryUnavailable,
+    Repository,
     RetryPolicy,
     StaticCredentials,
     TooManyRequests,
@@ -37,6 +41,7 @@ from tests.support.certificates import CertificateAuthority
 from tests.support.client_images import multi_platform, pull, push
 from tests.support.images import OCI_MANIFEST
 from tests.support.index import IndexServer, index_server
+from tests.support.mirrors import Answer, bad_upstream
 from tests.support.servers import DockyardServer, dockyard_server
 from tests.support.tcp_proxy import tcp_proxy
 from tests.support.tls import client_context, https_dockyard, tls_settings
@@ -209,6 +214,52 @@ def test_bytes_that_are_not_the_digests_are_refused(tmp_path: Path) -> None:
                 await repository.manifest(digest)
 
     asyncio.run(main())
+
+
+def test_broken_answers_are_registry_errors() -> None:
+    """What mirrors and the command line catch: a body cut short (of the content, of an error,
+    of a 401), a Content-Encoding that is not, JSON that is not, and URLs the registry gave
+    (a token realm, a next page) that cannot be called."""
+    subject = Digest.of(b"subject")
+    cut = Answer(pieces=(b'{"schemaVersion"',), length=100)
+    answers = {
+        ("GET", "/v2/app/manifests/cut"): cut,
+        ("GET", "/v2/app/manifests/cut-error"): Answer(404, pieces=cut.pieces, length=100),
+        ("GET", "/v2/cut/tags/list"): Answer(401, pieces=cut.pieces, length=100),
+        ("GET", "/v2/app/manifests/gzip"): Answer(
+            headers={"Content-Encoding": "gzip"}, pieces=(b"not gzip",)
+        ),
+        ("GET", f"/v2/app/referrers/{subject}"): Answer(pieces=(b"not json",)),
+        ("GET", "/v2/realm/tags/list"): Answer(
+            401, headers={"WWW-Authenticate": 'Bearer realm="http://[::1"'}
+        ),
+        ("GET", "/v2/app/tags/list"): Answer(
+            headers={"Link": '<http://[::1>; rel="next"'}, pieces=(b'{"tags": ["v1"]}',)
+        ),
+    }
+
+    async def tags(repository: Repository) -> list[str]:
+        return [tag async for tag in repository.tags()]
+
+    async def main(address: str) -> None:
+        async with RegistryClient(retry=RetryPolicy(attempts=1)) as client:
+            registry = client.registry(address)
+            app = registry.repository("app")
+            for call, error, message in (
+                (app.manifest("cut"), RegistryUnavailable, "peer closed connection"),
+                (app.manifest("cut-error"), RegistryUnavailable, "peer closed connection"),
+                (tags(registry.repository("cut")), RegistryUnavailable, "peer closed"),
+                (app.manifest("gzip"), RegistryError, "the answer cannot be decoded"),
+                (app.referrers(subject), InvalidContent, "is not JSON"),
+                (tags(app), InvalidURL, "gave an invalid URL"),
+                # Last: the client keeps the registry's challenge for its next requests.
+                (tags(registry.repository("realm")), InvalidURL, "invalid URL"),
+            ):
+                with pytest.raises(error, match=message):
+                    await call
+
+    with bad_upstream(answers) as address:
+        asyncio.run(main(address))
 
 
 def test_429_with_retry_after_is_waited_out(tmp_path: Path) -> None:

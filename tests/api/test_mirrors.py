@@ -324,6 +324,8 @@ def test_bad_upstreams_get_a_clear_error_and_nothing_is_kept(tmp_path: Path) -> 
     real = os.urandom(300_000)
     digest = Digest.of(real)
     wrong = bytes(len(real))
+    unsized = os.urandom(1000)  # its HEAD gives no Content-Length: taken as 0 bytes
+    unsized_digest = Digest.of(unsized)
     slow = os.urandom(3 * 1024 * 1024)
     slow_digest = Digest.of(slow)
     image = make_image("mirror-too-large")
@@ -332,6 +334,8 @@ def test_bad_upstreams_get_a_clear_error_and_nothing_is_kept(tmp_path: Path) -> 
         ("GET", "/v2/"): Answer(pieces=(b"{}",)),
         ("HEAD", f"/v2/bad/blobs/{digest}"): Answer(pieces=(wrong,)),
         ("GET", f"/v2/bad/blobs/{digest}"): Answer(pieces=(wrong,)),
+        ("HEAD", f"/v2/bad/blobs/{unsized_digest}"): Answer(pieces=(unsized,), length=-1),
+        ("GET", f"/v2/bad/blobs/{unsized_digest}"): Answer(pieces=(unsized,)),
         ("HEAD", f"/v2/bad/blobs/{slow_digest}"): Answer(pieces=(slow,)),
         ("GET", f"/v2/bad/blobs/{slow_digest}"): Answer(
             pieces=tuple(slow[i : i + 4096] for i in range(0, len(slow), 4096)), pause=0.05
@@ -354,9 +358,11 @@ def test_bad_upstreams_get_a_clear_error_and_nothing_is_kept(tmp_path: Path) -> 
             assert answer.status_code == 502
             assert "DigestMismatch" in answer.text or "expected" in answer.text
             refused(mirror, "bad/manifests/huge", 502, "larger than this registry's limit of 4096")
+            # An empty answer is whole at once: it waits for the bytes to be verified.
+            refused(mirror, f"bad/blobs/{unsized_digest}", 502, "expected")
             refused(mirror, f"bad/blobs/{slow_digest}", 503, "slower than the mirror's minimum")
             # Nothing unverified became visible or stayed stored.
-            for wanted in (digest, slow_digest):
+            for wanted in (digest, unsized_digest, slow_digest):
                 head = httpx.head(f"{mirror.url}/v2/hub/bad/blobs/{wanted}")
                 assert head.status_code in (200, 404)  # the upstream's HEAD, not a stored blob
             assert _stored_blobs(mirror) == []

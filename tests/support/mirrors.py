@@ -33,6 +33,9 @@ class Answer:
     headers: dict[str, str] | None = None
     pieces: tuple[bytes, ...] = ()
     pause: float = 0.0
+    # The Content-Length sent when it is not the body's (-1: none); either way the connection
+    # closes after the body, as the client cannot tell where it ends.
+    length: int | None = None
 
 
 @contextmanager
@@ -59,11 +62,15 @@ def bad_upstream(
                     seen.append(f"{method} {target}")
                 path = target.split("?", 1)[0]
                 found = answers.get((method, path), Answer(404, pieces=(b"{}",)))
-                body_length = sum(len(piece) for piece in found.pieces)
-                head = f"HTTP/1.1 {found.status} X\r\nContent-Length: {body_length}\r\n"
+                length = sum(len(piece) for piece in found.pieces)
+                if found.length is not None:
+                    length = found.length
+                head = f"HTTP/1.1 {found.status} X\r\n"
+                if length >= 0:
+                    head += f"Content-Length: {length}\r\n"
                 for key, value in (found.headers or {}).items():
                     head += f"{key}: {value}\r\n"
-                writer.write(head.encode() + b"\r\n")
+                writer.write(head.encode("utf-8", "surrogatepass") + b"\r\n")
                 if method != "HEAD":
                     for piece in found.pieces:
                         if found.pause:
@@ -71,6 +78,8 @@ def bad_upstream(
                         writer.write(piece)
                         await writer.drain()
                 await writer.drain()
+                if found.length is not None:
+                    return
         except (ConnectionError, ValueError):
             pass
         finally:

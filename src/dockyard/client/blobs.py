@@ -17,7 +17,7 @@ from dockyard.client.errors import (
     TooLarge,
 )
 from dockyard.client.session import Session
-from dockyard.client.transport import RETRY_ERRORS
+from dockyard.client.transport import RETRY_ERRORS, body_error
 from dockyard.oci.digest import Digest, Hasher
 
 CHUNK = 1 << 20
@@ -62,6 +62,8 @@ async def stream_blob(
                 raise RegistryUnavailable(
                     f"{what}: connection lost {resumes} times: {exc}"
                 ) from None
+        except httpx.HTTPError as exc:
+            raise body_error(exc, what) from None
     if hasher is not None:
         actual = f"{digest.algorithm}:{hasher.hexdigest()}"
         if actual != str(digest):

@@ -73,6 +73,10 @@ class Unsupported(RegistryError):
     """The registry does not implement this operation."""
 
 
+class InvalidURL(RegistryError):
+    """A URL the registry gave (a token realm, Location, Link) that cannot be called."""
+
+
 class RegistryUnavailable(RegistryError):
     """No usable answer after the retries: connection errors, timeouts, 5xx."""
 

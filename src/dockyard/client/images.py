@@ -112,19 +112,24 @@ class Manifest:
         return self.media_type in mediatypes.INDEXES
 
     def document(self) -> dict[str, Any]:
-        try:
-            value = json.loads(self.body)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            raise InvalidContent(f"manifest {self.digest} is not JSON") from None
-        if not isinstance(value, dict):
-            raise InvalidContent(f"manifest {self.digest} is not a JSON object")
-        return value
+        return json_object(self.body, f"manifest {self.digest}")
 
     def image(self) -> Image:
         return Image.parse(self.document(), self.media_type)
 
     def index(self) -> Index:
         return Index.parse(self.document(), self.media_type)
+
+
+def json_object(body: bytes, what: str) -> dict[str, Any]:
+    """`body` read as a JSON object; InvalidContent when it is not one."""
+    try:
+        value = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise InvalidContent(f"{what} is not JSON") from None
+    if not isinstance(value, dict):
+        raise InvalidContent(f"{what} is not a JSON object")
+    return value
 
 
 @dataclass(frozen=True, slots=True)

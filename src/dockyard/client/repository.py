@@ -6,11 +6,14 @@ import json
 from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 
+import httpx
+
 from dockyard.client import blobs, uploads
 from dockyard.client.errors import DigestMismatch, ManifestUnknown, NotFound, TooLarge
-from dockyard.client.images import Descriptor, Index, Manifest, media_type_of
+from dockyard.client.images import Descriptor, Index, Manifest, json_object, media_type_of
 from dockyard.client.listing import next_link, pages
 from dockyard.client.session import Session
+from dockyard.client.transport import body_error
 from dockyard.client.uploads import Content, PushedBlob
 from dockyard.oci import mediatypes
 from dockyard.oci.digest import Digest, InvalidDigest, new_hasher
@@ -60,6 +63,8 @@ class Repository:
                 body += chunk
                 if len(body) > MAX_MANIFEST_BYTES:
                     raise TooLarge(f"{what}: larger than {MAX_MANIFEST_BYTES} bytes")
+        except httpx.HTTPError as exc:
+            raise body_error(exc, what) from None
         finally:
             await response.aclose()
         data = bytes(body)
@@ -232,7 +237,7 @@ class Repository:
             if response.status_code == 404 and not found:
                 found = await self._referrers_by_tag(subject)
                 break
-            index = Index.parse(json.loads(response.content), mediatypes.OCI_INDEX)
+            index = Index.parse(json_object(response.content, what), mediatypes.OCI_INDEX)
             found += index.manifests
             path = next_link(response.headers.get("link"))
         if artifact_type:

@@ -9,9 +9,9 @@ import httpx
 
 from dockyard.client.auth import Authenticator
 from dockyard.client.credentials import Credentials
-from dockyard.client.errors import error_from_response
+from dockyard.client.errors import InvalidURL, error_from_response
 from dockyard.client.reference import api_host
-from dockyard.client.transport import Body, Transport, _is_one_shot
+from dockyard.client.transport import Body, Transport, _is_one_shot, read_body
 
 
 class Session:
@@ -25,7 +25,10 @@ class Session:
     def url(self, path_or_url: str) -> str:
         """A path under the registry, or a URL the registry gave (Location, Link), resolved
         against the registry's own."""
-        return str(httpx.URL(self.base_url).join(path_or_url))
+        try:
+            return str(httpx.URL(self.base_url).join(path_or_url))
+        except httpx.InvalidURL as exc:
+            raise InvalidURL(f"{self.registry} gave an invalid URL: {exc}") from None
 
     async def request(
         self,
@@ -50,13 +53,11 @@ class Session:
                 retryable=retryable,
             )  # fmt: skip
             if response.status_code == 401 and attempt == 0 and not _is_one_shot(body):
-                await response.aread()
-                await response.aclose()
+                await read_body(response, what)
                 scopes = await self.auth.challenged(response, scopes, what)
                 continue
             break
         if response.status_code in expect:
             return response
-        await response.aread()
-        await response.aclose()
+        await read_body(response, what)
         raise error_from_response(response, what)

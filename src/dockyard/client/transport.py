@@ -19,6 +19,7 @@ from typing import Union
 import httpx
 
 from dockyard.client.errors import (
+    InvalidURL,
     RegistryError,
     RegistryUnavailable,
     TooManyRequests,
@@ -143,7 +144,10 @@ class Transport:
         if retryable is None:
             retryable = method in IDEMPOTENT
         attempts = self.retry.attempts if retryable and replayable else 1
-        host = httpx.URL(url).netloc.decode()
+        try:
+            host = httpx.URL(url).netloc.decode()
+        except httpx.InvalidURL as exc:
+            raise InvalidURL(f"{what}: invalid URL: {exc}") from None
         client = self.client(host)
         for attempt in range(attempts):
             last = attempt == attempts - 1
@@ -159,21 +163,38 @@ class Transport:
                     raise RegistryUnavailable(f"{what}: {_describe(exc)}") from None
                 await asyncio.sleep(self.retry.delay(attempt))
                 continue
-            except httpx.TransportError as exc:
-                raise RegistryUnavailable(f"{what}: {_describe(exc)}") from None
+            except httpx.HTTPError as exc:
+                raise body_error(exc, what) from None
             if response.status_code not in RETRY_STATUSES:
                 return response
             wait = retry_after(response)
             if last or (wait is not None and wait > self.retry.max_retry_after):
-                await response.aread()
+                await read_body(response, what)
                 error = error_from_response(response, what)
-                await response.aclose()
                 if isinstance(error, TooManyRequests):
                     error.retry_after = wait
                 raise error
             await response.aclose()
             await asyncio.sleep(wait if wait is not None else self.retry.delay(attempt))
         raise AssertionError("unreachable")
+
+
+async def read_body(response: httpx.Response, what: str) -> None:
+    """Read a streamed answer's whole body, and close it."""
+    try:
+        await response.aread()
+    except httpx.HTTPError as exc:
+        raise body_error(exc, what) from None
+    finally:
+        await response.aclose()
+
+
+def body_error(error: httpx.HTTPError, what: str) -> RegistryError:
+    """The client's error for an answer that broke off (the registry is away) or whose body
+    cannot be decoded (a Content-Encoding it does not hold to)."""
+    if isinstance(error, httpx.DecodingError):
+        return RegistryError(f"{what}: the answer cannot be decoded: {_describe(error)}")
+    return RegistryUnavailable(f"{what}: {_describe(error)}")
 
 
 def retry_after(response: httpx.Response) -> float | None:

@@ -186,6 +186,11 @@ class BlobFetch:
         while self.readable() <= offset and not self.done:
             await self._changed.wait()
 
+    async def wait_for_verdict(self) -> None:
+        """Until the download was verified, or ended without."""
+        while not self.verified and not self.done:
+            await self._changed.wait()
+
     def response(self, range_header: str | None) -> FetchStream:
         """The answer to one client; it holds the spool open until it has been sent."""
         headers = {"Docker-Content-Digest": str(self.digest), "Accept-Ranges": "bytes"}
@@ -221,9 +226,17 @@ class FetchStream(Response):
     async def _stream(self, scope: Scope, receive: Receive, send: Send) -> None:
         fetch = self.fetch
         offset, left = self.offset, self.length
-        await fetch.wait_for(offset if left else -1)
-        if fetch.error is not None and offset + min(left, 1) > fetch.readable():
-            await fetch.error.response()(scope, receive, send)  # nothing sent yet: a clean error
+        if left:
+            await fetch.wait_for(offset)
+            refused = fetch.error is not None and offset >= fetch.readable()
+        else:  # an empty answer is whole at once: it waits for the verdict on the bytes
+            await fetch.wait_for_verdict()
+            refused = not fetch.verified
+        if refused:  # nothing sent yet: a clean error
+            error = fetch.error or RegistryError(
+                ErrorCode.UNAVAILABLE, "the upstream download ended", status=503
+            )
+            await error.response()(scope, receive, send)
             return
         start = {"type": "http.response.start", "status": self.status_code}
         await send({**start, "headers": self.raw_headers})
