@@ -117,6 +117,15 @@ def test_only_site_administrators_set_quotas(hub: Hub) -> None:
         assert reset["own"] is None and reset["max_repositories"] is None
 
 
+def test_the_quota_and_usage_commands_refuse_what_is_not_a_namespace(hub: Hub) -> None:
+    for command, flags in (("quota", ("x y", "--max-bytes", "10")), ("usage", ("",)),
+                           ("quota", ("bob/app",)), ("usage", ("Bob",))):  # fmt: skip
+        refused = hub.cli(command, *flags)
+        assert refused.status == 2 and "is not a namespace" in refused.stderr, refused
+    shown = hub.cli("quota", "bob")
+    assert shown.status == 0 and shown.lines[-1].startswith("bob\t"), shown
+
+
 def _layout(path: Path, seed: str, size: int) -> Layout:
     layout = Layout(path)
     payload = os.urandom(size // 2).hex().encode()[:size]  # incompressible, `size` bytes

@@ -11,6 +11,7 @@ from typing import Any
 from dockyard.auth.factory import create_auth
 from dockyard.config import Settings
 from dockyard.kit.numbers import parse_decimal
+from dockyard.oci.names import is_valid_name
 from dockyard.registry.collection.commands import _common, _settings, _with_registry
 from dockyard.registry.policies import quotas, rules, usage
 from dockyard.registry.policies.retention import RetentionBusy, RetentionReport, apply
@@ -23,11 +24,13 @@ UNLIMITED = "none"
 def add_commands(commands: Any) -> None:
     """Register `dockyard usage`, `dockyard quota` and `dockyard retention`."""
     shown = commands.add_parser("usage", help="bytes stored per namespace or repository")
-    shown.add_argument("namespace", nargs="?", help="its repositories; all namespaces if absent")
+    shown.add_argument(
+        "namespace", nargs="?", type=_namespace, help="its repositories; all if absent"
+    )
     _common(shown)
     shown.set_defaults(run=_usage)
     quota = commands.add_parser("quota", help="show or set a namespace's quotas")
-    quota.add_argument("namespace")
+    quota.add_argument("namespace", type=_namespace)
     for flag in ("--max-bytes", "--max-repositories"):
         quota.add_argument(flag, help=f"a number, or {UNLIMITED!r}; 'default' for the setting")
     quota.add_argument("--reset", action="store_true", help="back to the configured defaults")
@@ -37,6 +40,13 @@ def add_commands(commands: Any) -> None:
     retention.add_argument("--dry-run", action="store_true", help="list what would go")
     _common(retention)
     retention.set_defaults(run=_retention)
+
+
+def _namespace(text: str) -> str:
+    """A namespace named on the command line: what a repository name may start with."""
+    if "/" in text or not is_valid_name(text):
+        raise argparse.ArgumentTypeError(f"{text[:100]!r} is not a namespace")
+    return text
 
 
 def _usage(args: argparse.Namespace) -> int:
