@@ -34,6 +34,7 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+from sqlalchemy.engine import make_url
 
 from dockyard.oci.names import is_valid_name
 
@@ -885,6 +886,19 @@ class Settings(BaseSettings):
     @property
     def database_url(self) -> str:
         return self.database.url or f"sqlite:///{(self.data_dir / 'registry.db').resolve()}"
+
+    def require_registry(self) -> None:
+        """ConfigError when the metadata is a SQLite file that does not exist: a command that
+        reads or tends a registry must not start an empty one where a mistyped --data points."""
+        url = make_url(self.database_url)
+        path = url.database
+        if url.get_backend_name() != "sqlite" or not path or path == ":memory:":
+            return
+        if not Path(path).exists():
+            raise ConfigError(
+                f"no registry at {self.data_dir}: its metadata database {path} does not exist "
+                "(start it once with `dockyard serve`, or give its --data or --config)"
+            )
 
     @classmethod
     def settings_customise_sources(

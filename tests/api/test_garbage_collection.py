@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from dockyard.db.engine import Database
+from dockyard.db.migrate import upgrade
 from dockyard.registry.collection.collector import LEASE
 from dockyard.registry.collection.queries import take_lease
 from dockyard.registry.metadata import now
@@ -263,8 +264,9 @@ def test_gc_refuses_while_another_process_collects_and_with_wait_runs_once_it_is
     `dockyard gc` says so and exits 1; `dockyard gc --wait` runs once the lease is let go
     (here: once it runs out, as a killed collector's does). The lease is held long enough for
     the first command to start on a slow machine (3 s was not: it started after)."""
-    assert dockyard("gc", data_dir, {}).status == 0  # the database, and the lease's row
+    data_dir.mkdir(parents=True)
     database = Database(f"sqlite:///{data_dir / 'registry.db'}")
+    upgrade(database.engine)
     held = now()
     until = held + timedelta(seconds=LEASE_HELD_SECONDS)
     with database.engine.begin() as connection:
@@ -278,6 +280,19 @@ def test_gc_refuses_while_another_process_collects_and_with_wait_runs_once_it_is
     waited = dockyard("gc", data_dir, {}, "--wait", "60")
     assert waited.status == 0, waited.stderr
     assert now() >= until  # it ran only once the lease had run out
+
+
+def test_maintenance_commands_refuse_a_data_directory_without_a_registry(
+    tmp_path: Path,
+) -> None:
+    """A mistyped --data makes no empty registry there, and no report of nothing done."""
+    typo = tmp_path / "typo"
+    for command, flags in (("gc", ()), ("fsck", ()), ("usage", ()), ("quota", ("alice",)),
+                           ("retention", ()), ("events", ()), ("replication", ())):  # fmt: skip
+        refused = dockyard(command, typo, {}, *flags)
+        assert refused.status == 2, (command, refused)
+        assert f"no registry at {typo}" in refused.stderr, (command, refused)
+        assert not typo.exists(), command
 
 
 def test_gc_refuses_a_wait_that_is_not_a_number_of_seconds(data_dir: Path) -> None:

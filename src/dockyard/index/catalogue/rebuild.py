@@ -96,6 +96,7 @@ def run_rebuild(settings: Settings) -> int:
     if refusal is not None:
         print(f"dockyard: {refusal}", file=sys.stderr)
         return 1
+    settings.require_registry()
     registry = Registry.from_settings(settings)
     try:
         upgrade(registry.database.engine)

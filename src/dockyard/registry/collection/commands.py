@@ -97,6 +97,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _with_registry(settings: Settings, work: Callable[[Registry], Awaitable[T]]) -> T:
+    settings.require_registry()
     registry = Registry.from_settings(settings)
     upgrade(registry.database.engine)
 

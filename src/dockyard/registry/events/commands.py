@@ -50,6 +50,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _in_database(args: argparse.Namespace, fn: Any, *fn_args: Any) -> Any:
     settings = _settings(args)
+    settings.require_registry()
     database = Database(settings.database_url)
     try:
         upgrade(database.engine)

@@ -49,6 +49,7 @@ class Unreadable(Exception):
 
 
 def _in_database(settings: Settings, fn: Any, *fn_args: Any) -> Any:
+    settings.require_registry()
     database = Database(settings.database_url)
     try:
         upgrade(database.engine)
