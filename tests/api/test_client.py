@@ -26,6 +26,7 @@ from dockyard.client import (
     InvalidContent,
     InvalidURL,
     ManifestUnknown,
+    NotFound,
     Pushed,
     RegistryClient,
     RegistryError,
@@ -218,8 +219,9 @@ def test_bytes_that_are_not_the_digests_are_refused(tmp_path: Path) -> None:
 
 def test_broken_answers_are_registry_errors() -> None:
     """What mirrors and the command line catch: a body cut short (of the content, of an error,
-    of a 401), a Content-Encoding that is not, JSON that is not, and URLs the registry gave
-    (a token realm, a next page) that cannot be called."""
+    of a 401), a Content-Encoding that is not, JSON that is not (or nests too deep), and URLs
+    the registry gave (a token realm, a next page, a redirect, an upload's Location) that
+    cannot be called."""
     subject = Digest.of(b"subject")
     cut = Answer(pieces=(b'{"schemaVersion"',), length=100)
     answers = {
@@ -236,6 +238,11 @@ def test_broken_answers_are_registry_errors() -> None:
         ("GET", "/v2/app/tags/list"): Answer(
             headers={"Link": '<http://[::1>; rel="next"'}, pieces=(b'{"tags": ["v1"]}',)
         ),
+        ("GET", f"/v2/app/blobs/{subject}"): Answer(
+            307, headers={"Location": "http://127.0.0.1:99999/blob"}
+        ),
+        ("POST", "/v2/app/blobs/uploads/"): Answer(202, headers={"Location": "http://[::1"}),
+        ("GET", "/v2/app/manifests/deep"): Answer(404, pieces=(b"[" * 100_000,)),
     }
 
     async def tags(repository: Repository) -> list[str]:
@@ -252,6 +259,9 @@ def test_broken_answers_are_registry_errors() -> None:
                 (app.manifest("gzip"), RegistryError, "the answer cannot be decoded"),
                 (app.referrers(subject), InvalidContent, "is not JSON"),
                 (tags(app), InvalidURL, "gave an invalid URL"),
+                (app.blob_bytes(subject), InvalidURL, "invalid port"),
+                (app.push_blob(b"pushed"), InvalidURL, "invalid Location"),
+                (app.manifest("deep"), NotFound, "404"),  # JSON past the recursion limit
                 # Last: the client keeps the registry's challenge for its next requests.
                 (tags(registry.repository("realm")), InvalidURL, "invalid URL"),
             ):

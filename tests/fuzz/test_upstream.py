@@ -4,10 +4,10 @@ that lie, challenges and token answers that make no sense, redirects anywhere, m
 are not what their media type says). Half of the answers are right, so that later requests
 are reached.
 
-- The client library (what `dockyard pull`, mirrors and replication use) may only fail with
-  its own `RegistryError`: a mirror turns exactly those into 502/503 answers, the command
-  line into one line and exit 1. What it returns, and what it writes to a layout, is
-  verified against its digest.
+- The client library (what `dockyard pull` and `push`, mirrors and replication use), pulling
+  and pushing, may only fail with its own `RegistryError`: a mirror turns exactly those into
+  502/503 answers, the command line into one line and exit 1. What it returns, and what it
+  writes to a layout, is verified against its digest.
 - A mirror in front of the upstream answers the verified content, or an error in the
   registry's shape: 4xx, or 502/503/504 for the upstream's fault, never another 5xx; what it
   kept is what its digest says; its log holds no traceback (tests/conftest.py)."""
@@ -79,6 +79,11 @@ class Content:
         return cls(name, config, layer, image, index)
 
     @property
+    def pushed(self) -> bytes:
+        """A blob the upstream does not hold yet: pushed to it."""
+        return self.name.encode() * 7
+
+    @property
     def digests(self) -> tuple[Digest, Digest, Digest, Digest]:
         """The index's, the image's, the config's and the layer's."""
         index, image, config, layer = (
@@ -96,6 +101,7 @@ STATUSES = st.one_of(
     st.integers(100, 599),
 )  # fmt: skip
 NAMES = itertools.count()
+UPLOAD = "fuzz-upload"  # the id of every upload session the upstream opens
 
 
 def _header_text(text: str) -> str:
@@ -137,6 +143,7 @@ def _header_values(address: str, content: Content) -> dict[str, st.SearchStrateg
                     'Bearer realm="http://[::1"',
                     'Bearer realm=""',
                     'Bearer realm="/token"',
+                    'Bearer realm="http://127.0.0.1:99999/token"',
                     "Bearer",
                     'Basic realm="up"',
                     "Negotiate",
@@ -152,6 +159,10 @@ def _header_values(address: str, content: Content) -> dict[str, st.SearchStrateg
                     f"http://{address}{v2}/blobs/{layer}",
                     f"{v2}/blobs/{config}",
                     f"{v2}/manifests/{image}",
+                    f"{v2}/blobs/uploads/{UPLOAD}",
+                    f"{v2}/blobs/uploads/{UPLOAD}?state=x",
+                    "http://[::1",
+                    "http://127.0.0.1:99999/x",
                     f"http://{address}/elsewhere",
                     "http://127.0.0.1:1/x",
                     "ftp://up/x",
@@ -179,6 +190,9 @@ def _header_values(address: str, content: Content) -> dict[str, st.SearchStrateg
         ),
         "Content-Range": st.one_of(
             st.sampled_from(["bytes 0-9/10", "bytes */10", "0-1"]), anything
+        ),
+        "Range": st.one_of(
+            st.sampled_from(["0-0", "0--1", "0-99999", "bytes=0-1", "5-2"]), anything
         ),
         "OCI-Filters-Applied": anything,
     }
@@ -228,6 +242,21 @@ def right_answers(content: Content) -> dict[tuple[str, str], Answer]:
         ("GET", "/token"): _right(b'{"token": "t", "expires_in": 300}', "application/json"),
         ("GET", f"{v2}/tags/list"): _right(tags, "application/json"),
         ("GET", f"{v2}/referrers/{image}"): _right(EMPTY_REFERRERS, OCI_INDEX),
+    }
+    pushed = Digest.of(content.pushed)
+    upload = f"{v2}/blobs/uploads/{UPLOAD}"
+    at_upload = {"Location": upload, "Docker-Upload-UUID": UPLOAD, "Range": "0-0"}
+    answers |= {
+        ("HEAD", f"{v2}/blobs/{pushed}"): Answer(404),
+        ("POST", f"{v2}/blobs/uploads/"): Answer(202, at_upload),  # with ?mount= too
+        ("PATCH", upload): Answer(202, {**at_upload, "Range": f"0-{len(content.pushed) - 1}"}),
+        ("GET", upload): Answer(204, {**at_upload, "Range": f"0-{len(content.pushed) - 1}"}),
+        ("PUT", upload): Answer(
+            201, {"Location": f"{v2}/blobs/{pushed}", "Docker-Content-Digest": str(pushed)}
+        ),
+        ("PUT", f"{v2}/manifests/v2"): Answer(
+            201, {"Location": f"{v2}/manifests/{image}", "Docker-Content-Digest": str(image)}
+        ),
     }
     for path, answer in (
         (f"{v2}/manifests/v1", _right(content.index, OCI_INDEX, index)),
@@ -337,6 +366,9 @@ def test_the_client_fails_on_any_upstream_answer_only_with_its_registry_errors(
             async def tags() -> None:
                 [tag async for tag in repository.tags()]
 
+            async def push(chunk_size: int | None) -> None:
+                await repository.push_blob(content.pushed, chunk_size=chunk_size)
+
             async def copy() -> None:
                 layout = OciLayout.create(work / "layout")
                 await transfer(RegistryEnd(repository), "v1", LayoutEnd(layout), "v1")
@@ -356,6 +388,12 @@ def test_the_client_fails_on_any_upstream_answer_only_with_its_registry_errors(
                     "referrers": lambda: repository.referrers(image),
                     "inspect": lambda: inspect(repository, "v1", platform),
                     "copy to a layout": copy,
+                    "push a blob": lambda: push(None),
+                    "push a blob in chunks": lambda: push(len(content.pushed) // 3),
+                    "mount a blob": lambda: repository.mount_blob(config, "fuzz/other"),
+                    "push a manifest": lambda: repository.put_manifest(
+                        content.image, OCI_MANIFEST, "v2"
+                    ),
                 }
             )
 

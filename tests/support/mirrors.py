@@ -44,7 +44,7 @@ def bad_upstream(
 ) -> Iterator[str]:
     """An HTTP/1.1 server on a loopback port, in a thread of its own: `(method, path)` (the
     path without its query) → Answer, 404 for anything else; yields `127.0.0.1:PORT`. Each
-    request line's method and target go to `seen`."""
+    request line's method and target go to `seen`; request bodies are read and dropped."""
     ready = threading.Event()
     loop = asyncio.new_event_loop()
     address: list[str] = []
@@ -55,8 +55,7 @@ def bad_upstream(
                 request = await reader.readline()
                 if not request:
                     return
-                while await reader.readline() not in (b"\r\n", b""):
-                    pass
+                await _skip_body(reader, await _headers(reader))
                 method, target, _version = request.decode().split(" ", 2)
                 if seen is not None:
                     seen.append(f"{method} {target}")
@@ -80,7 +79,7 @@ def bad_upstream(
                 await writer.drain()
                 if found.length is not None:
                     return
-        except (ConnectionError, ValueError):
+        except (ConnectionError, ValueError, asyncio.IncompleteReadError):
             pass
         finally:
             writer.close()
@@ -102,3 +101,21 @@ def bad_upstream(
         for task in asyncio.all_tasks(loop):
             loop.call_soon_threadsafe(task.cancel)
         thread.join(5)
+
+
+async def _headers(reader: asyncio.StreamReader) -> dict[str, str]:
+    found = {}
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.decode("latin-1").partition(":")
+        found[name.strip().lower()] = value.strip()
+    return found
+
+
+async def _skip_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> None:
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        while size := int((await reader.readline()).split(b";")[0] or b"0", 16):
+            await reader.readexactly(size + 2)
+        while await reader.readline() not in (b"\r\n", b""):  # trailers
+            pass
+    elif headers.get("content-length", "").isdigit():
+        await reader.readexactly(int(headers["content-length"]))

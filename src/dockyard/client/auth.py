@@ -20,7 +20,7 @@ import httpx
 
 from dockyard.client.challenge import Challenge, parse_challenges
 from dockyard.client.credentials import Credential, Credentials
-from dockyard.client.errors import RegistryError, Unauthorized, error_from_response
+from dockyard.client.errors import NOT_JSON, RegistryError, Unauthorized, error_from_response
 from dockyard.client.transport import Transport
 
 # The token spec: a token without `expires_in` lasts 60 seconds.
@@ -207,7 +207,7 @@ def _token_from(response: httpx.Response, what: str) -> Token:
     try:
         body = response.json()
         value = body.get("token") or body.get("access_token")
-    except (ValueError, AttributeError):
+    except (*NOT_JSON, AttributeError):
         value, body = None, {}
     if not isinstance(value, str) or not value:
         raise RegistryError(f"{what}: the token server answered without a token")

@@ -10,6 +10,10 @@ from typing import Any
 
 import httpx
 
+# What json.loads raises on what a registry sent: not JSON (or not UTF-8), or nested past
+# Python's recursion limit.
+NOT_JSON = (ValueError, RecursionError)
+
 
 class RegistryError(Exception):
     """Anything a registry refused or failed to do; `code` is the spec's error code when the
@@ -135,7 +139,7 @@ def _first_error(response: httpx.Response) -> tuple[str | None, str | None, Any]
         return None, None, None
     try:
         body = json.loads(response.content[:65536]) if response.content else None
-    except (ValueError, UnicodeDecodeError, httpx.ResponseNotRead):
+    except (*NOT_JSON, httpx.ResponseNotRead):
         return None, None, None
     if isinstance(body, dict):
         errors = body.get("errors")

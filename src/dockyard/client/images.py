@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from dockyard.client.errors import RegistryError
+from dockyard.client.errors import NOT_JSON, RegistryError
 from dockyard.oci import mediatypes
 from dockyard.oci.digest import Digest, InvalidDigest
 
@@ -125,7 +125,7 @@ def json_object(body: bytes, what: str) -> dict[str, Any]:
     """`body` read as a JSON object; InvalidContent when it is not one."""
     try:
         value = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+    except NOT_JSON:
         raise InvalidContent(f"{what} is not JSON") from None
     if not isinstance(value, dict):
         raise InvalidContent(f"{what} is not a JSON object")
@@ -209,7 +209,7 @@ def media_type_of(body: bytes, content_type: str | None) -> str:
         return bare
     try:
         document = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+    except NOT_JSON:
         return bare or "application/octet-stream"
     if isinstance(document, dict):
         declared = document.get("mediaType")

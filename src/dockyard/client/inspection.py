@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from dockyard.client.errors import NotFound
+from dockyard.client.errors import NOT_JSON, NotFound
 from dockyard.client.images import Descriptor, InvalidContent, Manifest, Platform
 from dockyard.client.repository import Repository
 from dockyard.oci.digest import Digest
@@ -77,7 +77,7 @@ async def inspect(
         body = await repository.blob_bytes(parsed.config.digest, parsed.config.size)
         try:
             config = json.loads(body)
-        except ValueError:
+        except NOT_JSON:
             raise InvalidContent(f"config {parsed.config.digest} is not JSON") from None
         found.config = config if isinstance(config, dict) else {}
     return found

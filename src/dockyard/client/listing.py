@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 
-from dockyard.client.errors import InvalidRequest
+from dockyard.client.errors import NOT_JSON, InvalidRequest
 from dockyard.client.session import Session
 
 _NEXT = re.compile(r'<([^>]*)>\s*;[^,]*\brel\s*=\s*"?next"?', re.IGNORECASE)
@@ -32,7 +32,7 @@ async def pages(
         response = await session.request("GET", next_path, scopes=scopes, what=what)
         try:
             items = response.json().get(key) or []
-        except (ValueError, AttributeError):
+        except (*NOT_JSON, AttributeError):
             raise InvalidRequest(f"{what}: the answer is not the expected JSON") from None
         for item in items:
             if isinstance(item, str):

@@ -9,7 +9,7 @@ from types import TracebackType
 from urllib.parse import urlencode
 
 from dockyard.client.credentials import Anonymous, Credential, Credentials
-from dockyard.client.errors import InvalidReference, InvalidRequest
+from dockyard.client.errors import NOT_JSON, InvalidReference, InvalidRequest
 from dockyard.client.listing import pages
 from dockyard.client.reference import Reference, api_host
 from dockyard.client.repository import Repository
@@ -124,7 +124,7 @@ class Registry:
         try:
             results = response.json().get("results") or []
             return [_search_result(item) for item in results if isinstance(item, dict)]
-        except (ValueError, AttributeError, TypeError):
+        except (*NOT_JSON, AttributeError, TypeError):
             raise InvalidRequest(f"{what}: the answer is not the expected JSON") from None
 
 

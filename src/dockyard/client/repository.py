@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 
 from dockyard.client import blobs, uploads
-from dockyard.client.errors import DigestMismatch, ManifestUnknown, NotFound, TooLarge
+from dockyard.client.errors import NOT_JSON, DigestMismatch, ManifestUnknown, NotFound, TooLarge
 from dockyard.client.images import Descriptor, Index, Manifest, json_object, media_type_of
 from dockyard.client.listing import next_link, pages
 from dockyard.client.session import Session
@@ -305,7 +305,7 @@ def _subject(body: bytes) -> Digest | None:
     try:
         document = json.loads(body)
         return Digest.parse(document["subject"]["digest"])
-    except (ValueError, KeyError, TypeError, InvalidDigest):
+    except (*NOT_JSON, KeyError, TypeError, InvalidDigest):
         return None
 
 

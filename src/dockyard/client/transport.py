@@ -117,6 +117,7 @@ class Transport:
                 headers={"User-Agent": self.user_agent},
                 follow_redirects=True,
                 max_redirects=10,
+                event_hooks={"request": [_refuse_invalid_port]},
             )
             self._clients[host] = client
         return client
@@ -177,6 +178,14 @@ class Transport:
             await response.aclose()
             await asyncio.sleep(wait if wait is not None else self.retry.delay(attempt))
         raise AssertionError("unreachable")
+
+
+async def _refuse_invalid_port(request: httpx.Request) -> None:
+    """Every request, redirects included: a port past 65535 (a token realm or Location a
+    registry gave) made the socket raise OverflowError inside anyio's task group."""
+    port = request.url.port
+    if port is not None and not 0 < port < 65536:
+        raise InvalidURL(f"{request.url}: invalid port")
 
 
 async def read_body(response: httpx.Response, what: str) -> None:

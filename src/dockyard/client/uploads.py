@@ -13,7 +13,13 @@ from urllib.parse import quote
 
 import httpx
 
-from dockyard.client.errors import InvalidRequest, NotFound, RegistryError, RegistryUnavailable
+from dockyard.client.errors import (
+    InvalidRequest,
+    InvalidURL,
+    NotFound,
+    RegistryError,
+    RegistryUnavailable,
+)
 from dockyard.client.session import Session
 from dockyard.client.transport import Body
 from dockyard.oci.digest import Digest
@@ -181,7 +187,10 @@ def _location(response: httpx.Response, what: str) -> str:
         raise RegistryError(
             f"{what}: the registry answered {response.status_code} without Location"
         )
-    return str(response.url.join(location))
+    try:
+        return str(response.url.join(location))
+    except httpx.InvalidURL as exc:
+        raise InvalidURL(f"{what}: the registry gave an invalid Location: {exc}") from None
 
 
 def _body(content: Content, on_bytes: OnBytes | None = None) -> Body:
