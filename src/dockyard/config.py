@@ -15,6 +15,7 @@ import ssl
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import (
@@ -457,9 +458,7 @@ class IndexEventsSettings(_Section):
     @field_validator("registry")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL")
-        return None if value is None else value.rstrip("/")
+        return None if value is None else http_url(value).rstrip("/")
 
     @field_serializer("secret", when_used="json")
     def _reveal_for_workers(self, value: SecretStr | None) -> str | None:
@@ -586,9 +585,7 @@ class EndpointSettings(_Section):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")) or len(value) <= len("https://"):
-            raise ValueError("must be an http:// or https:// URL")
-        return value
+        return http_url(value)
 
     def wants(self, action: str, media_type: str | None) -> bool:
         """Whether this endpoint receives events of this action and target media type."""
@@ -653,9 +650,26 @@ def registry_url(value: str) -> str:
     """A registry's origin, http://HOST[:PORT] or https://HOST[:PORT], without a slash."""
     scheme, _, rest = value.partition("://")
     host = rest.rstrip("/")
-    if scheme not in ("http", "https") or not host or "/" in host:
+    if scheme not in ("http", "https") or not host or "/" in host or not _callable(value):
         raise ValueError("must be http://HOST[:PORT] or https://HOST[:PORT]")
     return f"{scheme}://{host}"
+
+
+def http_url(value: str) -> str:
+    """A URL the server calls: http:// or https://, a host, and a port from 1 to 65535 if any
+    (found here, not at the first call)."""
+    if not value.startswith(("http://", "https://")) or not _callable(value):
+        raise ValueError("must be an http:// or https:// URL with a host (and a port to 65535)")
+    return value
+
+
+def _callable(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # a port past 65535 or not a number, an unclosed [IPv6 address
+        return False
+    return bool(parts.hostname) and port != 0
 
 
 def certificate_authorities(value: Path | None) -> Path | None:
@@ -836,6 +850,11 @@ class ReplicationSettings(_Section):
     parallel: int = Field(default=2, ge=1, le=64)
     # Runs done or failed are listed this long, then forgotten.
     keep_days: float = Field(default=30.0, gt=0)
+
+    @field_validator("local_url")
+    @classmethod
+    def _local_url(cls, value: str | None) -> str | None:
+        return None if value is None else http_url(value)
 
     @field_validator("rules")
     @classmethod

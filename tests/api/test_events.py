@@ -20,6 +20,7 @@ from tests.support.images import make_image, push_blob, push_blobs, push_manifes
 from tests.support.postgres import backend_env
 from tests.support.receiver import Receiver, event_receiver, notifications_config
 from tests.support.servers import DockyardServer, dockyard_server
+from tests.support.waiting import eventually
 
 ENVELOPE = "application/vnd.docker.distribution.events.v1+json"
 BLOB = "application/octet-stream"
@@ -284,12 +285,10 @@ def test_events_command_shows_the_backlog_and_last_failure_and_retries_or_discar
     ):
         for i in range(3):
             push_blob(client, "waiting", f"waiting-{i}".encode())
-        # The first round may have carried only the first event: wait until each has failed.
+        # The first round may have carried only the first event: wait until each has failed,
+        # and the server has written the last failure down (after the receiver answered it).
         receiver.wait_for(lambda _: len(receiver.refused_ids) >= 3)
-    status = run_events_command(config, data)
-    assert status.returncode == 0, status.stderr
-    line = next(line for line in status.stdout.splitlines() if line.startswith("listener"))
-    assert line.split()[2:4] == ["3", "3"]  # backlog, failed
+        line = eventually(lambda: _counted(run_events_command(config, data), "3", "3"))
     assert "s ago" in line and "HTTP 503" in line
 
     retried = run_events_command(config, data, "retry", "listener")
@@ -297,12 +296,17 @@ def test_events_command_shows_the_backlog_and_last_failure_and_retries_or_discar
     assert "3 failed events of listener" in retried.stdout
     discarded = run_events_command(config, data, "discard", "listener")
     assert discarded.stdout.strip() == "discarded 3 failed events of listener"
-    after = run_events_command(config, data, "status")
-    line = next(line for line in after.stdout.splitlines() if line.startswith("listener"))
-    assert line.split()[2:4] == ["0", "0"]
+    assert _counted(run_events_command(config, data, "status"), "0", "0")
     for action in ("retry", "discard"):  # a mistyped name is not told "0 events"
         mistyped = run_events_command(config, data, action, "listner")
         assert mistyped.returncode == 1 and "no endpoint 'listner'" in mistyped.stderr
+
+
+def _counted(status: subprocess.CompletedProcess[str], backlog: str, failed: str) -> str | None:
+    """The listener's line of `dockyard events` when it shows this backlog and failed count."""
+    assert status.returncode == 0, status.stderr
+    line = next(line for line in status.stdout.splitlines() if line.startswith("listener"))
+    return line if line.split()[2:4] == [backlog, failed] else None
 
 
 def test_an_endpoint_on_an_internal_address_is_refused_unless_allowed(

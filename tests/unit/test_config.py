@@ -77,6 +77,16 @@ def test_legacy_variables_name_the_file_and_the_storage_path(
             r"mirrors\.0\.allow",
         ),
         ("index: {webhooks: {allow: ['']}}", r"index\.webhooks\.allow"),
+        (
+            "notifications: {endpoints: [{name: a, url: 'http://127.0.0.1:99999/events'}]}",
+            r"notifications\.endpoints\.0\.url",
+        ),
+        (
+            "mirrors: [{default: true, upstreams: [{url: 'http://[::1'}]}]",
+            r"mirrors\.0\.upstreams\.0\.url",
+        ),
+        ("index: {events: {registry: 'http://registry:0'}}", r"index\.events\.registry"),
+        ("replication: {local_url: 'https://'}", r"replication\.local_url"),
     ],
 )
 def test_invalid_configuration_names_the_key(tmp_path: Path, text: str, key: str) -> None:
