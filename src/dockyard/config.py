@@ -851,6 +851,11 @@ class ReplicationSettings(_Section):
     # Runs done or failed are listed this long, then forgotten.
     keep_days: float = Field(default=30.0, gt=0)
 
+    @field_validator("allow")
+    @classmethod
+    def _hosts_or_networks(cls, value: list[str]) -> list[str]:
+        return hosts_or_networks(value)
+
     @field_validator("local_url")
     @classmethod
     def _local_url(cls, value: str | None) -> str | None:

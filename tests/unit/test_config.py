@@ -87,6 +87,7 @@ def test_legacy_variables_name_the_file_and_the_storage_path(
         ),
         ("index: {events: {registry: 'http://registry:0'}}", r"index\.events\.registry"),
         ("replication: {local_url: 'https://'}", r"replication\.local_url"),
+        ("replication: {allow: ['10.0.0.0/33']}", r"replication\.allow"),
     ],
 )
 def test_invalid_configuration_names_the_key(tmp_path: Path, text: str, key: str) -> None:
