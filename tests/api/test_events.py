@@ -17,6 +17,7 @@ import pytest
 
 from tests.support.auth import basic, htpasswd
 from tests.support.images import make_image, push_blob, push_blobs, push_manifest, put_manifest
+from tests.support.mirrors import Answer, bad_upstream
 from tests.support.postgres import backend_env
 from tests.support.receiver import Receiver, event_receiver, notifications_config
 from tests.support.servers import DockyardServer, dockyard_server
@@ -348,3 +349,36 @@ def test_hundreds_of_pulls_written_in_batches_each_arrive_once(
     assert len(pulls) == 250 and len({p["id"] for p in pulls}) == 250
     assert {p["request"]["id"] for p in pulls} == request_ids
     assert all(p["target"]["tag"] == "v1" and p["target"]["digest"] == image.digest for p in pulls)
+
+
+# An answer whose body never ends: a byte every half second, each within any read timeout.
+ENDLESS = Answer(200, pieces=(b"x",) * 100_000, pause=0.5)
+
+
+def test_an_endpoint_that_never_finishes_answering_holds_up_no_other(tmp_path: Path) -> None:
+    with event_receiver() as receiver, bad_upstream({("POST", "/events"): ENDLESS}) as stuck:
+        # Listed first, and with a timeout longer than the test waits: the receiver after it
+        # gets its events only if endpoints are sent to apart.
+        slow = {"name": "stuck", "url": f"http://{stuck}/events", "timeout": "300s"}
+        config = write_config(tmp_path / "config.yml", slow, endpoint(receiver))
+        with (
+            dockyard_server(tmp_path / "data", "--config", str(config)) as server,
+            httpx.Client(base_url=server.url, timeout=30) as client,
+        ):
+            for i in range(3):  # events of later rounds too
+                push_blob(client, "busy", f"busy-{i}".encode())
+                receiver.wait_for_count(i + 1)
+
+
+def test_an_answer_that_never_ends_is_cut_at_the_endpoints_timeout(tmp_path: Path) -> None:
+    with bad_upstream({("POST", "/events"): ENDLESS}) as stuck:
+        slow = {"name": "listener", "url": f"http://{stuck}/events", "timeout": "1s"}
+        config = write_config(tmp_path / "config.yml", slow)
+        data = tmp_path / "data"
+        with (
+            dockyard_server(data, "--config", str(config)) as server,
+            httpx.Client(base_url=server.url, timeout=30) as client,
+        ):
+            push_blob(client, "trickled", b"trickled")
+            line = eventually(lambda: _counted(run_events_command(config, data), "1", "1"))
+    assert "timed out after 1 s" in line

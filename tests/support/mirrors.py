@@ -79,8 +79,8 @@ def bad_upstream(
                 await writer.drain()
                 if found.length is not None:
                     return
-        except (ConnectionError, ValueError, asyncio.IncompleteReadError):
-            pass
+        except (ConnectionError, ValueError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            pass  # cancelled: the server stops mid-answer
         finally:
             writer.close()
 

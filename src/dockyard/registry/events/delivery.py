@@ -35,6 +35,7 @@ EXPIRY_EVERY_SECONDS = 60.0
 BATCH = 100  # outbox rows (a row of pulls holds up to 100 events)
 # An envelope grows past this only when one row alone is larger.
 MAX_ENVELOPE_CHARS = 1024 * 1024
+MAX_ANSWER_BYTES = 64 * 1024  # of an endpoint's answer, read before its connection is reused
 # A lease outlives the longest attempt by this much: a killed holder's endpoint waits no longer.
 LEASE_MARGIN_SECONDS = 5.0
 
@@ -52,6 +53,9 @@ class Deliverer:
         self.events = events
         self.owner = uuid.uuid4().hex  # this process, as a lease holder
         self._client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
+        # Each endpoint's part of the latest round, and those that were busy when one began.
+        self._rounds: dict[str, asyncio.Task[None]] = {}
+        self._behind: set[str] = set()
 
     async def run(self) -> None:
         """Until cancelled: write pulls, deliver, and now and then drop events too old; and
@@ -67,7 +71,7 @@ class Deliverer:
         try:
             while True:
                 try:
-                    await self.deliver_all()
+                    await self.deliver_all(wait=False)
                     if loop.time() - expired_at >= EXPIRY_EVERY_SECONDS:
                         expired_at = loop.time()
                         await self.drop_expired()
@@ -88,23 +92,50 @@ class Deliverer:
                 await asyncio.wait_for(committed.wait(), POLL_SECONDS)
         committed.clear()
 
-    async def deliver_all(self) -> None:
-        """Each endpoint's backlog, then the pulls noted since the last round: sent straight
-        to an endpoint without a backlog (no outbox write for a pull while the endpoint keeps
-        up), written to the outbox for the others and for those that fail."""
+    async def deliver_all(self, wait: bool = True) -> None:
+        """A round: each endpoint's backlog, then the pulls noted since the last round, sent
+        straight to an endpoint without a backlog (no outbox write for a pull while the
+        endpoint keeps up), written to the outbox for the others and for those that fail.
+        Endpoints are sent to apart, so that one slow to answer holds up no other: one still
+        busy with an earlier round is left to it (its pulls go to the outbox). The round
+        waits for the receivers in this process (their pull counts come after their events),
+        and for the others only when `wait`."""
         pulls = self.events.take_pulls()
         counts = self.events.take_pull_counts()
-        unsent: dict[str, list[str]] = {}
+        behind: dict[str, list[str]] = {}
+        started, local = [], []
         for endpoint in self.endpoints:
-            drained = await self.deliver(endpoint)
-            waiting = pulls.get(endpoint.name, [])
-            if waiting and drained:
-                waiting = await self._send_now(endpoint, waiting)
-            if waiting:
-                unsent[endpoint.name] = waiting
-        await self.events.store_pulls(unsent)
+            name = endpoint.name
+            running = self._rounds.get(name)
+            if running is not None and not running.done():
+                behind[name] = pulls.get(name, [])
+                self._behind.add(name)
+                continue
+            task = asyncio.create_task(self._round(endpoint, pulls.get(name, [])), name=name)
+            self._rounds[name] = task
+            started.append(task)
+            if name in self.events.local:
+                local.append(task)
+        await self.events.store_pulls({name: kept for name, kept in behind.items() if kept})
+        waited = started if wait else local
+        if waited:
+            await asyncio.wait(waited)
         # After the backlog: a repository's first push is applied before its first pulls.
         await self._hand_over(counts)
+
+    async def _round(self, endpoint: EndpointSettings, pulls: list[str]) -> None:
+        """One endpoint's part of a round."""
+        try:
+            if await self.deliver(endpoint) and pulls:
+                pulls = await self._send_now(endpoint, pulls)
+            await self.events.store_pulls({endpoint.name: pulls} if pulls else {})
+        except Exception as exc:
+            # The database away, for instance: the next round tries again.
+            unavailable.log_failure(log, "delivering events failed", exc)
+        finally:
+            if endpoint.name in self._behind:  # events came while it was busy: another round
+                self._behind.discard(endpoint.name)
+                self.events.committed.set()
 
     async def _hand_over(self, counts: dict[str, PullCount]) -> None:
         if not counts:
@@ -133,6 +164,9 @@ class Deliverer:
         return []
 
     async def close(self) -> None:
+        for task in self._rounds.values():
+            task.cancel()
+        await asyncio.gather(*self._rounds.values(), return_exceptions=True)
         await self._client.aclose()
         for receiver in self.events.local.values():
             await receiver.close()
@@ -207,14 +241,25 @@ class Deliverer:
             ("User-Agent", f"dockyard/{__version__}"),
         ]
         extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else {}
+        request = self._client.build_request(
+            "POST",
+            target.url,
+            content=_envelope(bodies),
+            headers=headers,
+            timeout=endpoint.timeout,
+            extensions=extensions,
+        )
         try:
-            response = await self._client.post(
-                target.url,
-                content=_envelope(bodies),
-                headers=headers,
-                timeout=endpoint.timeout,
-                extensions=extensions,
-            )
+            # One bound for the whole attempt: httpx's timeout is per read, and an answer that
+            # trickles in would hold the endpoint's lease, and this round, for ever.
+            async with asyncio.timeout(endpoint.timeout):
+                response = await self._client.send(request, stream=True)
+                try:
+                    await _drain(response)
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            raise DeliveryFailed(f"timed out after {endpoint.timeout:g} s") from None
         except httpx.HTTPError as exc:
             raise DeliveryFailed(f"{type(exc).__name__}: {exc}") from None
         # As Distribution: any 2xx or 3xx is delivered (redirects are not followed: the
@@ -238,6 +283,16 @@ class Deliverer:
             failures,
             error,
         )
+
+
+async def _drain(response: httpx.Response) -> None:
+    """Read a short answer to its end, so its connection serves the next round; a longer one
+    is not read on (the answer's body means nothing to delivery) and its connection closes."""
+    read = 0
+    async for chunk in response.aiter_raw():
+        read += len(chunk)
+        if read > MAX_ANSWER_BYTES:
+            return
 
 
 def _envelope(bodies: list[str]) -> bytes:
