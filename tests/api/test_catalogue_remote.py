@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from dockyard.auth.keys import generated_key_paths, load_or_generate_signing_key
+from dockyard.index.catalogue import remote
 from dockyard.index.catalogue.remote import HttpContent, PullTokens
 from dockyard.registry.events.local import NotNow
 from tests.support.api import assert_error, assert_status
@@ -29,6 +30,7 @@ from tests.support.auth import bearer
 from tests.support.distribution import Distribution, distribution_server
 from tests.support.images import Image, make_image, sha256
 from tests.support.index import ADMIN_PASSWORD, SERVICE, Credentials, IndexServer, index_server
+from tests.support.mirrors import Answer, bad_upstream
 from tests.support.postgres import PostgresServer, backend_env
 from tests.support.servers import DockyardServer, free_port, spawn_dockyard, wait_until_answers
 from tests.support.waiting import eventually
@@ -317,8 +319,7 @@ def test_without_a_secret_the_endpoint_is_unknown_like_any_other(tmp_path: Path)
 
 
 def content_over(handler: Callable[[httpx.Request], httpx.Response], tmp: Path) -> HttpContent:
-    tokens = PullTokens(load_or_generate_signing_key(tmp / "key", ISSUER), ISSUER)
-    return HttpContent("http://registry.test", tokens, httpx.MockTransport(handler))
+    return HttpContent("http://registry.test", tokens_in(tmp), httpx.MockTransport(handler))
 
 
 DIGEST = sha256(b"config")
@@ -350,10 +351,10 @@ def test_the_pull_token_is_for_the_repository_and_the_challenges_service(tmp_pat
         if "authorization" not in request.headers:
             return httpx.Response(401, headers={"WWW-Authenticate": CHALLENGE})
         tokens.append(request.headers["authorization"].removeprefix("Bearer "))
-        return httpx.Response(200, content=b"{}", headers={"Content-Type": "application/x"})
+        return httpx.Response(200, content=b"config", headers={"Content-Type": "application/x"})
 
     content = content_over(registry, tmp_path)
-    assert asyncio.run(content.manifest("a/b", DIGEST)) == ("application/x", b"{}")
+    assert asyncio.run(content.manifest("a/b", DIGEST)) == ("application/x", b"config")
     claims = jwt.decode(tokens[0], options={"verify_signature": False})
     assert claims["aud"] == "reg" and claims["iss"] == ISSUER
     assert claims["access"] == [{"type": "repository", "name": "a/b", "actions": ["pull"]}]
@@ -382,6 +383,45 @@ def test_what_the_registry_does_not_hold_or_no_registry_is_nothing(tmp_path: Pat
     assert asyncio.run(content.blob("a/b", "sha256:nothex", 10)) is None
     unset = HttpContent(None, content.tokens)
     assert asyncio.run(unset.manifest("a/b", DIGEST)) is None
+
+
+def tokens_in(tmp: Path) -> PullTokens:
+    return PullTokens(load_or_generate_signing_key(tmp / "key", ISSUER), ISSUER)
+
+
+def test_what_is_not_what_its_digest_names_is_not_read(tmp_path: Path) -> None:
+    other = sha256(b"other")
+    answers = {
+        ("GET", f"/v2/a/b/{kind}/{digest}"): Answer(
+            200, {"Content-Type": "application/x"}, (b"config",)
+        )
+        for kind in ("manifests", "blobs")
+        for digest in (DIGEST, other)
+    }
+
+    async def read(content: HttpContent) -> list[object]:
+        return [
+            await content.manifest("a/b", DIGEST),
+            await content.blob("a/b", DIGEST, 1024),
+            await content.manifest("a/b", other),
+            await content.blob("a/b", other, 1024),
+        ]
+
+    with bad_upstream(answers) as address:
+        found = asyncio.run(read(HttpContent(f"http://{address}", tokens_in(tmp_path))))
+    assert found == [("application/x", b"config"), b"config", None, None]
+
+
+def test_an_answer_that_never_ends_is_tried_again_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(remote, "TIMEOUT_SECONDS", 1.0)
+    # A byte every half second: each read is within httpx's timeout, the whole never ends.
+    endless = Answer(200, pieces=(b"x",) * 100_000, pause=0.5)
+    with bad_upstream({("GET", f"/v2/a/b/manifests/{DIGEST}"): endless}) as address:
+        content = HttpContent(f"http://{address}", tokens_in(tmp_path))
+        with pytest.raises(NotNow, match="timed out after 1 s"):
+            asyncio.run(content.manifest("a/b", DIGEST))
 
 
 # --- The database away ----------------------------------------------------------------------

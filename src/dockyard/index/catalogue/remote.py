@@ -9,6 +9,8 @@ not supported: their events wait, and each attempt logs why.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
@@ -22,6 +24,8 @@ from dockyard.oci import mediatypes
 from dockyard.oci.digest import Digest, InvalidDigest
 from dockyard.oci.names import is_valid_name
 from dockyard.registry.events.local import NotNow
+
+log = logging.getLogger("dockyard.catalogue")
 
 # What a manifest GET accepts: every image manifest and index type the catalogue reads.
 ACCEPT = ", ".join(sorted(mediatypes.MANIFESTS))
@@ -85,31 +89,26 @@ class HttpContent:
         )
 
     async def manifest(self, repository: str, digest: str) -> tuple[str, bytes] | None:
-        path = _path(repository, "manifests", digest)
-        if self.base_url is None or path is None:
-            return None
-        found = await self._get(repository, path, {"Accept": ACCEPT}, MAX_MANIFEST_BYTES)
-        if found is None:
-            return None
-        media_type, body = found
-        return media_type, body
+        return await self._get(
+            repository, "manifests", digest, {"Accept": ACCEPT}, MAX_MANIFEST_BYTES
+        )
 
     async def blob(self, repository: str, digest: str, limit: int) -> bytes | None:
-        path = _path(repository, "blobs", digest)
-        if self.base_url is None or path is None:
-            return None
-        found = await self._get(repository, path, {}, limit)
+        found = await self._get(repository, "blobs", digest, {}, limit)
         return None if found is None else found[1]
 
     async def close(self) -> None:
         await self._client.aclose()
 
     async def _get(
-        self, repository: str, path: str, headers: dict[str, str], limit: int
+        self, repository: str, kind: str, digest: str, headers: dict[str, str], limit: int
     ) -> tuple[str, bytes] | None:
-        """The media type and body at `path`; None when the registry does not have it (or it
-        is larger than `limit`); NotNow when it cannot be read now."""
-        assert self.base_url is not None
+        """The media type and body of the manifest or blob (`kind`); None when the registry
+        does not have it, it is larger than `limit`, or what came is not what the digest
+        names; NotNow when it cannot be read now."""
+        path = _path(repository, kind, digest)
+        if self.base_url is None or path is None:
+            return None
         url = self.base_url + path
         sent = headers
         if self._service is not None:  # challenged before: the token goes at once
@@ -131,14 +130,24 @@ class HttpContent:
             # The token only to the registry itself, never on to storage.
             same = _origin(target) == _origin(self.base_url)
             response = await self._send(target, headers if not same else response.sent, limit)
-        return _result(response, url)
+        found = _result(response, url)
+        if found is not None and str(Digest.of(found[1], digest.partition(":")[0])) != digest:
+            # A registry the index trusts, yet the catalogue keeps nothing it did not check.
+            log.warning("GET %s: the answer is not what its digest names; not read", url)
+            return None
+        return found
 
     def _authorised(self, headers: dict[str, str], repository: str, service: str) -> dict[str, str]:
         return {**headers, "Authorization": f"Bearer {self.tokens.token(repository, service)}"}
 
     async def _send(self, url: str, headers: dict[str, str], limit: int) -> _Answer:
         try:
-            async with self._client.stream("GET", url, headers=headers) as response:
+            # One bound for the whole answer: httpx's timeout is per read, and a body that
+            # trickles in would hold the catalogue's events for ever.
+            async with (
+                asyncio.timeout(TIMEOUT_SECONDS),
+                self._client.stream("GET", url, headers=headers) as response,
+            ):
                 answer = _Answer(response.status_code, url, headers)
                 if response.is_redirect:
                     answer.location = response.headers.get("location")
@@ -148,6 +157,8 @@ class HttpContent:
                     answer.media_type = response.headers.get("content-type", "").split(";")[0]
                     answer.body = await _read(response, limit)
                 return answer
+        except TimeoutError:
+            raise NotNow(f"GET {url}: timed out after {TIMEOUT_SECONDS:g} s") from None
         except httpx.HTTPError as exc:
             raise NotNow(f"GET {url}: {type(exc).__name__}: {exc}") from None
 
