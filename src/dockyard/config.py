@@ -477,6 +477,11 @@ class WebhookSettings(_Section):
     max_backoff: float = Field(default=3600.0, gt=0, le=86400)
     # Deliveries failed in a row (each after max_attempts) that switch a hook off.
     disable_after: int = Field(default=5, ge=1, le=10000)
+    # Hooks a repository or an organisation may have (GitHub's limit): each push is a delivery
+    # to each, and a user's hooks must not crowd out everyone else's.
+    max_per_owner: int = Field(default=20, ge=1, le=10000)
+    # Attempts under way at once in a process, at most one of them per hook.
+    parallel: int = Field(default=64, ge=1, le=1024)
 
     @field_validator("allow")
     @classmethod

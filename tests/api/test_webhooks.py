@@ -15,6 +15,7 @@ import pytest
 
 from tests.support.images import make_image, push_image, sha256
 from tests.support.index import ADMIN_PASSWORD, IndexServer, index_server
+from tests.support.mirrors import Answer, bad_upstream
 from tests.support.postgres import backend_env
 from tests.support.waiting import eventually
 from tests.support.webhook_receiver import webhook_receiver
@@ -411,3 +412,38 @@ def test_pushes_other_registries_report_reach_the_hooks(
     assert call.payload["push_data"]["tag"] == "v7"
     assert call.payload["push_data"]["pusher"] == "alice"
     assert call.payload["repository"]["repo_name"] == name
+
+
+def test_a_repository_has_at_most_twenty_hooks(index: IndexServer) -> None:
+    where = "/api/repositories/alice/many-hooks"
+    for _ in range(20):
+        create_hook(index, where, "http://127.0.0.1:9/never-called")
+    with index.api(ALICE) as api:
+        refused = api.post(f"{where}/webhooks", json={"url": "http://127.0.0.1:9/one-more"})
+        assert refused.status_code == 409
+        assert "the most it may have (index.webhooks.max_per_owner)" in refused.text
+        assert len(api.get(f"{where}/webhooks", params={"per_page": 100}).json()["results"]) == 20
+
+
+def test_a_hook_slow_to_answer_holds_up_no_other(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    # Two attempts at once in all, each may take 300 s: the slow hook's three deliveries
+    # take one place, one after the other, and leave the other place to the quick hook.
+    env = {
+        **FAST,
+        "DOCKYARD_INDEX__WEBHOOKS__TIMEOUT": "300",
+        "DOCKYARD_INDEX__WEBHOOKS__PARALLEL": "2",
+    }
+    endless = Answer(200, pieces=(b"x",) * 100_000, pause=0.5)  # a byte every half second
+    with (
+        bad_upstream({("POST", "/hook"): endless}) as stuck,
+        webhook_receiver() as receiver,
+        webhook_index("sqlite", request, tmp_path / "data", env) as index,
+    ):
+        create_hook(index, "/api/repositories/alice/slow", f"http://{stuck}/hook")
+        for tag in ("one", "two", "three"):
+            push(index, "alice/slow", tag)
+        create_hook(index, "/api/repositories/alice/quick", receiver.url)
+        push(index, "alice/quick", "one")
+        assert receiver.wait_for(1)[0].payload["repository"]["repo_name"] == "alice/quick"

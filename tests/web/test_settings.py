@@ -180,6 +180,13 @@ def test_a_webhook_made_on_the_page_shows_its_deliveries_and_redelivers(
         assert removed.status_code == 303
         assert client.get(hook_page).status_code == 404
 
+        with web.api((owner, PASSWORD)) as api:  # as many as a repository may have
+            for _ in range(20):
+                made = api.post(f"/api/repositories/{name}/webhooks", json={"url": receiver.url})
+                assert made.status_code == 201
+        full = post_form(client, f"{settings_of(name)}/webhooks", fields, settings_of(name))
+        assert full.status_code == 409 and "the most it may have" in full.text
+
 
 def test_an_owner_manages_members_teams_and_sees_what_teams_may_use(web: IndexServer) -> None:
     owner, member, stranger = fresh("oowner"), fresh("omember"), fresh("ostranger")

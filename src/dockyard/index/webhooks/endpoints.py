@@ -97,10 +97,11 @@ async def create(request: Request) -> Response:
     of = _of(request)
     form = await body(request, NewHook)
     index = index_of(request)
-    allowed = Allowed.of(settings_of(request).allow)
+    settings = settings_of(request)
     created = await service.create(
-        index.database, who.identity, of, form, allowed, index.default_visibility
-    )
+        index.database, who.identity, of, form, Allowed.of(settings.allow),
+        index.default_visibility, settings.max_per_owner,
+    )  # fmt: skip
     return JSONResponse(created.model_dump(mode="json"), status_code=201)
 
 

@@ -24,6 +24,13 @@ def insert_hook(connection: Connection, values: dict[str, Any]) -> int:
     return found
 
 
+def hook_count(connection: Connection, owner: Owner) -> int:
+    found: int = connection.execute(
+        select(func.count()).select_from(webhooks).where(owner.condition())
+    ).scalar_one()
+    return found
+
+
 @dataclass(frozen=True, slots=True)
 class Owner:
     """Whose hooks: a repository's (its settings id) or an organisation's (exactly one)."""
@@ -198,18 +205,33 @@ def _free(moment: datetime) -> Any:
     return or_(deliveries.lease_owner.is_(None), deliveries.lease_until < moment)
 
 
-def due(connection: Connection, moment: datetime, limit: int) -> list[int]:
-    """Deliveries of active hooks whose next attempt is due and that no one holds."""
-    query = (
-        select(deliveries.id)
+def due(
+    connection: Connection, moment: datetime, limit: int, busy: Sequence[int] = ()
+) -> list[int]:
+    """Deliveries of active hooks whose next attempt is due and that no one holds: the
+    earliest of each hook, but for the `busy` ones (an attempt of theirs is under way),
+    earliest first."""
+    order = (deliveries.next_attempt_at, deliveries.id)
+    ranked = (
+        select(
+            deliveries.id,
+            deliveries.next_attempt_at,
+            func.row_number().over(partition_by=deliveries.hook_id, order_by=order).label("rank"),
+        )
         .join(webhooks, hooks.id == deliveries.hook_id)
         .where(
             deliveries.state == PENDING,
             deliveries.next_attempt_at <= moment,
             hooks.active.is_(True),
             _free(moment),
+            hooks.id.not_in(list(busy)),
         )
-        .order_by(deliveries.next_attempt_at, deliveries.id)
+        .subquery()
+    )
+    query = (
+        select(ranked.c.id)
+        .where(ranked.c.rank == 1)
+        .order_by(ranked.c.next_attempt_at, ranked.c.id)
         .limit(limit)
     )
     return list(connection.execute(query).scalars())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 import uuid
@@ -38,7 +39,6 @@ from dockyard.registry.metadata import now
 log = logging.getLogger("dockyard.webhooks")
 
 POLL_SECONDS = 0.5
-BATCH = 16  # deliveries claimed, and sent at once, per round
 # A lease outlives the longest attempt by this much: a killed sender's delivery waits no longer.
 LEASE_MARGIN_SECONDS = 5.0
 EXCERPT_BYTES = 1024  # of each answer, kept with the attempt
@@ -64,35 +64,67 @@ class Sender:
         self.owner = uuid.uuid4().hex  # this process, as a lease holder
         self.wake = asyncio.Event()  # set when this process queued deliveries
         self._client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
+        self._running: dict[int, asyncio.Task[None]] = {}  # hook id → its attempt under way
 
     async def run(self) -> None:
-        """Until cancelled: send what is due, then wait for the next poll or a wake-up."""
-        while True:
-            try:
-                while await self.send_due():
-                    pass
-            except Exception as exc:
-                # The database away, for instance: the next round tries again.
-                unavailable.log_failure(log, "sending webhooks failed", exc)
-            if not self.wake.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), POLL_SECONDS)
-            self.wake.clear()
+        """Until cancelled: start an attempt at what is due whenever a place is free, then
+        wait for the next poll, a wake-up, or an attempt's end."""
+        try:
+            while True:
+                try:
+                    await self.start_due()
+                except Exception as exc:
+                    # The database away, for instance: the next round tries again.
+                    unavailable.log_failure(log, "sending webhooks failed", exc)
+                if not self.wake.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.wake.wait(), POLL_SECONDS)
+                self.wake.clear()
+        finally:
+            await self.stop()
+
+    async def stop(self) -> None:
+        """Cancel the attempts under way (their leases run out; another process makes them)."""
+        running = list(self._running.values())
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
 
     async def close(self) -> None:
+        await self.stop()
         await self._client.aclose()
 
-    async def send_due(self) -> int:
-        """Claim the due deliveries no one holds and make one attempt at each; how many."""
+    async def start_due(self) -> int:
+        """Claim due deliveries no one holds, as many as there are free places, the earliest
+        of each hook that has none under way here, and start an attempt at each; how many.
+        Attempts run apart: a hook slow to answer holds a place, never the others' turns."""
+        free = self.settings.parallel - len(self._running)
+        if free <= 0:
+            return 0
         moment = now()
         until = moment + timedelta(seconds=self.settings.timeout + LEASE_MARGIN_SECONDS)
-        claimed = await self.database.in_thread(self._claim, moment, until)
-        await asyncio.gather(*(self._attempt(row) for row in claimed))
+        busy = list(self._running)
+        claimed = await self.database.in_thread(self._claim, moment, until, free, busy)
+        for row in claimed:
+            task = asyncio.create_task(self._attempt(row), name=f"webhook delivery {row.id}")
+            self._running[row.hook_id] = task
+            task.add_done_callback(functools.partial(self._ended, row.hook_id))
         return len(claimed)
 
-    def _claim(self, connection: Connection, moment: datetime, until: datetime) -> list[Claimed]:
+    def _ended(self, hook_id: int, _task: asyncio.Task[None]) -> None:
+        self._running.pop(hook_id, None)
+        self.wake.set()  # a place is free, and the hook's next delivery may be due
+
+    def _claim(
+        self,
+        connection: Connection,
+        moment: datetime,
+        until: datetime,
+        limit: int,
+        busy: list[int],
+    ) -> list[Claimed]:
         claimed = []
-        for delivery_id in repository.due(connection, moment, BATCH):
+        for delivery_id in repository.due(connection, moment, limit, busy):
             row = repository.claim(connection, delivery_id, self.owner, moment, until)
             if row is not None:
                 claimed.append(row)
@@ -101,7 +133,12 @@ class Sender:
     async def _attempt(self, row: Claimed) -> None:
         at = now()
         outcome = await self._post(row)
-        await self.database.in_thread(self._record, row, at, outcome)
+        try:
+            await self.database.in_thread(self._record, row, at, outcome)
+        except Exception as exc:
+            # The database away: the lease runs out and the attempt is made again.
+            unavailable.log_failure(log, "recording a webhook attempt failed", exc)
+            return
         if not outcome.delivered:
             # The hook's id only: its URL may carry a token, and its secret is never logged.
             log.info(

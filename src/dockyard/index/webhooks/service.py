@@ -91,7 +91,9 @@ async def create(
     form: NewHook,
     allowed: Allowed,
     default_visibility: str,
+    most: int,
 ) -> HookOut:
+    """A new hook, unless its owner has `most` already."""
     url = await checked_url(form.url, allowed)
     if of.repository is not None:
         # The repository's settings, made now if its administrator has not pushed yet.
@@ -101,6 +103,11 @@ async def create(
     def insert(connection: Connection) -> HookOut:
         owner = administered(connection, actor, of)
         assert owner is not None
+        if repository.hook_count(connection, owner) >= most:
+            raise Conflict(
+                f"{of.label} has {most} webhooks, the most it may have"
+                " (index.webhooks.max_per_owner): remove one first"
+            )
         values = {
             "repository_id": owner.repository_id,
             "organisation_id": owner.organisation_id,

@@ -62,14 +62,15 @@ def hook_creator(
     owner: Callable[[Request], Of], settings_page: Callable[..., Awaitable[Response]]
 ) -> Callable[[Request], Awaitable[Response]]:
     """The settings pages' "Add webhook" form: the new hook's page with its secret, shown this
-    once (201), or `settings_page` saying why the form or its URL was refused (400)."""
+    once (201), or `settings_page` saying why the form or its URL was refused (400), or that
+    the owner has hooks enough (409)."""
 
     @page
     async def create(request: Request) -> Response:
         try:
             return await _create(request, owner(request))
-        except Invalid as exc:
-            return await settings_page(request, 400, error=exc.message)
+        except (Invalid, Conflict) as exc:  # a form or URL refused, or hooks enough
+            return await settings_page(request, exc.status, error=exc.message)
 
     return create
 
@@ -85,6 +86,7 @@ async def _create(request: Request, of: Of) -> Response:
         wanted,
         Allowed.of(web.webhooks.allow),
         web.index.default_visibility,
+        web.webhooks.max_per_owner,
     )
     return await render_hook(request, created.id, 201, secret=created.secret)
 
