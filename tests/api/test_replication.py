@@ -29,6 +29,7 @@ from tests.support.client_images import MultiPlatform, multi_platform, pull, pus
 from tests.support.distribution import distribution_server
 from tests.support.images import OCI_INDEX, OCI_MANIFEST, Image, descriptor, make_image
 from tests.support.index import ADMIN_PASSWORD, index_server
+from tests.support.mirrors import Answer, bad_upstream
 from tests.support.postgres import backend_env
 from tests.support.servers import (
     DockyardServer,
@@ -515,3 +516,29 @@ def test_two_workers_make_each_copy_once(
             found = runs_of(data, env)
     assert sorted(run["tag"] for run in found) == sorted(images)
     assert all(run["state"] == "done" and run["attempts"] == 1 for run in found)
+
+
+def test_a_copy_that_never_ends_holds_up_no_other(tmp_path: Path) -> None:
+    # Two copies at once; the registry of rule `stuck` answers the upload's POST with an error
+    # whose body comes a byte every half second, each within the client's read timeout: its
+    # copy never ends, and keeps one place.
+    endless = Answer(400, pieces=(b"x",) * 100_000, pause=0.5)  # an error the client reads
+    seen: list[str] = []
+    with (
+        bad_upstream({("POST", "/v2/slow/app/blobs/uploads/"): endless}, seen) as stuck,
+        dockyard_server(tmp_path / "destination") as destination,
+    ):
+        stuck_rule = rule("stuck", "push", _port(stuck), repositories=["slow/*"])
+        real_rule = rule("real", "push", _port(destination.host), repositories=["fast/*"])
+        env = replication_env(stuck_rule, real_rule)
+        with dockyard_server(tmp_path / "source", env=env) as source:
+            push_image(source.host, "slow/app", "v1", multi_platform("never-copied"), None)
+            until(lambda: {"asked": True} if any("POST" in r for r in seen) else None)
+            for tag in ("v1", "v2", "v3"):
+                push_image(source.host, "fast/app", tag, multi_platform(f"fast-{tag}"), None)
+            for tag in ("v1", "v2", "v3"):
+                wait_for_tag(destination.host, "fast/app", tag, None, 60)
+
+
+def _port(host: str) -> int:
+    return int(host.rsplit(":", 1)[1])

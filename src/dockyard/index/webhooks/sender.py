@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import time
 import uuid
@@ -33,6 +32,7 @@ from dockyard.index.webhooks.signing import (
     signature,
 )
 from dockyard.kit import unavailable
+from dockyard.kit.attempts import Attempts
 from dockyard.kit.outbound import TargetRefused
 from dockyard.registry.metadata import now
 
@@ -64,7 +64,8 @@ class Sender:
         self.owner = uuid.uuid4().hex  # this process, as a lease holder
         self.wake = asyncio.Event()  # set when this process queued deliveries
         self._client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
-        self._running: dict[int, asyncio.Task[None]] = {}  # hook id → its attempt under way
+        # By hook: one attempt of each at a time.
+        self.attempts = Attempts(settings.parallel, self.wake)
 
     async def run(self) -> None:
         """Until cancelled: start an attempt at what is due whenever a place is free, then
@@ -81,39 +82,25 @@ class Sender:
                         await asyncio.wait_for(self.wake.wait(), POLL_SECONDS)
                 self.wake.clear()
         finally:
-            await self.stop()
-
-    async def stop(self) -> None:
-        """Cancel the attempts under way (their leases run out; another process makes them)."""
-        running = list(self._running.values())
-        for task in running:
-            task.cancel()
-        await asyncio.gather(*running, return_exceptions=True)
+            await self.attempts.stop()
 
     async def close(self) -> None:
-        await self.stop()
+        await self.attempts.stop()
         await self._client.aclose()
 
     async def start_due(self) -> int:
         """Claim due deliveries no one holds, as many as there are free places, the earliest
-        of each hook that has none under way here, and start an attempt at each; how many.
-        Attempts run apart: a hook slow to answer holds a place, never the others' turns."""
-        free = self.settings.parallel - len(self._running)
+        of each hook that has none under way here, and start an attempt at each; how many."""
+        free = self.attempts.free
         if free <= 0:
             return 0
         moment = now()
         until = moment + timedelta(seconds=self.settings.timeout + LEASE_MARGIN_SECONDS)
-        busy = list(self._running)
+        busy = self.attempts.busy()
         claimed = await self.database.in_thread(self._claim, moment, until, free, busy)
         for row in claimed:
-            task = asyncio.create_task(self._attempt(row), name=f"webhook delivery {row.id}")
-            self._running[row.hook_id] = task
-            task.add_done_callback(functools.partial(self._ended, row.hook_id))
+            self.attempts.start(row.hook_id, self._attempt(row), f"webhook delivery {row.id}")
         return len(claimed)
-
-    def _ended(self, hook_id: int, _task: asyncio.Task[None]) -> None:
-        self._running.pop(hook_id, None)
-        self.wake.set()  # a place is free, and the hook's next delivery may be due
 
     def _claim(
         self,

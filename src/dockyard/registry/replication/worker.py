@@ -23,6 +23,7 @@ from dockyard.client.transfer import RegistryEnd, transfer
 from dockyard.config import ReplicationSettings
 from dockyard.db.engine import Database
 from dockyard.kit import unavailable
+from dockyard.kit.attempts import Attempts
 from dockyard.kit.outbound import Allowed, Guard
 from dockyard.registry.metadata import now
 from dockyard.registry.replication import repository
@@ -77,7 +78,8 @@ class Replicator:
         local_url = settings.local_url or f"http://127.0.0.1:{http_port}"
         self.local_host = urlsplit(local_url).netloc
         self.owner = uuid.uuid4().hex  # this process, as a lease holder
-        self.wake = asyncio.Event()  # set when this process queued runs
+        self.wake = asyncio.Event()  # set when this process queued runs, or a copy ended
+        self.attempts = Attempts(settings.parallel, self.wake)  # by run
         self._clients = {name: self._client(rule, local_url) for name, rule in self.rules.items()}
         self._not_before: dict[str, datetime] = {}  # per pull rule: no comparison before
 
@@ -128,6 +130,7 @@ class Replicator:
             self.wake.clear()
 
     async def close(self) -> None:
+        await self.attempts.stop()
         for opened in self._clients.values():
             await opened.aclose()
 
@@ -182,16 +185,23 @@ class Replicator:
     # --- copies ------------------------------------------------------------------------------
 
     async def copy_due(self) -> int:
-        """Claim due runs no one holds (a few at once) and make one attempt at each."""
+        """Claim due runs no one holds, as many as there are free places, and start an
+        attempt at each; how many. A long copy holds its place, never the others' turns."""
+        free = self.attempts.free
+        if free <= 0:
+            return 0
         moment = now()
         until = moment + timedelta(seconds=self.settings.lease_seconds)
-        claimed = await self.database.in_thread(self._claim, moment, until)
-        await asyncio.gather(*(self._attempt(row) for row in claimed))
+        claimed = await self.database.in_thread(self._claim, moment, until, free)
+        for row in claimed:
+            self.attempts.start(row.id, self._attempt(row), f"replication run {row.id}")
         return len(claimed)
 
-    def _claim(self, connection: Connection, moment: datetime, until: datetime) -> list[Claimed]:
+    def _claim(
+        self, connection: Connection, moment: datetime, until: datetime, limit: int
+    ) -> list[Claimed]:
         claimed = []
-        for run_id in repository.due(connection, moment, self.settings.parallel):
+        for run_id in repository.due(connection, moment, limit):
             row = repository.claim(connection, run_id, self.owner, moment, until)
             if row is not None:
                 claimed.append(row)
@@ -208,7 +218,12 @@ class Replicator:
             finally:
                 keeping.cancel()
                 await asyncio.gather(keeping, return_exceptions=True)
-        await self.database.in_thread(self._record, row, rule, outcome)
+        try:
+            await self.database.in_thread(self._record, row, rule, outcome)
+        except Exception as exc:
+            # The database away: the lease runs out and the copy is made again.
+            unavailable.log_failure(log, "recording a replication attempt failed", exc)
+            return
         if outcome.error is None:
             log.info(
                 "replication %s: %s:%s copied (%s, %d bytes, %d blobs sent, %d skipped)",

@@ -1,0 +1,43 @@
+"""Background attempts under way (webhook deliveries, replication copies): at most a number at
+once and one per key, each in a task of its own, so that a slow one holds a place and never
+the others' turns. A worker claims as many as there are free places, and its `wake` is set
+whenever one ends (a place is free again)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Coroutine
+from typing import Any
+
+
+class Attempts:
+    def __init__(self, places: int, wake: asyncio.Event) -> None:
+        self.places = places
+        self.wake = wake
+        self._running: dict[int, asyncio.Task[None]] = {}
+
+    @property
+    def free(self) -> int:
+        return self.places - len(self._running)
+
+    def busy(self) -> list[int]:
+        """The keys of the attempts under way."""
+        return list(self._running)
+
+    def start(self, key: int, attempt: Coroutine[Any, Any, None], name: str) -> None:
+        """Run `attempt` (which handles its own failures) in the background."""
+        task = asyncio.create_task(attempt, name=name)
+        self._running[key] = task
+        task.add_done_callback(functools.partial(self._ended, key))
+
+    def _ended(self, key: int, _task: asyncio.Task[None]) -> None:
+        self._running.pop(key, None)
+        self.wake.set()
+
+    async def stop(self) -> None:
+        """Cancel what is under way (its leases run out; another process makes it again)."""
+        running = list(self._running.values())
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
