@@ -518,22 +518,33 @@ def test_two_workers_make_each_copy_once(
     assert all(run["state"] == "done" and run["attempts"] == 1 for run in found)
 
 
-def test_a_copy_that_never_ends_holds_up_no_other(tmp_path: Path) -> None:
-    # Two copies at once; the registry of rule `stuck` answers the upload's POST with an error
-    # whose body comes a byte every half second, each within the client's read timeout: its
-    # copy never ends, and keeps one place.
-    endless = Answer(400, pieces=(b"x",) * 100_000, pause=0.5)  # an error the client reads
+# An answer whose body comes a byte every half second, each within the client's read
+# timeout: what reads it never ends.
+ENDLESS = Answer(400, pieces=(b"x",) * 100_000, pause=0.5)  # an error: the client reads it
+
+
+@pytest.mark.parametrize("stuck_at", ["copy", "comparison"])
+def test_a_registry_that_never_finishes_answering_holds_up_no_other_rule(
+    tmp_path: Path, stuck_at: str
+) -> None:
+    # Two copies at once. The registry of rule `stuck` never finishes answering the upload
+    # of its push rule's copy (which keeps one place), or the catalogue of its pull rule.
+    if stuck_at == "copy":
+        stuck_path, stuck_direction = ("POST", "/v2/slow/app/blobs/uploads/"), "push"
+    else:
+        stuck_path, stuck_direction = ("GET", "/v2/_catalog"), "pull"
     seen: list[str] = []
     with (
-        bad_upstream({("POST", "/v2/slow/app/blobs/uploads/"): endless}, seen) as stuck,
+        bad_upstream({stuck_path: ENDLESS}, seen) as stuck,
         dockyard_server(tmp_path / "destination") as destination,
     ):
-        stuck_rule = rule("stuck", "push", _port(stuck), repositories=["slow/*"])
+        stuck_rule = rule("stuck", stuck_direction, _port(stuck), repositories=["slow/*"])
         real_rule = rule("real", "push", _port(destination.host), repositories=["fast/*"])
         env = replication_env(stuck_rule, real_rule)
         with dockyard_server(tmp_path / "source", env=env) as source:
             push_image(source.host, "slow/app", "v1", multi_platform("never-copied"), None)
-            until(lambda: {"asked": True} if any("POST" in r for r in seen) else None)
+            asked = f"{stuck_path[0]} {stuck_path[1]}"
+            until(lambda: {"asked": True} if any(r.startswith(asked) for r in seen) else None)
             for tag in ("v1", "v2", "v3"):
                 push_image(source.host, "fast/app", tag, multi_platform(f"fast-{tag}"), None)
             for tag in ("v1", "v2", "v3"):

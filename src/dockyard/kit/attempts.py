@@ -7,31 +7,33 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Coroutine
-from typing import Any
+from collections.abc import Coroutine, Hashable
+from typing import Any, Generic, TypeVar
+
+Key = TypeVar("Key", bound=Hashable)
 
 
-class Attempts:
+class Attempts(Generic[Key]):
     def __init__(self, places: int, wake: asyncio.Event) -> None:
         self.places = places
         self.wake = wake
-        self._running: dict[int, asyncio.Task[None]] = {}
+        self._running: dict[Key, asyncio.Task[None]] = {}
 
     @property
     def free(self) -> int:
         return self.places - len(self._running)
 
-    def busy(self) -> list[int]:
+    def busy(self) -> list[Key]:
         """The keys of the attempts under way."""
         return list(self._running)
 
-    def start(self, key: int, attempt: Coroutine[Any, Any, None], name: str) -> None:
+    def start(self, key: Key, attempt: Coroutine[Any, Any, None], name: str) -> None:
         """Run `attempt` (which handles its own failures) in the background."""
         task = asyncio.create_task(attempt, name=name)
         self._running[key] = task
         task.add_done_callback(functools.partial(self._ended, key))
 
-    def _ended(self, key: int, _task: asyncio.Task[None]) -> None:
+    def _ended(self, key: Key, _task: asyncio.Task[None]) -> None:
         self._running.pop(key, None)
         self.wake.set()
 

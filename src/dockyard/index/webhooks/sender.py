@@ -65,7 +65,7 @@ class Sender:
         self.wake = asyncio.Event()  # set when this process queued deliveries
         self._client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
         # By hook: one attempt of each at a time.
-        self.attempts = Attempts(settings.parallel, self.wake)
+        self.attempts: Attempts[int] = Attempts(settings.parallel, self.wake)
 
     async def run(self) -> None:
         """Until cancelled: start an attempt at what is due whenever a place is free, then

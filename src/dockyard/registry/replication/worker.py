@@ -79,7 +79,9 @@ class Replicator:
         self.local_host = urlsplit(local_url).netloc
         self.owner = uuid.uuid4().hex  # this process, as a lease holder
         self.wake = asyncio.Event()  # set when this process queued runs, or a copy ended
-        self.attempts = Attempts(settings.parallel, self.wake)  # by run
+        self.attempts: Attempts[int] = Attempts(settings.parallel, self.wake)  # by run
+        # By pull rule: a registry slow to list its tags holds up only its own rule.
+        self.comparisons: Attempts[str] = Attempts(len(self.rules), self.wake)
         self._clients = {name: self._client(rule, local_url) for name, rule in self.rules.items()}
         self._not_before: dict[str, datetime] = {}  # per pull rule: no comparison before
 
@@ -130,6 +132,7 @@ class Replicator:
             self.wake.clear()
 
     async def close(self) -> None:
+        await self.comparisons.stop()
         await self.attempts.stop()
         for opened in self._clients.values():
             await opened.aclose()
@@ -137,9 +140,12 @@ class Replicator:
     # --- pull rules: compare on a schedule ---------------------------------------------------
 
     async def compare_due(self) -> None:
+        """Start the comparison of each pull rule whose schedule is due, in the background."""
         for rule in self.rules.values():
             moment = now()
             if rule.direction != PULL or self._not_before.get(rule.name, moment) > moment:
+                continue
+            if rule.name in self.comparisons.busy():
                 continue
             interval = timedelta(minutes=rule.settings.schedule_minutes)
             # Another process may take the next comparison: ask the database again no later
@@ -148,15 +154,21 @@ class Replicator:
             taken = await self.database.in_thread(
                 repository.take_schedule, rule.name, moment, moment + interval
             )
-            if not taken:
-                continue
-            try:
-                queued = await self.compare(rule)
-            except client.RegistryError as exc:
-                log.warning("replication %s: comparing tags failed: %s", rule.name, exc)
-                continue
-            if queued:
-                log.info("replication %s: %d tags differ, copies queued", rule.name, queued)
+            if taken:
+                name = f"replication comparison {rule.name}"
+                self.comparisons.start(rule.name, self._compare_logged(rule), name)
+
+    async def _compare_logged(self, rule: Rule) -> None:
+        try:
+            queued = await self.compare(rule)
+        except (client.RegistryError, OSError) as exc:
+            log.warning("replication %s: comparing tags failed: %s", rule.name, _one_line(exc))
+            return
+        except Exception as exc:
+            unavailable.log_failure(log, f"replication {rule.name}: comparing tags failed", exc)
+            return
+        if queued:
+            log.info("replication %s: %d tags differ, copies queued", rule.name, queued)
 
     async def compare(self, rule: Rule) -> int:
         """Queue a copy of each tag of the other registry (of the rule's repositories and
