@@ -20,7 +20,7 @@ from dockyard import __version__
 from dockyard.config import EndpointSettings, NotificationSettings
 from dockyard.db.engine import Database
 from dockyard.kit import unavailable
-from dockyard.kit.outbound import TargetRefused, resolve_target
+from dockyard.kit.outbound import ResolvedTarget, TargetRefused, resolve_target
 from dockyard.registry.events import outbox
 from dockyard.registry.events.local import NotNow, PullCount, WorksInBackground
 from dockyard.registry.events.model import ENVELOPE_MEDIA_TYPE
@@ -231,33 +231,20 @@ class Deliverer:
                 raise DeliveryFailed(f"{type(exc).__name__}: {exc}") from None
             return
         try:
-            target = await resolve_target(endpoint.url, self.allow_private)
-        except TargetRefused as exc:
-            raise DeliveryFailed(f"refused: {exc}") from None
-        headers = [(name, value) for name, values in endpoint.headers.items() for value in values]
-        headers += [
-            ("Host", target.host_header),
-            ("Content-Type", ENVELOPE_MEDIA_TYPE),
-            ("User-Agent", f"dockyard/{__version__}"),
-        ]
-        extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else {}
-        request = self._client.build_request(
-            "POST",
-            target.url,
-            content=_envelope(bodies),
-            headers=headers,
-            timeout=endpoint.timeout,
-            extensions=extensions,
-        )
-        try:
-            # One bound for the whole attempt: httpx's timeout is per read, and an answer that
-            # trickles in would hold the endpoint's lease, and this round, for ever.
+            # One bound for the whole attempt, the name's resolution included: httpx's timeout
+            # is per read, and an answer that trickles in would hold the endpoint's lease, and
+            # its deliveries, for ever.
             async with asyncio.timeout(endpoint.timeout):
-                response = await self._client.send(request, stream=True)
+                target = await resolve_target(endpoint.url, self.allow_private)
+                response = await self._client.send(
+                    self._request(endpoint, target, bodies), stream=True
+                )
                 try:
                     await _drain(response)
                 finally:
                     await response.aclose()
+        except TargetRefused as exc:
+            raise DeliveryFailed(f"refused: {exc}") from None
         except TimeoutError:
             raise DeliveryFailed(f"timed out after {endpoint.timeout:g} s") from None
         except httpx.HTTPError as exc:
@@ -266,6 +253,25 @@ class Deliverer:
         # registry calls only the address it checked).
         if not 200 <= response.status_code < 400:
             raise DeliveryFailed(f"HTTP {response.status_code}")
+
+    def _request(
+        self, endpoint: EndpointSettings, target: ResolvedTarget, bodies: list[str]
+    ) -> httpx.Request:
+        headers = [(name, value) for name, values in endpoint.headers.items() for value in values]
+        headers += [
+            ("Host", target.host_header),
+            ("Content-Type", ENVELOPE_MEDIA_TYPE),
+            ("User-Agent", f"dockyard/{__version__}"),
+        ]
+        extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else {}
+        return self._client.build_request(
+            "POST",
+            target.url,
+            content=_envelope(bodies),
+            headers=headers,
+            timeout=endpoint.timeout,
+            extensions=extensions,
+        )
 
     async def _failed(self, endpoint: EndpointSettings, ids: list[int], error: str) -> None:
         failures = await self.database.in_thread(outbox.failures_in_a_row, endpoint.name) + 1
