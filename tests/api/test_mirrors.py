@@ -340,6 +340,10 @@ def test_bad_upstreams_get_a_clear_error_and_nothing_is_kept(tmp_path: Path) -> 
         ("GET", f"/v2/bad/blobs/{slow_digest}"): Answer(
             pieces=tuple(slow[i : i + 4096] for i in range(0, len(slow), 4096)), pause=0.05
         ),
+        # A byte every half second, each within the rule's timeout: the whole never comes.
+        ("GET", "/v2/bad/manifests/trickled"): Answer(
+            headers={"Content-Type": OCI_MANIFEST}, pieces=(b" ",) * 100_000, pause=0.5
+        ),
         ("GET", "/v2/bad/manifests/huge"): Answer(
             headers={"Content-Type": OCI_MANIFEST, "Docker-Content-Digest": str(Digest.of(huge))},
             pieces=(huge,),
@@ -358,6 +362,8 @@ def test_bad_upstreams_get_a_clear_error_and_nothing_is_kept(tmp_path: Path) -> 
             assert answer.status_code == 502
             assert "DigestMismatch" in answer.text or "expected" in answer.text
             refused(mirror, "bad/manifests/huge", 502, "larger than this registry's limit of 4096")
+            # The rule's 2 s, and 4 MiB (the largest manifest) at its 1 MiB/s.
+            refused(mirror, "bad/manifests/trickled", 503, "no whole answer within 6 s")
             # An empty answer is whole at once: it waits for the bytes to be verified.
             refused(mirror, f"bad/blobs/{unsized_digest}", 502, "expected")
             refused(mirror, f"bad/blobs/{slow_digest}", 503, "slower than the mirror's minimum")

@@ -32,11 +32,12 @@ from dockyard.client.errors import (
 from dockyard.client.images import Descriptor, Image, Index, InvalidContent, Manifest, Platform
 from dockyard.client.reference import Reference
 from dockyard.client.registry import Registry, RegistryClient
-from dockyard.client.repository import Repository, referrers_tag
+from dockyard.client.repository import MAX_MANIFEST_BYTES, Repository, referrers_tag
 from dockyard.client.transport import HostOptions, RetryPolicy
 from dockyard.client.uploads import Pushed, PushedBlob
 
 __all__ = [
+    "MAX_MANIFEST_BYTES",
     "Anonymous",
     "BlobUnknown",
     "ChainedCredentials",

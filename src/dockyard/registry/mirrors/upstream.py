@@ -4,6 +4,7 @@ errors turned into the answers Dockyard's own clients get."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -75,7 +76,7 @@ async def first_answer(
         repository = registry_client.registry(upstream.host).repository(upstream_name)
         upstream.in_flight += 1
         try:
-            answer = await call(repository)
+            answer = await _bounded(call(repository), _call_bound(rule))
         except FAILOVER as exc:
             log.warning("%s: upstream %s failed: %s", rule.label, upstream.url, exc)
             upstream.failed(rule.settings.retry_failed_after_seconds)
@@ -87,6 +88,26 @@ async def first_answer(
         return answer, upstream
     assert failure is not None
     raise failure
+
+
+def _call_bound(rule: MirrorRule) -> float | None:
+    """How long one call (a HEAD, or a manifest's GET) may take in all, retries included:
+    the rule's timeout, and the largest manifest at its minimum rate. The client's timeout is
+    per read, and an upstream that trickles must not hold the pulls that wait for it."""
+    rate = rule.settings.min_bytes_per_second
+    if rate == 0:  # no minimum rate: the operator takes trickles
+        return None
+    return rule.settings.timeout_seconds + client.MAX_MANIFEST_BYTES / rate
+
+
+async def _bounded(answer: Awaitable[T], seconds: float | None) -> T:
+    if seconds is None:
+        return await answer
+    try:
+        async with asyncio.timeout(seconds):
+            return await answer
+    except TimeoutError:
+        raise client.RegistryUnavailable(f"no whole answer within {seconds:g} s") from None
 
 
 def translated(error: client.RegistryError, blob: bool = False) -> RegistryError:
