@@ -20,7 +20,7 @@ from dockyard.config import Settings, TlsSettings
 from dockyard.db.engine import Database
 from dockyard.db.migrate import upgrade
 from dockyard.metrics.exposition import prepare as prepare_metrics
-from dockyard.supervision import begin_draining, draining, mark_supervisor
+from dockyard.supervision import begin_draining, begin_stopping, draining, mark_supervisor
 from dockyard.tls import ServedFiles, TlsFilesWatcher
 from dockyard.tls import prepare as prepare_tls
 
@@ -101,7 +101,11 @@ def _drain_before_stopping(server: AbstractServer[Any], seconds: float) -> None:
     """On SIGTERM or SIGINT: /readyz fails at once in every worker; the workers stop (Granian's
     graceful stop: no new connections, requests in flight finish) `seconds` later, or at a
     second signal."""
-    stop: Callable[..., None] = server.signal_handler_interrupt
+    granian_stop: Callable[..., None] = server.signal_handler_interrupt
+
+    def stop(*args: Any) -> None:
+        begin_stopping()  # for a worker still starting (supervision.stop_if_supervisor_stopping)
+        granian_stop(*args)
 
     def drain_then_stop(*args: Any) -> None:
         if draining() or seconds == 0:

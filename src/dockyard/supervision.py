@@ -30,13 +30,16 @@ log = logging.getLogger("dockyard")
 # Set by the supervisor once a stop has begun; read by its workers (memory shared by the fork
 # that made them): their /readyz then fails, so load balancers drain before the workers stop.
 _draining: ctypes.c_bool | None = None
+# Set by the supervisor as it stops its workers (after the drain), for a worker still starting.
+_stopping: ctypes.c_bool | None = None
 
 
 def mark_supervisor() -> None:
     """In `dockyard serve`, before the workers start: name the process they must not outlive."""
-    global _draining
+    global _draining, _stopping
     os.environ[SUPERVISOR_VARIABLE] = str(os.getpid())
     _draining = multiprocessing.RawValue(ctypes.c_bool, False)
+    _stopping = multiprocessing.RawValue(ctypes.c_bool, False)
 
 
 def begin_draining() -> None:
@@ -48,6 +51,22 @@ def begin_draining() -> None:
 def draining() -> bool:
     """Whether the stop of this process's supervisor has begun (False outside `serve`)."""
     return _draining is not None and bool(_draining.value)
+
+
+def begin_stopping() -> None:
+    """In the supervisor, as it stops its workers."""
+    if _stopping is not None:
+        _stopping.value = True
+
+
+def stop_if_supervisor_stopping() -> None:
+    """In a server worker ready to serve: stop now if the supervisor stopped its workers while
+    this one started. Until Granian's worker sets its own signal handlers, a SIGTERM runs the
+    handler the worker inherited from the supervisor through fork, which stops nothing here:
+    the worker would serve on until the supervisor's grace ran out (or for ever without one).
+    The handlers are set before the application's startup, where this is called."""
+    if _stopping is not None and _stopping.value:
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def watch_supervisor() -> None:

@@ -1,5 +1,6 @@
 """SIGKILL of `dockyard serve`'s supervisor (the OOM killer, a crashed process manager): its
-workers exit by themselves, the port goes quiet, and a restart on the same port serves alone."""
+workers exit by themselves, the port goes quiet, and a restart on the same port serves alone.
+A SIGTERM while the workers start stops them too."""
 
 from __future__ import annotations
 
@@ -130,3 +131,30 @@ def test_workers_exit_when_their_supervisor_is_killed_and_a_restart_serves_alone
             kill_group(second)
     finally:
         kill_group(first)
+
+
+def test_a_stop_while_the_workers_start_stops_them_too(tmp_path: Path) -> None:
+    """SIGTERM to the supervisor once its workers are forked, before they serve: a worker
+    still starting takes the signal with the handler it inherited from the supervisor, so it
+    must see the stop once it can serve. Without a grace (0: wait for the workers), missing it
+    would keep the supervisor waiting for ever."""
+    env = {
+        "DOCKYARD_HTTP__WORKERS": "2",
+        "DOCKYARD_HTTP__DRAIN_SECONDS": "0",
+        "DOCKYARD_HTTP__SHUTDOWN_GRACE_SECONDS": "0",
+    }
+    caught_starting = 0
+    for attempt in range(5):  # until a signal comes while a worker starts (nearly always)
+        data = tmp_path / f"data-{attempt}"
+        process, log = spawn_dockyard(data, free_port(), env=env)
+        try:
+            workers_of(process, 2)
+            starting = log.read_text().count("Started worker") < 2
+            os.kill(process.pid, signal.SIGTERM)
+            assert process.wait(timeout=3 * WAIT) == 0
+        finally:
+            kill_group(process)
+        caught_starting += starting
+        if caught_starting:
+            break
+    assert caught_starting, "every signal came once both workers served"

@@ -27,6 +27,7 @@ from dockyard.registry.policies.retention import retain_on_schedule
 from dockyard.registry.replication.receiver import ReplicationReceiver
 from dockyard.registry.routes import registry_routes, v1_routes
 from dockyard.registry.state import Registry
+from dockyard.supervision import stop_if_supervisor_stopping
 
 log = logging.getLogger("dockyard.registry")
 
@@ -59,6 +60,7 @@ def create_registry_app(settings: Settings) -> Starlette:
         deliverer = Deliverer(settings.notifications, registry.database, registry.events)
         # Also with no endpoint: writing buffered pulls is its job (there are none then).
         delivering = asyncio.create_task(deliverer.run())
+        stop_if_supervisor_stopping()
         yield
         purging.cancel()
         delivering.cancel()
