@@ -91,16 +91,23 @@ def bad_upstream(
         async with server:
             with contextlib.suppress(asyncio.CancelledError):
                 await server.serve_forever()
+        # The answers under way end here too, before the loop does.
+        answering = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in answering:
+            task.cancel()
+        await asyncio.gather(*answering, return_exceptions=True)
 
-    thread = threading.Thread(target=lambda: loop.run_until_complete(serve()), daemon=True)
+    serving = loop.create_task(serve())
+    thread = threading.Thread(target=lambda: loop.run_until_complete(serving), daemon=True)
     thread.start()
     ready.wait(10)
     try:
         yield address[0]
     finally:
-        for task in asyncio.all_tasks(loop):
-            loop.call_soon_threadsafe(task.cancel)
+        loop.call_soon_threadsafe(serving.cancel)
         thread.join(5)
+        if not thread.is_alive():
+            loop.close()
 
 
 async def _headers(reader: asyncio.StreamReader) -> dict[str, str]:
