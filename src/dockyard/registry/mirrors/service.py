@@ -229,6 +229,15 @@ class Mirrors:
             raise translated(exc, blob=True) from None
         if size is None:
             raise RegistryError(ErrorCode.BLOB_UNKNOWN, detail={"digest": str(digest)})
+        if size == 0 and digest != Digest.of(b"", digest.algorithm):
+            # The client library reads a HEAD without Content-Length as 0 bytes; no other blob
+            # has this size, and the mirror must know it before it answers.
+            raise RegistryError(
+                ErrorCode.UNAVAILABLE,
+                f"upstream {source.url} gave no size for blob {digest} (HEAD without a"
+                " Content-Length)",
+                status=BAD_GATEWAY,
+            )
         return size, source
 
     async def _link_stored(self, name: str, digest: Digest) -> BlobInfo | None:
