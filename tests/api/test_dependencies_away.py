@@ -7,16 +7,21 @@ service resumes by itself, and nothing that was acknowledged is lost."""
 from __future__ import annotations
 
 import itertools
+import os
+import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.engine import make_url
 
-from tests.support.images import Image, make_image, sha256
+from tests.support.images import Image, make_image, push_blob, sha256
 from tests.support.postgres import missing_postgres, stoppable_postgres
 from tests.support.seaweedfs import S3Bucket
 from tests.support.servers import DockyardServer, dockyard_server
@@ -140,3 +145,46 @@ def test_an_unreachable_object_store_is_503_until_it_is_back_and_nothing_is_lost
         with dockyard_server(tmp_path / "data", env=env) as server:
             load = _outage(server, proxy.cut, proxy.restore)
             _check(load, server, "storage")
+
+
+@contextmanager
+def packets_dropped(port: int) -> Iterator[None]:
+    """Every packet to `port` on loopback dropped, without a reset: what a client sees of a
+    server behind a network partition (the connections stay open, nothing answers)."""
+    if os.geteuid() != 0 or shutil.which("iptables") is None:
+        pytest.skip("dropping packets needs root and iptables")
+    rule = ["INPUT", "-i", "lo", "-p", "tcp", "--dport", str(port), "-j", "DROP"]
+    added = subprocess.run(["iptables", "-A", *rule], capture_output=True, text=True)
+    if added.returncode != 0:
+        pytest.skip(f"iptables cannot add a rule here: {added.stderr.strip()}")
+    try:
+        yield
+    finally:
+        subprocess.run(["iptables", "-D", *rule], check=True)
+
+
+def test_postgresql_cut_off_without_a_word_is_503_for_requests_in_flight_too(
+    tmp_path: Path,
+    stoppable_database: tuple[Callable[[], None], Callable[[], None], str],
+) -> None:
+    _stop, _start, url = stoppable_database
+    port = make_url(url).port
+    assert port is not None
+    with (
+        dockyard_server(tmp_path / "data", env={"DOCKYARD_DATABASE__URL": url}) as server,
+        httpx.Client(base_url=server.url, timeout=120) as client,
+    ):
+        path = f"/v2/{REPOSITORY}/blobs/{sha256(b'kept')}"
+        push_blob(client, REPOSITORY, b"kept")
+        with packets_dropped(port):
+            # On a pooled connection, open before the cut: it waits for an answer that never
+            # comes, until the kernel gives up retransmitting (a quarter of an hour) unless
+            # Dockyard bounds it. The partition lasts longer than this test waits.
+            answers: list[httpx.Response] = []
+            waiting = threading.Thread(target=lambda: answers.append(client.head(path)))
+            waiting.start()
+            waiting.join(90)
+            assert answers, "a request in flight was not answered while the database was away"
+            (answer,) = answers
+            assert answer.status_code == 503, answer.text
+        _until(lambda: client.head(path).status_code == 200, "service never resumed")

@@ -158,6 +158,22 @@ def normalise_url(url: str) -> URL:
     return parsed
 
 
+# libpq's connection parameters, unless the URL sets them. A server cut off without a word (a
+# network partition: packets dropped, no reset) would otherwise hold each statement in flight
+# for as long as the kernel retransmits, about a quarter of an hour, while new connections
+# fail after `connect_timeout`: data unacknowledged for `tcp_user_timeout` ms, or a connection
+# silent past the keepalives while it waits for an answer, now fail it as well (503).
+POSTGRESQL_DEFAULTS: dict[str, Any] = {
+    "connect_timeout": 10,
+    "tcp_user_timeout": 10_000,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "application_name": "dockyard",
+}
+
+
 def _create(url: URL, pool_size: int) -> Engine:
     # A database error's message would otherwise quote the statement's parameters: password
     # hashes, webhook secrets. Secrets are never logged.
@@ -170,9 +186,7 @@ def _create(url: URL, pool_size: int) -> Engine:
         # Unless the URL says otherwise: fail a connection attempt instead of hanging a thread
         # on an unreachable server, and name the connections in pg_stat_activity.
         connect_args = {
-            key: value
-            for key, value in {"connect_timeout": 10, "application_name": "dockyard"}.items()
-            if key not in url.query
+            key: value for key, value in POSTGRESQL_DEFAULTS.items() if key not in url.query
         }
     engine = create_engine(
         url,
