@@ -7,16 +7,20 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections.abc import Coroutine, Hashable
 from typing import Any, Generic, TypeVar
+
+from dockyard.kit import unavailable
 
 Key = TypeVar("Key", bound=Hashable)
 
 
 class Attempts(Generic[Key]):
-    def __init__(self, places: int, wake: asyncio.Event) -> None:
+    def __init__(self, places: int, wake: asyncio.Event, log: logging.Logger) -> None:
         self.places = places
         self.wake = wake
+        self.log = log
         self._running: dict[Key, asyncio.Task[None]] = {}
 
     @property
@@ -28,14 +32,17 @@ class Attempts(Generic[Key]):
         return list(self._running)
 
     def start(self, key: Key, attempt: Coroutine[Any, Any, None], name: str) -> None:
-        """Run `attempt` (which handles its own failures) in the background."""
+        """Run `attempt` (named `name` in the log) in the background."""
         task = asyncio.create_task(attempt, name=name)
         self._running[key] = task
         task.add_done_callback(functools.partial(self._ended, key))
 
-    def _ended(self, key: Key, _task: asyncio.Task[None]) -> None:
+    def _ended(self, key: Key, task: asyncio.Task[None]) -> None:
         self._running.pop(key, None)
         self.wake.set()
+        if not task.cancelled() and (failure := task.exception()) is not None:
+            # An attempt handles what it expects; anything else is a bug (or the database away).
+            unavailable.log_failure(self.log, f"{task.get_name()} failed", failure)
 
     async def stop(self) -> None:
         """Cancel what is under way (its leases run out; another process makes it again)."""

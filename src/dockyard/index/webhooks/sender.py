@@ -65,7 +65,7 @@ class Sender:
         self.wake = asyncio.Event()  # set when this process queued deliveries
         self._client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
         # By hook: one attempt of each at a time.
-        self.attempts: Attempts[int] = Attempts(settings.parallel, self.wake)
+        self.attempts: Attempts[int] = Attempts(settings.parallel, self.wake, log)
 
     async def run(self) -> None:
         """Until cancelled: start an attempt at what is due whenever a place is free, then
@@ -120,12 +120,9 @@ class Sender:
     async def _attempt(self, row: Claimed) -> None:
         at = now()
         outcome = await self._post(row)
-        try:
-            await self.database.in_thread(self._record, row, at, outcome)
-        except Exception as exc:
-            # The database away: the lease runs out and the attempt is made again.
-            unavailable.log_failure(log, "recording a webhook attempt failed", exc)
-            return
+        # Should the database be away, the failure is logged (kit/attempts): the lease runs out
+        # and the attempt is made again.
+        await self.database.in_thread(self._record, row, at, outcome)
         if not outcome.delivered:
             # The hook's id only: its URL may carry a token, and its secret is never logged.
             log.info(

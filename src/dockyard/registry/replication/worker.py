@@ -79,9 +79,9 @@ class Replicator:
         self.local_host = urlsplit(local_url).netloc
         self.owner = uuid.uuid4().hex  # this process, as a lease holder
         self.wake = asyncio.Event()  # set when this process queued runs, or a copy ended
-        self.attempts: Attempts[int] = Attempts(settings.parallel, self.wake)  # by run
+        self.attempts: Attempts[int] = Attempts(settings.parallel, self.wake, log)  # by run
         # By pull rule: a registry slow to list its tags holds up only its own rule.
-        self.comparisons: Attempts[str] = Attempts(len(self.rules), self.wake)
+        self.comparisons: Attempts[str] = Attempts(len(self.rules), self.wake, log)
         self._clients = {name: self._client(rule, local_url) for name, rule in self.rules.items()}
         self._not_before: dict[str, datetime] = {}  # per pull rule: no comparison before
 
@@ -159,13 +159,12 @@ class Replicator:
                 self.comparisons.start(rule.name, self._compare_logged(rule), name)
 
     async def _compare_logged(self, rule: Rule) -> None:
+        """A comparison whose failures are the other registry's are a line in the log (any
+        other is kit/attempts' to log)."""
         try:
             queued = await self.compare(rule)
         except (client.RegistryError, OSError) as exc:
             log.warning("replication %s: comparing tags failed: %s", rule.name, _one_line(exc))
-            return
-        except Exception as exc:
-            unavailable.log_failure(log, f"replication {rule.name}: comparing tags failed", exc)
             return
         if queued:
             log.info("replication %s: %d tags differ, copies queued", rule.name, queued)
@@ -230,12 +229,9 @@ class Replicator:
             finally:
                 keeping.cancel()
                 await asyncio.gather(keeping, return_exceptions=True)
-        try:
-            await self.database.in_thread(self._record, row, rule, outcome)
-        except Exception as exc:
-            # The database away: the lease runs out and the copy is made again.
-            unavailable.log_failure(log, "recording a replication attempt failed", exc)
-            return
+        # Should the database be away, the failure is logged (kit/attempts): the lease runs out
+        # and the copy is made again.
+        await self.database.in_thread(self._record, row, rule, outcome)
         if outcome.error is None:
             log.info(
                 "replication %s: %s:%s copied (%s, %d bytes, %d blobs sent, %d skipped)",
