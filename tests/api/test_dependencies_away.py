@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -188,3 +189,43 @@ def test_postgresql_cut_off_without_a_word_is_503_for_requests_in_flight_too(
             (answer,) = answers
             assert answer.status_code == 503, answer.text
         _until(lambda: client.head(path).status_code == 200, "service never resumed")
+
+
+def test_an_object_store_cut_off_without_a_word_is_503_for_writes_in_flight_too(
+    tmp_path: Path, s3_bucket: S3Bucket
+) -> None:
+    port = urlsplit(s3_bucket.server.endpoint).port
+    assert port is not None
+    first, second = os.urandom(6 << 20), os.urandom(6 << 20)
+    env = s3_bucket.environment(f"cut-{next(_seeds)}-{time.time_ns()}")
+    with (
+        dockyard_server(tmp_path / "data", env=env) as server,
+        httpx.Client(base_url=server.url, timeout=600) as client,
+    ):
+        started = client.post(f"/v2/{REPOSITORY}/blobs/uploads/")
+        chunk = {"Content-Type": "application/octet-stream"}
+        sent = client.patch(started.headers["location"], content=first, headers=chunk)
+        assert sent.status_code == 202, sent.text
+        location = sent.headers["location"]
+        with packets_dropped(port):
+            # Its part is written on a connection to the store that the kernel would keep
+            # retransmitting on for a quarter of an hour. The cut lasts longer than this waits.
+            answers: list[httpx.Response] = []
+            writing = threading.Thread(
+                target=lambda: answers.append(client.patch(location, content=second, headers=chunk))
+            )
+            writing.start()
+            writing.join(300)
+            assert answers, "a chunk in flight was not answered while the store was away"
+            (answer,) = answers
+            assert answer.status_code == 503, answer.text
+        # Back: the upload goes on from what it holds, and the blob is whole.
+        held = client.get(location)
+        assert held.status_code == 204 and held.headers["range"] == f"0-{len(first) - 1}"
+        resumed = client.patch(location, content=second, headers=chunk)
+        assert resumed.status_code == 202, resumed.text
+        digest = sha256(first + second)
+        done = client.put(resumed.headers["location"], params={"digest": digest})
+        assert done.status_code == 201, done.text
+        blob = client.get(f"/v2/{REPOSITORY}/blobs/{digest}", follow_redirects=True)
+        assert blob.content == first + second

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import socket
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +42,29 @@ def client_config(settings: S3Settings) -> AioConfig:
         read_timeout=120,
         # Many uploads and downloads stream at once; botocore's default pool is 10.
         max_pool_connections=64,
+        connector_args={"socket_factory": _socket_noticing_silence},
     )
+
+
+# A store cut off without a word (a network partition: packets dropped, no reset) held a
+# request writing to it for as long as the kernel retransmits, about a quarter of an hour
+# (read_timeout covers reads only): data unacknowledged this long, or a connection silent past
+# the keepalives, now fails (503, as for a store that refuses connections).
+SILENCE_MS = 10_000
+KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 10, 5, 3
+
+
+def _socket_noticing_silence(address: Any) -> socket.socket:
+    """aiohttp's socket for an address (getaddrinfo's tuple), with TCP_USER_TIMEOUT and
+    keepalives set."""
+    family, kind, protocol, _, _ = address
+    made = socket.socket(family=family, type=kind, proto=protocol)
+    made.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, SILENCE_MS)
+    made.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    made.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, KEEPALIVE_IDLE)
+    made.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, KEEPALIVE_INTERVAL)
+    made.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, KEEPALIVE_COUNT)
+    return made
 
 
 class ClientHolder:
