@@ -98,12 +98,13 @@ class Deliverer:
         endpoint keeps up), written to the outbox for the others and for those that fail.
         Endpoints are sent to apart, so that one slow to answer holds up no other: one still
         busy with an earlier round is left to it (its pulls go to the outbox). The round
-        waits for the receivers in this process (their pull counts come after their events),
-        and for the others only when `wait`."""
+        waits for the receivers in this process that count pulls (the counts come after the
+        events: a repository's first push before its first pulls), and for the others only
+        when `wait`."""
         pulls = self.events.take_pulls()
         counts = self.events.take_pull_counts()
         behind: dict[str, list[str]] = {}
-        started, local = [], []
+        started, counting = [], []
         for endpoint in self.endpoints:
             name = endpoint.name
             running = self._rounds.get(name)
@@ -114,10 +115,11 @@ class Deliverer:
             task = asyncio.create_task(self._round(endpoint, pulls.get(name, [])), name=name)
             self._rounds[name] = task
             started.append(task)
-            if name in self.events.local:
-                local.append(task)
+            receiver = self.events.local.get(name)
+            if receiver is not None and receiver.counts_pulls:
+                counting.append(task)
         await self.events.store_pulls({name: kept for name, kept in behind.items() if kept})
-        waited = started if wait else local
+        waited = started if wait else counting
         if waited:
             await asyncio.wait(waited)
         # After the backlog: a repository's first push is applied before its first pulls.
