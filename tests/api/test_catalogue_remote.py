@@ -471,3 +471,21 @@ def test_events_sent_while_the_database_is_away_are_refused_with_503_then_taken(
                 WAIT,
                 "the event applied",
             )
+
+
+def test_event_ids_a_column_cannot_take_are_replaced(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """On PostgreSQL, which refuses NULs and lone surrogates in text (a 500 before)."""
+    env = {"DOCKYARD_INDEX__EVENTS__SECRET": SECRET}
+    with (
+        backend_env("postgresql", request) as database,
+        index_server(tmp_path / "data", {**env, **database}) as index,
+    ):
+        scenario = ScenarioE(index, Distribution("http://127.0.0.1:9", "127.0.0.1:9"))
+        for number, odd in enumerate(["\ud8bc", "a\u0000b", "\u00e9t\u00e9"]):
+            event = {**push_event(f"oscar/odd-{number}", sha256(b"x"), "v1"), "id": odd}
+            body = json.dumps({"events": [event]}).encode()  # ASCII, the odd id escaped
+            answer = scenario.events(body)
+            assert_status(answer, 202)
+            assert answer.json() == {"received": 1, "stored": 1}

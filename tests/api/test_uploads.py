@@ -359,3 +359,15 @@ def test_mounted_blob_stays_when_the_source_deletes_it(client: httpx.Client, rep
     assert mounted.status_code == 201
     assert client.delete(f"/v2/{repo}/source/blobs/{digest}").status_code == 202
     assert_blob(client, f"{repo}/target", digest, DATA)
+
+
+@pytest.mark.parametrize("upload_id", ["%00", "a%00b", "not-a-session", "A" * 36])
+def test_a_session_id_no_upload_could_have_is_unknown(
+    client: httpx.Client, repo: str, upload_id: str
+) -> None:
+    # A NUL reached PostgreSQL, which refuses it in text: a 500 before.
+    location = f"/v2/{repo}/blobs/uploads/{upload_id}"
+    assert_error(client.get(location), 404, "BLOB_UPLOAD_UNKNOWN")
+    assert_error(patch_chunk(client, location, DATA[:10], 0), 404, "BLOB_UPLOAD_UNKNOWN")
+    assert_error(client.put(location, params={"digest": sha256(DATA)}), 404, "BLOB_UPLOAD_UNKNOWN")
+    assert_error(client.delete(location), 404, "BLOB_UPLOAD_UNKNOWN")

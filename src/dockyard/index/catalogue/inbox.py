@@ -170,7 +170,11 @@ def _wanted(event: dict[str, Any]) -> bool:
 
 def _stored(event: dict[str, Any]) -> NewEvent:
     identifier, action = event.get("id"), event.get("action")
-    if not isinstance(identifier, str) or not identifier:
+    # Distribution's ids are UUIDs; anything else that a column cannot take (a NUL, a lone
+    # surrogate: PostgreSQL refuses both) is replaced.
+    if not (isinstance(identifier, str) and identifier.isascii() and identifier.isprintable()):
+        identifier = ""
+    if not identifier:
         identifier = str(uuid.uuid4())
     return NewEvent(
         uuid=identifier[:36],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -47,14 +48,14 @@ async def start_upload(request: Request, name: str) -> Response:
 
 
 async def upload_status(request: Request, name: str) -> Response:
-    upload = await registry_of(request).uploads.get(name, request.path_params["upload_id"])
+    upload = await registry_of(request).uploads.get(name, _upload_id(request))
     return _in_progress(upload, status=204)
 
 
 async def upload_chunk(request: Request, name: str) -> Response:
     start = _chunk_start(request)
     upload = await registry_of(request).uploads.append(
-        name, request.path_params["upload_id"], request.stream(), start, _length(request)
+        name, _upload_id(request), request.stream(), start, _length(request)
     )
     return _in_progress(upload, status=202)
 
@@ -64,7 +65,7 @@ async def finish_upload(request: Request, name: str) -> Response:
     # A last chunk out of order is refused as the same chunk in a PATCH would be.
     blob = await registry_of(request).uploads.finish(
         name,
-        request.path_params["upload_id"],
+        _upload_id(request),
         request.stream(),
         digest,
         _chunk_start(request),
@@ -74,7 +75,7 @@ async def finish_upload(request: Request, name: str) -> Response:
 
 
 async def cancel_upload(request: Request, name: str) -> Response:
-    await registry_of(request).uploads.cancel(name, request.path_params["upload_id"])
+    await registry_of(request).uploads.cancel(name, _upload_id(request))
     return empty(204, {})
 
 
@@ -117,3 +118,15 @@ def _in_progress(upload: Upload, status: int) -> Response:
 
 def _created(name: str, digest: str) -> Response:
     return empty(201, {"Location": f"/v2/{name}/blobs/{digest}", "Docker-Content-Digest": digest})
+
+
+def _upload_id(request: Request) -> str:
+    """The path's session id: what starting an upload made (a UUID), else BLOB_UPLOAD_UNKNOWN
+    without asking the database (PostgreSQL refuses a NUL in text: a 500)."""
+    text: str = request.path_params["upload_id"]
+    try:
+        if str(uuid.UUID(text)) == text:
+            return text
+    except ValueError:
+        pass
+    raise RegistryError(ErrorCode.BLOB_UPLOAD_UNKNOWN, detail={"uuid": text[:100]})
