@@ -444,18 +444,28 @@ def connections_refused(postgres: PostgresServer, database: str) -> Iterator[Non
             connection.execute(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS true'.encode())
 
 
-@pytest.mark.tracebacks_expected  # the server's background tasks log the database's absence
-def test_events_sent_while_the_database_is_away_are_refused_with_503_then_taken(
+@contextmanager
+def index_on_postgresql(
     request: pytest.FixtureRequest, tmp_path: Path
-) -> None:
+) -> Iterator[tuple[ScenarioE, dict[str, str]]]:
+    """An index taking events on PostgreSQL, with no registry to read (sizes stay unknown),
+    and its database's environment."""
     env = {"DOCKYARD_INDEX__EVENTS__SECRET": SECRET}
     with (
         backend_env("postgresql", request) as database,
         index_server(tmp_path / "data", {**env, **database}) as index,
     ):
+        yield ScenarioE(index, Distribution("http://127.0.0.1:9", "127.0.0.1:9")), database
+
+
+@pytest.mark.tracebacks_expected  # the server's background tasks log the database's absence
+def test_events_sent_while_the_database_is_away_are_refused_with_503_then_taken(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    with index_on_postgresql(request, tmp_path) as (scenario, database):
+        index = scenario.index
         name = make_url(database["DOCKYARD_DATABASE__URL"]).database
         assert name is not None
-        scenario = ScenarioE(index, Distribution("http://127.0.0.1:9", "127.0.0.1:9"))
         envelope = json.dumps({"events": [push_event("oscar/away", sha256(b"x"), "v1")]})
         with connections_refused(request.getfixturevalue("postgres"), name):
             answer = scenario.events(envelope.encode())
@@ -477,12 +487,7 @@ def test_event_ids_a_column_cannot_take_are_replaced(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     """On PostgreSQL, which refuses NULs and lone surrogates in text (a 500 before)."""
-    env = {"DOCKYARD_INDEX__EVENTS__SECRET": SECRET}
-    with (
-        backend_env("postgresql", request) as database,
-        index_server(tmp_path / "data", {**env, **database}) as index,
-    ):
-        scenario = ScenarioE(index, Distribution("http://127.0.0.1:9", "127.0.0.1:9"))
+    with index_on_postgresql(request, tmp_path) as (scenario, _database):
         for number, odd in enumerate(["\ud8bc", "a\u0000b", "\u00e9t\u00e9"]):
             event = {**push_event(f"oscar/odd-{number}", sha256(b"x"), "v1"), "id": odd}
             body = json.dumps({"events": [event]}).encode()  # ASCII, the odd id escaped
