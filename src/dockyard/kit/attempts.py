@@ -6,6 +6,7 @@ whenever one ends (a place is free again)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 from collections.abc import Coroutine, Hashable
@@ -50,3 +51,11 @@ class Attempts(Generic[Key]):
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
+
+
+async def pause(wake: asyncio.Event, seconds: float) -> None:
+    """A worker's wait between rounds: until `wake` is set or `seconds` pass; then cleared."""
+    if not wake.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), seconds)
+    wake.clear()

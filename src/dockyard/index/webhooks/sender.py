@@ -8,7 +8,6 @@ fail `disable_after` times in a row is switched off, and says why."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
@@ -32,7 +31,7 @@ from dockyard.index.webhooks.signing import (
     signature,
 )
 from dockyard.kit import unavailable
-from dockyard.kit.attempts import Attempts
+from dockyard.kit.attempts import Attempts, pause
 from dockyard.kit.outbound import TargetRefused
 from dockyard.registry.metadata import now
 
@@ -77,10 +76,7 @@ class Sender:
                 except Exception as exc:
                     # The database away, for instance: the next round tries again.
                     unavailable.log_failure(log, "sending webhooks failed", exc)
-                if not self.wake.is_set():
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self.wake.wait(), POLL_SECONDS)
-                self.wake.clear()
+                await pause(self.wake, POLL_SECONDS)
         finally:
             await self.attempts.stop()
 

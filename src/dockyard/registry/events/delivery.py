@@ -7,7 +7,6 @@ in order, and at least once."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from bisect import bisect_left
@@ -20,6 +19,7 @@ from dockyard import __version__
 from dockyard.config import EndpointSettings, NotificationSettings
 from dockyard.db.engine import Database
 from dockyard.kit import unavailable
+from dockyard.kit.attempts import pause
 from dockyard.kit.outbound import ResolvedTarget, TargetRefused, resolve_target
 from dockyard.registry.events import outbox
 from dockyard.registry.events.local import NotNow, PullCount, WorksInBackground
@@ -86,11 +86,7 @@ class Deliverer:
 
     async def _pause(self) -> None:
         """Until the next poll, or until this process commits events (EventLog.nudge)."""
-        committed = self.events.committed
-        if not committed.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(committed.wait(), POLL_SECONDS)
-        committed.clear()
+        await pause(self.events.committed, POLL_SECONDS)
 
     async def deliver_all(self, wait: bool = True) -> None:
         """A round: each endpoint's backlog, then the pulls noted since the last round, sent

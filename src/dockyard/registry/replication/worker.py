@@ -7,7 +7,6 @@ A failed copy is tried again with a doubling back-off, up to the rule's `max_att
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from dockyard.client.transfer import RegistryEnd, transfer
 from dockyard.config import ReplicationSettings
 from dockyard.db.engine import Database
 from dockyard.kit import unavailable
-from dockyard.kit.attempts import Attempts
+from dockyard.kit.attempts import Attempts, pause
 from dockyard.kit.outbound import Allowed, Guard
 from dockyard.registry.metadata import now
 from dockyard.registry.replication import repository
@@ -126,10 +125,7 @@ class Replicator:
             except Exception as exc:
                 # The database away, for instance: the next round tries again.
                 unavailable.log_failure(log, "replication failed", exc)
-            if not self.wake.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), POLL_SECONDS)
-            self.wake.clear()
+            await pause(self.wake, POLL_SECONDS)
 
     async def close(self) -> None:
         await self.comparisons.stop()
