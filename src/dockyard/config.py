@@ -803,6 +803,13 @@ class ReplicationRuleSettings(_Section):
     max_attempts: int = Field(default=10, ge=1)
     backoff_seconds: float = Field(default=5.0, gt=0)
     max_backoff_seconds: float = Field(default=600.0, gt=0)
+    # The wait for each piece of an answer (and to connect, up to 10 s): longer is a failed
+    # attempt.
+    timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # An attempt may take timeout_seconds, and as much again for each blob done (copied or
+    # found there), plus its bytes at this rate; longer, it is given up and tried again later:
+    # a registry that trickles must not hold a copy's place for ever. 0: no minimum.
+    min_bytes_per_second: int = Field(default=64 * 1024, ge=0)
 
     @field_validator("registry")
     @classmethod

@@ -553,3 +553,32 @@ def test_a_registry_that_never_finishes_answering_holds_up_no_other_rule(
 
 def _port(host: str) -> int:
     return int(host.rsplit(":", 1)[1])
+
+
+@pytest.mark.parametrize("stuck_at", ["copy", "comparison"])
+def test_a_registry_that_trickles_is_given_up_and_tried_again(
+    tmp_path: Path, stuck_at: str
+) -> None:
+    # The same endless answer, with the rule's timeout at 1 s: the attempt is given up (its
+    # run records why) and the copy or comparison is made again, where it waited for ever.
+    if stuck_at == "copy":
+        stuck_path, direction = ("POST", "/v2/slow/app/blobs/uploads/"), "push"
+    else:
+        stuck_path, direction = ("GET", "/v2/_catalog"), "pull"
+    seen: list[str] = []
+    asked = f"{stuck_path[0]} {stuck_path[1]}"
+    with bad_upstream({stuck_path: ENDLESS}, seen) as stuck:
+        stuck_rule = rule(
+            "stuck", direction, _port(stuck), repositories=["slow/*"],
+            timeout_seconds=1, schedule_minutes=0.01,
+        )  # fmt: skip
+        env = replication_env(stuck_rule)
+        data = tmp_path / "source"
+        with dockyard_server(data, env=env) as source:
+            if stuck_at == "copy":
+                push_image(source.host, "slow/app", "v1", multi_platform("trickled"), None)
+            until(lambda: {"again": True} if sum(r.startswith(asked) for r in seen) > 1 else None)
+            if stuck_at == "copy":
+                failed = until(lambda: the_run(data, env, "slow/app", "v1", _tried))
+                assert failed["state"] == "pending"
+                assert "too slow for the rule's timeout_seconds" in failed["error"]

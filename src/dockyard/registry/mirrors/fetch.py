@@ -23,6 +23,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from dockyard import client
+from dockyard.kit import pace
 from dockyard.oci.digest import Digest
 from dockyard.registry.errors import ErrorCode, RegistryError
 from dockyard.registry.mirrors.upstream import translated
@@ -33,7 +34,6 @@ log = logging.getLogger("dockyard.registry.mirrors")
 
 CHUNK = 1024 * 1024
 HOLD = 1024 * 1024
-WATCH_INTERVAL = 0.5
 # The upstream's bytes come in the socket's pieces (64 KiB): spooled and passed on once CHUNK
 # of them arrived, or this long after the last time, so that a slow upstream's bytes still
 # reach the clients as they come. A spool write (in a thread), a wake-up of the readers and a
@@ -85,7 +85,14 @@ class BlobFetch:
                 finished = uploads.finish(
                     self.name, upload.id, self._tee(stream), self.digest, verified=self._verified
                 )
-                await self._watched(finished, minimum_rate)
+                # Up to CHUNK bytes may wait to be spooled: the first MiB is not counted.
+                try:
+                    await pace.kept_up(finished, minimum_rate, lambda: self.received, CHUNK)
+                except pace.TooSlow as slow:
+                    raise UpstreamTooSlow(
+                        f"blob {self.digest}: the upstream sent {slow}, slower than the "
+                        f"mirror's minimum of {minimum_rate:.0f} bytes/s"
+                    ) from None
             except BaseException:
                 with contextlib.suppress(Exception):
                     await uploads.cancel(self.name, upload.id)
@@ -115,29 +122,6 @@ class BlobFetch:
     def _mismatch(self, detail: object) -> client.DigestMismatch:
         actual = detail.get("actual", "?") if isinstance(detail, dict) else "?"
         return client.DigestMismatch(f"upstream blob {self.digest}", str(self.digest), actual)
-
-    async def _watched(self, work: Awaitable[object], minimum_rate: float) -> None:
-        """Await `work`, given up when the bytes come slower than `minimum_rate` on average:
-        up to CHUNK of them may wait to be spooled, so the first MiB is not counted."""
-        task = asyncio.ensure_future(work)
-        started = time.monotonic()
-        try:
-            while not task.done():
-                await asyncio.wait([task], timeout=WATCH_INTERVAL)
-                elapsed = time.monotonic() - started
-                if not task.done() and self.received + CHUNK < minimum_rate * elapsed:
-                    task.cancel()
-                    await asyncio.wait([task])
-                    raise UpstreamTooSlow(
-                        f"blob {self.digest}: the upstream sent {self.received} bytes in "
-                        f"{elapsed:.1f} s, slower than the mirror's minimum of "
-                        f"{minimum_rate:.0f} bytes/s"
-                    )
-            task.result()
-        finally:
-            if not task.done():  # this fetch was cancelled (the server stops)
-                task.cancel()
-                await asyncio.wait([task])
 
     async def _tee(self, stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         pending: list[bytes] = []

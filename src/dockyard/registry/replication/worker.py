@@ -9,19 +9,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import httpx
 from sqlalchemy import Connection
 
 from dockyard import client
 from dockyard.client.images import Descriptor
 from dockyard.client.transfer import RegistryEnd, transfer
-from dockyard.config import ReplicationSettings
+from dockyard.config import ReplicationRuleSettings, ReplicationSettings
 from dockyard.db.engine import Database
-from dockyard.kit import unavailable
+from dockyard.kit import pace, unavailable
 from dockyard.kit.attempts import Attempts, pause
 from dockyard.kit.outbound import Allowed, Guard
 from dockyard.registry.metadata import now
@@ -31,7 +33,10 @@ from dockyard.registry.replication.rules import PULL, PUSH, Rule
 
 log = logging.getLogger("dockyard.replication")
 
+T = TypeVar("T")
+
 POLL_SECONDS = 0.5
+CONNECT_SECONDS = 10.0
 SCHEDULE_CHECK = timedelta(seconds=10)
 FORGET_EVERY_SECONDS = 600.0
 ERROR_CHARS = 500
@@ -48,12 +53,27 @@ class Outcome:
 
 
 class _Counted:
-    """dockyard.client.transfer's Progress: the bytes moved, and how each blob went."""
+    """dockyard.client.transfer's Progress: the bytes moved, and how each blob went; and the
+    steps done (blobs, or a comparison's tags), which the attempt's pace counts."""
 
     def __init__(self) -> None:
         self.bytes = 0
         self.sent = 0
         self.skipped = 0
+        self.steps = 0
+
+    async def paced(self, work: Awaitable[T], settings: ReplicationRuleSettings) -> T:
+        """`work`, given up (pace.TooSlow) once it took longer than the rule's timeout for
+        each step done and one more, plus its bytes at the rule's minimum rate."""
+        rate = settings.min_bytes_per_second
+        step = rate * settings.timeout_seconds  # a step done counts as this many bytes
+        return await pace.kept_up(work, rate, lambda: self.bytes + self.steps * step, step)
+
+    def too_slow(self, slow: pace.TooSlow) -> str:
+        return (
+            f"given up after {slow.elapsed:.0f} s, too slow for the rule's timeout_seconds and "
+            f"min_bytes_per_second ({self.bytes} bytes moved, {self.steps} steps done)"
+        )
 
     def start(self, blob: Descriptor) -> None:
         pass
@@ -62,6 +82,7 @@ class _Counted:
         self.bytes += count
 
     def finish(self, blob: Descriptor, how: str) -> None:
+        self.steps += 1
         if how in SENT:
             self.sent += 1
         else:
@@ -106,7 +127,10 @@ class Replicator:
         # Every address the client calls for the rule (the registry, its token realm, where it
         # redirects) is checked at connection time; this Dockyard's own is not.
         guard = Guard(self.allowed, "replication.allow", frozenset({self.local_host}))
-        return client.RegistryClient(client.StaticCredentials(credentials), hosts, retry, guard)
+        opened = client.RegistryClient(client.StaticCredentials(credentials), hosts, retry, guard)
+        timeout = options.timeout_seconds
+        opened.transport.timeout = httpx.Timeout(timeout, connect=min(timeout, CONNECT_SECONDS))
+        return opened
 
     async def run(self) -> None:
         """Until cancelled: compare what is due, copy what is due, now and then forget old
@@ -157,17 +181,22 @@ class Replicator:
     async def _compare_logged(self, rule: Rule) -> None:
         """A comparison whose failures are the other registry's are a line in the log (any
         other is kit/attempts' to log)."""
+        counted = _Counted()
         try:
-            queued = await self.compare(rule)
+            queued = await counted.paced(self.compare(rule, counted), rule.settings)
+        except pace.TooSlow as slow:
+            log.warning("replication %s: comparing tags %s", rule.name, counted.too_slow(slow))
+            return
         except (client.RegistryError, OSError) as exc:
             log.warning("replication %s: comparing tags failed: %s", rule.name, _one_line(exc))
             return
         if queued:
             log.info("replication %s: %d tags differ, copies queued", rule.name, queued)
 
-    async def compare(self, rule: Rule) -> int:
+    async def compare(self, rule: Rule, counted: _Counted) -> int:
         """Queue a copy of each tag of the other registry (of the rule's repositories and
-        tags) that this one lacks or holds at another digest; how many were queued."""
+        tags) that this one lacks or holds at another digest; how many were queued. Each tag
+        compared is a step `counted`."""
         opened = self._clients[rule.name]
         remote = opened.registry(rule.host)
         rows: list[dict[str, Any]] = []
@@ -180,6 +209,7 @@ class Replicator:
             async for tag in theirs.tags():
                 if not rule.copies(name, tag):
                     continue
+                counted.steps += 1
                 found = await theirs.head_manifest(tag)
                 if found is None:
                     continue
@@ -257,14 +287,11 @@ class Replicator:
             ours = RegistryEnd(opened.registry(self.local_host).repository(name))
             theirs = RegistryEnd(opened.registry(rule.host).repository(name))
             source, destination = (ours, theirs) if rule.direction == PUSH else (theirs, ours)
-            same = await _already_there(rule, source, destination, tag)
-            if same is not None:
-                # No write: two registries replicating to each other stop here, not in a loop.
-                return Outcome(same)
-            done = await transfer(
-                source, tag, destination, tag,
-                platforms=rule.platforms, referrers=rule.settings.referrers, progress=counted,
-            )  # fmt: skip
+            copy = _copied(rule, source, destination, tag, counted)
+            digest = await counted.paced(copy, rule.settings)
+        except pace.TooSlow as slow:
+            error = counted.too_slow(slow)
+            return Outcome(None, counted.bytes, counted.sent, counted.skipped, error)
         except (client.RegistryError, client.InvalidContent) as exc:
             return Outcome(None, counted.bytes, counted.sent, counted.skipped, _one_line(exc))
         except OSError as exc:
@@ -275,7 +302,6 @@ class Replicator:
             log.exception("replication %s: copying %s:%s failed", rule.name, name, tag)
             error = f"unexpected {type(exc).__name__}: {_one_line(exc)}"
             return Outcome(None, counted.bytes, counted.sent, counted.skipped, error)
-        digest = str(done.top.digest)
         return Outcome(digest, counted.bytes, counted.sent, counted.skipped)
 
     def _record(
@@ -297,6 +323,21 @@ class Replicator:
         else:
             values |= {"state": FAILED, "finished_at": now()}
         repository.settle(connection, row.id, self.owner, values)
+
+
+async def _copied(
+    rule: Rule, source: RegistryEnd, destination: RegistryEnd, tag: str, counted: _Counted
+) -> str:
+    """The tag copied; its digest at the destination."""
+    same = await _already_there(rule, source, destination, tag)
+    if same is not None:
+        # No write: two registries replicating to each other stop here, not in a loop.
+        return same
+    done = await transfer(
+        source, tag, destination, tag,
+        platforms=rule.platforms, referrers=rule.settings.referrers, progress=counted,
+    )  # fmt: skip
+    return str(done.top.digest)
 
 
 async def _already_there(
