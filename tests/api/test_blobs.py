@@ -218,3 +218,14 @@ def test_past_the_fast_streams_blobs_go_by_pathsend_whole_and_ranged(tmp_path: P
 
         after = eventually(by_thread, seconds=10, what="a GET read by a thread again")
         assert after.content == data[:10]
+
+
+def test_a_blob_whose_file_was_removed_is_unknown_not_a_cut_200(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with (
+        dockyard_server(data) as server,
+        httpx.Client(base_url=server.url, timeout=30) as client,
+    ):
+        digest = push_blob(client, "lost/app", DATA)
+        (data / "storage" / "blobs" / "sha256" / digest[7:9] / digest[7:]).unlink()
+        assert_error(client.get(f"/v2/lost/app/blobs/{digest}"), 404, "BLOB_UNKNOWN")

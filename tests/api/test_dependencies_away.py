@@ -22,10 +22,12 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
+from tests.support.azurite import Azurite
 from tests.support.images import Image, make_image, push_blob, sha256
 from tests.support.postgres import missing_postgres, stoppable_postgres
 from tests.support.seaweedfs import S3Bucket
 from tests.support.servers import DockyardServer, dockyard_server
+from tests.support.stores import environment
 from tests.support.tcp_proxy import tcp_proxy
 
 REPOSITORY = "outage/app"
@@ -229,3 +231,28 @@ def test_an_object_store_cut_off_without_a_word_is_503_for_writes_in_flight_too(
         assert done.status_code == 201, done.text
         blob = client.get(f"/v2/{REPOSITORY}/blobs/{digest}", follow_redirects=True)
         assert blob.content == first + second
+
+
+def test_a_blob_read_from_a_store_that_is_away_is_503_before_its_answer_starts(
+    tmp_path: Path, azurite: Azurite
+) -> None:
+    # A store reached through opendal: the registry streams its blobs itself. The store's
+    # failure at the first read came after the 200 had started: a 500 in plain text.
+    store = urlsplit(azurite.endpoint)
+    with tcp_proxy(store.netloc) as proxy:
+        settings = azurite.storage(f"away-{next(_seeds)}-{time.time_ns()}", 1 << 20)
+        assert settings.azure is not None
+        settings.azure.endpoint = f"{proxy.url}{store.path}"
+        with (
+            dockyard_server(tmp_path / "data", env=environment(settings)) as server,
+            httpx.Client(base_url=server.url, timeout=60) as client,
+        ):
+            push_blob(client, REPOSITORY, b"kept")
+            path = f"/v2/{REPOSITORY}/blobs/{sha256(b'kept')}"
+            proxy.cut()
+            away = client.get(path)
+            assert away.status_code == 503, away.text
+            assert away.json()["errors"][0]["code"] == "UNAVAILABLE"
+            proxy.restore()
+            _until(lambda: client.get(path).status_code == 200, "the store came back unseen")
+            assert client.get(path).content == b"kept"

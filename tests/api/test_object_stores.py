@@ -20,7 +20,7 @@ from tests.support.clients import Skopeo, missing
 from tests.support.images import sha256
 from tests.support.oci_layout import Layout
 from tests.support.servers import DockyardServer, dockyard_server
-from tests.support.stores import StoreServer, environment, stored_keys
+from tests.support.stores import StoreServer, delete_stored, environment, stored_keys
 
 MIB = 1024 * 1024
 SERVER_FIXTURES = {"azure": "azurite", "gcs": "fake_gcs", "swift": "swift"}
@@ -85,3 +85,18 @@ def test_a_chunked_upload_is_joined_and_leaves_nothing_behind(
         ranged = client.get(f"/v2/{repo}/blobs/{digest}", headers={"Range": "bytes=5-14"})
         assert (ranged.status_code, ranged.content) == (206, data[5:15])
     assert stored_keys(registry.storage, "uploads", tmp_path) == []
+
+
+def test_a_blob_the_store_lost_is_unknown_before_its_answer_starts(
+    registry: Registry, repo: str, tmp_path: Path
+) -> None:
+    # The object removed behind the registry's back: its GET started a 200 and then failed.
+    data = f"lost {uuid.uuid4()}".encode()
+    digest = sha256(data)
+    with httpx.Client(base_url=registry.server.url, timeout=60) as client:
+        pushed = client.post(f"/v2/{repo}/blobs/uploads/", params={"digest": digest}, content=data)
+        assert pushed.status_code == 201, pushed.text
+        delete_stored(registry.storage, f"blobs/sha256/{digest[7:9]}/{digest[7:]}", tmp_path)
+        lost = client.get(f"/v2/{repo}/blobs/{digest}")
+    assert lost.status_code == 404, lost.text
+    assert lost.json()["errors"][0]["code"] == "BLOB_UNKNOWN"

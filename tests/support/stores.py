@@ -40,5 +40,18 @@ def stored_keys(settings: StorageSettings, prefix: str, root: Path) -> list[str]
     return asyncio.run(listing())
 
 
+def delete_stored(settings: StorageSettings, key: str, root: Path) -> None:
+    """Remove the object at key from the store, as if the store had lost it."""
+    driver = create_driver(settings, root)
+
+    async def deleting() -> None:
+        try:
+            await driver.delete(key)
+        finally:
+            await driver.close()
+
+    asyncio.run(deleting())
+
+
 def _text(value: object) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)

@@ -26,6 +26,7 @@ from dockyard.registry.events.model import (
 from dockyard.registry.events.recorder import EventLog
 from dockyard.registry.policies.quotas import check_bytes
 from dockyard.storage import NotFound, Piece, StorageDriver
+from dockyard.storage.base import first_chunk, prepend
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +79,16 @@ class BlobStore:
             return None
         return await self.driver.presigned_url(blob_key(digest), self.redirect_expiry)
 
-    def read(self, digest: Digest, offset: int, length: int) -> AsyncIterator[bytes]:
-        return self.driver.read(blob_key(digest), offset, length)
+    async def read(self, digest: Digest, offset: int, length: int) -> AsyncIterator[bytes]:
+        """The blob's bytes, the first of them read already: a store that is away (503), or
+        that lost the object, fails here, before the answer starts, instead of cutting a 200
+        short."""
+        body = self.driver.read(blob_key(digest), offset, length)
+        try:
+            first = await first_chunk(body)
+        except NotFound:
+            raise RegistryError(ErrorCode.BLOB_UNKNOWN, detail={"digest": str(digest)}) from None
+        return body if first is None else prepend(first, body)
 
     async def delete(self, name: str, digest: Digest) -> None:
         """Unlink from the repository; the bytes go later, by garbage collection."""

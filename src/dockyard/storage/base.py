@@ -65,7 +65,7 @@ class StorageDriver(ABC):
         first = await first_chunk(body)
         if first is None:
             return list(pieces)
-        size = await self.write(key, _prepend(first, body))
+        size = await self.write(key, prepend(first, body))
         return [*pieces, Piece(key, size)]
 
     async def compose(self, pieces: Sequence[Piece], destination: str) -> None:
@@ -129,7 +129,7 @@ async def first_chunk(body: AsyncIterator[bytes]) -> bytes | None:
     return None
 
 
-async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+async def prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
     yield first
     async for chunk in rest:
         yield chunk

@@ -41,11 +41,12 @@ class RegistryContent:
         try:
             parsed = Digest.parse(digest)
             info = await self.registry.blobs.stat(repository, parsed)
+            if info.size > limit:
+                return None
+            chunks = await self.registry.blobs.read(parsed, 0, info.size)
         except (InvalidDigest, RegistryError):
             return None
-        if info.size > limit:
-            return None
-        return b"".join([chunk async for chunk in self.registry.blobs.read(parsed, 0, info.size)])
+        return b"".join([chunk async for chunk in chunks])
 
     async def close(self) -> None:
         return None  # the registry closes its own services

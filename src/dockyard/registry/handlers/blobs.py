@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from dockyard.registry.errors import ErrorCode, RegistryError
 from dockyard.registry.events.model import BLOB_MEDIA_TYPE
 from dockyard.registry.handlers.common import empty
 from dockyard.registry.mirrors import BlobFetch
@@ -62,7 +63,7 @@ async def get_blob(request: Request, name: str) -> Response:
         return Response(status_code=status, headers=headers, media_type=OCTET_STREAM)
     if path is not None:
         return FileStream(path, start, end - start + 1, status, headers)
-    chunks = registry.blobs.read(digest, start, end - start + 1)
+    chunks = await registry.blobs.read(digest, start, end - start + 1)
     return StreamingResponse(chunks, status_code=status, headers=headers, media_type=OCTET_STREAM)
 
 
@@ -80,7 +81,13 @@ class FileStream(Response):
         self.length = length
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:  # removed behind the registry's back: no 200 started yet
+            digest = {"digest": self.headers["docker-content-digest"]}
+            lost = RegistryError(ErrorCode.BLOB_UNKNOWN, detail=digest).response()
+            await lost(scope, receive, send)
+            return
         FileStream.active += 1
         # Granian's send() does not fail once the client is gone: without this watch the
         # whole blob would still be read, and sent nowhere.
