@@ -161,6 +161,27 @@ def test_an_index_shows_each_platform_and_counts_shared_blobs_once(index: IndexS
     assert tag["size"] == image_size(amd64) + image_size(arm64) - len(shared)
 
 
+def test_sizes_a_manifest_declares_past_a_bigint_in_all_are_shown_capped(
+    index: IndexServer,
+) -> None:
+    # Each an int64, as the spec allows; added up, more than the size column holds. The
+    # catalogue's delivery failed on it, and retried it, holding every later event back.
+    name, later = "admin/catalogue-huge", "admin/catalogue-after-huge"
+    image = make_image(name)
+    document = json.loads(image.manifest)
+    for layer in document["layers"]:
+        layer["size"] = 2**63 - 1
+    body = json.dumps(document).encode()
+    with index.registry(ADMIN, f"repository:{name}:pull,push") as registry:
+        push_blobs(registry, name, image)
+        push_manifest(registry, name, "huge", body, image.media_type)
+    with index.registry(ADMIN, f"repository:{later}:pull,push") as registry:
+        push_image(registry, later, make_image(later), "next")
+    assert tagged(index, later)["results"][0]["name"] == "next"
+    (tag,) = tagged(index, name)["results"]
+    assert tag["size"] == 2**63 - 1
+
+
 def test_a_token_for_a_name_never_pushed_leaves_nothing_behind(index: IndexServer) -> None:
     name = "admin/catalogue-never-pushed"
     index.token(ADMIN, f"repository:{name}:pull,push")

@@ -109,6 +109,7 @@ def test_empty_config_needs_an_artifact_type() -> None:
         (body(image(layers="x")), mediatypes.OCI_MANIFEST),
         (body(image(config={"digest": "sha256:zz", "size": 1, "mediaType": "x"})), None),
         (body(image(config={"digest": A, "size": -1, "mediaType": "x"})), None),
+        (body(image(config={"digest": A, "size": 2**63, "mediaType": "x"})), None),  # > int64
         (body(image(annotations={"a": 1})), None),
     ],
 )

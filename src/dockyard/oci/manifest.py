@@ -12,6 +12,8 @@ from dockyard.oci.digest import Digest, InvalidDigest
 # The longest artifactType (or config media type standing for it) stored: the manifests
 # table's column, and RFC 6838's bound (type and subtype of 127 characters each).
 MAX_MEDIA_TYPE = 255
+# A descriptor's size is an int64 (OCI image spec), as the databases' BIGINT columns.
+MAX_SIZE = 2**63 - 1
 
 
 class InvalidManifest(ValueError):
@@ -170,8 +172,8 @@ def _descriptor(value: object, where: str) -> Descriptor:
         raise InvalidManifest(f"{where}.mediaType must be a non-empty string")
     if not isinstance(digest, str):
         raise InvalidManifest(f"{where}.digest must be a string")
-    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-        raise InvalidManifest(f"{where}.size must be a non-negative integer")
+    if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= MAX_SIZE:
+        raise InvalidManifest(f"{where}.size must be an integer from 0 to {MAX_SIZE}")
     try:
         parsed = Digest.parse(digest)
     except InvalidDigest as exc:

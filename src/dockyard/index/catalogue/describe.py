@@ -10,6 +10,7 @@ from typing import Any
 
 from dockyard.index.catalogue.content import Content
 from dockyard.oci import mediatypes
+from dockyard.oci.manifest import MAX_SIZE
 
 # An image config larger than this is not read (real ones are a few KiB): no platform then.
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -61,7 +62,7 @@ async def describe(content: Content, repository: str, digest: str) -> Descriptio
         return await _describe_index(content, repository, document)
     image = await _read_image(content, repository, document)
     platforms: tuple[Platform, ...] = ()
-    size = sum(image.blobs.values())
+    size = _total(image.blobs)
     if image.platform is not None:
         platforms = (Platform(*image.platform, digest=digest, size=size),)
     return Description(size, platforms)
@@ -86,9 +87,15 @@ async def _describe_index(content: Content, repository: str, index: dict[str, An
         blobs.update(image.blobs)
         described = _platform(child.get("platform")) or image.platform
         if described is not None:
-            size = sum(image.blobs.values())
+            size = _total(image.blobs)
             platforms.append(Platform(*described, digest=child_digest, size=size))
-    return Description(sum(blobs.values()), tuple(platforms))
+    return Description(_total(blobs), tuple(platforms))
+
+
+def _total(blobs: dict[str, int]) -> int:
+    """The blobs' sizes added up, at most a BIGINT: each is an int64, as manifests declare
+    them (not the stored blobs' sizes), and several may add up to more."""
+    return min(sum(blobs.values()), MAX_SIZE)
 
 
 async def _read_image(content: Content, repository: str, manifest: dict[str, Any]) -> _Image:
