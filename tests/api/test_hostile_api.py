@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.support.api import assert_error
-from tests.support.index import IndexServer, index_on_backend
+from tests.support.index import ADMIN_PASSWORD, IndexServer, index_on_backend
 from tests.support.raw_http import connect, read_response, send_head
 
 
@@ -130,3 +130,25 @@ def test_the_only_owner_cannot_leave_or_step_down(
         assert owen.get(f"/api/orgs/{org}/members").json() == [
             {"username": "owen", "role": "owner"}
         ]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/orgs/%00/members",
+        "/api/orgs/%00/teams/admin/members",
+        "/api/orgs/a%00b/teams/%00/members",
+        "/api/repositories/a%00b/c",
+        "/api/repositories/olive/%00/tags",
+    ],
+)
+def test_a_name_holding_a_nul_names_nothing(index: IndexServer, path: str) -> None:
+    # PostgreSQL refuses a NUL in text: these reached it, a 500 (found by the long fuzz run).
+    with index.api(("admin", ADMIN_PASSWORD)) as api:
+        assert_error(api.get(path), 404, "NOT_FOUND")
+        assert api.head(path).status_code == 404
+
+
+def test_a_page_of_a_name_holding_a_nul_is_not_found(index: IndexServer) -> None:
+    with httpx.Client(base_url=index.url, timeout=30) as browser:
+        assert browser.get("/u/a%00b").status_code == 404

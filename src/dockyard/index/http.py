@@ -22,6 +22,7 @@ from dockyard.index.errors import (
     Forbidden,
     IndexProblem,
     Invalid,
+    NotFound,
     TooLarge,
     TooManyFailures,
     Unauthorized,
@@ -80,6 +81,7 @@ def api(endpoint: Endpoint) -> Endpoint:
     @functools.wraps(endpoint)
     async def answer(request: Request) -> Response:
         try:
+            named_without_nul(request)
             return await endpoint(request)
         except IndexProblem as exc:
             headers = {}
@@ -90,6 +92,13 @@ def api(endpoint: Endpoint) -> Endpoint:
             return error_response(exc.code, exc.message, status=exc.status, headers=headers)
 
     return answer
+
+
+def named_without_nul(request: Request) -> None:
+    """No account, organisation, team or repository is named with a NUL (nor may one reach
+    PostgreSQL, which refuses it in text: a 500): such a path names nothing."""
+    if any("\x00" in value for value in request.path_params.values() if isinstance(value, str)):
+        raise NotFound("nothing is named with a NUL character")
 
 
 async def caller(request: Request, required: bool = True) -> Caller | None:

@@ -13,6 +13,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from dockyard.index.accounts.service import User
 from dockyard.index.errors import IndexProblem, Invalid, TooManyFailures
+from dockyard.index.http import named_without_nul
 from dockyard.index.repositories.permissions import Identity
 from dockyard.kit.bodies import BodyTooLarge, read_limited
 from dockyard.kit.numbers import parse_decimal
@@ -49,6 +50,7 @@ def page(endpoint: Endpoint) -> Endpoint:
     @functools.wraps(endpoint)
     async def answer(request: Request) -> Response:
         try:
+            named_without_nul(request)
             if request.method == "POST":
                 fields = await form(request)
                 await csrf.check(request, fields.get(csrf.FIELD))
