@@ -521,18 +521,20 @@ def test_two_workers_make_each_copy_once(
 # An answer whose body comes a byte every half second, each within the client's read
 # timeout: what reads it never ends.
 ENDLESS = Answer(400, pieces=(b"x",) * 100_000, pause=0.5)  # an error: the client reads it
+# What a rule's registry never finishes answering: the upload of a push rule's copy, or the
+# catalogue that a pull rule's comparison reads; and the rule's direction.
+STUCK = {
+    "copy": (("POST", "/v2/slow/app/blobs/uploads/"), "push"),
+    "comparison": (("GET", "/v2/_catalog"), "pull"),
+}
 
 
 @pytest.mark.parametrize("stuck_at", ["copy", "comparison"])
 def test_a_registry_that_never_finishes_answering_holds_up_no_other_rule(
     tmp_path: Path, stuck_at: str
 ) -> None:
-    # Two copies at once. The registry of rule `stuck` never finishes answering the upload
-    # of its push rule's copy (which keeps one place), or the catalogue of its pull rule.
-    if stuck_at == "copy":
-        stuck_path, stuck_direction = ("POST", "/v2/slow/app/blobs/uploads/"), "push"
-    else:
-        stuck_path, stuck_direction = ("GET", "/v2/_catalog"), "pull"
+    # Two copies at once; the copy of rule `stuck` keeps one place, or its comparison runs.
+    stuck_path, stuck_direction = STUCK[stuck_at]
     seen: list[str] = []
     with (
         bad_upstream({stuck_path: ENDLESS}, seen) as stuck,
@@ -561,10 +563,7 @@ def test_a_registry_that_trickles_is_given_up_and_tried_again(
 ) -> None:
     # The same endless answer, with the rule's timeout at 1 s: the attempt is given up (its
     # run records why) and the copy or comparison is made again, where it waited for ever.
-    if stuck_at == "copy":
-        stuck_path, direction = ("POST", "/v2/slow/app/blobs/uploads/"), "push"
-    else:
-        stuck_path, direction = ("GET", "/v2/_catalog"), "pull"
+    stuck_path, direction = STUCK[stuck_at]
     seen: list[str] = []
     asked = f"{stuck_path[0]} {stuck_path[1]}"
     with bad_upstream({stuck_path: ENDLESS}, seen) as stuck:
