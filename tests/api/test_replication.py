@@ -38,6 +38,7 @@ from tests.support.servers import (
     spawn_dockyard,
     wait_until_answers,
 )
+from tests.support.tcp_proxy import tcp_proxy
 
 ALICE = Credential("alice", "wonderland")
 
@@ -581,3 +582,22 @@ def test_a_registry_that_trickles_is_given_up_and_tried_again(
                 failed = until(lambda: the_run(data, env, "slow/app", "v1", _tried))
                 assert failed["state"] == "pending"
                 assert "too slow for the rule's timeout_seconds" in failed["error"]
+
+
+def test_a_slow_registry_that_keeps_the_pace_is_copied_from_in_one_attempt(
+    tmp_path: Path,
+) -> None:
+    # 3 MiB from a registry that sends 512 KiB a second, the rule's timeout at 1 s: the blob
+    # takes six seconds, its bytes keeping the pace (64 KiB a second) all along.
+    layer = os.urandom(3 << 20)
+    image = Image(json.dumps({"architecture": "amd64", "os": "linux"}).encode(), [layer])
+    with (
+        dockyard_server(tmp_path / "remote") as remote,
+        tcp_proxy(remote.host, rate=512 * 1024, slowed="answers") as slow,
+    ):
+        _push_single(remote.host, "paced/app", "v1", image)
+        env = replication_env(rule("slow", "pull", slow.port, timeout_seconds=1))
+        data = tmp_path / "local"
+        with dockyard_server(data, env=env):
+            done = until(lambda: the_run(data, env, "paced/app", "v1", _done), 60)
+    assert done["attempts"] == 1 and done["bytes"] >= len(layer), done
