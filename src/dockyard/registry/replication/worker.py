@@ -287,8 +287,8 @@ class Replicator:
             ours = RegistryEnd(opened.registry(self.local_host).repository(name))
             theirs = RegistryEnd(opened.registry(rule.host).repository(name))
             source, destination = (ours, theirs) if rule.direction == PUSH else (theirs, ours)
-            copy = _copied(rule, source, destination, tag, counted)
-            digest = await counted.paced(copy, rule.settings)
+            copying = _copied(rule, source, destination, tag, counted)
+            digest = await counted.paced(copying, rule.settings)
         except pace.TooSlow as slow:
             error = counted.too_slow(slow)
             return Outcome(None, counted.bytes, counted.sent, counted.skipped, error)
