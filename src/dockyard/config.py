@@ -807,8 +807,9 @@ class ReplicationRuleSettings(_Section):
     # attempt.
     timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
     # An attempt may take timeout_seconds, and as much again for each blob done (copied or
-    # found there), plus its bytes at this rate; longer, it is given up and tried again later:
-    # a registry that trickles must not hold a copy's place for ever. 0: no minimum.
+    # found there) or name listed or tag compared, plus its bytes at this rate; longer, it is
+    # given up and tried again later: a registry that trickles must not hold a copy's place
+    # for ever. 0: no minimum.
     min_bytes_per_second: int = Field(default=64 * 1024, ge=0)
 
     @field_validator("registry")

@@ -601,3 +601,64 @@ def test_a_slow_registry_that_keeps_the_pace_is_copied_from_in_one_attempt(
         with dockyard_server(data, env=env):
             done = until(lambda: the_run(data, env, "paced/app", "v1", _done), 60)
     assert done["attempts"] == 1 and done["bytes"] >= len(layer), done
+
+
+class _SlowCatalogue(http.server.BaseHTTPRequestHandler):
+    """A registry whose catalogue comes in PAGES pages of 100 names, each after PAGE_SECONDS:
+    none of the names is one a rule copies, but the last, `wanted/app`, whose tag `v1` it
+    holds (at a digest nothing can be copied from)."""
+
+    PAGES, PAGE_SECONDS = 6, 0.4
+
+    def do_GET(self) -> None:
+        path, _, query = self.path.partition("?")
+        if path == "/v2/_catalog":
+            time.sleep(self.PAGE_SECONDS)
+            page = int(query.rpartition("page=")[2] or 0) if "page=" in query else 0
+            names = [f"other/repo-{page}-{n}" for n in range(100)]
+            headers = {}
+            if page + 1 < self.PAGES:
+                headers["Link"] = f'</v2/_catalog?page={page + 1}>; rel="next"'
+            else:
+                names.append("wanted/app")
+            self._json({"repositories": names}, headers)
+        elif path == "/v2/wanted/app/tags/list":
+            self._json({"name": "wanted/app", "tags": ["v1"]}, {})
+        else:
+            self._json({}, {})
+
+    def do_HEAD(self) -> None:
+        self.send_response(200 if "/manifests/" in self.path else 404)
+        self.send_header("Docker-Content-Digest", "sha256:" + "5" * 64)
+        self.send_header("Content-Type", OCI_MANIFEST)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+
+    def _json(self, document: dict[str, Any], headers: dict[str, str]) -> None:
+        body = json.dumps(document).encode()
+        self.send_response(200)
+        for key, value in {"Content-Type": "application/json", **headers}.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_a_long_catalogue_listed_page_by_page_keeps_the_pace(tmp_path: Path) -> None:
+    # 2.4 s of pages, the rule's timeout at 1 s: each page's names count, so the comparison
+    # reaches the last page and queues the copy of `wanted/app:v1`.
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowCatalogue)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        slow = rule("slow", "pull", port, repositories=["wanted/*"], timeout_seconds=1)
+        env = replication_env(slow)
+        data = tmp_path / "local"
+        with dockyard_server(data, env=env):
+            until(lambda: the_run(data, env, "wanted/app", "v1", lambda run: True))
+    finally:
+        server.shutdown()
+        server.server_close()

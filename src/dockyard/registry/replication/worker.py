@@ -195,13 +195,14 @@ class Replicator:
 
     async def compare(self, rule: Rule, counted: _Counted) -> int:
         """Queue a copy of each tag of the other registry (of the rule's repositories and
-        tags) that this one lacks or holds at another digest; how many were queued. Each tag
-        compared is a step `counted`."""
+        tags) that this one lacks or holds at another digest; how many were queued. Each name
+        listed and tag compared is a step `counted`."""
         opened = self._clients[rule.name]
         remote = opened.registry(rule.host)
         rows: list[dict[str, Any]] = []
         moment = now()
         async for name in remote.catalog():
+            counted.steps += 1  # a page's names come once it was read whole
             if not rule.copies(name):
                 continue
             theirs = remote.repository(name)
