@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -327,3 +328,46 @@ def test_with_pull_counts_off_nothing_is_counted(tmp_path: Path) -> None:
         shown = repository(index, name)
         assert shown is not None
         assert (shown["pull_count"], shown["last_pull_at"]) == (0, None)
+
+
+@pytest.mark.tracebacks_expected  # the fault's, logged as the event is passed over
+def test_an_event_the_catalogue_cannot_apply_holds_no_later_one_back(tmp_path: Path) -> None:
+    # A fault in applying one event (here a trigger of the database refusing the tag) made
+    # the in-order delivery try it again and again: nothing after it reached the catalogue.
+    data = tmp_path / "data"
+    poisoned, later = "admin/catalogue-poisoned", "admin/catalogue-after-poison"
+    with index_server(data) as index:
+        with sqlite3.connect(data / "registry.db") as database:
+            database.execute(
+                "CREATE TRIGGER refuse_poison BEFORE INSERT ON catalogue_tags"
+                " WHEN NEW.tag = 'poison' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+        with index.registry(ADMIN, f"repository:{poisoned}:pull,push") as registry:
+            push_image(registry, poisoned, make_image(poisoned), "poison")
+            push_image(registry, poisoned, make_image(poisoned + "-2"), "fine")
+        with index.registry(ADMIN, f"repository:{later}:pull,push") as registry:
+            push_image(registry, later, make_image(later), "next")
+        assert tagged(index, later)["results"][0]["name"] == "next"
+        assert eventually(lambda: tag_names(index, poisoned) == ["fine"], what="fine only")
+    assert "the catalogue passed over an event" in index.server.log.read_text()
+
+
+@pytest.mark.tracebacks_expected  # the delivery's failures, while every event fails
+def test_when_every_event_fails_they_are_kept_until_the_fault_is_gone(tmp_path: Path) -> None:
+    # A fault of the catalogue's own (no tag can be written) passes nothing over.
+    data = tmp_path / "data"
+    name = "admin/catalogue-kept"
+    with index_server(data) as index:
+        with sqlite3.connect(data / "registry.db") as database:
+            database.execute(
+                "CREATE TRIGGER refuse_all BEFORE INSERT ON catalogue_tags"
+                " BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+        with index.registry(ADMIN, f"repository:{name}:pull,push") as registry:
+            for tag in ("one", "two"):
+                push_image(registry, name, make_image(f"{name}-{tag}"), tag)
+        time.sleep(2)  # rounds that fail
+        assert not tag_names(index, name)
+        with sqlite3.connect(data / "registry.db") as database:
+            database.execute("DROP TRIGGER refuse_all")
+        assert eventually(lambda: tag_names(index, name) == ["one", "two"], seconds=40)

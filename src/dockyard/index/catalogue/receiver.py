@@ -4,6 +4,7 @@ twice changes nothing more than applying it once, as delivery is at least once."
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -17,7 +18,10 @@ from dockyard.index.catalogue.content import Content
 from dockyard.index.catalogue.describe import Description, describe
 from dockyard.index.names import canonical
 from dockyard.index.repositories.mirrored import MirrorNames
+from dockyard.kit import unavailable
 from dockyard.registry.events.local import PullCount, manifest_receiver_settings
+
+log = logging.getLogger("dockyard.catalogue")
 
 # The receiver of this process's registry events (outbox rows are kept under this name).
 LOCAL_CATALOGUE = "@catalogue"
@@ -56,7 +60,7 @@ class CatalogueReceiver:
         for change in changes:
             if isinstance(change, Pulled):
                 _add_pull(pulls, change.repository, change.at.timestamp())
-        await self.database.in_thread(self._apply, changes, described)
+        await self._apply_all(changes, described)
         if pulls:
             await self.pulled(pulls)
 
@@ -71,6 +75,38 @@ class CatalogueReceiver:
 
     async def close(self) -> None:
         await self.content.close()
+
+    async def _apply_all(
+        self, changes: list[Change], described: dict[tuple[str, str], Description]
+    ) -> None:
+        """The changes in one transaction. Should it fail otherwise than by the database
+        being away, each change is applied alone, and one that fails is passed over (its
+        traceback logged) as long as another applies: events come in order, and a fault in
+        applying one would hold every later one back for as long as events keep (a year).
+        `dockyard index rebuild` reads again what was passed over. When every change fails,
+        the fault is the catalogue's, not the events': they are kept, to be tried again."""
+        try:
+            await self.database.in_thread(self._apply, changes, described)
+            return
+        except Exception as exc:
+            if len(changes) == 1 or unavailable.away(exc) is not None:
+                raise
+        failed: list[tuple[Change, Exception]] = []
+        for change in changes:
+            try:
+                await self.database.in_thread(self._apply, [change], described)
+            except Exception as alone:
+                if unavailable.away(alone) is not None:
+                    raise
+                failed.append((change, alone))
+        if len(failed) == len(changes):
+            raise failed[0][1]
+        for change, fault in failed:
+            log.error(
+                "the catalogue passed over an event it could not apply (%s of %s; "
+                "dockyard index rebuild reads it again)",
+                type(change).__name__.lower(), change.repository, exc_info=fault,
+            )  # fmt: skip
 
     async def _describe(self, name: str, digest: str) -> Description:
         key = (name, digest)
