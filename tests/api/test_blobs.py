@@ -221,11 +221,17 @@ def test_past_the_fast_streams_blobs_go_by_pathsend_whole_and_ranged(tmp_path: P
 
 
 def test_a_blob_whose_file_was_removed_is_unknown_not_a_cut_200(tmp_path: Path) -> None:
+    big = os.urandom(1024 * 1024) * 64  # held up by clients that do not read yet
     data = tmp_path / "data"
     with (
-        dockyard_server(data) as server,
-        httpx.Client(base_url=server.url, timeout=30) as client,
+        dockyard_server(data, env={"DOCKYARD_HTTP__WORKERS": "1"}) as server,
+        httpx.Client(base_url=server.url, timeout=60) as client,
+        ExitStack() as streams,
     ):
         digest = push_blob(client, "lost/app", DATA)
+        big_url = f"/v2/lost/app/blobs/{push_blob(client, 'lost/app', big)}"
         (data / "storage" / "blobs" / "sha256" / digest[7:9] / digest[7:]).unlink()
+        assert_error(client.get(f"/v2/lost/app/blobs/{digest}"), 404, "BLOB_UNKNOWN")
+        for _ in range(FAST_STREAMS):  # the next GET goes by pathsend
+            streams.enter_context(client.stream("GET", big_url))
         assert_error(client.get(f"/v2/lost/app/blobs/{digest}"), 404, "BLOB_UNKNOWN")

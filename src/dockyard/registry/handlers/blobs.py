@@ -50,8 +50,13 @@ async def get_blob(request: Request, name: str) -> Response:
             return RedirectResponse(url, status_code=307, headers=headers)
     path = registry.blobs.local_path(digest)
     if path is not None and request.method == "GET" and FileStream.active >= FAST_STREAMS:
-        # Sent by the server outside Python (pathsend), ranges included.
-        return FileResponse(path, media_type=OCTET_STREAM, headers=headers)
+        # Sent by the server outside Python (pathsend), ranges included; the file looked at
+        # here, as FileResponse would (in a thread), so that one removed is answered as such.
+        try:
+            found = path.stat()
+        except FileNotFoundError:
+            raise _lost(digest) from None
+        return FileResponse(path, media_type=OCTET_STREAM, headers=headers, stat_result=found)
     start, end = 0, blob.size - 1
     status = 200
     if "range" in request.headers:
@@ -83,9 +88,8 @@ class FileStream(Response):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             fd = os.open(self.path, os.O_RDONLY)
-        except FileNotFoundError:  # removed behind the registry's back: no 200 started yet
-            digest = {"digest": self.headers["docker-content-digest"]}
-            lost = RegistryError(ErrorCode.BLOB_UNKNOWN, detail=digest).response()
+        except FileNotFoundError:  # no 200 started yet
+            lost = _lost(self.headers["docker-content-digest"]).response()
             await lost(scope, receive, send)
             return
         FileStream.active += 1
@@ -109,6 +113,12 @@ class FileStream(Response):
             gone.cancel()
             FileStream.active -= 1
             os.close(fd)
+
+
+def _lost(digest: object) -> RegistryError:
+    """A blob whose file was removed behind the registry's back: unknown, as Distribution
+    answers when its store lacks one."""
+    return RegistryError(ErrorCode.BLOB_UNKNOWN, detail={"digest": str(digest)})
 
 
 async def _disconnected(receive: Receive) -> bool:
