@@ -337,11 +337,7 @@ def test_an_event_the_catalogue_cannot_apply_holds_no_later_one_back(tmp_path: P
     data = tmp_path / "data"
     poisoned, later = "admin/catalogue-poisoned", "admin/catalogue-after-poison"
     with index_server(data) as index:
-        with sqlite3.connect(data / "registry.db") as database:
-            database.execute(
-                "CREATE TRIGGER refuse_poison BEFORE INSERT ON catalogue_tags"
-                " WHEN NEW.tag = 'poison' BEGIN SELECT RAISE(ABORT, 'refused'); END"
-            )
+        _on_database(data, _refusing_tags("WHEN NEW.tag = 'poison'"))
         with index.registry(ADMIN, f"repository:{poisoned}:pull,push") as registry:
             push_image(registry, poisoned, make_image(poisoned), "poison")
             push_image(registry, poisoned, make_image(poisoned + "-2"), "fine")
@@ -358,16 +354,24 @@ def test_when_every_event_fails_they_are_kept_until_the_fault_is_gone(tmp_path: 
     data = tmp_path / "data"
     name = "admin/catalogue-kept"
     with index_server(data) as index:
-        with sqlite3.connect(data / "registry.db") as database:
-            database.execute(
-                "CREATE TRIGGER refuse_all BEFORE INSERT ON catalogue_tags"
-                " BEGIN SELECT RAISE(ABORT, 'refused'); END"
-            )
+        _on_database(data, _refusing_tags(""))
         with index.registry(ADMIN, f"repository:{name}:pull,push") as registry:
             for tag in ("one", "two"):
                 push_image(registry, name, make_image(f"{name}-{tag}"), tag)
         time.sleep(2)  # rounds that fail
         assert not tag_names(index, name)
-        with sqlite3.connect(data / "registry.db") as database:
-            database.execute("DROP TRIGGER refuse_all")
+        _on_database(data, "DROP TRIGGER refuse_tags")
         assert eventually(lambda: tag_names(index, name) == ["one", "two"], seconds=40)
+
+
+def _refusing_tags(when: str) -> str:
+    """A trigger of the index's database that refuses the catalogue's tags (`when`: which)."""
+    return (
+        f"CREATE TRIGGER refuse_tags BEFORE INSERT ON catalogue_tags {when}"
+        " BEGIN SELECT RAISE(ABORT, 'refused'); END"
+    )
+
+
+def _on_database(data: Path, statement: str) -> None:
+    with sqlite3.connect(data / "registry.db") as database:
+        database.execute(statement)
