@@ -6,10 +6,13 @@ service resumes by itself, and nothing that was acknowledged is lost."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
+import sqlite3
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -256,3 +259,70 @@ def test_a_blob_read_from_a_store_that_is_away_is_503_before_its_answer_starts(
             proxy.restore()
             _until(lambda: client.get(path).status_code == 200, "the store came back unseen")
             assert client.get(path).content == b"kept"
+
+
+@dataclass
+class SmallDisk:
+    """A tmpfs of its own, which `fill` fills to the last byte and `empty` empties again."""
+
+    path: Path
+
+    def fill(self) -> None:
+        with (self.path / "filler").open("wb", buffering=0) as filler, contextlib.suppress(OSError):
+            while True:
+                filler.write(b"\0" * 65536)
+
+    def empty(self) -> None:
+        (self.path / "filler").unlink()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    path = tmp_path / "small-disk"
+    path.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"a tmpfs cannot be mounted here: {mounted.stderr.strip()}")
+    try:
+        yield SmallDisk(path)
+    finally:
+        subprocess.run(["umount", "--lazy", str(path)], check=True)
+
+
+@pytest.mark.parametrize("dependency", ["storage", "database"])
+def test_a_full_disk_is_503_until_there_is_room_again_and_nothing_is_lost(
+    tmp_path: Path, small_disk: SmallDisk, dependency: str
+) -> None:
+    # The storage's files or the SQLite database on a disk that fills up (the log beside the
+    # data directory, on the roomy disk): a write that finds no room is the disk's failure,
+    # not the client's, and one that is refused leaves nothing half written behind.
+    data = tmp_path / "data"
+    storage, database = data / "storage", data / "registry.db"
+    if dependency == "storage":
+        storage = small_disk.path / "storage"
+        env = {"DOCKYARD_STORAGE__ROOT": str(storage)}
+    else:
+        database = small_disk.path / "registry.db"
+        env = {"DOCKYARD_DATABASE__URL": f"sqlite:///{database}"}
+    with dockyard_server(data, env=env) as server:
+        load = _outage(server, small_disk.fill, small_disk.empty)
+        _check(load, server, dependency)
+    # Every piece of an upload in storage is one its session recorded (the purge removes
+    # those with their session): a refused write deleted what it had written.
+    with contextlib.closing(sqlite3.connect(database)) as connection:
+        recorded = {key for (key,) in connection.execute("SELECT storage_key FROM upload_pieces")}
+    pieces = {str(path.relative_to(storage)) for path in storage.glob("uploads/*/*")}
+    assert pieces <= recorded, pieces - recorded
+    checked = subprocess.run(
+        [sys.executable, "-m", "dockyard.cli", "fsck", "--data", str(data)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+    )
+    assert checked.returncode == 0 and " 0 problems" in checked.stdout, checked
