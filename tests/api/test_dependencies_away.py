@@ -1,8 +1,9 @@
 """A dependency that goes away under load, and comes back: the database (PostgreSQL stopped
-and started again) and the object store (S3 made unreachable and reachable again). While it is
-away, requests that need it answer 503 with `Retry-After` and the registry's error body, never
-a 500 and never a traceback in the log, which says so once per interval; when it returns,
-service resumes by itself, and nothing that was acknowledged is lost."""
+and started again), the object store (S3 made unreachable and reachable again) and a disk that
+fills up. While it is away, requests that need it answer 503 with `Retry-After` and the
+registry's error body, never a 500 and never a traceback in the log, which says so once per
+interval; when it returns, service resumes by itself, and nothing that was acknowledged is
+lost."""
 
 from __future__ import annotations
 
@@ -27,11 +28,13 @@ from sqlalchemy.engine import make_url
 
 from tests.support.azurite import Azurite
 from tests.support.images import Image, make_image, push_blob, sha256
+from tests.support.index import ADMIN_PASSWORD, index_server
 from tests.support.postgres import missing_postgres, stoppable_postgres
 from tests.support.seaweedfs import S3Bucket
 from tests.support.servers import DockyardServer, dockyard_server
 from tests.support.stores import environment
 from tests.support.tcp_proxy import tcp_proxy
+from tests.support.web import csrf_token
 
 REPOSITORY = "outage/app"
 _seeds = itertools.count()
@@ -151,6 +154,31 @@ def test_an_unreachable_object_store_is_503_until_it_is_back_and_nothing_is_lost
         with dockyard_server(tmp_path / "data", env=env) as server:
             load = _outage(server, proxy.cut, proxy.restore)
             _check(load, server, "storage")
+
+
+def test_web_pages_while_the_database_is_away_are_html_pages_that_say_so(
+    tmp_path: Path,
+    stoppable_database: tuple[Callable[[], None], Callable[[], None], str],
+) -> None:
+    stop, start, url = stoppable_database
+    env = {"DOCKYARD_DATABASE__URL": url}
+    with (
+        index_server(tmp_path / "data", env) as index,
+        httpx.Client(base_url=index.url, timeout=60) as browser,
+    ):
+        fields = {"username": "admin", "password": ADMIN_PASSWORD}
+        fields["csrf_token"] = csrf_token(browser, "/signin")
+        stop()
+        # The session (kept in the database) cannot be read: the page shows no one signed in.
+        for answer in (browser.get("/"), browser.post("/signin", data=fields)):
+            assert answer.status_code == 503, answer.text
+            assert answer.headers["content-type"].startswith("text/html")
+            assert answer.headers["retry-after"].isdigit()
+            assert "The database is unavailable. Try again shortly." in answer.text
+        start()
+        _until(lambda: browser.get("/").status_code == 200, "the pages never came back")
+        assert browser.post("/signin", data=fields).status_code == 303
+    assert index.server.log.read_text().count("the database is unavailable") == 1
 
 
 @contextmanager

@@ -4,10 +4,13 @@ answers unchanged."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
+import sqlite3
 
 import httpx
+import pytest
 
 from tests.support.api import assert_error
 from tests.support.index import ADMIN_PASSWORD, IndexServer
@@ -64,6 +67,30 @@ def test_a_form_posted_without_its_csrf_token_is_refused(web: IndexServer) -> No
         answer = anonymous.post("/signin", data={"username": name, "password": PASSWORD})
         assert answer.status_code == 403
         assert "dockyard_session" not in answer.cookies
+
+
+@pytest.mark.tracebacks_expected  # the fault's, logged with its traceback
+def test_a_page_the_server_fails_is_an_html_page_and_its_fault_is_logged(web: IndexServer) -> None:
+    # A fault of the server's own (here the database's trigger on one token's name reading a
+    # table that is not there) came out of a page as the API's JSON error body.
+    refused = "refused.by.trigger"
+    trigger = (
+        f"CREATE TRIGGER refuse_token BEFORE INSERT ON access_tokens WHEN NEW.name = '{refused}'"
+        " BEGIN SELECT * FROM no_such_table; END"
+    )
+    with contextlib.closing(sqlite3.connect(web.server.data / "registry.db")) as database:
+        database.execute(trigger)
+        try:
+            with sign_up(web.url, fresh("fault"), PASSWORD) as client:
+                fields = {"name": refused, "scope_read": "on"}
+                answer = post_form(client, "/account/tokens", fields)
+        finally:
+            database.execute("DROP TRIGGER refuse_token")
+    assert answer.status_code == 500
+    assert answer.headers["content-type"].startswith("text/html")
+    assert answer.headers["content-security-policy"].startswith("default-src 'none'")
+    assert "<h1>Something went wrong</h1>" in answer.text
+    assert "unhandled error on POST /account/tokens" in web.server.log.read_text()
 
 
 def test_sign_in_sets_an_httponly_lax_cookie_and_sign_out_ends_the_session(

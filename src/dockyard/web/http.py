@@ -4,6 +4,7 @@ headers), forms, rendering, redirects and who is signed in."""
 from __future__ import annotations
 
 import functools
+import logging
 import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -15,10 +16,13 @@ from dockyard.index.accounts.service import User
 from dockyard.index.errors import IndexProblem, Invalid, TooManyFailures
 from dockyard.index.http import named_without_nul
 from dockyard.index.repositories.permissions import Identity
+from dockyard.kit import unavailable
 from dockyard.kit.bodies import BodyTooLarge, read_limited
 from dockyard.kit.numbers import parse_decimal
 from dockyard.web import csrf, session
 from dockyard.web.context import web_of
+
+log = logging.getLogger("dockyard.web")
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 MAX_FORM = 64 * 1024  # a full description (25,000 characters) fits, percent-encoded too
@@ -45,7 +49,8 @@ class SignInNeeded(Exception):
 
 def page(endpoint: Endpoint) -> Endpoint:
     """A web page: reads the session, refuses a POST without its CSRF token (403), answers the
-    index's errors as HTML pages with their status, and adds the security headers."""
+    index's errors, and the server's own failures, as HTML pages with their status, and adds
+    the security headers."""
 
     @functools.wraps(endpoint)
     async def answer(request: Request) -> Response:
@@ -64,6 +69,8 @@ def page(endpoint: Endpoint) -> Endpoint:
             response = await error_page(request, exc.status, exc.message)
             if isinstance(exc, TooManyFailures):
                 response.headers["Retry-After"] = str(exc.retry_after)
+        except Exception as exc:
+            response = failure_page(request, exc)
         response.headers.update(SECURITY_HEADERS)
         csrf.set_cookie(request, response)
         return response
@@ -89,6 +96,37 @@ async def error_page(request: Request, status: int, message: str) -> Response:
     titles = {400: "Bad request", 403: "Not allowed", 404: "Not found", 409: "Conflict"}
     title = titles.get(status, "Something went wrong")
     return await render(request, "error.html", status, title=title, message=message)
+
+
+def failure_page(request: Request, exc: Exception) -> Response:
+    """The page for a request the server failed: 503 with `Retry-After` while a dependency is
+    away (noted once per interval, as the API does), else 500 with the traceback logged. Made
+    without the session, which is kept in the database that may be the one away: the page
+    shows no one signed in."""
+    where = f"{request.method} {request.url.path}"
+    dependency = unavailable.away(exc)
+    if dependency is None:
+        log.error("unhandled error on %s", where, exc_info=exc)
+        status, title = 500, "Something went wrong"
+        message = "The server failed to make this page. The failure is in its log."
+    else:
+        unavailable.note(dependency, exc, where)
+        status, title = 503, "Unavailable"
+        message = f"The {dependency} is unavailable. Try again shortly."
+    web = web_of(request)
+    context = {
+        "request": request,
+        "viewer": None,
+        "csrf_token": "",
+        "signup_enabled": web.index.signup_enabled,
+        "query": "",
+        "title": title,
+        "message": message,
+    }
+    response = HTMLResponse(web.templates.render("error.html", context), status_code=status)
+    if dependency is not None:
+        response.headers["Retry-After"] = str(unavailable.RETRY_AFTER_SECONDS)
+    return response
 
 
 def redirect(location: str) -> Response:
