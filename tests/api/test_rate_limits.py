@@ -18,7 +18,10 @@ from tests.support.api import assert_error
 from tests.support.index import ADMIN_PASSWORD, index_server
 from tests.support.nodes import registry_cluster
 from tests.support.postgres import PostgresServer
+from tests.support.redis import missing_redis_server, redis_server
 from tests.support.servers import dockyard_server
+from tests.support.tcp_proxy import tcp_proxy
+from tests.support.waiting import eventually
 
 ADMIN = ("admin", ADMIN_PASSWORD)
 
@@ -115,6 +118,40 @@ def test_two_nodes_sharing_redis_hold_the_limit_for_the_sum(
             for i in range(10)
         ]
     assert statuses == [404] * 6 + [429] * 4
+
+
+def test_a_redis_that_does_not_answer_is_left_alone_for_a_while_not_asked_at_every_request(
+    tmp_path: Path,
+) -> None:
+    # Frozen (as behind a dead network), Redis made every rate-limited request wait the
+    # counter's timeout (0.25 s), one after another. Each attempt that times out drops its
+    # connection: the proxy's count of connections is the count of attempts.
+    reason = missing_redis_server()
+    if reason is not None:
+        pytest.skip(reason)
+    with redis_server() as redis, tcp_proxy(f"127.0.0.1:{redis.port}") as proxy:
+        env = {
+            "DOCKYARD_RATELIMITS__PULL__PER_ADDRESS": "25/minute",
+            "DOCKYARD_CACHE__REDIS_URL": f"redis://{proxy.host}/0",
+        }
+        with (
+            dockyard_server(tmp_path / "data", env=env) as server,
+            httpx.Client(base_url=server.url, timeout=30) as client,
+        ):
+            _away_from_a_minute_edge()
+            path = "/v2/frozen/app/tags/list"
+            assert client.get(path).status_code == 404
+            redis.pause()
+            try:
+                before = len(proxy.sent)
+                statuses = {client.get(path).status_code for _ in range(20)}
+                attempts = len(proxy.sent) - before
+            finally:
+                redis.resume()
+            assert statuses == {404}  # let through, uncounted
+            assert attempts <= 6, f"{attempts} connections to Redis for 20 requests"
+            # Counted again once Redis answers: the limit is reached.
+            eventually(lambda: client.get(path).status_code == 429, 30, "the limit counted again")
 
 
 @pytest.mark.parametrize("rate", ["lots", "5/fortnight", "-1/minute"])

@@ -21,7 +21,9 @@ from dockyard.auth.refresh import RefreshTokens
 from tests.support.api import assert_error
 from tests.support.auth import basic, bearer, htpasswd
 from tests.support.images import make_image, push_image
+from tests.support.redis import missing_redis_server, redis_server
 from tests.support.servers import DockyardServer, dockyard_server
+from tests.support.waiting import eventually
 
 ISSUER = "token-issuer"
 SERVICE = "token-registry"
@@ -55,7 +57,9 @@ class TokenService:
 
 
 @contextmanager
-def token_service(base: Path, workers: int = 1, **throttle: int) -> Iterator[TokenService]:
+def token_service(
+    base: Path, workers: int = 1, redis_url: str = "", **throttle: int
+) -> Iterator[TokenService]:
     load_or_generate_signing_key(base / "key", ISSUER)
     key_file = generated_key_paths(base / "key")[0]
     users = base / "htpasswd"
@@ -68,6 +72,7 @@ def token_service(base: Path, workers: int = 1, **throttle: int) -> Iterator[Tok
         "DOCKYARD_AUTH__TOKEN__SIGNING_KEY": str(key_file),
         "DOCKYARD_AUTH__HTPASSWD__PATH": str(users),
         "DOCKYARD_HTTP__WORKERS": str(workers),
+        "DOCKYARD_CACHE__REDIS_URL": redis_url,
         **{
             f"DOCKYARD_AUTH__THROTTLE__{key.upper()}": str(value) for key, value in throttle.items()
         },
@@ -361,6 +366,35 @@ def test_failed_logins_are_throttled_per_address(tmp_path: Path) -> None:
         assert service.get("repository:alice/app:pull").status_code == 200
         bad = service.post(grant_type="refresh_token", refresh_token="garbage")
         assert_oauth_error(bad, 429, "too_many_requests")
+
+
+@pytest.mark.parametrize("outage", ["killed", "frozen"])
+def test_failed_logins_are_counted_in_the_database_while_redis_is_away(
+    tmp_path: Path, outage: str
+) -> None:
+    # Every login was a 500 while the Redis that counts failed logins did not answer.
+    reason = missing_redis_server()
+    if reason is not None:
+        pytest.skip(reason)
+    with (
+        redis_server() as redis,
+        token_service(tmp_path, redis_url=redis.url, max_failures=3) as service,
+    ):
+        assert service.get(auth=("alice", "wrong")).status_code == 401  # counted in Redis
+        leave, come_back = (
+            (redis.stop, redis.start) if outage == "killed" else (redis.pause, redis.resume)
+        )
+        leave()
+        try:
+            assert service.get(auth=BOB).status_code == 200
+            for _ in range(3):
+                assert service.get(auth=("alice", "wrong")).status_code == 401
+            assert_error(service.get(auth=ALICE), 429, "TOOMANYREQUESTS")
+        finally:
+            come_back()
+        # Counted in Redis again once it answers, where alice is under the limit.
+        eventually(lambda: service.get(auth=ALICE).status_code == 200, what="redis used again")
+    assert "failed logins counted in the database" in service.server.log.read_text()
 
 
 # --- bad input: a clear 4xx, never a 500 -------------------------------------------------------

@@ -2,7 +2,8 @@
 and per account where the account becomes known (the registry's authorization, the /api's and
 search's sign-in, the token service). Past a limit: 429 with `Retry-After` and the registry's
 TOOMANYREQUESTS body. A counter store that fails lets the request through (logged once per
-interval): the limits protect the service, they must not take it down."""
+interval), and is left alone for a second: the limits protect the service, they must not take
+it down, nor make every request wait out the timeout of a Redis that does not answer."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ PULL, PUSH, TOKEN, API, SEARCH = CLASSES
 _READS = frozenset({"GET", "HEAD"})
 # A failing counter store is reported at most this often.
 _REPORT_EVERY = 60.0
+# After a failure, requests are let through uncounted this long without asking the store.
+_PAUSE_AFTER_FAILURE = 1.0
 
 
 def class_of(method: str, path: str) -> str | None:
@@ -54,6 +57,7 @@ class RequestLimiter:
                 if value:
                     self._limits[(name, kind)] = parse(value)
         self._reported_at = -_REPORT_EVERY
+        self._paused_until = 0.0
 
     @property
     def active(self) -> bool:
@@ -66,7 +70,7 @@ class RequestLimiter:
         """Count one request of class `name` for `key`; the seconds to wait if it is one too
         many, None if it may go on."""
         item = self._limits.get((name, kind))
-        if item is None:
+        if item is None or time.monotonic() < self._paused_until:
             return None
         try:
             if await self._strategy.hit(item, kind, key):
@@ -74,6 +78,7 @@ class RequestLimiter:
             stats = await self._strategy.get_window_stats(item, kind, key)
         except Exception as exc:
             now = time.monotonic()
+            self._paused_until = now + _PAUSE_AFTER_FAILURE
             if now - self._reported_at >= _REPORT_EVERY:
                 self._reported_at = now
                 log.warning("rate limits not counted: %s: %s", type(exc).__name__, exc)

@@ -1,7 +1,8 @@
 """Where counters live. Redis, when `cache.redis_url` names one, serves every kind: one count
 for all workers and nodes. Without it, request counters stay in each process's memory (a write
 per request to the database would cost more than the limit saves), and failed logins, which are
-rare, go to the database so that the throttle holds across workers and nodes all the same."""
+rare, go to the database so that the throttle holds across workers and nodes all the same; they
+go there too while Redis does not answer (ratelimits/fallback.py)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,16 @@ from limits.aio.storage import MemoryStorage, Storage
 
 from dockyard.config import CacheSettings, Settings
 from dockyard.db.engine import Database
+from dockyard.ratelimits.fallback import FallbackStorage
 from dockyard.ratelimits.sql_storage import SqlStorage
 
 
 def shared_storage(settings: Settings) -> Storage:
-    """For failed logins: Redis, else the database."""
+    """For failed logins: Redis, else (or while it is away) the database."""
+    database = SqlStorage(Database(settings.database_url, pool_size=2))
     if settings.cache.redis_url:
-        return redis_storage(settings.cache)
-    return SqlStorage(Database(settings.database_url, pool_size=2))
+        return FallbackStorage(redis_storage(settings.cache), database)
+    return database
 
 
 def request_storage(settings: Settings) -> Storage:
