@@ -23,6 +23,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
@@ -142,6 +143,32 @@ def test_postgresql_stopped_under_load_is_503_until_it_is_back_and_nothing_is_lo
     stop, start, url = stoppable_database
     with dockyard_server(tmp_path / "data", env={"DOCKYARD_DATABASE__URL": url}) as server:
         load = _outage(server, stop, start)
+        _check(load, server, "database")
+
+
+def test_postgresql_taking_no_writes_is_503_for_writes_until_it_takes_them_again(
+    tmp_path: Path,
+    stoppable_database: tuple[Callable[[], None], Callable[[], None], str],
+) -> None:
+    # What a registry sees of a failover: the server it is connected to became a standby
+    # (here: set read-only), and writes fail until it is a primary again. They were 500s.
+    _stop, _start, url = stoppable_database
+    libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+    def read_only(setting: str) -> Callable[[], None]:
+        def change() -> None:
+            with psycopg.connect(libpq, autocommit=True) as connection:
+                connection.execute(f"ALTER SYSTEM {setting}".encode())
+                connection.execute(b"SELECT pg_reload_conf()")
+
+        return change
+
+    with dockyard_server(tmp_path / "data", env={"DOCKYARD_DATABASE__URL": url}) as server:
+        load = _outage(
+            server,
+            read_only("SET default_transaction_read_only = on"),
+            read_only("RESET default_transaction_read_only"),
+        )
         _check(load, server, "database")
 
 

@@ -34,6 +34,9 @@ _DATABASE_ERRORS = {
     "sqlalchemy.exc.DisconnectionError",
     "psycopg.OperationalError",  # refused, lost, shutting down, a statement timed out
     "psycopg.InterfaceError",
+    # A server that takes no writes: a standby (a failover under way, a primary demoted) or
+    # one set `default_transaction_read_only`.
+    "psycopg.errors.ReadOnlySqlTransaction",
 }
 # How SQLite says that the database, not the statement, failed.
 _SQLITE_AWAY = (
