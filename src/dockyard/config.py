@@ -35,7 +35,7 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from dockyard.oci.names import is_valid_name
 
@@ -922,7 +922,12 @@ class Settings(BaseSettings):
 
     @property
     def database_url(self) -> str:
-        return self.database.url or f"sqlite:///{(self.data_dir / 'registry.db').resolve()}"
+        if self.database.url:
+            return self.database.url
+        # Quoted: a data directory named with `?`, `#` or `%` put the database elsewhere (at
+        # the name's part before `?`) or named a file that is not there.
+        path = str((self.data_dir / "registry.db").resolve())
+        return URL.create("sqlite", database=path).render_as_string()
 
     def require_registry(self) -> None:
         """ConfigError when the metadata is a SQLite file that does not exist: a command that

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine
 
 from dockyard.config import ConfigError, load_settings
 from tests.support.certificates import CertificateAuthority
@@ -30,6 +31,19 @@ def test_defaults_serve_on_loopback_with_data_in_data() -> None:
     assert settings.http.addr == "127.0.0.1:5000"
     assert settings.storage_root == Path("data/storage")
     assert settings.database_url.endswith("/data/registry.db")
+
+
+@pytest.mark.parametrize("name", ["what?now", "hash#tag", "per%20cent", "at@colon:"])
+def test_the_database_is_in_the_data_directory_whatever_its_name(tmp_path: Path, name: str) -> None:
+    # `--data 'what?now'` put the database at `what` beside it; `per%20cent` at `per cent`.
+    data = tmp_path / name
+    data.mkdir()
+    engine = create_engine(load_settings(data_dir=data).database_url)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("CREATE TABLE made_here (x INTEGER)")
+    engine.dispose()
+    made = {str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*")}
+    assert made == {name, f"{name}/registry.db"}
 
 
 def test_file_overrides_defaults_environment_overrides_file_flags_override_all(
