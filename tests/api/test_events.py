@@ -16,7 +16,15 @@ import httpx
 import pytest
 
 from tests.support.auth import basic, htpasswd
-from tests.support.images import make_image, push_blob, push_blobs, push_manifest, put_manifest
+from tests.support.images import (
+    make_image,
+    push_blob,
+    push_blobs,
+    push_image,
+    push_manifest,
+    put_manifest,
+)
+from tests.support.index import ADMIN_PASSWORD, index_server
 from tests.support.mirrors import Answer, bad_upstream
 from tests.support.postgres import backend_env
 from tests.support.receiver import Receiver, event_receiver, notifications_config
@@ -31,6 +39,9 @@ BLOB = "application/octet-stream"
 def receiver() -> Iterator[Receiver]:
     with event_receiver() as receiver:
         yield receiver
+
+
+ADMIN = ("admin", ADMIN_PASSWORD)
 
 
 def write_config(path: Path, *endpoints: dict[str, Any], allow_private: bool = True) -> Path:
@@ -291,6 +302,10 @@ def test_events_command_shows_the_backlog_and_last_failure_and_retries_or_discar
         receiver.wait_for(lambda _: len(receiver.refused_ids) >= 3)
         line = eventually(lambda: _counted(run_events_command(config, data), "3", "3"))
     assert "s ago" in line and "HTTP 503" in line
+    # Taken out of the configuration, its backlog stays, and says so.
+    without = write_config(tmp_path / "without.yml")
+    removed = _counted(run_events_command(without, data), "3", "3")
+    assert removed is not None and removed.split()[1] == "removed"
 
     retried = run_events_command(config, data, "retry", "listener")
     assert retried.returncode == 0, retried.stderr
@@ -301,6 +316,18 @@ def test_events_command_shows_the_backlog_and_last_failure_and_retries_or_discar
     for action in ("retry", "discard"):  # a mistyped name is not told "0 events"
         mistyped = run_events_command(config, data, action, "listner")
         assert mistyped.returncode == 1 and "no endpoint 'listner'" in mistyped.stderr
+
+
+def test_events_command_names_dockyards_own_receivers_built_in(tmp_path: Path) -> None:
+    # They were "unknown": no configured endpoint has their names.
+    data = tmp_path / "data"
+    with index_server(data) as index:
+        with index.registry(ADMIN, "repository:admin/shown:pull,push") as registry:
+            push_image(registry, "admin/shown", make_image("built-in"), "v1")
+        index.tagged("admin/shown", "v1")
+    shown = run_events_command(write_config(tmp_path / "none.yml"), data)
+    states = {line.split()[0]: line.split()[1] for line in shown.stdout.splitlines()[1:]}
+    assert states["@catalogue"] == states["@webhooks"] == "built-in", shown.stdout
 
 
 def _counted(status: subprocess.CompletedProcess[str], backlog: str, failed: str) -> str | None:

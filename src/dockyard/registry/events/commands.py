@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from dockyard.config import Settings, load_settings
+from dockyard.config import EndpointSettings, Settings, load_settings
 from dockyard.db.engine import Database
 from dockyard.db.migrate import upgrade
 from dockyard.registry.events import outbox
@@ -71,7 +71,7 @@ def _status(args: argparse.Namespace) -> int:
     for name in sorted(set(configured) | set(found)):
         status = found.get(name)
         endpoint = configured.get(name)
-        state = "unknown" if endpoint is None else "disabled" if endpoint.disabled else "enabled"
+        state = _state(name, endpoint)
         if status and status.next_attempt_at and _aware(status.next_attempt_at) > moment:
             state = "backing-off"
         backlog = status.backlog if status else 0
@@ -82,6 +82,14 @@ def _status(args: argparse.Namespace) -> int:
             failure = f"{_when(status.last_failure_at)} {status.last_error or ''}".strip()
         print(f"{name:<20} {state:<12} {backlog:>8} {failed:>7}  {oldest:<14}  {failure}")
     return 0
+
+
+def _state(name: str, endpoint: EndpointSettings | None) -> str:
+    if name.startswith("@"):
+        return "built-in"  # a receiver of Dockyard's own: the catalogue, webhooks, replication
+    if endpoint is None:
+        return "removed"  # its backlog stays until discarded (or until `maxage`)
+    return "disabled" if endpoint.disabled else "enabled"
 
 
 def _retry(args: argparse.Namespace) -> int:
