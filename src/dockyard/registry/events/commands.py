@@ -72,7 +72,8 @@ def _status(args: argparse.Namespace) -> int:
         status = found.get(name)
         endpoint = configured.get(name)
         state = _state(name, endpoint)
-        if status and status.next_attempt_at and _aware(status.next_attempt_at) > moment:
+        waiting = status and status.next_attempt_at and _aware(status.next_attempt_at) > moment
+        if waiting and state != "removed":  # a removed one is sent nothing, backing off or not
             state = "backing-off"
         backlog = status.backlog if status else 0
         failed = status.failed if status else 0
