@@ -11,11 +11,11 @@ from typing import Any
 
 from limits.aio.storage import Storage
 from sqlalchemy import Connection, bindparam, case, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from dockyard.db.engine import Database
 from dockyard.db.tables import rate_counters
+from dockyard.db.upserts import conflict_insert
 
 # One hit in this many also sweeps expired rows: they cost nothing to keep for a while.
 SWEEP_EVERY = 100
@@ -68,8 +68,9 @@ class SqlStorage(Storage):
 
 def _increment(connection: Connection, key: str, expiry: float, amount: int, now: float) -> int:
     c = rate_counters.c
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(rate_counters).values(key=key, count=amount, expires_at=now + expiry)
+    statement = conflict_insert(connection, rate_counters).values(
+        key=key, count=amount, expires_at=now + expiry
+    )
     lapsed = c.expires_at <= now
     upsert = statement.on_conflict_do_update(
         index_elements=["key"],

@@ -19,7 +19,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 from dockyard.db.driver_rows import DriverListing
 from dockyard.db.tables import (
@@ -32,6 +32,7 @@ from dockyard.db.tables import (
     upload_pieces,
     uploads,
 )
+from dockyard.db.upserts import conflict_insert
 from dockyard.storage import Piece
 
 
@@ -59,15 +60,8 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def _insert(connection: Connection, table: Table) -> Any:
-    # Dialect inserts give ON CONFLICT, which both SQLite and PostgreSQL speak.
-    if connection.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
-
-
 def _insert_ignore(connection: Connection, table: Table, **values: Any) -> None:
-    statement: Insert = _insert(connection, table).values(**values).on_conflict_do_nothing()
+    statement: Insert = conflict_insert(connection, table).values(**values).on_conflict_do_nothing()
     connection.execute(statement)
 
 
@@ -174,7 +168,9 @@ def pin_blob(connection: Connection, upload_id: str, digest: str, size: int) -> 
     object yet, if new) and no collector deletes it while the session names it. "pinned";
     "deleting" when a collector claimed the blob (wait until its row is gone, then pin
     again); "ended" when the session is gone."""
-    statement = _insert(connection, blobs).values(digest=digest, size=size, created_at=now())
+    statement = conflict_insert(connection, blobs).values(
+        digest=digest, size=size, created_at=now()
+    )
     # The upsert takes the row's lock (or waits for a collector's claim to commit).
     connection.execute(
         statement.on_conflict_do_update(
@@ -196,7 +192,7 @@ def pin_blob(connection: Connection, upload_id: str, digest: str, size: int) -> 
 
 def link_blob(connection: Connection, repository: int, digest: str) -> None:
     """Link (or link again: the collector's mark on the link is cleared)."""
-    statement = _insert(connection, repository_blobs).values(
+    statement = conflict_insert(connection, repository_blobs).values(
         repository_id=repository, digest=digest
     )
     connection.execute(
@@ -295,7 +291,7 @@ def missing_manifests(connection: Connection, repository: int, digests: Sequence
 
 
 def store_manifest(connection: Connection, repository: int, record: ManifestRecord) -> None:
-    statement = _insert(connection, manifests).values(
+    statement = conflict_insert(connection, manifests).values(
         repository_id=repository,
         digest=record.digest,
         media_type=record.media_type,
@@ -332,7 +328,9 @@ def store_references(
         for found in digests
     ]
     if rows:
-        connection.execute(_insert(connection, manifest_references).on_conflict_do_nothing(), rows)
+        connection.execute(
+            conflict_insert(connection, manifest_references).on_conflict_do_nothing(), rows
+        )
 
 
 def repository_tags_version(connection: Connection, name: str) -> tuple[int, int] | None:
@@ -354,7 +352,7 @@ def _tags_changed(connection: Connection, repository: int) -> None:
 
 def set_tag(connection: Connection, repository: int, tag: str, digest: str) -> None:
     moment = now()
-    statement = _insert(connection, tags).values(
+    statement = conflict_insert(connection, tags).values(
         repository_id=repository, name=tag, digest=digest, updated_at=moment
     )
     # The last writer wins, in one statement: no window between a read and a write.

@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, Select, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from dockyard.db.upserts import conflict_insert
 from dockyard.index import community
 from dockyard.index.catalogue.describe import Description
 from dockyard.index.names import namespace_of
@@ -54,8 +54,9 @@ def put_tag(
         "pushed_at": at,
         "pushed_by": actor[:255] if actor else None,
     }
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(catalogue_tags).values(repository_id=repository, tag=tag, **values)
+    statement = conflict_insert(connection, catalogue_tags).values(
+        repository_id=repository, tag=tag, **values
+    )
     connection.execute(
         statement.on_conflict_do_update(index_elements=["repository_id", "tag"], set_=values)
     )

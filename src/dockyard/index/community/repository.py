@@ -17,8 +17,8 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
+from dockyard.db.upserts import conflict_insert
 from dockyard.index.repositories.permissions import PUBLIC
 from dockyard.index.repositories.repository import collaborations
 from dockyard.index.repositories.service import Readable
@@ -31,9 +31,8 @@ def add_star(connection: Connection, repository: int, user_id: int, at: datetime
     """Star once; False when the user had already starred it. The count moves only with a
     row really inserted: a concurrent star of the same pair waits on the key and inserts
     nothing, and `star_count + 1` is one atomic update, on SQLite and PostgreSQL alike."""
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     inserted = connection.execute(
-        dialect.insert(stars)
+        conflict_insert(connection, stars)
         .values(repository_id=repository, user_id=user_id, created_at=at)
         .on_conflict_do_nothing(index_elements=["repository_id", "user_id"])
         # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT here.

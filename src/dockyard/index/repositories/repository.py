@@ -15,13 +15,12 @@ from sqlalchemy import (
     and_,
     delete,
     func,
-    insert,
     or_,
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
+from dockyard.db.upserts import conflict_insert
 from dockyard.index.tables import collaborators, repository_settings, team_members, teams, users
 
 # SQLite takes at most 32766 bound parameters; stay far below.
@@ -73,9 +72,8 @@ def collaborations(user: int | ColumnElement[int]) -> CompoundSelect[Any]:
 def insert_settings(connection: Connection, name: str, namespace: str, visibility: str) -> int:
     """The id of the settings of `name`, made with `visibility` unless they exist (a push's
     event and an administrator may create them at the same moment)."""
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     connection.execute(
-        dialect.insert(repository_settings)
+        conflict_insert(connection, repository_settings)
         .values(
             name=name,
             namespace=namespace,
@@ -98,11 +96,14 @@ def update_settings(connection: Connection, repository: int, **values: str) -> N
 def set_collaborator(
     connection: Connection, repository: int, user_id: int | None, team_id: int | None, role: str
 ) -> None:
-    remove_collaborator(connection, repository, user_id, team_id)
+    # One statement: a delete then an insert let two such requests at once (PostgreSQL)
+    # both insert, the second failing on the unique key.
+    key = "user_id" if user_id is not None else "team_id"
+    statement = conflict_insert(connection, collaborators).values(
+        repository_id=repository, user_id=user_id, team_id=team_id, role=role
+    )
     connection.execute(
-        insert(collaborators).values(
-            repository_id=repository, user_id=user_id, team_id=team_id, role=role
-        )
+        statement.on_conflict_do_update(index_elements=["repository_id", key], set_={"role": role})
     )
 
 

@@ -21,10 +21,10 @@ import logging
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from dockyard.db.engine import Database
+from dockyard.db.upserts import conflict_insert
 from dockyard.index.tables import search_common_texts as shared
 from dockyard.index.tables import search_generation
 
@@ -120,11 +120,12 @@ def _write(connection: Connection, learned: dict[tuple[str, int], int]) -> None:
     connection.execute(delete(shared).where(shared.c.generation < newest))
     if connection.execute(select(func.count()).select_from(shared)).scalar_one() >= MAX_REMEMBERED:
         connection.execute(delete(shared))
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     for (words, bound), at in learned.items():
         if at < newest:
             continue
-        statement = dialect.insert(shared).values(text=words, bound=bound, generation=at)
+        statement = conflict_insert(connection, shared).values(
+            text=words, bound=bound, generation=at
+        )
         connection.execute(
             statement.on_conflict_do_update(
                 index_elements=[shared.c.text, shared.c.bound],

@@ -36,7 +36,8 @@ from dockyard.db.tables import (
     tags,
     uploads,
 )
-from dockyard.registry.metadata import _insert, _insert_ignore
+from dockyard.db.upserts import conflict_insert
+from dockyard.registry.metadata import _insert_ignore
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +225,7 @@ def claim_orphans(connection: Connection, found: Sequence[BlobRow], moment: date
     The digests claimed."""
     claimed = []
     for row in found:
-        statement = _insert(connection, blobs).values(
+        statement = conflict_insert(connection, blobs).values(
             digest=row.digest, size=row.size, created_at=moment, deleting_since=moment
         )
         if connection.execute(statement.on_conflict_do_nothing()).rowcount:

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, case, delete, exists, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from dockyard.db.tables import event_deliveries, event_endpoints, events
+from dockyard.db.upserts import conflict_insert
 from dockyard.registry.events.model import NewEvent
 
 
@@ -246,7 +246,8 @@ def _forget_orphans(connection: Connection) -> None:
 
 
 def _ensure_endpoint(connection: Connection, endpoint: str) -> None:
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     connection.execute(
-        dialect.insert(event_endpoints).values(name=endpoint, failures=0).on_conflict_do_nothing()
+        conflict_insert(connection, event_endpoints)
+        .values(name=endpoint, failures=0)
+        .on_conflict_do_nothing()
     )

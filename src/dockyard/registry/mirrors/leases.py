@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from dockyard.db.tables import blobs, mirror_fetches
+from dockyard.db.upserts import conflict_insert
 
 # How long a lease holds without being renewed: a killed process's lease lapses after this.
 LEASE_SECONDS = 30.0
@@ -36,7 +35,7 @@ def claim(
     c = mirror_fetches.c
     # RETURNING says whether the row went in (psycopg's rowcount does not, for DO NOTHING).
     inserted = connection.execute(
-        _insert(connection)
+        conflict_insert(connection, mirror_fetches)
         .values(digest=digest, owner=owner, until=until)
         .on_conflict_do_nothing()
         .returning(c.digest)
@@ -86,13 +85,6 @@ def _stored(connection: Connection, digest: str) -> bool:
         select(blobs.c.digest).where(blobs.c.digest == digest, blobs.c.deleting_since.is_(None))
     ).first()
     return found is not None
-
-
-def _insert(connection: Connection) -> Any:
-    # Dialect inserts give ON CONFLICT, which both SQLite and PostgreSQL speak.
-    if connection.dialect.name == "postgresql":
-        return postgresql.insert(mirror_fetches)
-    return sqlite.insert(mirror_fetches)
 
 
 def _aware(moment: datetime) -> datetime:

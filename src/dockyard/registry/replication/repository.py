@@ -10,17 +10,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, case, delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from dockyard.db.upserts import conflict_insert
 from dockyard.registry.replication.tables import replication_runs, replication_schedules
 
 PENDING, DONE, FAILED = "pending", "done", "failed"
 runs = replication_runs.c
-
-
-def _insert(connection: Connection, table: Any) -> Any:
-    dialect = sqlite if connection.dialect.name == "sqlite" else postgresql
-    return dialect.insert(table)
 
 
 def queue(connection: Connection, rows: Sequence[dict[str, Any]]) -> int:
@@ -28,7 +23,7 @@ def queue(connection: Connection, rows: Sequence[dict[str, Any]]) -> int:
     (events come at least once, and several processes compare on a schedule)."""
     if not rows:
         return 0
-    statement = _insert(connection, replication_runs).on_conflict_do_nothing(
+    statement = conflict_insert(connection, replication_runs).on_conflict_do_nothing(
         index_elements=["rule", "cause"]
     )
     return connection.execute(statement, list(rows)).rowcount
@@ -104,7 +99,7 @@ def take_schedule(connection: Connection, rule: str, moment: datetime, next_at: 
     """Whether this process compares the rule's tags now (its time came, and no other
     process moved it on first); the next comparison is then at `next_at`."""
     connection.execute(
-        _insert(connection, replication_schedules)
+        conflict_insert(connection, replication_schedules)
         .values(rule=rule, next_at=moment)
         .on_conflict_do_nothing(index_elements=["rule"])
     )
