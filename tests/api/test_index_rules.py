@@ -131,6 +131,32 @@ def test_an_owner_deletes_a_team_and_what_it_gave_its_members_goes(index: IndexS
         assert_error(alice.delete("/api/orgs/teamed/teams/ops"), 404, "NOT_FOUND")
 
 
+def test_a_members_new_role_keeps_their_teams_and_what_the_teams_give(
+    index: IndexServer,
+) -> None:
+    # Made an owner, a member was taken out of every team (the role was set by removing the
+    # membership and adding it again), and lost what the teams gave on repositories.
+    with index.api(creds("alice")) as alice:
+        assert alice.post("/api/orgs", json={"name": "promoting"}).status_code == 201
+        assert alice.post("/api/orgs/promoting/teams", json={"name": "ops"}).status_code == 201
+        assert alice.put("/api/orgs/promoting/teams/ops/members/bob").status_code == 204
+        private = {"visibility": "private"}
+        assert alice.patch("/api/repositories/promoting/app", json=private).status_code == 200
+        role = "/api/repositories/promoting/app/collaborators/teams/ops"
+        assert alice.put(role, json={"role": "read"}).status_code == 204
+        assert granted(index, creds("bob"), "repository:promoting/app:pull") == ["pull"]
+        for new_role in ("owner", "member"):
+            member = "/api/orgs/promoting/members/bob"
+            assert alice.put(member, json={"role": new_role}).status_code == 204
+            assert alice.get("/api/orgs/promoting/teams/ops/members").json() == ["bob"]
+        assert granted(index, creds("bob"), "repository:promoting/app:pull") == ["pull"]
+        # Added to a team again, as an owner: still an owner.
+        assert alice.put(member, json={"role": "owner"}).status_code == 204
+        assert alice.put("/api/orgs/promoting/teams/ops/members/bob").status_code == 204
+        roles = {m["username"]: m["role"] for m in alice.get("/api/orgs/promoting/members").json()}
+        assert roles == {"alice": "owner", "bob": "owner"}
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body", "status", "code"),
     [

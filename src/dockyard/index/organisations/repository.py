@@ -6,6 +6,7 @@ import datetime
 
 from sqlalchemy import Connection, delete, func, insert, select
 
+from dockyard.db.upserts import conflict_insert
 from dockyard.index.accounts.repository import claim_namespace, release_namespace
 from dockyard.index.tables import (
     collaborators,
@@ -35,13 +36,20 @@ def organisation_id(connection: Connection, name: str, lock: bool = False) -> in
     return found
 
 
-def set_member(connection: Connection, organisation: int, user_id: int, role: str) -> None:
-    remove_member(connection, organisation, user_id)
-    connection.execute(
-        insert(organisation_members).values(
-            organisation_id=organisation, user_id=user_id, role=role
-        )
+def set_member(
+    connection: Connection, organisation: int, user_id: int, role: str, *, keep_role: bool = False
+) -> None:
+    """Make the user a member with `role`, or change a member's role (`keep_role`: leave a
+    member's role as it is). A member keeps their teams: changing the role by removing and
+    adding them again took them out of every team."""
+    statement = conflict_insert(connection, organisation_members).values(
+        organisation_id=organisation, user_id=user_id, role=role
     )
+    key = ["organisation_id", "user_id"]
+    if keep_role:
+        connection.execute(statement.on_conflict_do_nothing(index_elements=key))
+    else:
+        connection.execute(statement.on_conflict_do_update(index_elements=key, set_={"role": role}))
 
 
 def remove_member(connection: Connection, organisation: int, user_id: int) -> bool:
@@ -115,13 +123,12 @@ def team_id(connection: Connection, organisation: int, name: str) -> int | None:
 
 
 def add_team_member(connection: Connection, team: int, user_id: int) -> None:
-    exists = connection.execute(
-        select(team_members.c.team_id).where(
-            team_members.c.team_id == team, team_members.c.user_id == user_id
-        )
-    ).first()
-    if exists is None:
-        connection.execute(insert(team_members).values(team_id=team, user_id=user_id))
+    # One statement: a look then an insert let two such requests at once both insert.
+    connection.execute(
+        conflict_insert(connection, team_members)
+        .values(team_id=team, user_id=user_id)
+        .on_conflict_do_nothing(index_elements=["team_id", "user_id"])
+    )
 
 
 def remove_team_member(connection: Connection, team: int, user_id: int) -> bool:

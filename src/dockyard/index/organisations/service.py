@@ -103,8 +103,7 @@ async def add_team_member(
         org = _owned(connection, actor, organisation)
         team_id = _team(connection, org, organisation, team)
         user_id = _user_id(connection, username)
-        if repository.member_role(connection, org, user_id) is None:
-            repository.set_member(connection, org, user_id, "member")
+        repository.set_member(connection, org, user_id, "member", keep_role=True)
         repository.add_team_member(connection, team_id, user_id)
 
     await database.run(change)
