@@ -139,27 +139,6 @@ def test_concurrent_stars_and_unstars_of_many_users_keep_the_count_exact(world: 
     assert sorted(g["username"] for page in gazers for g in page) == sorted(["alice", *FANS[4:]])
 
 
-def test_one_collaborator_set_many_times_at_once_is_one_collaborator(world: World) -> None:
-    # Each PUT deleted the row and inserted it again: at once on PostgreSQL, two inserted and
-    # the second failed on the unique key (a 500).
-    path = "/api/repositories/oscar/talk/collaborators/users/dora"
-
-    def put(role: str) -> int:
-        with world.api("oscar") as api:
-            return api.put(path, json={"role": role}).status_code
-
-    with ThreadPoolExecutor(16) as pool:
-        assert set(pool.map(put, ["read", "write"] * 8)) == {204}
-    assert put("admin") == 204
-    with world.api("oscar") as api:
-        listed = api.get("/api/repositories/oscar/talk/collaborators").json()
-    assert [who for who in listed if who["name"] == "dora"] == [
-        {"kind": "user", "name": "dora", "role": "admin"}
-    ]
-    with world.api("oscar") as api:
-        assert_status(api.delete(path), 204)
-
-
 def test_starred_lists_newest_first_in_bounded_pages_with_a_link_to_the_next(
     world: World,
 ) -> None:

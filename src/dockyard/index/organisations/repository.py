@@ -110,10 +110,16 @@ def team_ids(connection: Connection, organisation: int) -> list[int]:
     return list(connection.execute(query).scalars())
 
 
-def insert_team(connection: Connection, organisation: int, name: str) -> int:
-    result = connection.execute(insert(teams).values(organisation_id=organisation, name=name))
-    assert result.inserted_primary_key is not None
-    return int(result.inserted_primary_key[0])
+def insert_team(connection: Connection, organisation: int, name: str) -> int | None:
+    """The new team's id; None if the organisation has a team of that name (made by another
+    request a moment ago, too: a look first, then an insert, raced)."""
+    found: int | None = connection.execute(
+        conflict_insert(connection, teams)
+        .values(organisation_id=organisation, name=name)
+        .on_conflict_do_nothing(index_elements=["organisation_id", "name"])
+        .returning(teams.c.id)
+    ).scalar_one_or_none()
+    return found
 
 
 def team_id(connection: Connection, organisation: int, name: str) -> int | None:

@@ -89,9 +89,8 @@ async def create_team(database: Database, actor: User, organisation: str, team: 
 
     def create(connection: Connection) -> None:
         org = _owned(connection, actor, organisation)
-        if repository.team_id(connection, org, team) is not None:
+        if repository.insert_team(connection, org, team) is None:
             raise Conflict(f"{organisation} already has a team {team!r}")
-        repository.insert_team(connection, org, team)
 
     await database.run(create)
 

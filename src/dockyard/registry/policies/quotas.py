@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from dockyard.config import QuotaSettings
 from dockyard.db.engine import Database
@@ -49,25 +49,6 @@ def _in_force(own: int | None, default: int | None) -> int | None:
     return None if own == rules.UNLIMITED_VALUE else own
 
 
-# The first key of the PostgreSQL advisory locks that hold a namespace ("QUOT"); the second is
-# the namespace's hash. A collision of two namespaces' hashes only makes them wait for each other.
-_HOLD_CLASS = 0x51554F54
-
-
-def hold(connection: Connection, namespace: str) -> None:
-    """Make every other transaction that holds `namespace` wait until this one ends, so that
-    the usage read next cannot change before this transaction's writes commit."""
-    if connection.dialect.name == "postgresql":
-        connection.execute(
-            text("SELECT pg_advisory_xact_lock(:class, hashtext(:namespace))"),
-            {"class": _HOLD_CLASS, "namespace": namespace},
-        )
-    else:
-        # SQLite: any write statement takes the database's write lock (pysqlite begins the
-        # transaction there; reads before it see whatever was committed last).
-        connection.execute(text("UPDATE namespace_quotas SET namespace = namespace WHERE 0 = 1"))
-
-
 def check_bytes(
     connection: Connection,
     name: str,
@@ -81,7 +62,7 @@ def check_bytes(
     limit = effective(connection, namespace, defaults).max_bytes
     if limit is None:
         return
-    hold(connection, namespace)
+    rules.hold(connection, namespace)
     if digest is not None and usage.namespace_links(connection, namespace, digest):
         return
     used = usage.namespace_bytes(connection, namespace)
@@ -103,7 +84,7 @@ def check_new_repository(connection: Connection, name: str, defaults: QuotaSetti
     limit = effective(connection, namespace, defaults).max_repositories
     if limit is None:
         return
-    hold(connection, namespace)
+    rules.hold(connection, namespace)
     if usage.holds_manifests(connection, name):
         return
     used = usage.namespace_repositories(connection, namespace)

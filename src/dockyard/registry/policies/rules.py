@@ -10,7 +10,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Connection, and_, bindparam, delete, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    bindparam,
+    delete,
+    or_,
+    select,
+    text,
+    update,
+)
 
 from dockyard.db.tables import (
     immutable_tags,
@@ -62,6 +72,27 @@ class Limits:
     max_repositories: int | None
 
 
+# The first key of the PostgreSQL advisory locks that hold a namespace ("QUOT"); the second is
+# the namespace's hash. A collision of two namespaces' hashes only makes them wait for each other.
+_HOLD_CLASS = 0x51554F54
+
+
+def hold(connection: Connection, namespace: str) -> None:
+    """Make every other transaction that holds `namespace` wait until this one ends: the usage
+    a quota check reads next cannot change before this transaction's writes commit, and two
+    changes of the namespace's rules at once are made one after the other (each replaces rows
+    by deleting and inserting them, which at once on PostgreSQL failed on the keys)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(
+            text("SELECT pg_advisory_xact_lock(:class, hashtext(:namespace))"),
+            {"class": _HOLD_CLASS, "namespace": namespace},
+        )
+    else:
+        # SQLite: any write statement takes the database's write lock (pysqlite begins the
+        # transaction there; reads before it see whatever was committed last).
+        connection.execute(text("UPDATE namespace_quotas SET namespace = namespace WHERE 0 = 1"))
+
+
 def quota(connection: Connection, namespace: str) -> Limits | None:
     """The namespace's own limits (a NULL field: the configured default); None: none set."""
     row = connection.execute(
@@ -73,6 +104,7 @@ def quota(connection: Connection, namespace: str) -> Limits | None:
 
 
 def set_quota(connection: Connection, namespace: str, limits: Limits | None) -> None:
+    hold(connection, namespace)
     connection.execute(delete(namespace_quotas).where(namespace_quotas.c.namespace == namespace))
     if limits is not None:
         connection.execute(
@@ -116,6 +148,7 @@ def scoped_patterns(connection: Connection, namespace: str, repository: str) -> 
 def set_patterns(
     connection: Connection, namespace: str, repository: str, patterns: Sequence[str]
 ) -> None:
+    hold(connection, namespace)
     c = immutable_tags.c
     connection.execute(
         delete(immutable_tags).where(c.namespace == namespace, c.repository == repository)
@@ -172,6 +205,7 @@ def policy(connection: Connection, namespace: str, repository: str) -> Policy | 
 def set_policy(
     connection: Connection, namespace: str, repository: str, found: Policy | None
 ) -> None:
+    hold(connection, namespace)
     c = retention_policies.c
     connection.execute(
         delete(retention_policies).where(c.namespace == namespace, c.repository == repository)

@@ -1,0 +1,98 @@
+"""The same change sent many times at once (a form submitted twice, a script's retries, two
+administrators) is made once, and each request is answered as if it had come alone: on
+PostgreSQL, changes made as a look then a write, or as a delete then an insert, raced, and
+all but the first failed on a key with a 500."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from tests.support.api import assert_status
+from tests.support.images import make_image, push_image
+from tests.support.index import ADMIN_PASSWORD, IndexServer, index_on_backend
+
+ADMIN = ("admin", ADMIN_PASSWORD)
+AT_ONCE = 12
+
+
+@pytest.fixture(scope="module")
+def index(
+    database_backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[IndexServer]:
+    with index_on_backend(database_backend, request, tmp_path_factory, "at-once") as server:
+        with server.api() as anonymous:
+            body = {"username": "dora", "email": "d@example.com", "password": "dora-password-1"}
+            assert_status(anonymous.post("/api/users", json=body), 201)
+        with server.api(ADMIN) as api:
+            assert_status(api.post("/api/orgs", json={"name": "crew"}), 201)
+        with server.registry(ADMIN, "repository:admin/busy:pull,push") as registry:
+            push_image(registry, "admin/busy", make_image("at-once"), "v1")
+        server.catalogued("admin/busy")
+        yield server
+
+
+# (method, path, body, what each answers, the GET that shows the change, what it shows)
+CHANGES: dict[str, tuple[str, str, Any, set[int], str, Any]] = {
+    "quota": (
+        "PUT", "/api/namespaces/admin/quota", {"max_bytes": 10**9}, {200},
+        "/api/namespaces/admin/quota", {"max_bytes": 10**9},
+    ),
+    "immutable tags": (
+        "PUT", "/api/repositories/admin/busy/immutable-tags", {"patterns": ["v*", "rc-*"]},
+        {200}, "/api/repositories/admin/busy/immutable-tags", {"patterns": ["rc-*", "v*"]},
+    ),
+    "retention": (
+        "PUT", "/api/namespaces/admin/retention", {"keep_last": 5}, {200},
+        "/api/namespaces/admin/retention", {"keep_last": 5},
+    ),
+    "collaborator": (
+        "PUT", "/api/repositories/admin/busy/collaborators/users/dora", {"role": "write"},
+        {204}, "/api/repositories/admin/busy/collaborators",
+        [{"kind": "user", "name": "dora", "role": "write"}],
+    ),
+    "team": (
+        "POST", "/api/orgs/crew/teams", {"name": "ops"}, {201, 409},
+        "/api/orgs/crew/teams/ops/members", [],
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_one_change_sent_many_times_at_once_is_made_once(index: IndexServer, change: str) -> None:
+    method, path, body, answers, shown_at, shown = CHANGES[change]
+
+    def send(_: int) -> int:
+        with index.api(ADMIN) as api:
+            return api.request(method, path, json=body).status_code
+
+    with ThreadPoolExecutor(AT_ONCE) as pool:
+        statuses = list(pool.map(send, range(AT_ONCE)))
+    assert set(statuses) <= answers, statuses
+    if 201 in answers:  # made once, refused after
+        assert sorted(statuses) == [201] + [409] * (AT_ONCE - 1)
+    with index.api(ADMIN) as api:
+        found = api.get(shown_at).json()
+    if isinstance(shown, dict):
+        found = {key: found[key] for key in shown}
+    assert found == shown
+
+
+def test_one_member_added_to_a_team_many_times_at_once_is_one_member(index: IndexServer) -> None:
+    with index.api(ADMIN) as api:
+        assert api.post("/api/orgs/crew/teams", json={"name": "devs"}).status_code == 201
+    path = "/api/orgs/crew/teams/devs/members/dora"
+
+    def add(_: int) -> int:
+        with index.api(ADMIN) as api:
+            return api.put(path).status_code
+
+    with ThreadPoolExecutor(AT_ONCE) as pool:
+        assert set(pool.map(add, range(AT_ONCE))) == {204}
+    with index.api(ADMIN) as api:
+        assert api.get("/api/orgs/crew/teams/devs/members").json() == ["dora"]
+        members = {m["username"]: m["role"] for m in api.get("/api/orgs/crew/members").json()}
+    assert members == {"admin": "owner", "dora": "member"}
