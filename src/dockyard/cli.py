@@ -49,13 +49,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    from dockyard.config import ConfigError
+    from dockyard.config import CannotStart, ConfigError
 
     try:
         return int(args.run(args))
     except ConfigError as exc:
         print(f"dockyard: {exc}", file=sys.stderr)
         return 2
+    except CannotStart as exc:
+        print(f"dockyard: {exc}", file=sys.stderr)
+        return 1
 
 
 def _parser(modules: Iterable[str], client: bool = True) -> argparse.ArgumentParser:

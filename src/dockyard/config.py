@@ -36,6 +36,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 
 from dockyard.oci.names import is_valid_name
 
@@ -44,6 +45,11 @@ _config_file: ContextVar[Path | None] = ContextVar("dockyard_config_file", defau
 
 class ConfigError(Exception):
     """The configuration cannot be used; the message names the key."""
+
+
+class CannotStart(Exception):
+    """What the configuration names cannot be used now (a database that does not answer, a
+    storage directory that cannot be written): the message says which, and why, in a line."""
 
 
 class _Section(BaseModel):
@@ -279,6 +285,28 @@ class DatabaseSettings(_Section):
     url: str | None = None
     # Connections per process to a networked database, and as many threads that use them.
     pool_size: int = Field(default=10, ge=1, le=100)
+
+    @field_validator("url")
+    @classmethod
+    def _supported(cls, value: str | None) -> str | None:
+        """SQLite or PostgreSQL through the drivers installed: another was a traceback at
+        start (`mysql://`: no module named MySQLdb)."""
+        if value is None:
+            return value
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError("is not a database URL (sqlite:///PATH or postgresql://...)") from None
+        if url.drivername not in SUPPORTED_DATABASES:
+            raise ValueError(
+                f"{url.drivername}:// is not supported: SQLite (sqlite:///PATH) or PostgreSQL "
+                "(postgresql://USER:PASSWORD@HOST:PORT/DB)"
+            )
+        return value
+
+
+# The URL schemes of the databases Dockyard runs on, with the drivers it installs.
+SUPPORTED_DATABASES = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg")
 
 
 class CacheSettings(_Section):
@@ -1001,6 +1029,9 @@ def _describe(exc: ValidationError) -> str:
     problems = []
     for error in exc.errors():
         key = ".".join(str(part) for part in error["loc"]) or "(top level)"
-        message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+        # A validator's own message, without pydantic's "Value error, " before it.
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
         problems.append(f"{key}: {message}")
     return "invalid configuration: " + "; ".join(problems)

@@ -7,6 +7,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from granian.constants import HTTPModes, Interfaces, Loops, SSLProtocols
@@ -16,7 +17,7 @@ from granian.server.common import AbstractServer
 
 from dockyard.app import SETTINGS_VARIABLE
 from dockyard.auth.factory import create_auth
-from dockyard.config import Settings, TlsSettings
+from dockyard.config import CannotStart, Settings, TlsSettings
 from dockyard.db.engine import Database
 from dockyard.db.migrate import upgrade
 from dockyard.metrics.exposition import prepare as prepare_metrics
@@ -28,8 +29,12 @@ log = logging.getLogger("dockyard")
 
 
 def prepare(settings: Settings) -> None:
-    """Create the data directory and bring the database schema up to date, once."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    """Create the data directory (and a filesystem storage's root) and bring the database
+    schema up to date, once; CannotStart, with the reason in a line, when they cannot be used
+    (the workers failed on them one after another, each with a traceback)."""
+    _writable_directory("--data", settings.data_dir)
+    if settings.storage.driver == "filesystem":
+        _writable_directory("storage.root", settings.storage_root)
     # Here, before any worker starts: unusable auth files stop start-up with the key named,
     # and a token signing key is generated once, not raced for by the workers.
     create_auth(settings)
@@ -42,6 +47,15 @@ def prepare(settings: Settings) -> None:
         from dockyard.index.bootstrap import ensure_admin
 
         ensure_admin(settings)
+
+
+def _writable_directory(key: str, path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CannotStart(f"{key}: cannot create the directory {path}: {exc.strerror}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise CannotStart(f"{key}: the directory {path} cannot be written")
 
 
 def serve(settings: Settings) -> None:

@@ -9,9 +9,10 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.support.images import sha256
-from tests.support.servers import dockyard_server
+from tests.support.servers import dockyard_server, free_port
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -32,6 +33,35 @@ def test_invalid_configuration_stops_start_up_with_one_line_naming_the_key(tmp_p
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("dockyard: invalid configuration: storage.driver:")
+
+
+@pytest.mark.parametrize(
+    "case", ["storage root is a file", "data in /proc", "sqlite file in /proc", "no postgresql"]
+)
+def test_what_cannot_be_used_at_start_stops_it_with_one_line_saying_why(
+    tmp_path: Path, case: str
+) -> None:
+    # Each was a traceback: at start, or from each worker in turn while the server went on.
+    (tmp_path / "a-file").touch()
+    data, env = tmp_path / "data", {}
+    if case == "storage root is a file":
+        env, said = {"DOCKYARD_STORAGE__ROOT": str(tmp_path / "a-file")}, "storage.root: cannot"
+    elif case == "data in /proc":
+        data, said = Path("/proc/no-such/data"), "--data: cannot create the directory"
+    elif case == "sqlite file in /proc":
+        env = {"DOCKYARD_DATABASE__URL": "sqlite:////proc/no-such/registry.db"}
+        said = "unable to open database file"
+    else:
+        url = f"postgresql://dockyard:hunter2@127.0.0.1:{free_port()}/registry"
+        env, said = {"DOCKYARD_DATABASE__URL": url}, "Connection refused"
+    result = run_cli(
+        "serve", "--addr", f"127.0.0.1:{free_port()}", "--data", str(data),
+        env={**os.environ, "DOCKYARD_AUTH__MODE": "none", **env},
+    )  # fmt: skip
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()[-1:]
+    assert line.startswith("dockyard: ") and said in line, result.stderr
+    assert "Traceback" not in result.stderr and "hunter2" not in result.stderr
 
 
 def test_bad_addr_flag_is_refused(tmp_path: Path) -> None:
