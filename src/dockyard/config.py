@@ -180,6 +180,13 @@ class _StoreSettings(_Section):
     def _no_surrounding_slashes(cls, value: str) -> str:
         return value.strip("/")
 
+    @field_validator("endpoint", check_fields=False)
+    @classmethod
+    def _endpoint_url(cls, value: str | None) -> str | None:
+        """Every store's `endpoint` (a URL that was no URL was found at the first request);
+        empty: the store's default."""
+        return http_url(value) if value else None
+
     @field_serializer("secret_key", "account_key", "token", when_used="json", check_fields=False)
     def _reveal_for_workers(self, value: SecretStr | None) -> str | None:
         # Worker processes rebuild the settings from JSON; everywhere else it stays masked.
@@ -318,6 +325,19 @@ class CacheSettings(_Section):
     key_prefix: str = "dockyard"
     # A Redis slower than this counts as down for the call: the database answers instead.
     timeout_seconds: float = Field(default=0.25, gt=0, le=10)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        """What redis-py connects to (another URL was a traceback at start); empty: none."""
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme == "unix" and parts.path:
+            return value
+        if parts.scheme not in ("redis", "rediss") or not _callable(value):
+            raise ValueError("must be a redis://HOST[:PORT][/DB], rediss://... or unix://PATH URL")
+        return value
 
 
 class LogSettings(_Section):

@@ -105,6 +105,10 @@ def test_legacy_variables_name_the_file_and_the_storage_path(
         ("database: {url: 'mysql://u@127.0.0.1/x'}", r"database\.url: mysql:// is not supported"),
         ("database: {url: 'postgresql+psycopg2://h/x'}", r"database\.url"),
         ("database: {url: '::'}", r"database\.url: is not a database URL"),
+        ("cache: {redis_url: 'http://127.0.0.1:6379/'}", r"cache\.redis_url: must be"),
+        ("cache: {redis_url: 'redis://127.0.0.1:99999/0'}", r"cache\.redis_url"),
+        ("storage: {s3: {endpoint: '::'}}", r"storage\.s3\.endpoint"),
+        ("storage: {azure: {endpoint: 'blob.example'}}", r"storage\.azure\.endpoint"),
     ],
 )
 def test_invalid_configuration_names_the_key(tmp_path: Path, text: str, key: str) -> None:
