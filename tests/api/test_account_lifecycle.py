@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from tests.support.api import assert_error, assert_status
+from tests.support.auth import bearer
 from tests.support.images import make_image, push_image
 from tests.support.index import ADMIN_PASSWORD, SERVICE, IndexServer, index_on_backend
 
@@ -280,6 +281,30 @@ def test_a_user_and_an_organisation_racing_for_one_name_get_it_once(index: Index
         with ThreadPoolExecutor(8) as pool:
             statuses = sorted(pool.map(create, [name] * 8, range(8)))
         assert statuses == [201] + [409] * 7, statuses
+
+
+def test_a_name_that_holds_repositories_goes_to_no_new_owner(index: IndexServer) -> None:
+    # Repositories under a name no account holds (an administrator's push or replication
+    # there, a mirror's cache, a push with a token that outlived its account) went to whoever
+    # signed up with the name next: theirs to push over and delete.
+    loose = f"loose{next(_names)}"
+    with index.registry(ADMIN, f"repository:{loose}/app:pull,push") as registry:
+        push_image(registry, f"{loose}/app", make_image(loose), "v1")
+    gone = new_user(index, "gone")
+    token = index.token(gone, f"repository:{gone[0]}/late:pull,push")
+    with index.api(ADMIN) as api:
+        assert_status(api.delete(f"/api/users/{gone[0]}"), 204)
+    with httpx.Client(base_url=index.url, headers=bearer(token), timeout=30) as registry:
+        push_image(registry, f"{gone[0]}/late", make_image(gone[0]), "v1")  # the token lives on
+    creator = new_user(index)
+    for name in (loose, gone[0]):
+        index.catalogued(f"{name}/{'app' if name == loose else 'late'}")
+        body = {"username": name, "email": f"{name}@example.com", "password": "taken-password"}
+        with index.api() as anonymous:
+            refused = assert_error(anonymous.post("/api/users", json=body), 409, "CONFLICT")
+        assert "repositories are kept under it" in refused["message"]
+        with index.api(creator) as api:
+            assert_error(api.post("/api/orgs", json={"name": name}), 409, "CONFLICT")
 
 
 LONG = "n" * 300

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from dockyard.db.engine import Database
@@ -50,6 +51,20 @@ def check_new_name(name: str, what: str) -> None:
         raise Invalid(f"{what} name {name!r} is reserved")
 
 
+def check_name_free(connection: Connection, name: str) -> None:
+    """Conflict unless `name` may become a new user's or organisation's namespace: not held,
+    and holding no repositories. Those an administrator pushed or replicated there, a mirror
+    cached there, or a token pushed there after its account was deleted, would otherwise be
+    the new owner's to push over and delete."""
+    if repository.name_taken(connection, name):
+        raise Conflict(f"the name {name!r} is taken")
+    if repository.repository_count(connection, name):
+        raise Conflict(
+            f"the name {name!r} is taken: repositories are kept under it"
+            " (a site administrator may delete them or transfer them elsewhere)"
+        )
+
+
 async def create_user(
     database: Database, username: str, email: str, password: str, is_admin: bool = False
 ) -> User:
@@ -59,8 +74,7 @@ async def create_user(
     password_hash = await new_password_hash(password)
 
     def insert(connection: Any) -> int:
-        if repository.name_taken(connection, username):
-            raise Conflict(f"the name {username!r} is taken")
+        check_name_free(connection, username)
         return repository.insert_user(connection, username, email, password_hash, is_admin)
 
     try:

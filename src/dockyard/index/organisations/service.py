@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from dockyard.db.engine import Database
 from dockyard.index.accounts import repository as accounts
-from dockyard.index.accounts.service import User, check_new_name
+from dockyard.index.accounts.service import User, check_name_free, check_new_name
 from dockyard.index.errors import Conflict, Forbidden, Invalid, NotFound
 from dockyard.index.organisations import repository
 from dockyard.index.repositories.permissions import Identity
@@ -22,8 +22,7 @@ async def create_organisation(database: Database, name: str, owner: User) -> Non
     check_new_name(name, "organisation")
 
     def create(connection: Connection) -> None:
-        if accounts.name_taken(connection, name):
-            raise Conflict(f"the name {name!r} is taken")
+        check_name_free(connection, name)
         organisation = repository.insert_organisation(connection, name)
         repository.set_member(connection, organisation, owner.id, "owner")
 
