@@ -116,6 +116,26 @@ def test_a_password_change_needs_the_old_one_and_ends_every_credential_at_once(
         assert all(t["revoked"] for t in api.get("/api/tokens").json())
 
 
+def test_a_deleted_accounts_logins_do_not_sign_in_to_a_new_account_of_its_name(
+    index: IndexServer,
+) -> None:
+    # Refresh tokens name their account: the one `docker login` kept for a deleted account
+    # signed in to the next account made with the name, its private repositories included.
+    name, old = new_user(index, "reused")
+    kept = refresh_token(index, (name, old))
+    robot = new_token(index, (name, old), "ci", robot=True)
+    with index.api(ADMIN) as api:
+        assert_status(api.delete(f"/api/users/{name}"), 204)
+    body = {"username": name, "email": f"new-{name}@example.com", "password": "another-person"}
+    with index.api() as anonymous:
+        assert_status(anonymous.post("/api/users", json=body), 201)
+    refused = refresh(index, kept)
+    assert refused.status_code == 401 and refused.json()["error"] == "invalid_grant"
+    assert not signs_in(index, (name, old)) and not signs_in(index, robot)
+    newcomer = refresh_token(index, (name, "another-person"))
+    assert refresh(index, newcomer).status_code == 200
+
+
 def test_a_token_or_a_robot_cannot_change_the_password_or_delete_the_account(
     index: IndexServer,
 ) -> None:

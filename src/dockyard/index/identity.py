@@ -65,12 +65,12 @@ def account_of(subject: str) -> str:
 
 async def signed_in_since(database: Database, subject: str, issued_at: float | None) -> bool:
     """Whether something issued to `subject` at `issued_at` (a refresh token) still stands: the
-    account (or the token) is live, and its owner's password has not changed, nor was it
-    disabled, since then."""
+    account (or the token) is live, was created before it, and its owner's password has not
+    changed, nor was it disabled, since then."""
     identity = await identity_of(database, subject)
     if identity is None:
         return False
     if issued_at is None:
         return True
-    changed = await database.run(accounts.credentials_changed_at, identity.user_id)
-    return changed is None or issued_at >= as_utc(changed).timestamp()
+    since = await database.run(accounts.credentials_valid_since, identity.user_id)
+    return since is None or issued_at >= as_utc(since).timestamp()

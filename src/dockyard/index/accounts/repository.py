@@ -119,9 +119,14 @@ def lock_site_admins(connection: Connection) -> list[Row[tuple[object, ...]]]:
     return list(connection.execute(query.order_by(users.c.id).with_for_update()))
 
 
-def credentials_changed_at(connection: Connection, user_id: int) -> datetime.datetime | None:
-    query = select(users.c.credentials_changed_at).where(users.c.id == user_id)
-    found: datetime.datetime | None = connection.execute(query).scalar_one_or_none()
+def credentials_valid_since(connection: Connection, user_id: int) -> datetime.datetime | None:
+    """What the account's refresh tokens must have been issued after: its last password change
+    or disable, else its creation (one issued to an account of the same name that was deleted
+    signed its owner in to the new one)."""
+    since = func.coalesce(users.c.credentials_changed_at, users.c.created_at)
+    found: datetime.datetime | None = connection.execute(
+        select(since).where(users.c.id == user_id)
+    ).scalar_one_or_none()
     return found
 
 
