@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import jwt
 import pytest
 
 from tests.support.api import assert_error, assert_status
@@ -325,6 +326,13 @@ def test_a_name_that_holds_repositories_goes_to_no_new_owner(index: IndexServer)
         assert "repositories are kept under it" in refused["message"]
         with index.api(creator) as api:
             assert_error(api.post("/api/orgs", json={"name": name}), 409, "CONFLICT")
+    # A site administrator may give them to an account, knowingly.
+    body = {"username": loose, "email": f"{loose}@example.com", "password": "given-on-purpose"}
+    with index.api(ADMIN) as api:
+        assert_status(api.post("/api/users", json=body), 201)
+    granted = index.token((loose, "given-on-purpose"), f"repository:{loose}/app:pull,push")
+    (access,) = jwt.decode(granted, options={"verify_signature": False})["access"]
+    assert access["actions"] == ["pull", "push"]
 
 
 LONG = "n" * 300

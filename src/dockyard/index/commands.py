@@ -125,7 +125,9 @@ def _user_add(args: argparse.Namespace) -> int:
     password = _password(args)
 
     async def add(database: Database) -> str | None:
-        await create_user(database, args.name, args.email, password, is_admin=args.admin)
+        await create_user(
+            database, args.name, args.email, password, args.admin, taking_repositories=True
+        )
         return None
 
     return _run(args, add)
@@ -144,7 +146,7 @@ def _user_passwd(args: argparse.Namespace) -> int:
 def _org_add(args: argparse.Namespace) -> int:
     async def add(database: Database) -> str | None:
         owner = await _existing(database, args.owner)
-        await create_organisation(database, args.name, owner)
+        await create_organisation(database, args.name, owner, taking_repositories=True)
         return None
 
     return _run(args, add)

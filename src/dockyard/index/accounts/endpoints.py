@@ -22,12 +22,14 @@ from dockyard.index.openapi import operation
 )
 async def sign_up(request: Request) -> Response:
     index = index_of(request)
-    if not index.signup_enabled:
-        admin = await caller(request, required=False)
-        if admin is None or not admin.user.is_admin:
-            raise Forbidden("sign-up is switched off (index.signup_enabled): ask an administrator")
+    who = await caller(request, required=False)
+    by_admin = who is not None and who.user.is_admin
+    if not index.signup_enabled and not by_admin:
+        raise Forbidden("sign-up is switched off (index.signup_enabled): ask an administrator")
     form = await body(request, SignUp)
-    user = await service.create_user(index.database, form.username, form.email, form.password)
+    user = await service.create_user(
+        index.database, form.username, form.email, form.password, taking_repositories=by_admin
+    )
     out = UserOut(username=user.username, email=user.email, is_admin=user.is_admin)
     return JSONResponse(out.model_dump(), status_code=201)
 

@@ -51,14 +51,15 @@ def check_new_name(name: str, what: str) -> None:
         raise Invalid(f"{what} name {name!r} is reserved")
 
 
-def check_name_free(connection: Connection, name: str) -> None:
+def check_name_free(connection: Connection, name: str, *, taking_repositories: bool) -> None:
     """Conflict unless `name` may become a new user's or organisation's namespace: not held,
-    and holding no repositories. Those an administrator pushed or replicated there, a mirror
-    cached there, or a token pushed there after its account was deleted, would otherwise be
-    the new owner's to push over and delete."""
+    and holding no repositories unless `taking_repositories` (a site administrator's choice).
+    Those an administrator pushed or replicated there, a mirror cached there, or a token pushed
+    there after its account was deleted, would otherwise be any newcomer's to push over and
+    delete."""
     if repository.name_taken(connection, name):
         raise Conflict(f"the name {name!r} is taken")
-    if repository.repository_count(connection, name):
+    if not taking_repositories and repository.repository_count(connection, name):
         raise Conflict(
             f"the name {name!r} is taken: repositories are kept under it"
             " (a site administrator may delete them or transfer them elsewhere)"
@@ -66,15 +67,23 @@ def check_name_free(connection: Connection, name: str) -> None:
 
 
 async def create_user(
-    database: Database, username: str, email: str, password: str, is_admin: bool = False
+    database: Database,
+    username: str,
+    email: str,
+    password: str,
+    is_admin: bool = False,
+    *,
+    taking_repositories: bool = False,
 ) -> User:
+    """A new account; `taking_repositories`: it may be made over repositories already kept
+    under its name, and own them (site administrators decide that, not a sign-up)."""
     check_new_name(username, "user")
     if "@" not in email or len(email) > 255:
         raise Invalid("email must be an e-mail address")
     password_hash = await new_password_hash(password)
 
     def insert(connection: Any) -> int:
-        check_name_free(connection, username)
+        check_name_free(connection, username, taking_repositories=taking_repositories)
         return repository.insert_user(connection, username, email, password_hash, is_admin)
 
     try:

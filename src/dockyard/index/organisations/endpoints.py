@@ -29,7 +29,9 @@ async def create(request: Request) -> Response:
     who = await signed_in(request)
     who.may_change()
     form = await body(request, NewOrganisation)
-    await service.create_organisation(index_of(request).database, form.name, who.user)
+    await service.create_organisation(
+        index_of(request).database, form.name, who.user, taking_repositories=who.user.is_admin
+    )
     return JSONResponse(Created(name=form.name).model_dump(), status_code=201)
 
 

@@ -18,11 +18,15 @@ from dockyard.index.repositories.permissions import Identity
 ROLES = ("owner", "member")
 
 
-async def create_organisation(database: Database, name: str, owner: User) -> None:
+async def create_organisation(
+    database: Database, name: str, owner: User, *, taking_repositories: bool = False
+) -> None:
+    """`taking_repositories`: it may be made over repositories already kept under its name,
+    and own them (a site administrator's choice)."""
     check_new_name(name, "organisation")
 
     def create(connection: Connection) -> None:
-        check_name_free(connection, name)
+        check_name_free(connection, name, taking_repositories=taking_repositories)
         organisation = repository.insert_organisation(connection, name)
         repository.set_member(connection, organisation, owner.id, "owner")
 
