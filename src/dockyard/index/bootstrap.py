@@ -30,7 +30,10 @@ async def _ensure_admin(settings: Settings) -> None:
         given = os.environ.get(PASSWORD_VARIABLE)
         password = given or generate_password()
         try:
-            await create_user(database, ADMIN, "admin@localhost", password, is_admin=True)
+            # Over repositories an earlier registry kept under `admin/`, if any: theirs.
+            await create_user(
+                database, ADMIN, "admin@localhost", password, True, taking_repositories=True
+            )
         except Conflict:
             return  # another node starting on the same database made it first
         except IndexProblem as exc:
