@@ -3,6 +3,8 @@ the CLI and the /api's errors, on real servers."""
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -228,6 +230,24 @@ def test_first_start_creates_admin_and_prints_the_password_once(tmp_path: Path) 
         assert me.json()["is_admin"] is True
     with dockyard_server(tmp_path / "data", env=env) as again:
         assert "administrator" not in again.log.read_text()
+
+
+def test_the_first_administrator_is_made_over_repositories_kept_under_admin(
+    tmp_path: Path,
+) -> None:
+    # A name holding repositories goes to no newcomer, but the first administrator is the
+    # site's: refused, the index would have started without one.
+    data = tmp_path / "data"
+    with index_server(data) as index:
+        with index.registry(("admin", ADMIN_PASSWORD), "repository:admin/kept:pull,push") as r:
+            push_image(r, "admin/kept", make_image("kept-under-admin"), "v1")
+        index.catalogued("admin/kept")
+    with contextlib.closing(sqlite3.connect(data / "registry.db")) as database, database:
+        database.execute("DELETE FROM users")  # as a database restored without its accounts
+        database.execute("DELETE FROM namespaces")
+    with index_server(data, {"DOCKYARD_ADMIN_PASSWORD": "the-new-admin-pw"}) as index:
+        me = httpx.get(f"{index.url}/api/user", auth=("admin", "the-new-admin-pw"))
+        assert me.status_code == 200 and me.json()["is_admin"] is True
 
 
 def test_sign_up_can_be_switched_off(tmp_path: Path) -> None:
