@@ -93,6 +93,23 @@ def test_a_page_the_server_fails_is_an_html_page_and_its_fault_is_logged(web: In
     assert "unhandled error on POST /account/tokens" in web.server.log.read_text()
 
 
+def test_a_browser_asking_for_no_page_gets_a_page_and_api_clients_their_error(
+    web: IndexServer,
+) -> None:
+    # A mistyped address showed a browser the API's JSON error.
+    html = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    for path in ("/no-such-page", "/u/", "/-/nothing/here"):
+        answer = httpx.get(f"{web.url}{path}", headers=html)
+        assert answer.status_code == 404
+        assert answer.headers["content-type"].startswith("text/html")
+        assert "<h1>Not found</h1>" in answer.text
+        assert answer.headers["content-security-policy"].startswith("default-src 'none'")
+    # Clients of the APIs, and the APIs' paths whoever asks, keep the error body.
+    for path, headers in (("/no-such-page", {}), ("/v2/no/such/thing", html), ("/api/x", html)):
+        assert_error(httpx.get(f"{web.url}{path}", headers=headers), 404, "NAME_UNKNOWN")
+    assert_error(httpx.post(f"{web.url}/no-such-page", headers=html), 404, "NAME_UNKNOWN")
+
+
 def test_sign_in_sets_an_httponly_lax_cookie_and_sign_out_ends_the_session(
     web: IndexServer,
 ) -> None:

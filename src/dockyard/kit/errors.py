@@ -13,6 +13,10 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
+# The name of the route (the web UI's, in index mode) that answers a browser's GET of a path no
+# route has: a page for people, where clients of the APIs keep the error body they read.
+NOT_FOUND_PAGE = "not-found-page"
+
 
 class ErrorCode(Enum):
     # (HTTP status, default message); the registry's as the distribution-spec and Distribution

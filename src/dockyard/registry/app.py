@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Route
 from dockyard.auth.factory import Auth, create_auth
 from dockyard.config import Settings
 from dockyard.kit import unavailable
-from dockyard.kit.errors import ErrorCode, error_response
+from dockyard.kit.errors import NOT_FOUND_PAGE, ErrorCode, error_response
 from dockyard.registry.collection.collector import collect_on_schedule
 from dockyard.registry.errors import RegistryError
 from dockyard.registry.events.delivery import Deliverer
@@ -124,13 +124,31 @@ async def registry_error(_request: Request, exc: Exception) -> Response:
     return exc.response()
 
 
-async def http_error(_request: Request, exc: Exception) -> Response:
-    """Starlette's own refusals (no such route, wrong method) in the spec's error format."""
+# Paths of the APIs: their 404s stay JSON whoever asks.
+_API_PATHS = ("/v2/", "/v1/", "/api/", "/token", "/static/")
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (no such route, wrong method) in the spec's error format; a
+    browser's GET of a path no route has gets the web UI's page, when there is one."""
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 404 and _from_a_browser(request):
+        for route in request.app.routes:
+            if getattr(route, "name", None) == NOT_FOUND_PAGE:
+                page: Response = await route.endpoint(request)
+                return page
     code = ErrorCode.UNSUPPORTED if exc.status_code == 405 else ErrorCode.NAME_UNKNOWN
     message = "method not allowed" if exc.status_code == 405 else "no such endpoint"
     error = RegistryError(code, message, status=exc.status_code, headers=dict(exc.headers or {}))
-    return await registry_error(_request, error)
+    return await registry_error(request, error)
+
+
+def _from_a_browser(request: Request) -> bool:
+    return (
+        request.method == "GET"
+        and "text/html" in request.headers.get("accept", "")
+        and not request.url.path.startswith(_API_PATHS)
+    )
 
 
 async def client_gone(request: Request, exc: Exception) -> Response:

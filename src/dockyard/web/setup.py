@@ -71,7 +71,7 @@ def web_routes(
         settings.registry.quotas,
     )
     bound: list[BaseRoute] = [
-        Route(r.path, _bind(r.endpoint, web), methods=r.methods) for r in page_routes()
+        Route(r.path, _bind(r.endpoint, web), methods=r.methods, name=r.name) for r in page_routes()
     ]
     return [static.route(), *bound]
 
