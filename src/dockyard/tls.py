@@ -84,11 +84,17 @@ def prepare(settings: TlsSettings, data_dir: Path) -> ServedFiles:
     try:
         served.write(settings)
     except (OSError, ssl.SSLError, ValueError) as exc:
-        raise ConfigError(f"http.tls: {_reason(exc)}") from None
+        raise ConfigError(f"http.tls: {_reason(exc, settings)}") from None
     return served
 
 
-def _reason(exc: BaseException) -> str:
+def _reason(exc: BaseException, settings: TlsSettings) -> str:
+    if isinstance(exc, ssl.SSLError):
+        # OpenSSL's own words name no file ("[SSL] PEM lib (_ssl.c:3905)").
+        return (
+            f"the certificate {settings.certificate} and key {settings.key} do not load as a"
+            f" PEM certificate chain and its private key (OpenSSL: {exc.reason or exc})"
+        )
     if isinstance(exc, OSError) and exc.filename is not None:
         return f"{exc.filename}: {exc.strerror}"
     return str(exc) or type(exc).__name__
@@ -137,7 +143,7 @@ class TlsFilesWatcher:
         except (OSError, ssl.SSLError, ValueError) as exc:
             log.warning(
                 "TLS files changed but cannot be used (%s): still serving the previous ones",
-                _reason(exc),
+                _reason(exc, self.settings),
             )
             return False
         log.info("TLS files changed: the workers restart with them, one by one")
