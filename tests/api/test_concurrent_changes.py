@@ -17,13 +17,15 @@ from tests.support.index import ADMIN_PASSWORD, IndexServer, index_on_backend
 
 ADMIN = ("admin", ADMIN_PASSWORD)
 AT_ONCE = 12
+HOOK_CAP = {"DOCKYARD_INDEX__WEBHOOKS__MAX_PER_OWNER": "3"}
 
 
 @pytest.fixture(scope="module")
 def index(
     database_backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[IndexServer]:
-    with index_on_backend(database_backend, request, tmp_path_factory, "at-once") as server:
+    hooks = {"DOCKYARD_INDEX__WEBHOOKS__ALLOW": '["127.0.0.1"]', **HOOK_CAP}
+    with index_on_backend(database_backend, request, tmp_path_factory, "at-once", hooks) as server:
         with server.api() as anonymous:
             body = {"username": "dora", "email": "d@example.com", "password": "dora-password-1"}
             assert_status(anonymous.post("/api/users", json=body), 201)
@@ -96,3 +98,19 @@ def test_one_member_added_to_a_team_many_times_at_once_is_one_member(index: Inde
         assert api.get("/api/orgs/crew/teams/devs/members").json() == ["dora"]
         members = {m["username"]: m["role"] for m in api.get("/api/orgs/crew/members").json()}
     assert members == {"admin": "owner", "dora": "member"}
+
+
+@pytest.mark.parametrize("owner", ["/api/orgs/crew", "/api/repositories/admin/busy"])
+def test_webhooks_made_many_at_once_stop_at_the_cap(index: IndexServer, owner: str) -> None:
+    # Counted, then inserted: 12 at once on PostgreSQL made 5 hooks where 3 were the most.
+    body = {"name": "hook", "url": "http://127.0.0.1:9/hook"}
+
+    def create(_: int) -> int:
+        with index.api(ADMIN) as api:
+            return api.post(f"{owner}/webhooks", json=body).status_code
+
+    with ThreadPoolExecutor(AT_ONCE) as pool:
+        statuses = sorted(pool.map(create, range(AT_ONCE)))
+    assert statuses == [201] * 3 + [409] * (AT_ONCE - 3)
+    with index.api(ADMIN) as api:
+        assert len(api.get(f"{owner}/webhooks").json()["results"]) == 3

@@ -83,11 +83,15 @@ def index_server(data: Path, env: dict[str, str] | None = None) -> Iterator[Inde
 
 @contextmanager
 def index_on_backend(
-    backend: str, request: pytest.FixtureRequest, tmp: pytest.TempPathFactory, stem: str
+    backend: str,
+    request: pytest.FixtureRequest,
+    tmp: pytest.TempPathFactory,
+    stem: str,
+    env: dict[str, str] | None = None,
 ) -> Iterator[IndexServer]:
     """An index-mode server whose metadata is on `backend` (the `database_backend` fixture's:
-    SQLite, or a new database of the session's PostgreSQL)."""
+    SQLite, or a new database of the session's PostgreSQL); `env`: more of its settings."""
     with ExitStack() as stack:
-        env = stack.enter_context(backend_env(backend, request))
+        database = stack.enter_context(backend_env(backend, request))
         data = tmp.mktemp(f"{stem}-{backend}") / "data"
-        yield stack.enter_context(index_server(data, env))
+        yield stack.enter_context(index_server(data, {**database, **(env or {})}))

@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 
 from dockyard.auth.scopes import PULL
 from dockyard.db.engine import Database
+from dockyard.db.locks import hold
 from dockyard.index.errors import Conflict, Forbidden, Invalid, NotFound
 from dockyard.index.names import canonical
 from dockyard.index.organisations import repository as organisations
@@ -103,6 +104,8 @@ async def create(
     def insert(connection: Connection) -> HookOut:
         owner = administered(connection, actor, of)
         assert owner is not None
+        # Counted then inserted: held, or creations at once all pass the count.
+        hold(connection, f"webhooks of {owner.repository_id}/{owner.organisation_id}")
         if repository.hook_count(connection, owner) >= most:
             raise Conflict(
                 f"{of.label} has {most} webhooks, the most it may have"

@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 
 from dockyard.config import QuotaSettings
 from dockyard.db.engine import Database
+from dockyard.db.locks import hold
 from dockyard.registry.errors import ErrorCode, RegistryError
 from dockyard.registry.policies import rules, usage
 from dockyard.registry.policies.rules import Limits
@@ -62,7 +63,8 @@ def check_bytes(
     limit = effective(connection, namespace, defaults).max_bytes
     if limit is None:
         return
-    rules.hold(connection, namespace)
+    # The usage read next cannot change before this transaction's writes commit.
+    hold(connection, namespace)
     if digest is not None and usage.namespace_links(connection, namespace, digest):
         return
     used = usage.namespace_bytes(connection, namespace)
@@ -84,7 +86,8 @@ def check_new_repository(connection: Connection, name: str, defaults: QuotaSetti
     limit = effective(connection, namespace, defaults).max_repositories
     if limit is None:
         return
-    rules.hold(connection, namespace)
+    # The usage read next cannot change before this transaction's writes commit.
+    hold(connection, namespace)
     if usage.holds_manifests(connection, name):
         return
     used = usage.namespace_repositories(connection, namespace)

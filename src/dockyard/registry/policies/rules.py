@@ -18,10 +18,10 @@ from sqlalchemy import (
     delete,
     or_,
     select,
-    text,
     update,
 )
 
+from dockyard.db.locks import hold
 from dockyard.db.tables import (
     immutable_tags,
     namespace_quotas,
@@ -72,27 +72,6 @@ class Limits:
     max_repositories: int | None
 
 
-# The first key of the PostgreSQL advisory locks that hold a namespace ("QUOT"); the second is
-# the namespace's hash. A collision of two namespaces' hashes only makes them wait for each other.
-_HOLD_CLASS = 0x51554F54
-
-
-def hold(connection: Connection, namespace: str) -> None:
-    """Make every other transaction that holds `namespace` wait until this one ends: the usage
-    a quota check reads next cannot change before this transaction's writes commit, and two
-    changes of the namespace's rules at once are made one after the other (each replaces rows
-    by deleting and inserting them, which at once on PostgreSQL failed on the keys)."""
-    if connection.dialect.name == "postgresql":
-        connection.execute(
-            text("SELECT pg_advisory_xact_lock(:class, hashtext(:namespace))"),
-            {"class": _HOLD_CLASS, "namespace": namespace},
-        )
-    else:
-        # SQLite: any write statement takes the database's write lock (pysqlite begins the
-        # transaction there; reads before it see whatever was committed last).
-        connection.execute(text("UPDATE namespace_quotas SET namespace = namespace WHERE 0 = 1"))
-
-
 def quota(connection: Connection, namespace: str) -> Limits | None:
     """The namespace's own limits (a NULL field: the configured default); None: none set."""
     row = connection.execute(
@@ -104,6 +83,8 @@ def quota(connection: Connection, namespace: str) -> Limits | None:
 
 
 def set_quota(connection: Connection, namespace: str, limits: Limits | None) -> None:
+    # The namespace held, as by every change of its rules: two at once are made one after the
+    # other (each replaces rows by a delete and an insert, which at once failed on the keys).
     hold(connection, namespace)
     connection.execute(delete(namespace_quotas).where(namespace_quotas.c.namespace == namespace))
     if limits is not None:
