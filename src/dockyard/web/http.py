@@ -9,7 +9,8 @@ import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from starlette.requests import Request
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from dockyard.index.accounts.service import User
@@ -69,6 +70,8 @@ def page(endpoint: Endpoint) -> Endpoint:
             response = await error_page(request, exc.status, exc.message)
             if isinstance(exc, TooManyFailures):
                 response.headers["Retry-After"] = str(exc.retry_after)
+        except (ClientDisconnect, HTTPException):
+            raise  # the application's handlers answer these, as for every route
         except Exception as exc:
             response = failure_page(request, exc)
         response.headers.update(SECURITY_HEADERS)
