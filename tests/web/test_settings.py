@@ -136,6 +136,24 @@ def test_deleting_a_tag_and_then_the_repository(web: IndexServer) -> None:
             assert registry.get(f"/v2/{name}/manifests/v2").status_code == 404
 
 
+def test_an_immutable_tag_the_registry_refuses_to_delete_is_refused_on_a_page(
+    web: IndexServer,
+) -> None:
+    # The registry's refusal was the API's JSON body, then (for a moment) a 500.
+    owner = fresh("fixer")
+    name = f"{owner}/fixed"
+    with sign_up(web.url, owner, PASSWORD) as client:
+        push(web, (owner, PASSWORD), name, "v1")
+        with web.api((owner, PASSWORD)) as api:
+            patterns = {"patterns": ["v*"]}
+            assert api.put(f"/api/repositories/{name}/immutable-tags", json=patterns).is_success
+        refused = post_form(client, f"/r/{name}/-/tags/v1/delete", {}, f"/r/{name}/-/tags/v1")
+        assert refused.status_code == 403
+        assert refused.headers["content-type"].startswith("text/html")
+        assert "<h1>Not allowed</h1>" in refused.text and "immutable" in refused.text
+        assert client.get(f"/r/{name}/-/tags/v1").status_code == 200
+
+
 def test_a_webhook_made_on_the_page_shows_its_deliveries_and_redelivers(
     web: IndexServer,
 ) -> None:

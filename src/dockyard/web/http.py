@@ -20,6 +20,7 @@ from dockyard.index.repositories.permissions import Identity
 from dockyard.kit import unavailable
 from dockyard.kit.bodies import BodyTooLarge, read_limited
 from dockyard.kit.numbers import parse_decimal
+from dockyard.registry.errors import RegistryError
 from dockyard.web import csrf, session
 from dockyard.web.context import web_of
 
@@ -70,6 +71,8 @@ def page(endpoint: Endpoint) -> Endpoint:
             response = await error_page(request, exc.status, exc.message)
             if isinstance(exc, TooManyFailures):
                 response.headers["Retry-After"] = str(exc.retry_after)
+        except RegistryError as exc:  # the registry's refusal (an immutable tag), as a page
+            response = await error_page(request, exc.status, exc.message)
         except (ClientDisconnect, HTTPException):
             raise  # the application's handlers answer these, as for every route
         except Exception as exc:
