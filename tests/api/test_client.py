@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import stat
+import sys
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -37,10 +38,11 @@ from dockyard.client import (
     TooManyRequests,
     Unauthorized,
 )
+from dockyard.client.transfer import RegistryEnd, transfer
 from dockyard.oci.digest import Digest
 from tests.support.certificates import CertificateAuthority
 from tests.support.client_images import multi_platform, pull, push
-from tests.support.images import OCI_MANIFEST
+from tests.support.images import OCI_INDEX, OCI_MANIFEST, make_image
 from tests.support.index import IndexServer, index_server
 from tests.support.mirrors import Answer, bad_upstream
 from tests.support.servers import DockyardServer, dockyard_server
@@ -154,6 +156,57 @@ async def artifact(repository: object, subject: dict[str, object]) -> Digest:
         "subject": subject,
     }  # fmt: skip
     return await repository.put_manifest(json.dumps(document).encode(), OCI_MANIFEST)
+
+
+CHAIN = 100
+
+
+def test_a_copy_moves_each_manifest_once_however_often_it_is_referenced(
+    open_server: DockyardServer,
+) -> None:
+    """An index that lists one child six times, whose child does the same, four levels down: a
+    copy walked path by path read and wrote 6**4 manifests for a few KiB pushed (a source
+    registry could hold a replication or a copy for ever). A chain of signatures of signatures
+    follows whole, however long: it was followed by recursion, a level each (the recursion
+    limit is lowered here so that a short chain shows it)."""
+    name, other = fresh("repeated"), fresh("repeated-copy")
+    image = make_image(name)
+
+    async def work(client: RegistryClient) -> None:
+        registry = client.registry(open_server.host)
+        source = registry.repository(name)
+        for blob in (image.config, *image.layers):
+            await source.push_blob(blob)
+        digest = await source.put_manifest(image.manifest, image.media_type)
+        child = {"mediaType": image.media_type, "digest": str(digest), "size": len(image.manifest)}
+        for level in range(4):
+            index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [child] * 6}
+            body = json.dumps(index).encode()
+            digest = await source.put_manifest(body, OCI_INDEX, f"l{level}")
+            child = {"mediaType": OCI_INDEX, "digest": str(digest), "size": len(body)}
+        top = digest
+        subject, chain = child, []
+        for _ in range(CHAIN):
+            signature = await artifact(source, subject)
+            chain.append(signature)
+            subject = {"mediaType": OCI_MANIFEST, "digest": str(signature),
+                       "size": len((await source.manifest(signature)).body)}  # fmt: skip
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(CHAIN + 40)
+        try:
+            done = await transfer(
+                RegistryEnd(source), "l3", RegistryEnd(registry.repository(other)), "v1",
+                referrers=True,
+            )  # fmt: skip
+        finally:
+            sys.setrecursionlimit(limit)
+        assert len(done.manifests) == 5  # four indexes and the image, once each
+        copied = registry.repository(other)
+        assert (await copied.manifest("v1")).digest == top
+        for subject_digest, signature in zip([top, *chain], chain, strict=False):
+            assert [d.digest for d in await copied.referrers(subject_digest)] == [signature]
+
+    run(work)
 
 
 # --- broken and hostile servers ---------------------------------------------------------------

@@ -109,13 +109,33 @@ async def transfer(
     await walk.children(top)
     descriptor = await walk.write(top, tag, top=True)
     if referrers and isinstance(source, RegistryEnd) and isinstance(destination, RegistryEnd):
-        for copied in list(walk.done.manifests):
-            for referrer in await source.repository.referrers(copied.digest):
-                if referrer.digest not in walk.seen:
-                    await transfer(source, referrer.digest, destination, None, referrers=True,
-                                   parallel=parallel, progress=progress)  # fmt: skip
+        await _copy_referrers(source, destination, walk.done.manifests, parallel, progress)
     walk.done.top = descriptor
     return walk.done
+
+
+async def _copy_referrers(
+    source: RegistryEnd,
+    destination: RegistryEnd,
+    copied: Sequence[Descriptor],
+    parallel: int,
+    progress: Progress | None,
+) -> None:
+    """The manifests whose subject is a copied one, then theirs, and so on, each once: in a
+    loop, not by recursion, as a chain of signatures of signatures is as long as its pusher
+    made it."""
+    done = {descriptor.digest for descriptor in copied}
+    subjects = list(done)
+    while subjects:
+        for referrer in await source.repository.referrers(subjects.pop()):
+            if referrer.digest in done:
+                continue
+            moved = await transfer(source, referrer.digest, destination, None,
+                                   parallel=parallel, progress=progress)  # fmt: skip
+            for descriptor in moved.manifests:
+                if descriptor.digest not in done:
+                    done.add(descriptor.digest)
+                    subjects.append(descriptor.digest)
 
 
 def _select(index: Manifest, platforms: Sequence[Platform], what: str) -> Manifest:
@@ -146,7 +166,11 @@ class _Walk:
         self.destination = destination
         self.slots = slots
         self.progress = progress
-        self.seen: set[Digest] = set()
+        # Each manifest and blob is moved once, however often it is referenced: an index may
+        # list one child many times, and its children may be indexes that do too, which
+        # walked naively would be as many reads and writes as paths through them
+        # (exponential in the depth).
+        self.manifests: dict[Digest, asyncio.Task[None]] = {}
         self.blobs: dict[Digest, asyncio.Task[str]] = {}
         self.done = Transferred(Descriptor("", Digest("sha256", "0" * 64), 0))
 
@@ -168,7 +192,6 @@ class _Walk:
 
     async def children(self, manifest: Manifest) -> None:
         """Everything `manifest` references, in the destination before it."""
-        self.seen.add(manifest.digest)
         if manifest.is_index:
             jobs: list[Awaitable[None]] = [
                 self.child(child) for child in manifest.index().manifests
@@ -178,6 +201,13 @@ class _Walk:
         await asyncio.gather(*(self.blob(blob) for blob in manifest.image().blobs))
 
     async def child(self, descriptor: Descriptor) -> None:
+        task = self.manifests.get(descriptor.digest)
+        if task is None:
+            task = asyncio.ensure_future(self._child(descriptor))
+            self.manifests[descriptor.digest] = task
+        await task
+
+    async def _child(self, descriptor: Descriptor) -> None:
         manifest = await self.read(descriptor.digest)
         manifest = Manifest(descriptor.media_type or manifest.media_type, manifest.digest,
                             manifest.body)  # fmt: skip
