@@ -700,10 +700,16 @@ class RateLimitSettings(_Section):
 
 
 def registry_url(value: str) -> str:
-    """A registry's origin, http://HOST[:PORT] or https://HOST[:PORT], without a slash."""
+    """A registry's origin, http://HOST[:PORT] or https://HOST[:PORT], without a slash. Not
+    with credentials in it (`user:password@`): they have settings of their own, kept out of
+    the log lines that name the registry."""
     scheme, _, rest = value.partition("://")
     host = rest.rstrip("/")
+    if "@" in host:
+        raise ValueError("must not hold credentials: set username and password instead")
     if scheme not in ("http", "https") or not host or "/" in host or not _callable(value):
+        raise ValueError("must be http://HOST[:PORT] or https://HOST[:PORT]")
+    if "?" in host or "#" in host:
         raise ValueError("must be http://HOST[:PORT] or https://HOST[:PORT]")
     return f"{scheme}://{host}"
 

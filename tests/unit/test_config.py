@@ -100,6 +100,18 @@ def test_legacy_variables_name_the_file_and_the_storage_path(
             r"mirrors\.0\.upstreams\.0\.url",
         ),
         ("index: {events: {registry: 'http://registry:0'}}", r"index\.events\.registry"),
+        (
+            "mirrors: [{default: true, upstreams: [{url: 'https://me:secret@up.example'}]}]",
+            r"mirrors\.0\.upstreams\.0\.url: must not hold credentials",
+        ),
+        (
+            "replication: {rules: [{name: r, direction: pull, registry: 'http://me:secret@up.example'}]}",
+            r"replication\.rules\.0\.registry: must not hold credentials",
+        ),
+        (
+            "replication: {rules: [{name: r, direction: pull, registry: 'http://up.example?x=1'}]}",
+            r"replication\.rules\.0\.registry: must be",
+        ),
         ("replication: {local_url: 'https://'}", r"replication\.local_url"),
         ("replication: {allow: ['10.0.0.0/33']}", r"replication\.allow"),
         ("database: {url: 'mysql://u@127.0.0.1/x'}", r"database\.url: mysql:// is not supported"),
