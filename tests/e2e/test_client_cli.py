@@ -484,6 +484,25 @@ def test_failures_are_one_line_and_a_non_zero_exit(target: Target) -> None:
     failed_in_one_line(target.dockyard("inspect", f"{target.host}/Not/Valid"), "invalid")
     failed_in_one_line(target.dockyard("push", "oci:/nonexistent:v1", f"{name}:v1"), "OCI")
     failed_in_one_line(target.dockyard("tags", "127.0.0.1:9/nothing/here"), "127.0.0.1:9")
+    # JSON nested deeper than Python's parser recurses: a layout's index.json, an archive's
+    # manifest.json, Docker's config.json.
+    deep = "[" * 100_000 + "]" * 100_000
+    nested = target.home / "nested"
+    nested.mkdir()
+    (nested / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+    (nested / "index.json").write_text(deep)
+    failed_in_one_line(target.dockyard("push", f"oci:{nested}", f"{name}:v1"), "index.json")
+    archive = target.home / "nested.tar"
+    with tarfile.open(archive, "w") as tar:
+        member = tarfile.TarInfo("manifest.json")
+        member.size = len(deep)
+        tar.addfile(member, io.BytesIO(deep.encode()))
+    pushed = target.dockyard("push", f"docker-archive:{archive}", f"{name}:v1")
+    failed_in_one_line(pushed, "manifest.json")
+    confused = target.home / "confused"
+    (confused / ".docker").mkdir(parents=True)
+    (confused / ".docker" / "config.json").write_text(deep)
+    failed_in_one_line(dockyard(confused, "tags", name), "config.json")
     layout, _ = multi_platform_layout(target.home / "layout", "v1")
     if target.kind == "dockyard":  # dave may not push into carol's namespace
         dave = Target("dockyard", target.host, "dave", "dave-pw-123", target.home / "dave")

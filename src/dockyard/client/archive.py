@@ -12,6 +12,7 @@ import tarfile
 from pathlib import Path
 from typing import IO, Any
 
+from dockyard.client.errors import NOT_JSON
 from dockyard.client.images import Descriptor, Manifest
 from dockyard.client.layout import REF_NAME, LayoutError, OciLayout
 from dockyard.oci import mediatypes
@@ -90,7 +91,7 @@ def _entry(manifest: Any, tag: str | None, archive: Path) -> dict[str, Any]:
 def _json_member(tar: tarfile.TarFile, name: str, archive: Path) -> Any:
     try:
         return json.load(_member(tar, name, archive))
-    except ValueError as exc:
+    except NOT_JSON as exc:
         raise LayoutError(f"{archive}: {name} is not JSON: {exc}") from None
 
 

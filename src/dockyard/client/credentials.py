@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from dockyard.client.errors import NOT_JSON
 from dockyard.client.reference import DOCKER_HUB
 
 # The key docker uses for Docker Hub in config.json and with credential helpers.
@@ -109,7 +110,7 @@ class DockerConfig:
                 document = json.loads(self.path.read_text())
             except FileNotFoundError:
                 document = {}
-            except (OSError, ValueError) as exc:
+            except (OSError, *NOT_JSON) as exc:
                 raise CredentialsError(f"cannot read {self.path}: {exc}") from None
             self._document = document if isinstance(document, dict) else {}
         return self._document
@@ -139,7 +140,7 @@ async def run_helper(helper: str, server: str) -> Credential | None:
     try:
         answer = json.loads(out)
         username, secret = answer["Username"], answer["Secret"]
-    except (ValueError, KeyError, TypeError):
+    except (*NOT_JSON, KeyError, TypeError):
         raise CredentialsError(
             f"{program} get answered something that is not credentials"
         ) from None
@@ -202,7 +203,7 @@ def _read_document(path: Path) -> dict[str, Any]:
         document = json.loads(path.read_text())
     except FileNotFoundError:
         return {}
-    except (OSError, ValueError) as exc:
+    except (OSError, *NOT_JSON) as exc:
         raise CredentialsError(f"cannot read {path}: {exc}") from None
     if not isinstance(document, dict):
         raise CredentialsError(f"{path} is not a JSON object")

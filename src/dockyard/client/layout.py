@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from dockyard.client.errors import NOT_JSON
 from dockyard.client.images import Descriptor, InvalidContent
 from dockyard.oci import mediatypes
 from dockyard.oci.digest import Digest
@@ -144,7 +145,7 @@ class OciLayout:
     def _index(self) -> dict[str, Any]:
         try:
             document = json.loads((self.path / "index.json").read_text())
-        except (OSError, ValueError) as exc:
+        except (OSError, *NOT_JSON) as exc:
             raise LayoutError(f"cannot read {self.path}/index.json: {exc}") from None
         if not isinstance(document, dict):
             raise LayoutError(f"{self.path}/index.json is not a JSON object")
