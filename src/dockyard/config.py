@@ -247,6 +247,10 @@ class SwiftSettings(_OpendalSettings):
     token: SecretStr | None = None
 
 
+# storage.timeout_seconds' default.
+STORE_TIMEOUT_SECONDS = 120.0
+
+
 class StorageSettings(_Section):
     driver: Literal["filesystem", "memory", "s3", "azure", "gcs", "swift"] = "filesystem"
     # Where the filesystem driver keeps blobs and uploads; default <data_dir>/storage.
@@ -255,6 +259,10 @@ class StorageSettings(_Section):
     azure: AzureSettings = AzureSettings()
     gcs: GcsSettings = GcsSettings()
     swift: SwiftSettings = SwiftSettings()
+    # An object store's request that goes this long without an answer fails (and is tried
+    # again, up to three times in all): a store that accepts connections and then says nothing
+    # must not hold requests for ever. A server-side copy may take ten times as long.
+    timeout_seconds: float = Field(default=STORE_TIMEOUT_SECONDS, gt=0, le=3600)
 
     @model_validator(mode="after")
     def _store_is_complete(self) -> StorageSettings:

@@ -316,6 +316,34 @@ def test_a_blob_read_from_a_store_that_is_away_is_503_before_its_answer_starts(
             assert client.get(path).content == b"kept"
 
 
+def test_an_object_store_that_takes_connections_and_says_nothing_is_503_after_its_timeout(
+    tmp_path: Path, azurite: Azurite
+) -> None:
+    # A store reached through opendal, frozen (its kernel still takes connections): a blob's
+    # GET waited for as long as the client did, a chunk's PATCH too.
+    store = urlsplit(azurite.endpoint)
+    with tcp_proxy(store.netloc) as proxy:
+        settings = azurite.storage(f"silent-{next(_seeds)}-{time.time_ns()}", 1 << 20)
+        assert settings.azure is not None
+        settings.azure.endpoint = f"{proxy.url}{store.path}"
+        env = {**environment(settings), "DOCKYARD_STORAGE__TIMEOUT_SECONDS": "1"}
+        with (
+            dockyard_server(tmp_path / "data", env=env) as server,
+            httpx.Client(base_url=server.url, timeout=60) as client,
+        ):
+            push_blob(client, REPOSITORY, b"kept")
+            path = f"/v2/{REPOSITORY}/blobs/{sha256(b'kept')}"
+            location = client.post(f"/v2/{REPOSITORY}/blobs/uploads/").headers["location"]
+            proxy.silence()
+            chunk = {"Content-Type": "application/octet-stream"}
+            for answer in (client.get(path), client.patch(location, content=b"x", headers=chunk)):
+                assert answer.status_code == 503, answer.text
+                assert answer.json()["errors"][0]["code"] == "UNAVAILABLE"
+            proxy.restore()
+            _until(lambda: client.get(path).status_code == 200, "the store came back unseen")
+            assert client.get(path).content == b"kept"
+
+
 @dataclass
 class SmallDisk:
     """A tmpfs of its own, which `fill` fills to the last byte and `empty` empties again."""

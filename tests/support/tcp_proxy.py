@@ -61,10 +61,18 @@ class TcpProxy:
         return f"http://{self.host}"
 
     def restore(self) -> None:
+        self._call(self._close())
         self._call(self._listen())
 
     def cut(self) -> None:
         self._call(self._close())
+
+    def silence(self) -> None:
+        """Stand for a server that froze: connections are taken and read, and nothing is
+        answered (those open are closed first, so that every request comes on a new one).
+        `restore()` forwards again."""
+        self._call(self._close())
+        self._call(self._listen(silent=True))
 
     def stop(self) -> None:
         self.cut()
@@ -73,8 +81,15 @@ class TcpProxy:
     def _call(self, work: object) -> None:
         asyncio.run_coroutine_threadsafe(work, self.loop).result(10)  # type: ignore[arg-type]
 
-    async def _listen(self) -> None:
-        self._server = await asyncio.start_server(self._forward, "127.0.0.1", self.port)
+    async def _listen(self, silent: bool = False) -> None:
+        handler = self._swallow if silent else self._forward
+        self._server = await asyncio.start_server(handler, "127.0.0.1", self.port)
+
+    async def _swallow(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
+        with contextlib.suppress(Exception):
+            while await reader.read(PIECE):
+                pass
 
     async def _close(self) -> None:
         if self._server is not None:

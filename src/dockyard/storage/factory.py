@@ -20,7 +20,7 @@ def create_driver(settings: StorageSettings, root: Path) -> StorageDriver:
         # Imported here: aiobotocore is slow to import and only S3 setups need it.
         from dockyard.storage.s3 import S3Driver
 
-        return S3Driver(settings.s3)
+        return S3Driver(settings.s3, timeout=settings.timeout_seconds)
     if settings.driver in ("azure", "gcs", "swift"):
         from dockyard.storage.opendal_store import opendal_driver
 

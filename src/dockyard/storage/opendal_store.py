@@ -17,7 +17,7 @@ from typing import Any
 
 import opendal
 from opendal.exceptions import NotFound as OpendalNotFound
-from opendal.layers import RetryLayer
+from opendal.layers import RetryLayer, TimeoutLayer
 
 from dockyard.config import AzureSettings, GcsSettings, StorageSettings, SwiftSettings
 from dockyard.storage.base import NotFound, ObjectInfo, Piece, StorageDriver
@@ -33,17 +33,26 @@ _SCHEMES = {"azure": "azblob", "gcs": "gcs", "swift": "swift"}
 # does (three attempts): a pooled connection the store closed, or a moment of overload, is no
 # failed push. A store that stays away still answers 503 within about a second.
 _RETRIES = RetryLayer(max_times=2, factor=2.0, jitter=True, min_delay=0.1, max_delay=1.0)
+# A server-side copy (a pushed blob published) waits for the store to copy the bytes: it may
+# take this many times `storage.timeout_seconds`.
+COPY_TIMEOUTS = 10
 
 
-def _operator(scheme: str, options: dict[str, str]) -> opendal.AsyncOperator:
-    return opendal.AsyncOperator(scheme, **options).layer(_RETRIES)
+def _operator(scheme: str, options: dict[str, str], timeout: float) -> opendal.AsyncOperator:
+    """An operator whose every operation, and every read or write of one, fails after
+    `timeout` seconds without an end (opendal waits for ever otherwise: a store that took the
+    connection and went silent held a blob's GET for as long as the client waited); a
+    timeout is a temporary failure, which the retries then try again."""
+    bounded = TimeoutLayer(timeout=timeout, io_timeout=timeout)
+    return opendal.AsyncOperator(scheme, **options).layer(bounded).layer(_RETRIES)
 
 
 class OpendalDriver(StorageDriver):
-    def __init__(self, name: str, options: dict[str, str], chunk_size: int) -> None:
+    def __init__(self, name: str, options: dict[str, str], chunk_size: int, timeout: float) -> None:
         self.name = name
         self.chunk_size = chunk_size
-        self._operator = _operator(_SCHEMES[name], options)
+        self._operator = _operator(_SCHEMES[name], options, timeout)
+        self._copier = _operator(_SCHEMES[name], options, timeout * COPY_TIMEOUTS)
 
     async def size(self, key: str) -> int | None:
         try:
@@ -122,7 +131,7 @@ class OpendalDriver(StorageDriver):
 
     async def _copy(self, source: str, destination: str) -> None:
         try:
-            await self._operator.copy(source, destination)
+            await self._copier.copy(source, destination)
         except OpendalNotFound:
             raise NotFound(source) from None
 
@@ -133,9 +142,11 @@ class SwiftDriver(OpendalDriver):
     with the object. `delete` sweeps them, also those of a write that failed before its
     manifest was written."""
 
-    def __init__(self, options: dict[str, str], chunk_size: int, prefix: str) -> None:
-        super().__init__("swift", options, chunk_size)
-        self._container = _operator("swift", {**options, "root": "/"})
+    def __init__(
+        self, options: dict[str, str], chunk_size: int, timeout: float, prefix: str
+    ) -> None:
+        super().__init__("swift", options, chunk_size, timeout)
+        self._container = _operator("swift", {**options, "root": "/"}, timeout)
         self._segments = f".segments/{prefix}/" if prefix else ".segments/"
 
     async def delete(self, key: str) -> None:
@@ -155,9 +166,10 @@ _SEGMENT_OF = re.compile(r"(/|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0
 def opendal_driver(settings: StorageSettings) -> OpendalDriver:
     section: AzureSettings | GcsSettings | SwiftSettings = getattr(settings, settings.driver)
     options = {**_NO_AMBIENT_CONFIG, "root": f"/{section.prefix}", **_options(section)}
+    timeout = settings.timeout_seconds
     if isinstance(section, SwiftSettings):
-        return SwiftDriver(options, section.chunk_size, section.prefix)
-    return OpendalDriver(settings.driver, options, section.chunk_size)
+        return SwiftDriver(options, section.chunk_size, timeout, section.prefix)
+    return OpendalDriver(settings.driver, options, section.chunk_size, timeout)
 
 
 def _options(section: AzureSettings | GcsSettings | SwiftSettings) -> dict[str, str]:

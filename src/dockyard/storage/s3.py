@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import ClientError
 
-from dockyard.config import S3Settings
+from dockyard.config import STORE_TIMEOUT_SECONDS, S3Settings
 from dockyard.storage.base import NotFound, ObjectInfo, Piece, StorageDriver, first_chunk
 from dockyard.storage.s3_client import ClientHolder
 from dockyard.storage.s3_parts import MAX_PART, MAX_PARTS, MIN_PART, can_copy_parts, part_ranges
@@ -39,14 +39,16 @@ T = TypeVar("T")
 class S3Driver(StorageDriver):
     name = "s3"
 
-    def __init__(self, settings: S3Settings, page_size: int = 1000) -> None:
+    def __init__(
+        self, settings: S3Settings, page_size: int = 1000, timeout: float = STORE_TIMEOUT_SECONDS
+    ) -> None:
         if not settings.bucket:
             raise ValueError("storage.s3.bucket is required for the S3 driver")
         self.bucket = settings.bucket
         self.prefix = f"{settings.prefix}/" if settings.prefix else ""
         self.part_size = settings.part_size
         self.page_size = page_size  # keys per ListObjectsV2 page; small in tests
-        self._clients = ClientHolder(settings)
+        self._clients = ClientHolder(settings, timeout)
 
     def _object(self, key: str) -> str:
         return self.prefix + key

@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Any
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 
-from dockyard.config import S3Settings
+from dockyard.config import STORE_TIMEOUT_SECONDS, S3Settings
 
 if TYPE_CHECKING:
     from aiobotocore.session import ClientCreatorContext
     from types_aiobotocore_s3 import S3Client
 
 
-def client_config(settings: S3Settings) -> AioConfig:
+def client_config(settings: S3Settings, timeout: float = STORE_TIMEOUT_SECONDS) -> AioConfig:
     addressing = settings.addressing
     if addressing == "auto":
         addressing = "path" if settings.endpoint else "virtual"
@@ -39,7 +39,7 @@ def client_config(settings: S3Settings) -> AioConfig:
         # seconds of back-off (five attempts took 25 s for each request).
         retries={"mode": "standard", "max_attempts": 3},
         connect_timeout=10,
-        read_timeout=120,
+        read_timeout=timeout,
         # Many uploads and downloads stream at once; botocore's default pool is 10.
         max_pool_connections=64,
         connector_args={"socket_factory": _socket_noticing_silence},
@@ -70,8 +70,9 @@ def _socket_noticing_silence(address: Any) -> socket.socket:
 class ClientHolder:
     """One open client per event loop, opened when first asked for."""
 
-    def __init__(self, settings: S3Settings) -> None:
+    def __init__(self, settings: S3Settings, timeout: float = STORE_TIMEOUT_SECONDS) -> None:
         self._settings = settings
+        self._timeout = timeout
         self._loop: asyncio.AbstractEventLoop | None = None
         self._opening = asyncio.Lock()
         self._stack: AsyncExitStack | None = None
@@ -108,7 +109,7 @@ class ClientHolder:
             aws_access_key_id=settings.access_key,
             aws_secret_access_key=secret,
             verify=verify,
-            config=client_config(settings),
+            config=client_config(settings, self._timeout),
         )
 
 
