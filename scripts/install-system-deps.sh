@@ -4,10 +4,10 @@
 set -euo pipefail
 
 packages=(docker-registry skopeo umoci podman buildah apache2-utils docker.io wrk curl postgresql redis-server chromium
-  swift-proxy swift-account swift-container swift-object memcached nginx-light valgrind)
+  swift-proxy swift-account swift-container swift-object memcached nginx-light valgrind containerd)
 # A command on PATH, or a path: Debian keeps PostgreSQL's server programs off PATH.
 commands=(docker-registry skopeo umoci podman buildah htpasswd dockerd wrk curl /usr/lib/postgresql/15/bin/initdb redis-server chromium
-  swift-proxy-server swift-account-server swift-container-server swift-object-server memcached nginx valgrind)
+  swift-proxy-server swift-account-server swift-container-server swift-object-server memcached nginx valgrind ctr)
 
 missing=()
 for i in "${!commands[@]}"; do

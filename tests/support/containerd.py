@@ -1,0 +1,113 @@
+"""A throwaway containerd (Debian's, the daemon under docker and Kubernetes' nodes) in a temp
+dir, and its `ctr` client: the registry client in Go that Kubernetes pulls with.
+
+Everything lives under one short directory in /tmp (unix socket paths are limited to about 100
+characters); its CRI plugin is off (no Kubernetes here), and images are unpacked with the
+`native` snapshotter, which needs no overlay mounts.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+CONFIG = """version = 2
+root = "{root}/root"
+state = "{root}/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "{root}/containerd.sock"
+[ttrpc]
+  address = "{root}/ttrpc.sock"
+[debug]
+  address = ""
+[metrics]
+  address = ""
+"""
+
+
+def containerd_available() -> str | None:
+    """Why containerd cannot run here, or None if it can."""
+    for binary in ("containerd", "ctr"):
+        if shutil.which(binary) is None:
+            return f"{binary} is not installed"
+    if os.geteuid() != 0:
+        return "containerd needs root"
+    return None
+
+
+class CtrError(RuntimeError):
+    pass
+
+
+@dataclass
+class Containerd:
+    root: Path
+    process: subprocess.Popen[bytes]
+
+    @property
+    def socket(self) -> Path:
+        return self.root / "containerd.sock"
+
+    def ctr(
+        self, *args: str, check: bool = True, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        """`ctr ARGS...` in the namespace `tests`; raises CtrError with its output when it
+        fails and check is set."""
+        result = subprocess.run(
+            ["ctr", "--address", str(self.socket), "--namespace", "tests", *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            raise CtrError(
+                f"ctr {' '.join(args)} exited with {result.returncode}:\n"
+                f"{result.stdout}\n{result.stderr}"
+            )
+        return result
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                with suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+@contextmanager
+def containerd_daemon() -> Iterator[Containerd]:
+    root = Path(tempfile.mkdtemp(prefix="dkc-", dir="/tmp"))
+    (root / "config.toml").write_text(CONFIG.format(root=root))
+    with (root / "containerd.log").open("wb") as log:
+        process = subprocess.Popen(
+            ["containerd", "--config", str(root / "config.toml")],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    daemon = Containerd(root, process)
+    try:
+        deadline = time.monotonic() + 60
+        while daemon.ctr("version", check=False, timeout=10).returncode != 0:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise CtrError(
+                    f"containerd did not start:\n{(root / 'containerd.log').read_text()}"
+                )
+            time.sleep(0.2)
+        yield daemon
+    finally:
+        daemon.stop()
+        shutil.rmtree(root, ignore_errors=True)
