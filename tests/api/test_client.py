@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import gzip
 import json
 import os
 import stat
@@ -35,6 +36,7 @@ from dockyard.client import (
     Repository,
     RetryPolicy,
     StaticCredentials,
+    TooLarge,
     TooManyRequests,
     Unauthorized,
 )
@@ -322,6 +324,39 @@ def test_broken_answers_are_registry_errors() -> None:
                     await call
 
     with bad_upstream(answers) as address:
+        asyncio.run(main(address))
+
+
+def test_answers_past_their_bound_are_not_read_whole() -> None:
+    """A page of tags, a token or an error from a registry (or its token server) that is
+    too large, or a small gzip that inflates past the bound: a mirror or a replication reads
+    other registries, and must not take gigabytes in memory for one answer. A page or token
+    past 64 MiB is TooLarge; an error's body is read to 64 KiB, and the error is its status's."""
+    inflating = {"Content-Encoding": "gzip"}
+    bomb = (gzip.compress(b" " * (65 << 20), compresslevel=1),)
+    answers = {
+        ("GET", "/v2/app/tags/list"): Answer(headers=inflating, pieces=bomb),
+        ("GET", "/v2/app/manifests/v1"): Answer(404, headers=inflating, pieces=bomb),
+        ("GET", "/token"): Answer(headers=inflating, pieces=bomb),
+    }
+
+    async def tags(repository: Repository) -> list[str]:
+        return [tag async for tag in repository.tags()]
+
+    async def main(address: str) -> None:
+        async with RegistryClient(retry=RetryPolicy(attempts=1)) as client:
+            registry = client.registry(address)
+            app = registry.repository("app")
+            with pytest.raises(TooLarge, match="larger than 67108864 bytes"):
+                await tags(app)
+            with pytest.raises(NotFound, match="404"):
+                await app.manifest("v1")
+            with pytest.raises(TooLarge, match="larger than 67108864 bytes"):
+                await tags(registry.repository("private"))
+
+    with bad_upstream(answers) as address:
+        challenge = f'Bearer realm="http://{address}/token",service="bad"'
+        answers["GET", "/v2/private/tags/list"] = Answer(401, {"WWW-Authenticate": challenge})
         asyncio.run(main(address))
 
 

@@ -6,14 +6,12 @@ import json
 from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 
-import httpx
-
 from dockyard.client import blobs, uploads
-from dockyard.client.errors import NOT_JSON, DigestMismatch, ManifestUnknown, NotFound, TooLarge
+from dockyard.client.errors import NOT_JSON, DigestMismatch, ManifestUnknown, NotFound
 from dockyard.client.images import Descriptor, Index, Manifest, json_object, media_type_of
 from dockyard.client.listing import next_link, pages
 from dockyard.client.session import Session
-from dockyard.client.transport import body_error
+from dockyard.client.transport import read_within
 from dockyard.client.uploads import Content, PushedBlob
 from dockyard.oci import mediatypes
 from dockyard.oci.digest import Digest, InvalidDigest, new_hasher
@@ -57,17 +55,7 @@ class Repository:
             "GET", f"/v2/{self.name}/manifests/{reference}", scopes=self._pull, what=what,
             headers={"Accept": accept}, stream=True,
         )  # fmt: skip
-        try:
-            body = bytearray()
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) > MAX_MANIFEST_BYTES:
-                    raise TooLarge(f"{what}: larger than {MAX_MANIFEST_BYTES} bytes")
-        except httpx.HTTPError as exc:
-            raise body_error(exc, what) from None
-        finally:
-            await response.aclose()
-        data = bytes(body)
+        data = await read_within(response, MAX_MANIFEST_BYTES, what)
         expected = _digest_of_reference(reference) or _header_digest(response.headers)
         actual = Digest.of(data, expected.algorithm if expected else "sha256")
         if expected is not None and actual != expected:

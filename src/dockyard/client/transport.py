@@ -22,6 +22,7 @@ from dockyard.client.errors import (
     InvalidURL,
     RegistryError,
     RegistryUnavailable,
+    TooLarge,
     TooManyRequests,
     error_from_response,
 )
@@ -31,6 +32,13 @@ from dockyard.kit.outbound import Guard, GuardedTransport, TargetRefused
 # A body that can be sent again: bytes, or a function that opens the same stream anew.
 BodyFactory = Callable[[], AsyncIterable[bytes]]
 Body = Union[bytes, BodyFactory, AsyncIterable[bytes], None]  # noqa: UP007 (runtime alias)
+
+# An answer read whole (a page of tags or repositories, a token, a referrers index) may be
+# this large once decoded; an error's body is read this far, the rest dropped. A registry, or
+# a token server, that sends more (or a small gzip that inflates to gigabytes) must not fill
+# the memory of the process reading it: a mirror or a replication reads other registries.
+MAX_ANSWER_BYTES = 64 << 20
+MAX_ERROR_BYTES = 64 << 10
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -154,7 +162,10 @@ class Transport:
             last = attempt == attempts - 1
             request = client.build_request(method, url, headers=headers, content=_content(body))
             try:
-                response = await client.send(request, stream=stream)
+                response = await client.send(request, stream=True)
+                if not stream and response.status_code not in RETRY_STATUSES:
+                    # As `aread()` keeps it, which reads without a bound.
+                    response._content = await _read(response, MAX_ANSWER_BYTES, what)
             except httpx.TooManyRedirects:
                 raise RegistryError(f"{what}: too many redirects") from None
             except TargetRefused as exc:
@@ -189,13 +200,38 @@ async def _refuse_invalid_port(request: httpx.Request) -> None:
 
 
 async def read_body(response: httpx.Response, what: str) -> None:
-    """Read a streamed answer's whole body, and close it."""
+    """Read the start of an answer that is not the one wanted (its error, if it says one:
+    MAX_ERROR_BYTES of it), and close it."""
     try:
-        await response.aread()
+        response._content = await _read(response, MAX_ERROR_BYTES, what, cut=True)
     except httpx.HTTPError as exc:
         raise body_error(exc, what) from None
+
+
+async def read_within(response: httpx.Response, limit: int, what: str) -> bytes:
+    """A streamed answer's body, decoded, at most `limit` bytes (TooLarge past it); the answer
+    is closed."""
+    try:
+        return await _read(response, limit, what)
+    except httpx.HTTPError as exc:
+        raise body_error(exc, what) from None
+
+
+async def _read(response: httpx.Response, limit: int, what: str, cut: bool = False) -> bytes:
+    """The body, decoded, up to `limit` bytes: TooLarge past it, or with `cut` what came up to
+    it. httpx's errors are the caller's to handle."""
+    body = bytearray()
+    try:
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > limit:
+                if cut:
+                    del body[limit:]
+                    break
+                raise TooLarge(f"{what}: the answer is larger than {limit} bytes")
     finally:
         await response.aclose()
+    return bytes(body)
 
 
 def body_error(error: httpx.HTTPError, what: str) -> RegistryError:
