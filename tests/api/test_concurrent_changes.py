@@ -114,3 +114,30 @@ def test_webhooks_made_many_at_once_stop_at_the_cap(index: IndexServer, owner: s
     assert statuses == [201] * 3 + [409] * (AT_ONCE - 3)
     with index.api(ADMIN) as api:
         assert len(api.get(f"{owner}/webhooks").json()["results"]) == 3
+
+
+def test_repositories_moved_to_one_name_at_once_end_with_one_there(index: IndexServer) -> None:
+    # The target's name was looked up, then taken: on PostgreSQL the other renames failed on
+    # the registry's unique name with a 500 where a 409 says the name is taken.
+    sources = [f"mover{number}/moved" for number in range(AT_ONCE)]
+    for source in sources:
+        with index.registry(ADMIN, f"repository:{source}:pull,push") as registry:
+            push_image(registry, source, make_image(source), "v1")
+    for source in sources:
+        index.catalogued(source)
+
+    def move(source: str) -> int:
+        with index.api(ADMIN) as api:
+            body = {"namespace": "crew"}
+            return api.post(f"/api/repositories/{source}/transfer", json=body).status_code
+
+    with ThreadPoolExecutor(AT_ONCE) as pool:
+        statuses = sorted(pool.map(move, sources))
+    assert statuses == [204] + [409] * (AT_ONCE - 1)
+    with index.api(ADMIN) as api:
+        moved = api.get("/api/repositories/crew/moved")
+        assert moved.status_code == 200
+        left = [s for s in sources if api.get(f"/api/repositories/{s}").status_code == 200]
+    assert len(left) == AT_ONCE - 1
+    with index.registry(ADMIN, "repository:crew/moved:pull") as registry:
+        assert registry.get("/v2/crew/moved/tags/list").json()["tags"] == ["v1"]

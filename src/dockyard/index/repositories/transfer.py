@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Connection, delete, update
+from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -83,7 +84,12 @@ async def transfer(database: Database, actor: Identity, name: str, namespace: st
         )
         return target
 
-    return await database.run(move)
+    try:
+        return await database.run(move)
+    except IntegrityError:
+        # Taken between the look and the rename (another transfer, a push, a mirror's cache):
+        # the registry's name, or the index's, is unique.
+        raise Conflict(f"{target} exists: delete it or choose another namespace") from None
 
 
 def _administers(connection: Connection, actor: Identity, namespace: str) -> None:
