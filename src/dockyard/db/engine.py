@@ -20,8 +20,12 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 # PostgreSQL's answers to two transactions that got in each other's way: the one that lost
-# can simply run again (every function given to `run` is one whole transaction).
-_RETRYABLE = {"40001", "40P01"}  # serialization_failure, deadlock_detected
+# can simply run again (every function given to `run` is one whole transaction). A foreign key
+# violation is one too: the row written refers to one that a transaction committed after this
+# one looked it up deleted (a team made in an organisation being deleted, a hook on a repository
+# being forgotten); run again, the lookup finds it gone and says so (404), where the insert
+# failed with a 500.
+_RETRYABLE = {"40001", "40P01", "23503"}  # serialization, deadlock, foreign_key_violation
 _ATTEMPTS = 3
 
 
