@@ -169,3 +169,42 @@ def test_an_organisation_deleted_while_things_are_made_in_it_is_gone_with_them(
     assert set(statuses) <= {201, 204, 404} | capped, statuses
     with index.api(ADMIN) as api:
         assert api.get(f"/api/orgs/{organisation}/members").status_code == 404
+
+
+def test_an_account_deleted_while_it_stars_comments_and_makes_tokens_leaves_nothing_of_it(
+    index: IndexServer,
+) -> None:
+    # The account was looked up when it signed in, before the write's transaction: on
+    # PostgreSQL a write after the deletion committed failed on the foreign key with a 500.
+    eve = ("eve", "eve-password-1")
+    with index.api() as anonymous:
+        body = {"username": "eve", "email": "eve@example.com", "password": eve[1]}
+        assert_status(anonymous.post("/api/users", json=body), 201)
+    busy = "/api/repositories/admin/busy"
+    writes = [
+        ("PUT", f"{busy}/star", None),
+        ("POST", f"{busy}/comments", {"body": "hello"}),
+        ("POST", "/api/tokens", {"name": "token", "scopes": ["read"]}),
+    ]
+
+    def send(number: int) -> int:
+        if number == AT_ONCE:
+            with index.api(ADMIN) as api:
+                return api.delete("/api/users/eve").status_code
+        method, path, body = writes[number % len(writes)]
+        if method == "POST" and path == "/api/tokens":
+            body = {**body, "name": f"token-{number}"}  # type: ignore[dict-item]
+        with index.api(eve) as api:
+            return api.request(method, path, json=body).status_code
+
+    with ThreadPoolExecutor(AT_ONCE) as pool:
+        statuses = list(pool.map(send, range(AT_ONCE * 2)))
+    assert statuses[AT_ONCE] == 204, statuses
+    assert set(statuses) <= {201, 204, 401, 409}, statuses
+    with index.api(ADMIN) as api:
+        gazers = api.get(f"{busy}/stargazers").json()["results"]
+        comments = api.get(f"{busy}/comments").json()["results"]
+        shown = api.get(busy).json()
+    assert "eve" not in [g["username"] for g in gazers]
+    assert "eve" not in [c["author"] for c in comments]
+    assert shown["star_count"] == len(gazers)

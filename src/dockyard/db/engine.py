@@ -29,6 +29,13 @@ _RETRYABLE = {"40001", "40P01", "23503"}  # serialization, deadlock, foreign_key
 _ATTEMPTS = 3
 
 
+def refers_to_a_deleted_row(error: DBAPIError) -> bool:
+    """A foreign key violation that running again did not end: what the write refers to was
+    looked up before its transaction (the signed-in account, deleted meanwhile)."""
+    orig = error.orig
+    return getattr(orig, "sqlstate", None) == "23503" or "FOREIGN KEY constraint" in str(orig)
+
+
 class Database:
     """Runs SQL functions `fn(connection, ...)` inside a transaction.
 

@@ -10,15 +10,18 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.responses import Response
 
 from dockyard.auth import login
 from dockyard.auth.credentials import BasicCredentials, MalformedCredentials, parse_authorization
 from dockyard.auth.login import LoginRefused
+from dockyard.db.engine import refers_to_a_deleted_row
 from dockyard.index.accounts.service import User
 from dockyard.index.errors import (
     BadPagination,
+    Conflict,
     Forbidden,
     IndexProblem,
     Invalid,
@@ -90,6 +93,11 @@ def api(endpoint: Endpoint) -> Endpoint:
             if isinstance(exc, TooManyFailures):
                 headers["Retry-After"] = str(exc.retry_after)
             return error_response(exc.code, exc.message, status=exc.status, headers=headers)
+        except IntegrityError as exc:
+            if not refers_to_a_deleted_row(exc):
+                raise
+            gone = "what this change refers to was deleted meanwhile (your account, say)"
+            return error_response(Conflict.code, gone, status=Conflict.status)
 
     return answer
 

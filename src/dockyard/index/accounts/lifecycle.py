@@ -93,6 +93,7 @@ async def delete_account(database: Database, actor: User, username: str) -> None
     def remove(connection: Connection) -> None:
         admins = repository.lock_site_admins(connection)
         user = _user(connection, username)
+        repository.lock_user(connection, user.id)
         if user.is_admin:
             _keeps_a_site_admin(admins, user.id, "deleted")
         held = repository.repository_count(connection, username)

@@ -119,6 +119,13 @@ def lock_site_admins(connection: Connection) -> list[Row[tuple[object, ...]]]:
     return list(connection.execute(query.order_by(users.c.id).with_for_update()))
 
 
+def lock_user(connection: Connection, user_id: int) -> None:
+    """Hold the user's row until the transaction ends (PostgreSQL): rows that name the user
+    (stars, comments, tokens, memberships) cannot be written meanwhile, so deleting the user
+    and every row naming them leaves none behind."""
+    connection.execute(select(users.c.id).where(users.c.id == user_id).with_for_update())
+
+
 def credentials_valid_since(connection: Connection, user_id: int) -> datetime.datetime | None:
     """What the account's refresh tokens must have been issued after: its last password change
     or disable, else its creation (one issued to an account of the same name that was deleted

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from dockyard.db.engine import Database
+from dockyard.db.engine import Database, refers_to_a_deleted_row
 from dockyard.index.accounts import repository as accounts
 from dockyard.index.accounts.service import User, check_name_free, check_new_name
 from dockyard.index.errors import Conflict, Forbidden, Invalid, NotFound
@@ -32,7 +32,9 @@ async def create_organisation(
 
     try:
         await database.run(create)
-    except IntegrityError:
+    except IntegrityError as exc:
+        if refers_to_a_deleted_row(exc):  # its owner-to-be deleted their account meanwhile
+            raise
         raise Conflict(f"the name {name!r} is taken") from None
 
 

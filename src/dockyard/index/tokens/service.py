@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from dockyard.auth.scopes import DELETE, PULL, PUSH
-from dockyard.db.engine import Database
+from dockyard.db.engine import Database, refers_to_a_deleted_row
 from dockyard.index.accounts.service import User
 from dockyard.index.errors import Conflict, Invalid, NotFound
 from dockyard.index.hashing import TOKEN_PREFIX, hash_token, new_token_secret
@@ -108,7 +108,9 @@ async def create_token(
             ",".join(scopes),
             expires_at,
         )
-    except IntegrityError:
+    except IntegrityError as exc:
+        if refers_to_a_deleted_row(exc):
+            raise
         raise Conflict(f"{owner.username} already has a token named {name!r}") from None
     return secret
 
