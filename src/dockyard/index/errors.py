@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
+
+from dockyard.db.engine import refers_to_a_deleted_row
 from dockyard.kit.errors import ErrorCode
 
 
@@ -40,6 +43,14 @@ class NotFound(IndexProblem):
 class Conflict(IndexProblem):
     code = ErrorCode.CONFLICT
     status = 409
+
+
+def deleted_meanwhile(error: IntegrityError) -> Conflict | None:
+    """The answer to a write that refers to a row deleted before it committed (the signed-in
+    account, looked up when it signed in); None for any other integrity error."""
+    if not refers_to_a_deleted_row(error):
+        return None
+    return Conflict("what this change refers to was deleted meanwhile (your account, say)")
 
 
 class TooLarge(IndexProblem):

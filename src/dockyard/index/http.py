@@ -17,11 +17,9 @@ from starlette.responses import Response
 from dockyard.auth import login
 from dockyard.auth.credentials import BasicCredentials, MalformedCredentials, parse_authorization
 from dockyard.auth.login import LoginRefused
-from dockyard.db.engine import refers_to_a_deleted_row
 from dockyard.index.accounts.service import User
 from dockyard.index.errors import (
     BadPagination,
-    Conflict,
     Forbidden,
     IndexProblem,
     Invalid,
@@ -29,6 +27,7 @@ from dockyard.index.errors import (
     TooLarge,
     TooManyFailures,
     Unauthorized,
+    deleted_meanwhile,
 )
 from dockyard.index.hub import Index
 from dockyard.index.identity import account_of, identity_of, sign_in
@@ -94,10 +93,10 @@ def api(endpoint: Endpoint) -> Endpoint:
                 headers["Retry-After"] = str(exc.retry_after)
             return error_response(exc.code, exc.message, status=exc.status, headers=headers)
         except IntegrityError as exc:
-            if not refers_to_a_deleted_row(exc):
+            gone = deleted_meanwhile(exc)
+            if gone is None:
                 raise
-            gone = "what this change refers to was deleted meanwhile (your account, say)"
-            return error_response(Conflict.code, gone, status=Conflict.status)
+            return error_response(gone.code, gone.message, status=gone.status)
 
     return answer
 

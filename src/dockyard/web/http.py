@@ -9,12 +9,13 @@ import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from dockyard.index.accounts.service import User
-from dockyard.index.errors import IndexProblem, Invalid, TooManyFailures
+from dockyard.index.errors import IndexProblem, Invalid, TooManyFailures, deleted_meanwhile
 from dockyard.index.http import named_without_nul
 from dockyard.index.repositories.permissions import Identity
 from dockyard.kit import unavailable
@@ -75,6 +76,12 @@ def page(endpoint: Endpoint) -> Endpoint:
             response = await error_page(request, exc.status, exc.message)
         except (ClientDisconnect, HTTPException):
             raise  # the application's handlers answer these, as for every route
+        except IntegrityError as exc:
+            gone = deleted_meanwhile(exc)
+            if gone is None:
+                response = failure_page(request, exc)
+            else:
+                response = await error_page(request, gone.status, gone.message)
         except Exception as exc:
             response = failure_page(request, exc)
         response.headers.update(SECURITY_HEADERS)
