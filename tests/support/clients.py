@@ -27,7 +27,7 @@ def missing(*binaries: str) -> str | None:
     return None
 
 
-def _run(
+def run_command(
     command: list[str], env: dict[str, str], check: bool, timeout: float, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
@@ -67,7 +67,9 @@ class Skopeo:
     def run(
         self, *args: str, check: bool = True, timeout: float = 120, stdin: str | None = None
     ) -> subprocess.CompletedProcess[str]:
-        return _run(["skopeo", "--insecure-policy", *args], self.env(), check, timeout, stdin)
+        return run_command(
+            ["skopeo", "--insecure-policy", *args], self.env(), check, timeout, stdin
+        )
 
     def copy(self, source: str, destination: str, *flags: str) -> str:
         """Copy source to destination; returns the digest skopeo wrote to --digestfile."""
@@ -138,12 +140,12 @@ class Podman:
             "--cgroup-manager", "cgroupfs",
             *args,
         ]  # fmt: skip
-        return _run(command, self.env(), check, timeout, stdin)
+        return run_command(command, self.env(), check, timeout, stdin)
 
     def buildah(
         self, *args: str, check: bool = True, timeout: float = 120
     ) -> subprocess.CompletedProcess[str]:
-        return _run(["buildah", *self._storage(), *args], self.env(), check, timeout)
+        return run_command(["buildah", *self._storage(), *args], self.env(), check, timeout)
 
     def inspect(self, image: str) -> dict[str, Any]:
         output = self.podman("image", "inspect", image).stdout

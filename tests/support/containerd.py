@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.support.clients import ClientError, run_command
+from tests.support.servers import stop_group
 
 CONFIG = """version = 2
 root = "{root}/root"
@@ -44,10 +46,6 @@ def containerd_available() -> str | None:
     return None
 
 
-class CtrError(RuntimeError):
-    pass
-
-
 @dataclass
 class Containerd:
     root: Path
@@ -60,31 +58,10 @@ class Containerd:
     def ctr(
         self, *args: str, check: bool = True, timeout: float = 120
     ) -> subprocess.CompletedProcess[str]:
-        """`ctr ARGS...` in the namespace `tests`; raises CtrError with its output when it
+        """`ctr ARGS...` in the namespace `tests`; raises ClientError with its output when it
         fails and check is set."""
-        result = subprocess.run(
-            ["ctr", "--address", str(self.socket), "--namespace", "tests", *args],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        if check and result.returncode != 0:
-            raise CtrError(
-                f"ctr {' '.join(args)} exited with {result.returncode}:\n"
-                f"{result.stdout}\n{result.stderr}"
-            )
-        return result
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                with suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        command = ["ctr", "--address", str(self.socket), "--namespace", "tests", *args]
+        return run_command(command, dict(os.environ), check, timeout)
 
 
 @contextmanager
@@ -103,11 +80,10 @@ def containerd_daemon() -> Iterator[Containerd]:
         deadline = time.monotonic() + 60
         while daemon.ctr("version", check=False, timeout=10).returncode != 0:
             if process.poll() is not None or time.monotonic() > deadline:
-                raise CtrError(
-                    f"containerd did not start:\n{(root / 'containerd.log').read_text()}"
-                )
+                said = (root / "containerd.log").read_text()
+                raise ClientError(f"containerd did not start:\n{said}")
             time.sleep(0.2)
         yield daemon
     finally:
-        daemon.stop()
+        stop_group(process, grace=20)
         shutil.rmtree(root, ignore_errors=True)
