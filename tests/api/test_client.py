@@ -272,6 +272,10 @@ def test_bytes_that_are_not_the_digests_are_refused(tmp_path: Path) -> None:
     asyncio.run(main())
 
 
+async def all_tags(repository: Repository) -> list[str]:
+    return [tag async for tag in repository.tags()]
+
+
 def test_broken_answers_are_registry_errors() -> None:
     """What mirrors and the command line catch: a body cut short (of the content, of an error,
     of a 401), a Content-Encoding that is not, JSON that is not (or nests too deep), and URLs
@@ -300,9 +304,6 @@ def test_broken_answers_are_registry_errors() -> None:
         ("GET", "/v2/app/manifests/deep"): Answer(404, pieces=(b"[" * 100_000,)),
     }
 
-    async def tags(repository: Repository) -> list[str]:
-        return [tag async for tag in repository.tags()]
-
     async def main(address: str) -> None:
         async with RegistryClient(retry=RetryPolicy(attempts=1)) as client:
             registry = client.registry(address)
@@ -310,15 +311,15 @@ def test_broken_answers_are_registry_errors() -> None:
             for call, error, message in (
                 (app.manifest("cut"), RegistryUnavailable, "peer closed connection"),
                 (app.manifest("cut-error"), RegistryUnavailable, "peer closed connection"),
-                (tags(registry.repository("cut")), RegistryUnavailable, "peer closed"),
+                (all_tags(registry.repository("cut")), RegistryUnavailable, "peer closed"),
                 (app.manifest("gzip"), RegistryError, "the answer cannot be decoded"),
                 (app.referrers(subject), InvalidContent, "is not JSON"),
-                (tags(app), InvalidURL, "gave an invalid URL"),
+                (all_tags(app), InvalidURL, "gave an invalid URL"),
                 (app.blob_bytes(subject), InvalidURL, "invalid port"),
                 (app.push_blob(b"pushed"), InvalidURL, "invalid Location"),
                 (app.manifest("deep"), NotFound, "404"),  # JSON past the recursion limit
                 # Last: the client keeps the registry's challenge for its next requests.
-                (tags(registry.repository("realm")), InvalidURL, "invalid URL"),
+                (all_tags(registry.repository("realm")), InvalidURL, "invalid URL"),
             ):
                 with pytest.raises(error, match=message):
                     await call
@@ -340,19 +341,16 @@ def test_answers_past_their_bound_are_not_read_whole() -> None:
         ("GET", "/token"): Answer(headers=inflating, pieces=bomb),
     }
 
-    async def tags(repository: Repository) -> list[str]:
-        return [tag async for tag in repository.tags()]
-
     async def main(address: str) -> None:
         async with RegistryClient(retry=RetryPolicy(attempts=1)) as client:
             registry = client.registry(address)
             app = registry.repository("app")
             with pytest.raises(TooLarge, match="larger than 67108864 bytes"):
-                await tags(app)
+                await all_tags(app)
             with pytest.raises(NotFound, match="404"):
                 await app.manifest("v1")
             with pytest.raises(TooLarge, match="larger than 67108864 bytes"):
-                await tags(registry.repository("private"))
+                await all_tags(registry.repository("private"))
 
     with bad_upstream(answers) as address:
         challenge = f'Bearer realm="http://{address}/token",service="bad"'

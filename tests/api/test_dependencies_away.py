@@ -34,7 +34,7 @@ from tests.support.postgres import missing_postgres, stoppable_postgres
 from tests.support.seaweedfs import S3Bucket
 from tests.support.servers import DockyardServer, dockyard_server
 from tests.support.stores import environment
-from tests.support.tcp_proxy import tcp_proxy
+from tests.support.tcp_proxy import TcpProxy, tcp_proxy
 from tests.support.web import csrf_token
 
 REPOSITORY = "outage/app"
@@ -291,57 +291,62 @@ def test_an_object_store_cut_off_without_a_word_is_503_for_writes_in_flight_too(
         assert blob.content == first + second
 
 
-def test_a_blob_read_from_a_store_that_is_away_is_503_before_its_answer_starts(
-    tmp_path: Path, azurite: Azurite
-) -> None:
-    # A store reached through opendal: the registry streams its blobs itself. The store's
-    # failure at the first read came after the 200 had started: a 500 in plain text.
+@contextlib.contextmanager
+def on_azurite_behind_a_proxy(
+    tmp_path: Path, azurite: Azurite, env: dict[str, str] | None = None
+) -> Iterator[tuple[TcpProxy, httpx.Client]]:
+    """A Dockyard on Azurite (a store reached through opendal: the registry streams its blobs
+    itself) through a proxy that can cut it off or silence it, holding the blob b"kept"; a
+    client of the Dockyard."""
     store = urlsplit(azurite.endpoint)
     with tcp_proxy(store.netloc) as proxy:
         settings = azurite.storage(f"away-{next(_seeds)}-{time.time_ns()}", 1 << 20)
         assert settings.azure is not None
         settings.azure.endpoint = f"{proxy.url}{store.path}"
         with (
-            dockyard_server(tmp_path / "data", env=environment(settings)) as server,
+            dockyard_server(
+                tmp_path / "data", env={**environment(settings), **(env or {})}
+            ) as server,
             httpx.Client(base_url=server.url, timeout=60) as client,
         ):
             push_blob(client, REPOSITORY, b"kept")
-            path = f"/v2/{REPOSITORY}/blobs/{sha256(b'kept')}"
-            proxy.cut()
-            away = client.get(path)
-            assert away.status_code == 503, away.text
-            assert away.json()["errors"][0]["code"] == "UNAVAILABLE"
-            proxy.restore()
-            _until(lambda: client.get(path).status_code == 200, "the store came back unseen")
-            assert client.get(path).content == b"kept"
+            yield proxy, client
+
+
+KEPT = f"/v2/{REPOSITORY}/blobs/{sha256(b'kept')}"
+
+
+def test_a_blob_read_from_a_store_that_is_away_is_503_before_its_answer_starts(
+    tmp_path: Path, azurite: Azurite
+) -> None:
+    # The store's failure at the first read came after the 200 had started: a 500 in plain
+    # text.
+    with on_azurite_behind_a_proxy(tmp_path, azurite) as (proxy, client):
+        proxy.cut()
+        away = client.get(KEPT)
+        assert away.status_code == 503, away.text
+        assert away.json()["errors"][0]["code"] == "UNAVAILABLE"
+        proxy.restore()
+        _until(lambda: client.get(KEPT).status_code == 200, "the store came back unseen")
+        assert client.get(KEPT).content == b"kept"
 
 
 def test_an_object_store_that_takes_connections_and_says_nothing_is_503_after_its_timeout(
     tmp_path: Path, azurite: Azurite
 ) -> None:
-    # A store reached through opendal, frozen (its kernel still takes connections): a blob's
-    # GET waited for as long as the client did, a chunk's PATCH too.
-    store = urlsplit(azurite.endpoint)
-    with tcp_proxy(store.netloc) as proxy:
-        settings = azurite.storage(f"silent-{next(_seeds)}-{time.time_ns()}", 1 << 20)
-        assert settings.azure is not None
-        settings.azure.endpoint = f"{proxy.url}{store.path}"
-        env = {**environment(settings), "DOCKYARD_STORAGE__TIMEOUT_SECONDS": "1"}
-        with (
-            dockyard_server(tmp_path / "data", env=env) as server,
-            httpx.Client(base_url=server.url, timeout=60) as client,
-        ):
-            push_blob(client, REPOSITORY, b"kept")
-            path = f"/v2/{REPOSITORY}/blobs/{sha256(b'kept')}"
-            location = client.post(f"/v2/{REPOSITORY}/blobs/uploads/").headers["location"]
-            proxy.silence()
-            chunk = {"Content-Type": "application/octet-stream"}
-            for answer in (client.get(path), client.patch(location, content=b"x", headers=chunk)):
-                assert answer.status_code == 503, answer.text
-                assert answer.json()["errors"][0]["code"] == "UNAVAILABLE"
-            proxy.restore()
-            _until(lambda: client.get(path).status_code == 200, "the store came back unseen")
-            assert client.get(path).content == b"kept"
+    # Frozen (its kernel still takes connections): a blob's GET waited for as long as the
+    # client did, a chunk's PATCH too.
+    quick = {"DOCKYARD_STORAGE__TIMEOUT_SECONDS": "1"}
+    with on_azurite_behind_a_proxy(tmp_path, azurite, quick) as (proxy, client):
+        location = client.post(f"/v2/{REPOSITORY}/blobs/uploads/").headers["location"]
+        proxy.silence()
+        chunk = {"Content-Type": "application/octet-stream"}
+        for answer in (client.get(KEPT), client.patch(location, content=b"x", headers=chunk)):
+            assert answer.status_code == 503, answer.text
+            assert answer.json()["errors"][0]["code"] == "UNAVAILABLE"
+        proxy.restore()
+        _until(lambda: client.get(KEPT).status_code == 200, "the store came back unseen")
+        assert client.get(KEPT).content == b"kept"
 
 
 @dataclass
