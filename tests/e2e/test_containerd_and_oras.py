@@ -33,11 +33,7 @@ BOB = ("bob", "bob-pw-1")
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
     with index_server(tmp_path_factory.mktemp("containerd-oras") / "data") as index:
-        with index.api() as api:
-            for user, password in (ALICE, BOB):
-                body = {"username": user, "email": f"{user}@example.com", "password": password}
-                created = api.post("/api/users", json=body)
-                assert created.status_code == 201, created.text
+        index.sign_up(ALICE, BOB)
         yield index
 
 

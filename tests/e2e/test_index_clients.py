@@ -42,11 +42,7 @@ class Hub:
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     with index_server(tmp_path_factory.mktemp("index-clients") / "data") as index:
-        with index.api() as api:
-            for user, password in (ALICE, BOB):
-                body = {"username": user, "email": f"{user}@example.com", "password": password}
-                created = api.post("/api/users", json=body)
-                assert created.status_code == 201, created.text
+        index.sign_up(ALICE, BOB)
         with index.api(ALICE) as api:
             pat = api.post("/api/tokens", json={"name": "laptop", "scopes": ["read", "write"]})
             assert pat.status_code == 201, pat.text

@@ -35,10 +35,7 @@ class Hub:
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     with index_server(tmp_path_factory.mktemp("search-clients") / "data") as index:
-        with index.api() as api:
-            for user, password in (ALICE, BOB):
-                body = {"username": user, "email": f"{user}@example.com", "password": password}
-                assert api.post("/api/users", json=body).status_code == 201
+        index.sign_up(ALICE, BOB)
         settings = {
             f"alice/{TEXT}-tool": (ALICE, "public", "A tool"),
             f"alice/{TEXT}-secret": (ALICE, "private", "Nobody else's"),

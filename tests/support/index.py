@@ -33,6 +33,15 @@ class IndexServer:
     def api(self, credentials: Credentials = None) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=30, auth=credentials)
 
+    def sign_up(self, *accounts: tuple[str, str]) -> None:
+        """Accounts made as their users sign up (anonymously: open on these servers), each
+        `(username, password)`."""
+        with self.api() as api:
+            for user, password in accounts:
+                body = {"username": user, "email": f"{user}@example.com", "password": password}
+                created = api.post("/api/users", json=body)
+                assert created.status_code == 201, created.text
+
     def token(self, credentials: Credentials, *scopes: str) -> str:
         params: dict[str, str | list[str]] = {"service": SERVICE, "scope": list(scopes)}
         response = httpx.get(f"{self.url}/token", params=params, auth=credentials, timeout=30)
