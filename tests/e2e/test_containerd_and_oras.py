@@ -47,7 +47,6 @@ def containerd() -> Iterator[Containerd]:
 
 
 def make_private(hub: IndexServer, repository: str) -> None:
-    hub.catalogued(repository)  # the push's events reach the index a moment after it
     with hub.api(ALICE) as api:
         changed = api.patch(f"/api/repositories/{repository}", json={"visibility": "private"})
     assert changed.status_code == 200, changed.text
@@ -81,6 +80,7 @@ def test_containerd_pushes_and_pulls_through_the_token_service(
         anonymous.stderr
     )
     containerd.ctr("images", "push", "--plain-http", *user(ALICE), reference)
+    hub.catalogued(repository)  # public from the moment the index applied its first push
 
     def pulled(namespace: str, *credentials: str) -> str | None:
         """The digest `ctr` pulled into an empty namespace; None when the pull failed."""
@@ -139,6 +139,7 @@ def test_oras_pulls_through_the_token_service(hub: IndexServer, tmp_path: Path) 
                                 [tmp_path / "notes.txt"], "text/plain", tag="v1")  # fmt: skip
 
     asyncio.run(push())
+    hub.catalogued(repository)  # public from the moment the index applied its first push
     target = f"{host}/{repository}:v1"
     assert oras_pull(oras_client(host), target, tmp_path / "anonymous") == NOTES  # public
     make_private(hub, repository)
