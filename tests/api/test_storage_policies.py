@@ -289,8 +289,14 @@ def test_scheduled_retention_runs_once_across_two_workers(tmp_path: Path) -> Non
         eventually(trimmed, what="retention on its schedule", seconds=30)
         hub.push(repo, "t5", "sched-5")
         eventually(lambda: trimmed_to(hub, repo, ["t5"]) or None, seconds=30)
-        log = index.server.log.read_text()
-    runs = [line for line in log.splitlines() if "retention: deleted" in line]
+
+        def runs_logged() -> list[str] | None:
+            # A run logs once all its deletions are done: the tags list shows them first.
+            log = index.server.log.read_text().splitlines()
+            lines = [line for line in log if "retention: deleted" in line]
+            return lines if len(lines) >= 2 else None
+
+        runs = eventually(runs_logged, what="both runs logged", seconds=30)
     assert len(runs) == 2, runs  # one run per change, however many workers looked
     assert "sched/app:t1, sched/app:t2, sched/app:t3" in runs[0]
     assert runs[1].endswith("sched/app:t4")
