@@ -94,6 +94,7 @@ async def delete_account(database: Database, actor: User, username: str) -> None
         admins = repository.lock_site_admins(connection)
         user = _user(connection, username)
         repository.lock_user(connection, user.id)
+        repository.lock_organisations_of(connection, user.id)
         if user.is_admin:
             _keeps_a_site_admin(admins, user.id, "deleted")
         held = repository.repository_count(connection, username)

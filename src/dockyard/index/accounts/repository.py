@@ -126,6 +126,22 @@ def lock_user(connection: Connection, user_id: int) -> None:
     connection.execute(select(users.c.id).where(users.c.id == user_id).with_for_update())
 
 
+def lock_organisations_of(connection: Connection, user_id: int) -> None:
+    """Hold the rows of the organisations the user belongs to (PostgreSQL), as their member
+    changes do: another owner cannot step down between the check that the user is not the
+    last owner and the user's deletion. Taken after the user's row: memberships cannot be
+    added meanwhile (they refer to it), so this is all of them."""
+    belongs = select(organisation_members.c.organisation_id).where(
+        organisation_members.c.user_id == user_id
+    )
+    connection.execute(
+        select(organisations.c.id)
+        .where(organisations.c.id.in_(belongs))
+        .order_by(organisations.c.id)
+        .with_for_update()
+    )
+
+
 def credentials_valid_since(connection: Connection, user_id: int) -> datetime.datetime | None:
     """What the account's refresh tokens must have been issued after: its last password change
     or disable, else its creation (one issued to an account of the same name that was deleted
