@@ -280,6 +280,44 @@ def test_an_account_deleted_as_its_fellow_owner_steps_down_leaves_the_organisati
 PAIR_BOB = "/api/orgs/pair/members/bob"
 
 
+def test_a_repository_moved_into_an_organisation_as_it_is_deleted_is_not_left_in_no_ones_name(
+    postgres: PostgresServer, tmp_path: Path
+) -> None:
+    # The deletion checked that the organisation held no repository, then deleted it; a
+    # repository moved in between stayed under a name nobody held. The test holds the
+    # organisation's team row, so that the deletion waits after its check.
+    with (
+        postgres.database() as url,
+        index_server(tmp_path / "data", {"DOCKYARD_DATABASE__URL": url}) as index,
+    ):
+        with index.api(ADMIN) as api:
+            assert_status(api.post("/api/orgs", json={"name": "closing"}), 201)
+            assert_status(api.post("/api/orgs/closing/teams", json={"name": "last"}), 201)
+        with index.registry(ADMIN, "repository:admin/leaving:pull,push") as registry:
+            push_image(registry, "admin/leaving", make_image("leaving"), "v1")
+        index.catalogued("admin/leaving")
+        libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        with psycopg.connect(libpq) as held, ThreadPoolExecutor(2) as pool:
+            held.execute("SELECT 1 FROM teams WHERE name = 'last' FOR UPDATE")
+            deleting = pool.submit(_send, index, ADMIN, "DELETE", "/api/orgs/closing")
+            eventually(lambda: _waiting_on_locks(libpq) == 1, what="the deletion waits")
+            body = {"namespace": "closing"}
+            moving = pool.submit(_send, index, ADMIN, "POST", LEAVING_MOVED, body)
+            eventually(
+                lambda: moving.done() or _waiting_on_locks(libpq) == 2,
+                what="the move done or waiting",
+            )
+            held.rollback()
+            statuses = [deleting.result(), moving.result()]
+        with index.api(ADMIN) as api:
+            assert_status(api.get("/api/repositories/admin/leaving"), 200)
+            assert_status(api.get("/api/orgs/closing/members"), 404)
+    assert statuses == [204, 404], statuses
+
+
+LEAVING_MOVED = "/api/repositories/admin/leaving/transfer"
+
+
 def _send(
     index: IndexServer, who: tuple[str, str], method: str, path: str, body: Any = None
 ) -> int:

@@ -91,6 +91,7 @@ async def delete_account(database: Database, actor: User, username: str) -> None
         raise Forbidden("only the account itself or a site administrator may delete it")
 
     def remove(connection: Connection) -> None:
+        repository.lock_namespace(connection, username)
         admins = repository.lock_site_admins(connection)
         user = _user(connection, username)
         repository.lock_user(connection, user.id)

@@ -44,6 +44,15 @@ def claim_namespace(connection: Connection, name: str, kind: str) -> None:
     connection.execute(insert(namespaces).values(name=name, kind=kind))
 
 
+def lock_namespace(connection: Connection, name: str, *, share: bool = False) -> bool:
+    """Hold the namespace's row until the transaction ends (PostgreSQL), `share`d by what
+    moves repositories into it, alone by the deletion of its user or organisation, which
+    counts those repositories first. False when nobody holds the name."""
+    query = select(namespaces.c.name).where(namespaces.c.name == name)
+    held = connection.execute(query.with_for_update(read=share)).first()
+    return held is not None
+
+
 def release_namespace(connection: Connection, name: str) -> None:
     connection.execute(delete(namespaces).where(namespaces.c.name == name))
 

@@ -43,6 +43,7 @@ async def delete_organisation(database: Database, actor: User, organisation: str
 
     def remove(connection: Connection) -> None:
         org = _owned(connection, actor, organisation, lock=True)
+        accounts.lock_namespace(connection, organisation)  # no repository moves in meanwhile
         held = accounts.repository_count(connection, organisation)
         if held:
             raise Conflict(

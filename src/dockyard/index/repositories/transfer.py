@@ -93,7 +93,9 @@ async def transfer(database: Database, actor: Identity, name: str, namespace: st
 
 
 def _administers(connection: Connection, actor: Identity, namespace: str) -> None:
-    if not accounts.name_taken(connection, namespace):
+    # Held until the move commits: the namespace's user or organisation is not deleted
+    # meanwhile (its deletion, refused while it holds repositories, would not see this one).
+    if not accounts.lock_namespace(connection, namespace, share=True):
         raise NotFound(f"no user or organisation {namespace!r}")
     roles = organisations.roles_of_user(connection, actor.user_id)
     if namespace_role(actor, namespace, roles) != "admin":
