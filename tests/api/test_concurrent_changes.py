@@ -7,19 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
-from sqlalchemy.engine import make_url
 
 from tests.support.api import assert_status
 from tests.support.images import make_image, push_image
-from tests.support.index import ADMIN_PASSWORD, IndexServer, index_on_backend, index_server
-from tests.support.postgres import PostgresServer
-from tests.support.waiting import eventually
+from tests.support.index import ADMIN_PASSWORD, IndexServer, index_on_backend
 from tests.support.web import csrf_token, sign_up
 
 ADMIN = ("admin", ADMIN_PASSWORD)
@@ -237,99 +232,3 @@ def test_stars_sent_from_the_web_while_the_account_is_deleted_are_no_server_erro
         statuses = list(pool.map(send, range(AT_ONCE * 2)))
     assert statuses[AT_ONCE // 2] == 204, statuses
     assert set(statuses) <= {204, 303, 403, 409}, statuses
-
-
-def test_an_account_deleted_as_its_fellow_owner_steps_down_leaves_the_organisation_an_owner(
-    postgres: PostgresServer, tmp_path: Path
-) -> None:
-    # The deletion checked that another owner stayed, then deleted; the other owner stepping
-    # down in between (counting the account, not yet deleted, as an owner) left nobody. The
-    # test holds the account's token row, so that the deletion waits after its check.
-    alice, bob = ("alice", "alice-password-1"), ("bob", "bob-password-1")
-    with (
-        postgres.database() as url,
-        index_server(tmp_path / "data", {"DOCKYARD_DATABASE__URL": url}) as index,
-    ):
-        index.sign_up(alice, bob)
-        with index.api(alice) as api:
-            assert_status(api.post("/api/orgs", json={"name": "pair"}), 201)
-            assert_status(api.put("/api/orgs/pair/members/bob", json={"role": "owner"}), 204)
-            assert_status(api.post("/api/tokens", json={"name": "kept", "scopes": ["read"]}), 201)
-        libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-        with psycopg.connect(libpq) as held, ThreadPoolExecutor(2) as pool:
-            held.execute(
-                "SELECT 1 FROM access_tokens JOIN users ON users.id = access_tokens.user_id"
-                " WHERE users.username = 'alice' FOR UPDATE OF access_tokens"
-            )
-            deleting = pool.submit(_send, index, alice, "DELETE", "/api/users/alice")
-            eventually(lambda: _waiting_on_locks(libpq) == 1, what="the deletion waits")
-            body = {"role": "member"}
-            stepping_down = pool.submit(_send, index, bob, "PUT", PAIR_BOB, body)
-            eventually(
-                lambda: stepping_down.done() or _waiting_on_locks(libpq) == 2,
-                what="the step-down done or waiting",
-            )
-            held.rollback()
-            statuses = [deleting.result(), stepping_down.result()]
-        with index.api(ADMIN) as api:
-            members = api.get("/api/orgs/pair/members").json()
-    assert [m["username"] for m in members if m["role"] == "owner"], (statuses, members)
-    assert sorted(statuses) == [204, 409], statuses
-
-
-PAIR_BOB = "/api/orgs/pair/members/bob"
-
-
-def test_a_repository_moved_into_an_organisation_as_it_is_deleted_is_not_left_in_no_ones_name(
-    postgres: PostgresServer, tmp_path: Path
-) -> None:
-    # The deletion checked that the organisation held no repository, then deleted it; a
-    # repository moved in between stayed under a name nobody held. The test holds the
-    # organisation's team row, so that the deletion waits after its check.
-    with (
-        postgres.database() as url,
-        index_server(tmp_path / "data", {"DOCKYARD_DATABASE__URL": url}) as index,
-    ):
-        with index.api(ADMIN) as api:
-            assert_status(api.post("/api/orgs", json={"name": "closing"}), 201)
-            assert_status(api.post("/api/orgs/closing/teams", json={"name": "last"}), 201)
-        with index.registry(ADMIN, "repository:admin/leaving:pull,push") as registry:
-            push_image(registry, "admin/leaving", make_image("leaving"), "v1")
-        index.catalogued("admin/leaving")
-        libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-        with psycopg.connect(libpq) as held, ThreadPoolExecutor(2) as pool:
-            held.execute("SELECT 1 FROM teams WHERE name = 'last' FOR UPDATE")
-            deleting = pool.submit(_send, index, ADMIN, "DELETE", "/api/orgs/closing")
-            eventually(lambda: _waiting_on_locks(libpq) == 1, what="the deletion waits")
-            body = {"namespace": "closing"}
-            moving = pool.submit(_send, index, ADMIN, "POST", LEAVING_MOVED, body)
-            eventually(
-                lambda: moving.done() or _waiting_on_locks(libpq) == 2,
-                what="the move done or waiting",
-            )
-            held.rollback()
-            statuses = [deleting.result(), moving.result()]
-        with index.api(ADMIN) as api:
-            assert_status(api.get("/api/repositories/admin/leaving"), 200)
-            assert_status(api.get("/api/orgs/closing/members"), 404)
-    assert statuses == [204, 404], statuses
-
-
-LEAVING_MOVED = "/api/repositories/admin/leaving/transfer"
-
-
-def _send(
-    index: IndexServer, who: tuple[str, str], method: str, path: str, body: Any = None
-) -> int:
-    with index.api(who) as api:
-        return api.request(method, path, json=body).status_code
-
-
-def _waiting_on_locks(libpq: str) -> int:
-    with psycopg.connect(libpq) as connection:
-        found = connection.execute(
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        ).fetchone()
-    assert found is not None
-    return int(found[0])

@@ -10,6 +10,7 @@ from fnmatch import fnmatchcase
 
 from sqlalchemy import Connection, select
 
+from dockyard.db.locks import hold
 from dockyard.db.tables import repositories, tags
 from dockyard.registry.errors import ErrorCode, RegistryError
 from dockyard.registry.policies import rules
@@ -37,15 +38,18 @@ def matching(patterns: Iterable[str], tag: str) -> str | None:
 
 def check_move(connection: Connection, name: str, tag: str, digest: str) -> None:
     """DENIED when `tag` exists on another manifest and is immutable."""
+    pattern = matching(rules.immutable_patterns(connection, name), tag)
+    if pattern is None:
+        return
+    # Pushes of one immutable tag take turns until each commits: two that both found it
+    # absent would otherwise both set it, the second moving what the first had just made.
+    hold(connection, f"tag {name}:{tag}")
     current = connection.execute(
         select(tags.c.digest)
         .join(repositories, repositories.c.id == tags.c.repository_id)
         .where(repositories.c.name == name, tags.c.name == tag)
     ).scalar_one_or_none()
-    if current is None or current == digest:
-        return
-    pattern = matching(rules.immutable_patterns(connection, name), tag)
-    if pattern is not None:
+    if current is not None and current != digest:
         raise RegistryError(
             ErrorCode.DENIED,
             f"the tag {tag!r} already exists in repository {name} and cannot be overwritten: "

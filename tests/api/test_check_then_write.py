@@ -1,0 +1,155 @@
+"""A change that checks, then writes, against the change that makes its check wrong, made
+between the two. Each test stops the first change right after its check, holding (from a
+connection of its own) a row that change writes next, and lets go once the second change has
+finished or waits too. On PostgreSQL, whose transactions run side by side (SQLite runs one
+writer at a time), each of these ended with what the check was there to prevent."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from tests.support.api import assert_status
+from tests.support.images import make_image, push_blobs, push_image, put_manifest
+from tests.support.index import ADMIN_PASSWORD, IndexServer, index_server
+from tests.support.postgres import PostgresServer
+from tests.support.waiting import eventually
+
+ADMIN = ("admin", ADMIN_PASSWORD)
+Credentials = tuple[str, str]
+
+
+@dataclass
+class Paused:
+    """An index on PostgreSQL, and a way to stop a change between its check and its write."""
+
+    index: IndexServer
+    libpq: str  # the database's URL for psycopg
+
+    def between(self, hold: str, first: Callable[[], int], second: Callable[[], int]) -> list[int]:
+        """The statuses of `first` and `second`: `hold` (a SELECT ... FOR ...) stops `first`
+        after its check; `second` runs then."""
+        with psycopg.connect(self.libpq) as held, ThreadPoolExecutor(2) as pool:
+            held.execute(hold.encode())
+            one = pool.submit(first)
+            eventually(lambda: self._waiting() == 1, what="the first change waits")
+            two = pool.submit(second)
+            eventually(lambda: two.done() or self._waiting() == 2, what="the second done or waits")
+            held.rollback()
+            return [one.result(), two.result()]
+
+    def send(self, who: Credentials, method: str, path: str, body: Any = None) -> Callable[[], int]:
+        def sent() -> int:
+            with self.index.api(who) as api:
+                return api.request(method, path, json=body).status_code
+
+        return sent
+
+    def _waiting(self) -> int:
+        with psycopg.connect(self.libpq) as connection:
+            found = connection.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            ).fetchone()
+        assert found is not None
+        return int(found[0])
+
+
+@pytest.fixture
+def paused(postgres: PostgresServer, tmp_path: Path) -> Iterator[Paused]:
+    with (
+        postgres.database() as url,
+        index_server(tmp_path / "data", {"DOCKYARD_DATABASE__URL": url}) as index,
+    ):
+        libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        yield Paused(index, libpq)
+
+
+def test_an_account_deleted_as_its_fellow_owner_steps_down_leaves_the_organisation_an_owner(
+    paused: Paused,
+) -> None:
+    # The deletion checked that another owner stayed, then deleted; the other owner stepping
+    # down in between (counting the account, not yet deleted, as an owner) left nobody. Held:
+    # the account's token row.
+    alice, bob = ("alice", "alice-password-1"), ("bob", "bob-password-1")
+    index = paused.index
+    index.sign_up(alice, bob)
+    with index.api(alice) as api:
+        assert_status(api.post("/api/orgs", json={"name": "pair"}), 201)
+        assert_status(api.put("/api/orgs/pair/members/bob", json={"role": "owner"}), 204)
+        assert_status(api.post("/api/tokens", json={"name": "kept", "scopes": ["read"]}), 201)
+    statuses = paused.between(
+        "SELECT 1 FROM access_tokens JOIN users ON users.id = access_tokens.user_id"
+        " WHERE users.username = 'alice' FOR UPDATE OF access_tokens",
+        paused.send(alice, "DELETE", "/api/users/alice"),
+        paused.send(bob, "PUT", "/api/orgs/pair/members/bob", {"role": "member"}),
+    )
+    with index.api(ADMIN) as api:
+        members = api.get("/api/orgs/pair/members").json()
+    assert [m["username"] for m in members if m["role"] == "owner"], (statuses, members)
+    assert sorted(statuses) == [204, 409], statuses
+
+
+def test_a_repository_moved_into_an_organisation_as_it_is_deleted_is_not_left_in_no_ones_name(
+    paused: Paused,
+) -> None:
+    # The deletion checked that the organisation held no repository, then deleted it; a
+    # repository moved in between stayed under a name nobody held. Held: the organisation's
+    # team row.
+    index = paused.index
+    with index.api(ADMIN) as api:
+        assert_status(api.post("/api/orgs", json={"name": "closing"}), 201)
+        assert_status(api.post("/api/orgs/closing/teams", json={"name": "last"}), 201)
+    with index.registry(ADMIN, "repository:admin/leaving:pull,push") as registry:
+        push_image(registry, "admin/leaving", make_image("leaving"), "v1")
+    index.catalogued("admin/leaving")
+    statuses = paused.between(
+        "SELECT 1 FROM teams WHERE name = 'last' FOR UPDATE",
+        paused.send(ADMIN, "DELETE", "/api/orgs/closing"),
+        paused.send(
+            ADMIN, "POST", "/api/repositories/admin/leaving/transfer", {"namespace": "closing"}
+        ),
+    )
+    with index.api(ADMIN) as api:
+        assert_status(api.get("/api/repositories/admin/leaving"), 200)
+        assert_status(api.get("/api/orgs/closing/members"), 404)
+    assert statuses == [204, 404], statuses
+
+
+def test_an_immutable_tag_pushed_twice_at_once_keeps_the_first_manifest(paused: Paused) -> None:
+    # Each push found the tag absent, so nothing to protect, then set it: the second moved
+    # the tag the first had just made, and both were answered 201. Held: the repository's row
+    # (its tag list's version is written after the tag).
+    index, name = paused.index, "admin/frozen"
+    first, second = make_image("frozen-1"), make_image("frozen-2")
+    with index.registry(ADMIN, f"repository:{name}:pull,push") as registry:
+        push_image(registry, name, make_image("frozen-base"), "base")
+        push_blobs(registry, name, first, second)
+    index.catalogued(name)
+    with index.api(ADMIN) as api:
+        body = {"patterns": ["v*"]}
+        assert_status(api.put(f"/api/repositories/{name}/immutable-tags", json=body), 200)
+
+    def push(image: Any) -> Callable[[], int]:
+        def pushed() -> int:
+            with index.registry(ADMIN, f"repository:{name}:pull,push") as registry:
+                return put_manifest(registry, name, "v1", image).status_code
+
+        return pushed
+
+    statuses = paused.between(
+        f"SELECT 1 FROM repositories WHERE name = '{name}' FOR NO KEY UPDATE",
+        push(first),
+        push(second),
+    )
+    with index.registry(ADMIN, f"repository:{name}:pull") as registry:
+        tagged = registry.head(f"/v2/{name}/manifests/v1", headers={"Accept": first.media_type})
+    assert tagged.headers["docker-content-digest"] == first.digest, statuses
+    assert statuses == [201, 403], statuses
