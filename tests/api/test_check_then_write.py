@@ -153,3 +153,28 @@ def test_an_immutable_tag_pushed_twice_at_once_keeps_the_first_manifest(paused: 
         tagged = registry.head(f"/v2/{name}/manifests/v1", headers={"Accept": first.media_type})
     assert tagged.headers["docker-content-digest"] == first.digest, statuses
     assert statuses == [201, 403], statuses
+
+
+def test_a_member_removed_from_the_organisation_as_a_team_takes_them_is_in_neither(
+    paused: Paused,
+) -> None:
+    # Adding to a team made sure the user was a member (without holding that row) and then
+    # added them; removing them from the organisation in between took away the membership but
+    # not the team's place, which was not committed yet: outside the organisation, they kept
+    # what the team may do. Held: the team's row (the addition's foreign key reads it).
+    index = paused.index
+    index.sign_up(("carol", "carol-password-1"))
+    with index.api(ADMIN) as api:
+        assert_status(api.post("/api/orgs", json={"name": "works"}), 201)
+        assert_status(api.post("/api/orgs/works/teams", json={"name": "crew"}), 201)
+        assert_status(api.put("/api/orgs/works/members/carol", json={"role": "member"}), 204)
+    statuses = paused.between(
+        "SELECT 1 FROM teams WHERE name = 'crew' FOR UPDATE",
+        paused.send(ADMIN, "PUT", "/api/orgs/works/teams/crew/members/carol"),
+        paused.send(ADMIN, "DELETE", "/api/orgs/works/members/carol"),
+    )
+    with index.api(ADMIN) as api:
+        members = [m["username"] for m in api.get("/api/orgs/works/members").json()]
+        in_team = api.get("/api/orgs/works/teams/crew/members").json()
+    assert statuses == [204, 204], statuses
+    assert ("carol" in in_team) == ("carol" in members), (members, in_team)

@@ -105,7 +105,9 @@ async def add_team_member(
     database: Database, actor: User, organisation: str, team: str, username: str
 ) -> None:
     def change(connection: Connection) -> None:
-        org = _owned(connection, actor, organisation)
+        # Held, as for member changes: the user's membership, made sure of here, is not
+        # removed before the team's place is committed (they would keep it, outside).
+        org = _owned(connection, actor, organisation, lock=True)
         team_id = _team(connection, org, organisation, team)
         user_id = _user_id(connection, username)
         repository.set_member(connection, org, user_id, "member", keep_role=True)
