@@ -178,3 +178,35 @@ def test_a_member_removed_from_the_organisation_as_a_team_takes_them_is_in_neith
         in_team = api.get("/api/orgs/works/teams/crew/members").json()
     assert statuses == [204, 204], statuses
     assert ("carol" in in_team) == ("carol" in members), (members, in_team)
+
+
+def test_a_team_given_a_repository_as_it_moves_to_another_namespace_keeps_no_role_on_it(
+    paused: Paused,
+) -> None:
+    # The grant checked that the team was the namespace's organisation's, then wrote the role;
+    # a transfer in between (which drops the old organisation's teams) left that team a role
+    # on a repository of another namespace. Held: the grant's row-to-be, inserted by the
+    # test's connection without its foreign keys (so it holds nothing the transfer needs).
+    index = paused.index
+    with index.api(ADMIN) as api:
+        for org in ("before", "after"):
+            assert_status(api.post("/api/orgs", json={"name": org}), 201)
+        assert_status(api.post("/api/orgs/before/teams", json={"name": "movers"}), 201)
+    with index.registry(ADMIN, "repository:before/app:pull,push") as registry:
+        push_image(registry, "before/app", make_image("moving"), "v1")
+    index.catalogued("before/app")
+    statuses = paused.between(
+        "SET session_replication_role = replica;"
+        " INSERT INTO collaborators (repository_id, team_id, role)"
+        " SELECT repository_settings.id, teams.id, 'read' FROM repository_settings, teams"
+        " WHERE repository_settings.name = 'before/app' AND teams.name = 'movers'",
+        paused.send(ADMIN, "PUT", f"{APP}/collaborators/teams/movers", {"role": "write"}),
+        paused.send(ADMIN, "POST", f"{APP}/transfer", {"namespace": "after"}),
+    )
+    with index.api(ADMIN) as api:
+        roles = api.get("/api/repositories/after/app/collaborators").json()
+    assert statuses == [204, 204], statuses
+    assert [role for role in roles if role["kind"] == "team"] == [], roles
+
+
+APP = "/api/repositories/before/app"

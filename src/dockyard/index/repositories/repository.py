@@ -37,6 +37,13 @@ def settings_of(connection: Connection, names: Sequence[str]) -> dict[str, Row[t
     return found
 
 
+def hold_settings(connection: Connection, name: str) -> None:
+    """Share the repository's settings row until the transaction ends (PostgreSQL): it is
+    not renamed (transferred) meanwhile."""
+    held = select(repository_settings.c.id).where(repository_settings.c.name == name)
+    connection.execute(held.with_for_update(read=True))
+
+
 def roles_of_user(
     connection: Connection, user_id: int, repository_ids: Sequence[int]
 ) -> dict[int, list[str]]:

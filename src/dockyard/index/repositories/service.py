@@ -239,6 +239,9 @@ async def set_collaborator(
         raise Invalid(f"role must be one of {', '.join(ROLES)}")
 
     def change(connection: Connection) -> None:
+        # Held from the checks on: a transfer meanwhile (which drops the old organisation's
+        # teams) would leave a team a role outside its organisation's namespace.
+        repository.hold_settings(connection, canonical(name))
         repository_id = _administered(connection, actor, name, default_visibility)
         user_id = team_id = None
         if user is not None:
