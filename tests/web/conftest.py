@@ -39,7 +39,11 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
         yield server
 
 
-@pytest.fixture(scope="session")
+# A module's: Playwright's sync API keeps an event loop running in the test process's thread
+# while it is open, where the fixtures of other tests that call asyncio.run() then fail; a
+# process that steals other tests after a module of these (pytest -n, --dist worksteal) runs
+# them with it closed.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if shutil.which(CHROMIUM) is None:
         pytest.fail("chromium is missing (make test installs the Debian package)")
