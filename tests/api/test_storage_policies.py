@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.api import assert_error, assert_status
 from tests.support.clients import ClientError, Skopeo, missing
 from tests.support.collection import dockyard
 from tests.support.images import make_image, push_image, put_manifest, sha256
@@ -174,6 +175,39 @@ def test_a_new_repository_over_the_repository_quota_is_refused_before_any_byte(h
         "repository quota exceeded: a new repository few/two would make 2 in namespace few, "
         "over its limit of 1 by 1"
     )
+
+
+def test_a_repository_moved_into_a_namespace_is_held_to_its_quotas(hub: Hub) -> None:
+    # Transfers bypassed both quotas: a namespace at its limit took any number of repositories
+    # and bytes from another namespace its administrators held.
+    with hub.api() as api:
+        assert_status(api.post("/api/orgs", json={"name": "tight"}), 201)
+    hub.push("tight/one", "v1", "tight-one")
+    hub.push("admin/mover", "v1", "tight-mover", layers=3)
+    moved = stored("tight-mover", layers=3)
+    used = sum(stored("tight-one").values())
+    transfer = "/api/repositories/admin/mover/transfer"
+    with hub.api() as api:
+        quota = {"max_repositories": 1}
+        api.put("/api/namespaces/tight/quota", json=quota).raise_for_status()
+        refused = api.post(transfer, json={"namespace": "tight"})
+        assert_error(refused, 409, "CONFLICT")
+        assert refused.json()["errors"][0]["message"] == (
+            "repository quota exceeded: moving admin/mover in would make 2 repositories in "
+            "namespace tight, over its limit of 1 by 1"
+        )
+        quota = {"max_repositories": 2, "max_bytes": used + 10}
+        api.put("/api/namespaces/tight/quota", json=quota).raise_for_status()
+        refused = api.post(transfer, json={"namespace": "tight"})
+        assert_error(refused, 409, "CONFLICT")
+        message = refused.json()["errors"][0]["message"]
+        assert message.startswith("storage quota exceeded: moving admin/mover in adds "), message
+        assert "to namespace tight, whose usage is" in message, message
+        assert_status(api.get("/api/repositories/admin/mover"), 200)  # where it was
+        api.delete("/api/namespaces/tight/quota").raise_for_status()
+        assert_status(api.post(transfer, json={"namespace": "tight"}), 204)
+        usage = api.get("/api/namespaces/tight/usage").json()
+    assert (usage["bytes"], usage["repository_count"]) == (used + sum(moved.values()), 2)
 
 
 def test_an_immutable_tag_never_moves_nor_goes(hub: Hub) -> None:

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from dockyard.config import QuotaSettings
 from dockyard.db.engine import Database
 from dockyard.db.tables import repositories as registry_repositories
 from dockyard.index.accounts import repository as accounts
@@ -24,12 +25,14 @@ from dockyard.index.http import api, body, index_of, no_content, signed_in
 from dockyard.index.names import LIBRARY, canonical, namespace_of
 from dockyard.index.openapi import operation
 from dockyard.index.organisations import repository as organisations
+from dockyard.index.policies.endpoints import quota_defaults
 from dockyard.index.repositories import repository
 from dockyard.index.repositories.permissions import Identity, namespace_role
 from dockyard.index.repositories.service import access_in
 from dockyard.index.tables import collaborators, repository_settings
 from dockyard.oci.names import is_valid_name
 from dockyard.registry.metadata import repository_id
+from dockyard.registry.policies import quotas
 
 
 class Transfer(BaseModel):
@@ -37,9 +40,17 @@ class Transfer(BaseModel):
     namespace: str
 
 
-async def transfer(database: Database, actor: Identity, name: str, namespace: str) -> str:
+async def transfer(
+    database: Database,
+    actor: Identity,
+    name: str,
+    namespace: str,
+    quota_defaults: QuotaSettings | None = None,
+) -> str:
     """The repository's new (canonical) name. The actor administers the repository and the
-    target namespace; the target name is free in the index and in the registry."""
+    target namespace; the target name is free in the index and in the registry; the target
+    namespace stays within its quotas (`quota_defaults`: the configured ones; None, unchecked),
+    as a push there would."""
     source = canonical(name)
     if LIBRARY in (namespace_of(source), namespace):
         # The registry keeps official images under the names clients send (`ubuntu`), which
@@ -66,11 +77,17 @@ async def transfer(database: Database, actor: Identity, name: str, namespace: st
                 " it cannot be renamed from here"
             )
         if held is not None:
+            limited = None
+            if quota_defaults is not None:
+                limited = quotas.hold_for_moving_in(connection, namespace, quota_defaults)
             connection.execute(
                 update(registry_repositories)
                 .where(registry_repositories.c.id == held)
                 .values(name=target)
             )
+            excess = limited and quotas.excess_after_moving_in(connection, limited, source)
+            if excess:
+                raise Conflict(excess)  # rolls the rename back
         connection.execute(
             update(repository_settings)
             .where(repository_settings.c.id == row.id)
@@ -116,7 +133,8 @@ async def endpoint(request: Request) -> Response:
     name: str = request.path_params["name"]
     if not is_valid_name(name):
         raise Invalid(f"{name!r} is not a repository name")
-    await transfer(index_of(request).database, who.identity, name, form.namespace)
+    database = index_of(request).database
+    await transfer(database, who.identity, name, form.namespace, quota_defaults(request))
     return no_content()
 
 

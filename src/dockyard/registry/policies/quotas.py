@@ -101,6 +101,56 @@ def check_new_repository(connection: Connection, name: str, defaults: QuotaSetti
     )
 
 
+@dataclass(frozen=True)
+class NamespaceHeld:
+    """A namespace's limits and usage, read with the namespace held (`hold`) for the rest of
+    the transaction: what a repository moved in (a transfer) is measured against."""
+
+    namespace: str
+    limits: Limits
+    bytes: int
+    repositories: int
+
+
+def hold_for_moving_in(
+    connection: Connection, namespace: str, defaults: QuotaSettings
+) -> NamespaceHeld | None:
+    """None when the namespace has no limit."""
+    limits = effective(connection, namespace, defaults)
+    if limits.max_bytes is None and limits.max_repositories is None:
+        return None
+    hold(connection, namespace)
+    return NamespaceHeld(
+        namespace,
+        limits,
+        usage.namespace_bytes(connection, namespace),
+        usage.namespace_repositories(connection, namespace),
+    )
+
+
+def excess_after_moving_in(connection: Connection, held: NamespaceHeld, name: str) -> str | None:
+    """What the repository `name`, just moved into `held`'s namespace (in this transaction),
+    takes it past, in words; None when within its limits (or it adds nothing)."""
+    namespace, limits = held.namespace, held.limits
+    repositories = usage.namespace_repositories(connection, namespace)
+    limit = limits.max_repositories
+    if limit is not None and repositories > held.repositories and repositories > limit:
+        return (
+            f"repository quota exceeded: moving {name} in would make {repositories} "
+            f"repositories in namespace {namespace}, over its limit of {limit} by "
+            f"{repositories - limit}"
+        )
+    stored = usage.namespace_bytes(connection, namespace)
+    limit = limits.max_bytes
+    if limit is not None and stored > held.bytes and stored > limit:
+        return (
+            f"storage quota exceeded: moving {name} in adds {human(stored - held.bytes)} to "
+            f"namespace {namespace}, whose usage is {human(held.bytes)}, which would exceed its "
+            f"limit of {human(limit)} by {human(stored - limit)}"
+        )
+    return None
+
+
 def _detail(kind: str, namespace: str, limit: int, used: int, added: int) -> dict[str, object]:
     return {
         "quota": kind,
