@@ -518,6 +518,22 @@ def test_failures_are_one_line_and_a_non_zero_exit(target: Target) -> None:
         failed_in_one_line(refused, "401")
 
 
+def test_a_coroutine_a_library_left_unawaited_adds_nothing_to_the_failure_s_line() -> None:
+    # As anyio's connection attempts, cancelled before they started when a transfer failed:
+    # Python warned of each on stderr as the command exited.
+    probe = (
+        "from dockyard.cli import main\n"
+        "async def attempt(): pass\n"
+        "left = attempt()\n"
+        "main(['tags', '127.0.0.1:9/x'])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("dockyard: "), result.stderr
+
+
 def test_client_commands_import_nothing_of_the_server(tmp_path: Path) -> None:
     probe = (
         "import sys\nfrom dockyard.cli import main\n"
