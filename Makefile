@@ -12,12 +12,14 @@ serve: $(VENV)/.installed
 
 # Three test processes on two CPUs: most tests wait on servers (leases, kills, restarts), and
 # a third process fills those waits (14 min where two took 18.5 on the 2-CPU machine). The
-# slowest tests are listed at the end, to see where a slow run spent its time.
+# slowest tests are listed at the end, to see where a slow run spent its time. Work stealing: with
+# pytest-xdist's default (`load`) the tests handed to a process early stay there, and one process
+# ran the slow modules alone for 7 of the 17 minutes after the other two had finished.
 # Bytecode is cached even where the environment says not to (PYTHONDONTWRITEBYTECODE): the tests
 # start hundreds of servers and commands, and each compiled Dockyard's sources anew (0.2-0.3 s
 # of CPU a process), as each pytest process did its assertion rewriting of every test module.
 test: $(VENV)/.installed-test system-deps lint
-	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -q -n 3 --durations=15 tests
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -q -n 3 --dist worksteal --durations=15 tests
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench
