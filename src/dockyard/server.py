@@ -3,10 +3,13 @@ Python (pathsend)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import multiprocessing
 import os
 import threading
 from collections.abc import Callable
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,7 @@ from dockyard.config import CannotStart, Settings, TlsSettings
 from dockyard.db.engine import Database
 from dockyard.db.migrate import upgrade
 from dockyard.metrics.exposition import prepare as prepare_metrics
+from dockyard.storage.factory import create_driver
 from dockyard.supervision import begin_draining, begin_stopping, draining, mark_supervisor
 from dockyard.tls import ServedFiles, TlsFilesWatcher
 from dockyard.tls import prepare as prepare_tls
@@ -35,6 +39,8 @@ def prepare(settings: Settings) -> None:
     _writable_directory("--data", settings.data_dir)
     if settings.storage.driver == "filesystem":
         _writable_directory("storage.root", settings.storage_root)
+    elif settings.storage.driver != "memory":
+        _object_store_answers(settings)
     # Here, before any worker starts: unusable auth files stop start-up with the key named,
     # and a token signing key is generated once, not raced for by the workers.
     create_auth(settings)
@@ -56,6 +62,46 @@ def _writable_directory(key: str, path: Path) -> None:
         raise CannotStart(f"{key}: cannot create the directory {path}: {exc.strerror}") from None
     if not os.access(path, os.W_OK | os.X_OK):
         raise CannotStart(f"{key}: the directory {path} cannot be written")
+
+
+def _object_store_answers(settings: Settings) -> None:
+    """The object store answers the readiness probe's lookup: credentials it refuses, a bucket
+    or container that is not there, or no store at that address stop start-up with the store's
+    reason in a line (the server started, then failed every push with a traceback). Asked from
+    a child process: opendal's runtime, started here, would not survive the fork of the
+    workers (their requests to the store hung)."""
+    context = multiprocessing.get_context("fork")
+    answer, answering = context.Pipe(duplex=False)
+    child = context.Process(target=_probe_store, args=(settings, answering), daemon=True)
+    child.start()
+    answering.close()
+    try:
+        said: str = answer.recv()
+    except EOFError:
+        said = "the check ended without an answer"
+    finally:
+        child.join()
+    if said:
+        raise CannotStart(
+            f"storage.{settings.storage.driver}: the object store cannot be used: {said}"
+        )
+
+
+def _probe_store(settings: Settings, answering: Connection) -> None:
+    driver = create_driver(settings.storage, settings.storage_root)
+
+    async def probe() -> None:
+        try:
+            await driver.check()
+        finally:
+            await driver.close()
+
+    try:
+        asyncio.run(probe())
+    except Exception as exc:
+        answering.send(" ".join(str(exc).split())[:300] or type(exc).__name__)
+    else:
+        answering.send("")
 
 
 def serve(settings: Settings) -> None:

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from tests.support.images import sha256
+from tests.support.seaweedfs import S3Bucket
 from tests.support.servers import dockyard_server, free_port
 
 
@@ -36,12 +37,21 @@ def test_invalid_configuration_stops_start_up_with_one_line_naming_the_key(tmp_p
 
 
 @pytest.mark.parametrize(
-    "case", ["storage root is a file", "data in /proc", "sqlite file in /proc", "no postgresql"]
+    "case",
+    [
+        "storage root is a file",
+        "data in /proc",
+        "sqlite file in /proc",
+        "no postgresql",
+        "s3 refuses the secret",
+        "no s3 there",
+    ],
 )
 def test_what_cannot_be_used_at_start_stops_it_with_one_line_saying_why(
-    tmp_path: Path, case: str
+    tmp_path: Path, case: str, request: pytest.FixtureRequest
 ) -> None:
-    # Each was a traceback: at start, or from each worker in turn while the server went on.
+    # Each was a traceback: at start, or from each worker in turn while the server went on;
+    # an object store that refused Dockyard's credentials, from every push once started.
     (tmp_path / "a-file").touch()
     data, env = tmp_path / "data", {}
     if case == "storage root is a file":
@@ -51,6 +61,20 @@ def test_what_cannot_be_used_at_start_stops_it_with_one_line_saying_why(
     elif case == "sqlite file in /proc":
         env = {"DOCKYARD_DATABASE__URL": "sqlite:////proc/no-such/registry.db"}
         said = "unable to open database file"
+    elif case == "s3 refuses the secret":
+        bucket: S3Bucket = request.getfixturevalue("s3_bucket")
+        env = bucket.environment("refused", secret_key="hunter2")
+        said = "storage.s3: the object store cannot be used: An error occurred (403)"
+    elif case == "no s3 there":
+        endpoint = f"http://127.0.0.1:{free_port()}"
+        env = {
+            "DOCKYARD_STORAGE__DRIVER": "s3",
+            "DOCKYARD_STORAGE__S3__ENDPOINT": endpoint,
+            "DOCKYARD_STORAGE__S3__BUCKET": "nowhere",
+            "DOCKYARD_STORAGE__S3__ACCESS_KEY": "key",
+            "DOCKYARD_STORAGE__S3__SECRET_KEY": "hunter2",
+        }
+        said = f'Could not connect to the endpoint URL: "{endpoint}'
     else:
         url = f"postgresql://dockyard:hunter2@127.0.0.1:{free_port()}/registry"
         env, said = {"DOCKYARD_DATABASE__URL": url}, "Connection refused"
