@@ -527,9 +527,7 @@ def test_a_coroutine_a_library_left_unawaited_adds_nothing_to_the_failure_s_line
         "left = attempt()\n"
         "main(['tags', '127.0.0.1:9/x'])\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
-    )
+    result = _python(probe)
     assert result.stderr.count("\n") == 1, result.stderr
     assert result.stderr.startswith("dockyard: "), result.stderr
 
@@ -544,7 +542,11 @@ def test_client_commands_import_nothing_of_the_server(tmp_path: Path) -> None:
         " or m.split('.')[0] in ('sqlalchemy', 'starlette', 'granian', 'pydantic')]\n"
         "print(server)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
-    )
+    result = _python(probe)
     assert result.stdout.strip() == "[]", result.stdout + result.stderr
+
+
+def _python(program: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=False
+    )
