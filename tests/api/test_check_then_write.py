@@ -209,4 +209,26 @@ def test_a_team_given_a_repository_as_it_moves_to_another_namespace_keeps_no_rol
     assert [role for role in roles if role["kind"] == "team"] == [], roles
 
 
+def test_a_repository_set_up_in_an_organisation_as_it_is_deleted_is_not_left_behind(
+    paused: Paused,
+) -> None:
+    # Settings given to a repository not pushed yet create its row; made while the deletion
+    # waited after its count of the organisation's repositories, the row outlived the
+    # organisation, in no one's name (and kept the name from sign-up). Held: the team's row.
+    olga = ("olga", "olga-password-1")
+    index = paused.index
+    index.sign_up(olga)
+    with index.api(olga) as api:
+        assert_status(api.post("/api/orgs", json={"name": "folding"}), 201)
+        assert_status(api.post("/api/orgs/folding/teams", json={"name": "last"}), 201)
+    statuses = paused.between(
+        "SELECT 1 FROM teams WHERE name = 'last' FOR UPDATE",
+        paused.send(olga, "DELETE", "/api/orgs/folding"),
+        paused.send(olga, "PATCH", "/api/repositories/folding/soon", {"description": "soon"}),
+    )
+    with index.api(ADMIN) as api:
+        assert_status(api.get("/api/repositories/folding/soon"), 404)
+    assert statuses == [204, 404], statuses
+
+
 APP = "/api/repositories/before/app"

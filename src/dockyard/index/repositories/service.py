@@ -286,6 +286,11 @@ def _administered(
         raise NotFound(f"no repository {name!r}")
     row = repository.settings_of(connection, [canonical(name)]).get(canonical(name))
     if row is None:
+        # The namespace's user or organisation is not deleted before this commits (its
+        # deletion counts the repositories first); deleted meanwhile, the name is nobody's.
+        held = accounts.lock_namespace(connection, namespace_of(name), share=True)
+        if not held and not actor.is_admin:
+            raise NotFound(f"no repository {name!r}")
         return _create(connection, name, default_visibility)
     return int(row.id)
 
