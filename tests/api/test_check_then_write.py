@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.support.api import assert_status
+from tests.support.api import assert_error, assert_status
 from tests.support.images import make_image, push_blobs, push_image, put_manifest
 from tests.support.index import ADMIN_PASSWORD, IndexServer, index_server
 from tests.support.postgres import PostgresServer
@@ -232,3 +232,38 @@ def test_a_repository_set_up_in_an_organisation_as_it_is_deleted_is_not_left_beh
 
 
 APP = "/api/repositories/before/app"
+
+
+def test_a_repository_moved_before_the_index_applied_its_last_push_is_refused_until_it_has(
+    paused: Paused,
+) -> None:
+    # The catalogue applies a push's event after the push commits: a transfer in between left
+    # the old name in the index (public, with the tag pushed last, whatever the repository's
+    # visibility) and the new name without that tag. Held: the catalogue's endpoint row, so
+    # that the event waits.
+    index = paused.index
+    with index.api(ADMIN) as api:
+        assert_status(api.post("/api/orgs", json={"name": "there"}), 201)
+    with index.registry(ADMIN, "repository:admin/quick:pull,push") as registry:
+        push_image(registry, "admin/quick", make_image("quick-1"), "v1")
+    index.catalogued("admin/quick")
+    move = {"namespace": "there"}
+    with psycopg.connect(paused.libpq) as held:
+        held.execute("SELECT 1 FROM event_endpoints WHERE name = '@catalogue' FOR UPDATE")
+        with index.registry(ADMIN, "repository:admin/quick:pull,push") as registry:
+            push_image(registry, "admin/quick", make_image("quick-2"), "v2")
+        with index.api(ADMIN) as api:
+            refused = api.post("/api/repositories/admin/quick/transfer", json=move)
+        held.rollback()
+    assert_error(refused, 409, "CONFLICT")
+    assert "has not applied the last pushes to admin/quick" in refused.text, refused.text
+    with index.api(ADMIN) as api:
+
+        def moved() -> bool:
+            answer = api.post("/api/repositories/admin/quick/transfer", json=move)
+            return answer.status_code == 204
+
+        eventually(moved, what="the transfer once the push is applied")
+        assert_status(api.get("/api/repositories/admin/quick"), 404)
+        tags = api.get("/api/repositories/there/quick/tags").json()["results"]
+    assert sorted(tag["name"] for tag in tags) == ["v1", "v2"]

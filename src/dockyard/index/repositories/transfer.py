@@ -20,6 +20,7 @@ from dockyard.config import QuotaSettings
 from dockyard.db.engine import Database
 from dockyard.db.tables import repositories as registry_repositories
 from dockyard.index.accounts import repository as accounts
+from dockyard.index.catalogue.receiver import LOCAL_CATALOGUE
 from dockyard.index.errors import Conflict, Forbidden, Invalid, NotFound
 from dockyard.index.http import api, body, index_of, no_content, signed_in
 from dockyard.index.names import LIBRARY, canonical, namespace_of
@@ -31,6 +32,7 @@ from dockyard.index.repositories.permissions import Identity, namespace_role
 from dockyard.index.repositories.service import access_in
 from dockyard.index.tables import collaborators, repository_settings
 from dockyard.oci.names import is_valid_name
+from dockyard.registry.events import outbox
 from dockyard.registry.metadata import repository_id
 from dockyard.registry.policies import quotas
 
@@ -88,6 +90,14 @@ async def transfer(
             excess = limited and quotas.excess_after_moving_in(connection, limited, source)
             if excess:
                 raise Conflict(excess)  # rolls the rename back
+            # Read once the rename holds the registry's row (a push in the repository commits
+            # first): an event the catalogue applied after the rename recreated the old name
+            # in the index, with the tags pushed last, which the new name then lacked.
+            if outbox.pending_about(connection, LOCAL_CATALOGUE, source):
+                raise Conflict(
+                    f"the index has not applied the last pushes to {source} yet: try again"
+                    " in a moment"
+                )
         connection.execute(
             update(repository_settings)
             .where(repository_settings.c.id == row.id)

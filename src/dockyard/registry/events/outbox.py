@@ -3,6 +3,7 @@ endpoint's lease and back-off. Every function takes a connection inside a transa
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -11,7 +12,7 @@ from sqlalchemy import Connection, case, delete, exists, func, or_, select, upda
 
 from dockyard.db.tables import event_deliveries, event_endpoints, events
 from dockyard.db.upserts import conflict_insert
-from dockyard.registry.events.model import NewEvent
+from dockyard.registry.events.model import PULL, NewEvent
 
 
 def insert_events(connection: Connection, items: Sequence[tuple[NewEvent, Sequence[str]]]) -> None:
@@ -32,6 +33,20 @@ def insert_events(connection: Connection, items: Sequence[tuple[NewEvent, Sequen
         for name in receivers
     ]
     connection.execute(event_deliveries.insert(), deliveries)
+
+
+def pending_about(connection: Connection, endpoint: str, repository: str) -> bool:
+    """Whether `endpoint` has still to receive an event of a push, mount or delete in
+    `repository` (read in the event's JSON, as written: pulls are left out)."""
+    named = f'"repository":{json.dumps(repository)}'
+    query = select(
+        exists()
+        .where(event_deliveries.c.endpoint == endpoint)
+        .where(events.c.id == event_deliveries.c.event_id)
+        .where(events.c.action != PULL)
+        .where(events.c.body.contains(named, autoescape=True))
+    )
+    return bool(connection.execute(query).scalar())
 
 
 def claim(
