@@ -25,6 +25,7 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy src tests bench
+	PATH=$(BIN):$$PATH $(BIN)/cython-lint --max-line-length 100 src
 
 unit: $(VENV)/.installed-test system-deps
 	$(BIN)/pytest -q tests/unit
@@ -92,7 +93,7 @@ system-deps:
 	scripts/install-system-deps.sh
 	scripts/install-node-deps.sh
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml setup.py src/dockyard/registry/events/pulls.pyx
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e .

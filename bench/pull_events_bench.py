@@ -312,11 +312,11 @@ every few rounds. The control row (two servers with the same settings) shows the
 is left. Runs differ from one another by more than their standard errors say (the host's
 speed changes over minutes): compare two codes side by side in one run, not run against run.
 
-A pull event costs the GET a few strings and numbers appended to a list; the rest is the
-delivery round's, every half second: each pull's JSON written (the parts that repeat from
-pull to pull written once) and POSTed to an endpoint that keeps up, or written to the outbox
-for one that fails. A pull count is a dictionary update per GET and one UPDATE per
-repository every half second.
+A pull event costs the GET a row of numbers and two strings, noted in C
+(registry/events/pulls.pyx, decision 0030); the rest is the delivery round's, every half
+second: each pull's JSON written in C (the parts that repeat from pull to pull written once)
+and POSTed to an endpoint that keeps up, or written to the outbox for one that fails. A pull
+count is a dictionary update per GET and one UPDATE per repository every half second.
 """
 
 

@@ -1,11 +1,14 @@
-"""A pull event is written by a fast path of its own (EventWriter.pull, from what the GET noted):
-it must say exactly what the general writer says of the same request, whatever the request's
-text holds (quotes, percent signs, non-ASCII), and differ from pull to pull where it should."""
+"""A pull event is written by a fast path of its own (registry/events/pulls.pyx, in C, from what
+the GET noted): it must say exactly what the general writer says of the same request, whatever
+the request's text holds (quotes, percent signs, non-ASCII), and differ from pull to pull where
+it should."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
+import logging
 import re
 import time
 from collections.abc import Iterator
@@ -93,6 +96,65 @@ def test_a_pull_event_says_what_the_general_writer_says(useragent: bytes, subjec
     for event in (fast, slow):
         del event["id"], event["timestamp"]
     assert fast == slow
+
+
+@pytest.mark.parametrize(
+    ("request_id", "client"),
+    [
+        ('id "quoted"', ("10.0.0.7", 40001)),  # each escaped as JSON must, alone
+        ("back\\slash", ("10.0.0.7", 40001)),
+        ("control\x01", ("10.0.0.7", 40001)),
+        ("\u00e9t\u00e9", ("10.0.0.7", 40001)),
+        ("c" * 32, ('host "\u00e9" \\', 65535)),
+        ("c" * 32, ("back\\slash", 1)),
+        ("d" * 32, ("10.0.0.7", 70000)),  # no TCP port: written as the general writer writes it
+        ("d" * 32, ("10.0.0.7", 2**70)),
+        ("e" * 32, ("10.0.0.7", -1)),
+        ("f" * 32, ["10.0.0.7", 40001]),  # a list, not a tuple
+        ("g" * 32, ("10.0.0.7", "40001")),
+        ("h" * 32, None),  # no client: no address
+        ("i" * 32, ("::1", 0)),
+    ],
+)
+def test_the_request_id_and_address_are_written_as_the_general_writer_writes_them(
+    request_id: str, client: Any
+) -> None:
+    """The two texts written per pull (the others are written once per target and client, by
+    the general writer's code)."""
+    request = {**scope(request_id, b"docker/27.0", "alice", 0), "client": client}
+    target = Target("team/app", DIGEST, MANIFEST, 987, "v1", kind="manifests")
+    (fast,) = pulled([request], "v1")
+    slow = general(request, target)
+    for event in (fast, slow):
+        del event["id"], event["timestamp"]
+    assert fast == slow
+
+
+def test_nothing_is_noted_outside_a_get() -> None:
+    events = EventLog([EndpointSettings(name="all", url="http://a.example/")], SOURCE)
+    events.pulled("team/app", DIGEST, MANIFEST, 987, "v1", "manifests")  # no request
+    for request in [{**scope("a" * 32, b"curl", None, 1), "method": "HEAD"}, "not a scope"]:
+        token = CURRENT_REQUEST.set(request)  # type: ignore[arg-type]
+        try:
+            events.pulled("team/app", DIGEST, MANIFEST, 987, "v1", "manifests")
+        finally:
+            CURRENT_REQUEST.reset(token)
+    assert events.take_pulls() == {}
+
+
+def test_pulls_beyond_the_buffer_are_dropped_and_counted(caplog: pytest.LogCaptureFixture) -> None:
+    """A database that is away must not make the process grow without bound."""
+    events = EventLog([EndpointSettings(name="all", url="http://a.example/")], SOURCE)
+    events._notes.limit = 10
+    with serving(scope("a" * 32, b"docker/27.0", None, 40000)):
+        for _ in range(15):
+            events.pulled("team/app", DIGEST, MANIFEST, 987, "v1", "manifests")
+    with caplog.at_level(logging.WARNING, "dockyard.events"):
+        asyncio.run(events.flush_pulls())  # no database here: the pulls go nowhere
+    assert "5 pull events were dropped" in caplog.text
+    with serving(scope("a" * 32, b"docker/27.0", None, 40000)):
+        events.pulled("team/app", DIGEST, MANIFEST, 987, "v1", "manifests")
+    assert len(events.take_pulls()["all"]) == 1  # room again after the round
 
 
 def test_a_blob_pull_names_the_blob_and_no_tag() -> None:

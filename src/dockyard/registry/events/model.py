@@ -6,15 +6,14 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import repeat
-from operator import itemgetter
 from typing import Any
 
 from starlette.types import Scope
+
+from dockyard.registry.events.pulls import PullNotes
 
 PUSH = "push"
 PULL = "pull"
@@ -116,15 +115,6 @@ class Target:
         return target
 
 
-# What a GET keeps of a pull until the delivery round writes its event (EventLog), in this
-# order: when (time.time_ns()); the request's id, client address ("host:port"), actor (or None),
-# user agent and host (bytes) and scheme; the repository, digest, media type, size, tag (or
-# None) and kind ("manifests" or "blobs"). Strings and numbers only: kept in one flat list, a
-# GET leaves no new object for the garbage collector to trace (an object a GET kept made every
-# GET pay for collections, 3-7 µs of it with every pull sent).
-NOTED_FIELDS = 13
-
-
 def id_of(body: str) -> str:
     """The id of the event whose JSON is `body` (written here: the id comes first)."""
     return body[7:43]
@@ -155,7 +145,6 @@ class EventWriter:
         self._source = _compact({"addr": source.addr, "instanceID": source.instance_id})
         self._quoted: dict[str, str] = {}
         self._targets: dict[tuple[Target, str], str] = {}
-        self._pull_constants = _Written(self._pull_constant)
 
     def event(
         self, action: str, target: Target, origin: Origin | None, moment: datetime
@@ -184,46 +173,17 @@ class EventWriter:
         )
         return NewEvent(event_id, action, moment, body)
 
-    def pulls(self, noted: list[Any]) -> list[str]:
-        """The JSON of every pull in `noted` (NOTED_FIELDS items each, one after the other, as
-        EventLog keeps them), in order: the same JSON as `event`, written for speed, as
-        thousands a second may come. Pulls of one target by one client differ only in their
-        id, time, request id and address: the rest is written once per writer, and each
-        event is its pieces joined, pull after pull in C (`map`), with no Python line run per
-        pull (an f-string per pull cost twice as much)."""
-        step = NOTED_FIELDS
-        count = len(noted) // step
-        # (subject, user agent, host, scheme, name, digest, media type, size, tag, kind): each
-        # looked up once, in C; zip reuses its tuple for the next pull when the lookup keeps
-        # none (all but the first pull of a key), so nothing is allocated per pull for it.
-        keys = zip(*(noted[field::step] for field in range(3, step)), strict=True)
-        parts = list(map(self._pull_constants.__getitem__, keys))
-        # Times in nanoseconds as text: the seconds are all but the last nine digits, the
-        # microseconds the six before the last three (slices, cheaper than arithmetic).
-        times = list(map(str, noted[0::step]))
-        seconds = list(map(itemgetter(slice(None, -9)), times))
-        texts = {second: self._second_text(int(second)) for second in set(seconds)}
-        # Version 4 UUIDs: 72 random bits for this batch, then a count from a random start
-        # (unique within the batch; batches differ in their random bits), written as the
-        # last 12 digits of hex(2**48 + count).
+    def pulls(self, notes: PullNotes, skip: set[str]) -> tuple[list[str], list[str]]:
+        """The JSON of every pull noted in `notes` but those of a media type in `skip`, in
+        order, and their media types: the same JSON as `event`, written in C (pulls.pyx), as
+        thousands a second may come. The ids are version 4 UUIDs: 72 random bits for this
+        batch, then a count from a random start (unique within the batch; batches differ in
+        their random bits)."""
+        count = len(notes)
         bits = os.urandom(15).hex()
         first = 2**48 + int(bits[18:], 16) % (2**48 - count)
         prefix = f'{{"id":"{bits[:8]}-{bits[8:12]}-4{bits[12:15]}-8{bits[15:18]}-'
-        # The request's id and the client's address go in as the server gave them: no
-        # character in them needs escaping.
-        pieces = zip(
-            repeat(prefix),
-            map(itemgetter(slice(3, None)), map(hex, range(first, first + count))),
-            repeat('","timestamp":"'),
-            map(texts.__getitem__, seconds),
-            map(itemgetter(slice(-9, -3)), times),
-            map(itemgetter(0), parts),
-            noted[1::step],
-            repeat('","addr":"'),
-            noted[2::step],
-            map(itemgetter(1), parts),
-        )
-        return list(map("".join, pieces))
+        return notes.take(self._pull_constant, self._second_text, prefix, first, skip)
 
     def _second_text(self, second: int) -> str:
         """A second's time as the timestamps write it, up to the decimal point."""
@@ -248,18 +208,6 @@ class EventWriter:
         if quoted is None:
             quoted = self._quoted[text] = json.dumps(text)
         return quoted
-
-
-class _Written(dict[tuple[Any, ...], tuple[str, str]]):
-    """Text written by `write` for each key, on its first lookup."""
-
-    def __init__(self, write: Callable[[tuple[Any, ...]], tuple[str, str]]) -> None:
-        super().__init__()
-        self._write = write
-
-    def __missing__(self, key: tuple[Any, ...]) -> tuple[str, str]:
-        written = self[key] = self._write(key)
-        return written
 
 
 def _compact(value: Any) -> str:
