@@ -31,7 +31,7 @@ from tests.support.azurite import Azurite
 from tests.support.images import Image, make_image, push_blob, sha256
 from tests.support.index import ADMIN_PASSWORD, index_server
 from tests.support.postgres import missing_postgres, stoppable_postgres
-from tests.support.seaweedfs import S3Bucket
+from tests.support.seaweedfs import READER_KEY, READER_SECRET, S3Bucket
 from tests.support.servers import DockyardServer, dockyard_server
 from tests.support.stores import environment
 from tests.support.tcp_proxy import TcpProxy, tcp_proxy
@@ -125,6 +125,31 @@ def _check(load: Load, server: DockyardServer, dependency: str) -> None:
     # Once per interval (per worker), not once per refused request or background round.
     reports = server.log.read_text().count(f"the {dependency} is unavailable")
     assert 1 <= reports <= 2, server.log.read_text()
+
+
+def test_an_object_store_that_refuses_the_credentials_is_503_said_once(
+    tmp_path: Path, s3_bucket: S3Bucket
+) -> None:
+    """Keys rotated under a running server, or keys without the right to write: each push was
+    a 500 with a traceback. A store that refuses Dockyard is away, as a disk that refuses it
+    is. (Keys that may only read pass the start-up lookup, as rotated keys once did.)"""
+    env = s3_bucket.environment("refused", access_key=READER_KEY, secret_key=READER_SECRET)
+    with dockyard_server(tmp_path / "data", env=env) as server:
+        for _ in range(3):
+            data = os.urandom(64)
+            answer = httpx.post(
+                f"{server.url}/v2/{REPOSITORY}/blobs/uploads/",
+                params={"digest": sha256(data)},
+                content=data,
+                timeout=60,
+            )
+            assert answer.status_code == 503, answer.text
+            assert answer.headers["retry-after"].isdigit()
+            (error,) = answer.json()["errors"]
+            assert error["code"] == "UNAVAILABLE" and "storage" in error["message"]
+        said = server.log.read_text()
+        assert 1 <= said.count("the storage is unavailable") <= 2, said  # once per worker
+        assert "AccessDenied" in said and READER_SECRET not in said
 
 
 @pytest.fixture

@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 
 ACCESS_KEY = "testkey"
 SECRET_KEY = "testsecret"
+# Keys of a second identity that may read and list but not write.
+READER_KEY = "readerkey"
+READER_SECRET = "readersecret"
 REGION = "us-east-1"
 
 # One volume per bucket instead of seven: start-up and memory stay small.
@@ -150,7 +153,12 @@ def seaweedfs() -> Iterator[SeaweedFS]:
         "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
         "actions": ["Admin", "Read", "Write", "List", "Tagging"],
     }
-    (base / "s3.json").write_text(json.dumps({"identities": [identity]}))
+    reader = {
+        "name": "reader",
+        "credentials": [{"accessKey": READER_KEY, "secretKey": READER_SECRET}],
+        "actions": ["Read", "List"],
+    }
+    (base / "s3.json").write_text(json.dumps({"identities": [identity, reader]}))
     try:
         # A free port can be taken by another test server before weed binds it: try again
         # with other ports.

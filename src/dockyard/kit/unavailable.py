@@ -93,20 +93,23 @@ def _classify(exc: BaseException) -> str | None:
         return DATABASE
     if "sqlite3.OperationalError" in names and str(exc).startswith(_SQLITE_AWAY):
         return DATABASE
-    if names & _STORAGE_ERRORS or _server_side_s3_error(exc, names):
+    if names & _STORAGE_ERRORS or _s3_store_failed_or_refused(exc, names):
         return STORAGE
     if isinstance(exc, OSError) and exc.errno in _STORAGE_ERRNOS:
         return STORAGE
     return None
 
 
-def _server_side_s3_error(exc: BaseException, names: set[str]) -> bool:
-    """A botocore ClientError the store answered with a 5xx (SlowDown, InternalError)."""
+def _s3_store_failed_or_refused(exc: BaseException, names: set[str]) -> bool:
+    """A botocore ClientError the store answered with a 5xx (SlowDown, InternalError), or with
+    403: it refuses Dockyard's credentials (keys rotated or revoked, keys without the right to
+    write), as a disk that refuses it (EACCES) is away too: the operator's to mend, not a
+    traceback per request (the start-up lookup stops `dockyard serve` on the same refusal)."""
     if "botocore.exceptions.ClientError" not in names:
         return False
     response: Any = getattr(exc, "response", {})
     status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-    return isinstance(status, int) and status >= 500
+    return isinstance(status, int) and (status >= 500 or status == 403)
 
 
 def note(dependency: str, exc: BaseException, where: str) -> None:
