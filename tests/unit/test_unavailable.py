@@ -38,8 +38,11 @@ def test_an_object_store_that_cannot_be_reached_or_fails_on_its_side_is_away() -
     assert away(EndpointConnectionError(endpoint_url="http://127.0.0.1:1")) == STORAGE
     slow_down = {"Error": {"Code": "SlowDown"}, "ResponseMetadata": {"HTTPStatusCode": 503}}
     assert away(ClientError(slow_down, "PutObject")) == STORAGE  # type: ignore[arg-type]
+    # Refused credentials (keys rotated or revoked) are the operator's to mend, as EACCES is.
     denied = {"Error": {"Code": "AccessDenied"}, "ResponseMetadata": {"HTTPStatusCode": 403}}
-    assert away(ClientError(denied, "PutObject")) is None  # type: ignore[arg-type]
+    assert away(ClientError(denied, "PutObject")) == STORAGE  # type: ignore[arg-type]
+    missing = {"Error": {"Code": "NoSuchKey"}, "ResponseMetadata": {"HTTPStatusCode": 404}}
+    assert away(ClientError(missing, "GetObject")) is None  # type: ignore[arg-type]
 
 
 def test_a_failing_disk_is_away_but_a_missing_file_is_not() -> None:
