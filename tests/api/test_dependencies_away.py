@@ -8,6 +8,7 @@ lost."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import os
 import shutil
@@ -34,6 +35,7 @@ from tests.support.postgres import missing_postgres, stoppable_postgres
 from tests.support.seaweedfs import READER_KEY, READER_SECRET, S3Bucket
 from tests.support.servers import DockyardServer, dockyard_server
 from tests.support.stores import environment
+from tests.support.swift import Swift
 from tests.support.tcp_proxy import TcpProxy, tcp_proxy
 from tests.support.web import csrf_token
 
@@ -127,13 +129,23 @@ def _check(load: Load, server: DockyardServer, dependency: str) -> None:
     assert 1 <= reports <= 2, server.log.read_text()
 
 
+@pytest.mark.parametrize("store", ["s3", "swift"])
 def test_an_object_store_that_refuses_the_credentials_is_503_said_once(
-    tmp_path: Path, s3_bucket: S3Bucket
+    tmp_path: Path, store: str, request: pytest.FixtureRequest
 ) -> None:
-    """Keys rotated under a running server, or keys without the right to write: each push was
-    a 500 with a traceback. A store that refuses Dockyard is away, as a disk that refuses it
-    is. (Keys that may only read pass the start-up lookup, as rotated keys once did.)"""
-    env = s3_bucket.environment("refused", access_key=READER_KEY, secret_key=READER_SECRET)
+    """Keys rotated under a running server, a Swift token expired (Dockyard does not renew
+    it), credentials without the right to write: each push was a 500 with a traceback. A store
+    that refuses Dockyard is away, as a disk that refuses it is. (Credentials that may only
+    read pass the start-up lookup, as rotated ones once did.)"""
+    if store == "s3":
+        bucket: S3Bucket = request.getfixturevalue("s3_bucket")
+        env = bucket.environment("refused", access_key=READER_KEY, secret_key=READER_SECRET)
+        secret, refusal = READER_SECRET, "AccessDenied"
+    else:
+        swift: Swift = request.getfixturevalue("swift")
+        reader = dataclasses.replace(swift, token=swift.reader_token)
+        env = environment(reader.storage(f"refused-{next(_seeds)}", 1 << 20))
+        secret, refusal = swift.reader_token, "PermissionDenied"
     with dockyard_server(tmp_path / "data", env=env) as server:
         for _ in range(3):
             data = os.urandom(64)
@@ -149,7 +161,7 @@ def test_an_object_store_that_refuses_the_credentials_is_503_said_once(
             assert error["code"] == "UNAVAILABLE" and "storage" in error["message"]
         said = server.log.read_text()
         assert 1 <= said.count("the storage is unavailable") <= 2, said  # once per worker
-        assert "AccessDenied" in said and READER_SECRET not in said
+        assert refusal in said and secret not in said
 
 
 @pytest.fixture

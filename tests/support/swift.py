@@ -33,6 +33,9 @@ PROGRAMS = ("swift-proxy-server", "swift-account-server", "swift-container-serve
 ACCOUNT = "test"
 USER = "tester"
 KEY = "testing"
+# A user of the same account who is no admin: the container's read ACL lets it read, not write.
+READER = "reader"
+READER_KEY = "reading"
 REGION = "us-east-1"  # s3api's default `location`
 
 # Runs one server as its `swift-*-server` program would, but with swift.conf from the temp dir
@@ -97,6 +100,7 @@ account_autocreate = true
 [filter:tempauth]
 use = egg:swift#tempauth
 user_{account}_{user} = {key} .admin
+user_{account}_{reader} = {reader_key}
 
 [filter:s3api]
 use = egg:swift#s3api
@@ -147,6 +151,7 @@ class Swift:
     token: str  # tempauth's, for X-Auth-Token; valid for a day
     container: str
     s3_endpoint: str  # the proxy's root, path-style addressing
+    reader_token: str  # READER's: may read the container, not write to it
     access_key: str = f"{ACCOUNT}:{USER}"  # with tempauth: account:user and the user's key
     secret_key: str = KEY
     region: str = REGION
@@ -201,10 +206,14 @@ def swift_server(container: str = "dockyard") -> Iterator[Swift]:
         processes["proxy"] = _start_server(base, "proxy")
         _wait_until_ready(base, ports, memcached, processes)
         endpoint = f"http://127.0.0.1:{ports['proxy']}"
-        storage_url, token = _authenticate(endpoint)
-        created = httpx.put(f"{storage_url}/{container}", headers={"X-Auth-Token": token})
+        storage_url, token = _authenticate(endpoint, USER, KEY)
+        reading = {"X-Container-Read": f"{ACCOUNT}:{READER}"}
+        created = httpx.put(
+            f"{storage_url}/{container}", headers={"X-Auth-Token": token, **reading}
+        )
         created.raise_for_status()
-        yield Swift(storage_url, token, container, endpoint)
+        _, reader_token = _authenticate(endpoint, READER, READER_KEY)
+        yield Swift(storage_url, token, container, endpoint, reader_token)
     finally:
         for process in processes.values():
             stop_group(process)
@@ -223,8 +232,9 @@ def _write_configuration(base: Path, ports: dict[str, int], memcached: int) -> N
         defaults = SERVER_DEFAULTS.format(port=port, user=_user(), base=base)
         if name == "proxy":
             app = PROXY_CONF.format(
-                account=ACCOUNT, user=USER, key=KEY, region=REGION, memcached=memcached
-            )
+                account=ACCOUNT, user=USER, key=KEY, reader=READER, reader_key=READER_KEY,
+                region=REGION, memcached=memcached,
+            )  # fmt: skip
         else:
             app = BACKEND_CONF.format(kind=name)
         (base / f"{name}.conf").write_text(f"{defaults}\n{app}")
@@ -289,10 +299,10 @@ def _answers(host: str, port: int) -> bool:
     return True
 
 
-def _authenticate(endpoint: str) -> tuple[str, str]:
-    """tempauth's storage URL and a token for the test user."""
+def _authenticate(endpoint: str, user: str, key: str) -> tuple[str, str]:
+    """tempauth's storage URL and a token for a user of the account."""
     response = httpx.get(
-        f"{endpoint}/auth/v1.0", headers={"X-Auth-User": f"{ACCOUNT}:{USER}", "X-Auth-Key": KEY}
+        f"{endpoint}/auth/v1.0", headers={"X-Auth-User": f"{ACCOUNT}:{user}", "X-Auth-Key": key}
     )
     response.raise_for_status()
     return response.headers["X-Storage-Url"], response.headers["X-Auth-Token"]

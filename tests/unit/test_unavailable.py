@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import sqlite3
 
+import opendal.exceptions
 import psycopg
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
@@ -43,6 +44,9 @@ def test_an_object_store_that_cannot_be_reached_or_fails_on_its_side_is_away() -
     assert away(ClientError(denied, "PutObject")) == STORAGE  # type: ignore[arg-type]
     missing = {"Error": {"Code": "NoSuchKey"}, "ResponseMetadata": {"HTTPStatusCode": 404}}
     assert away(ClientError(missing, "GetObject")) is None  # type: ignore[arg-type]
+    # The same through opendal (Azure, GCS, Swift).
+    assert away(opendal.exceptions.PermissionDenied("Access was denied")) == STORAGE
+    assert away(opendal.exceptions.NotFound("not found")) is None
 
 
 def test_a_failing_disk_is_away_but_a_missing_file_is_not() -> None:

@@ -54,6 +54,9 @@ _STORAGE_ERRORS = {
     "aiohttp.client_exceptions.ClientConnectionError",
     "opendal.exceptions.Unexpected",  # OpenDAL's report of a service it could not reach
     "opendal.exceptions.RateLimited",
+    # The store refuses Dockyard (a 401 or 403: a Swift token expired, keys that may not
+    # write), as S3's 403 and a disk's EACCES below: the operator's to mend.
+    "opendal.exceptions.PermissionDenied",
 }
 # A filesystem that fails this way is away (a lost mount, a full or read-only disk), where
 # other OS errors (a file not there) are the caller's business.
