@@ -248,7 +248,9 @@ def test_upstreams_take_turns_when_balanced_by_load(
             for blob in blobs:
                 digest = Digest.of(blob)
                 answer = httpx.get(f"{mirror.url}/v2/hub/spread/data/blobs/{digest}", timeout=30)
-                assert (answer.status_code, answer.content) == (200, blob)
+                # (A 404 seen once in a full run, not since: what the mirror said, if again.)
+                assert answer.status_code == 200, (answer.text, mirror.log.read_text()[-3000:])
+                assert answer.content == blob
         served = [
             sum(
                 upstream_gets(tmp_path / root / "distribution.log", f"/v2/spread/data/blobs/{d}")
