@@ -570,6 +570,18 @@ class WebSettings(_Section):
     session_lifetime_seconds: int = Field(default=14 * 86400, ge=300, le=365 * 86400)
 
 
+class AccountLimitSettings(_Section):
+    """How many of what one account makes it may hold (docs/operations.md#limits); one more is
+    refused with 409."""
+
+    # Access tokens and robots of a user, the revoked and expired counted until the tokens
+    # issued for them have expired too (auth.token.refresh_lifetime_seconds).
+    tokens_per_user: int = Field(default=100, ge=1, le=1_000_000)
+    # Organisations a user owns, when they make one more.
+    organisations_per_user: int = Field(default=100, ge=1, le=1_000_000)
+    teams_per_organisation: int = Field(default=100, ge=1, le=1_000_000)
+
+
 class IndexSettings(_Section):
     # What a push creates: public, as on Docker Hub (docs/decisions/0010-index-accounts.md).
     default_visibility: Literal["public", "private"] = "public"
@@ -581,6 +593,7 @@ class IndexSettings(_Section):
     webhooks: WebhookSettings = WebhookSettings()
     web: WebSettings = WebSettings()
     passwords: PasswordSettings = PasswordSettings()
+    limits: AccountLimitSettings = AccountLimitSettings()
 
 
 _DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h)?")

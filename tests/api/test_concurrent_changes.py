@@ -19,14 +19,19 @@ from tests.support.web import csrf_token, sign_up
 
 ADMIN = ("admin", ADMIN_PASSWORD)
 AT_ONCE = 12
-HOOK_CAP = {"DOCKYARD_INDEX__WEBHOOKS__MAX_PER_OWNER": "3"}
+CAP = 3
+HOOK_CAP = {"DOCKYARD_INDEX__WEBHOOKS__MAX_PER_OWNER": str(CAP)}
+ACCOUNT_CAPS = {
+    f"DOCKYARD_INDEX__LIMITS__{setting}": str(CAP)
+    for setting in ("TOKENS_PER_USER", "ORGANISATIONS_PER_USER", "TEAMS_PER_ORGANISATION")
+}
 
 
 @pytest.fixture(scope="module")
 def index(
     database_backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[IndexServer]:
-    hooks = {"DOCKYARD_INDEX__WEBHOOKS__ALLOW": '["127.0.0.1"]', **HOOK_CAP}
+    hooks = {"DOCKYARD_INDEX__WEBHOOKS__ALLOW": '["127.0.0.1"]', **HOOK_CAP, **ACCOUNT_CAPS}
     with index_on_backend(database_backend, request, tmp_path_factory, "at-once", hooks) as server:
         with server.api() as anonymous:
             body = {"username": "dora", "email": "d@example.com", "password": "dora-password-1"}
@@ -118,6 +123,46 @@ def test_webhooks_made_many_at_once_stop_at_the_cap(index: IndexServer, owner: s
         assert len(api.get(f"{owner}/webhooks").json()["results"]) == 3
 
 
+# Where each is made, and where one made shows (200; 404 when it was not made).
+MADE_BY_ONE_ACCOUNT = {
+    "tokens": ("/api/tokens", "/api/tokens/{name}"),
+    "organisations": ("/api/orgs", "/api/orgs/{name}/members"),
+    "teams": ("/api/orgs/{user}-org/teams", "/api/orgs/{user}-org/teams/{name}/members"),
+}
+
+
+@pytest.mark.parametrize("made", sorted(MADE_BY_ONE_ACCOUNT))
+def test_what_one_account_makes_many_at_once_stops_at_its_limit(
+    index: IndexServer, made: str
+) -> None:
+    # Counted, then inserted, as hooks are: without the hold, all would pass the count at once.
+    user = (f"maker-{made}", "maker-password-1")
+    index.sign_up(user)
+    path, shown_at = (text.replace("{user}", user[0]) for text in MADE_BY_ONE_ACCOUNT[made])
+    if made == "teams":
+        with index.api(user) as api:
+            assert_status(api.post("/api/orgs", json={"name": f"{user[0]}-org"}), 201)
+    names = [f"{made}-{number}" for number in range(AT_ONCE)]
+
+    def create(name: str) -> httpx.Response:
+        with index.api(user) as api:
+            body = {"name": name, "scopes": ["read"]} if made == "tokens" else {"name": name}
+            return api.post(path, json=body)
+
+    with ThreadPoolExecutor(AT_ONCE) as pool:
+        answers = list(pool.map(create, names))
+    assert sorted(a.status_code for a in answers) == [201] * CAP + [409] * (AT_ONCE - CAP)
+    refused = next(a for a in answers if a.status_code == 409)
+    assert f"has {CAP} " in refused.json()["errors"][0]["message"]
+    with index.api(user) as api:
+        if made == "tokens":
+            shown = [t["name"] for t in api.get("/api/tokens").json()]
+        else:
+            shown = [n for n in names if api.get(shown_at.format(name=n)).status_code == 200]
+    made_ones = [name for name, a in zip(names, answers, strict=True) if a.status_code == 201]
+    assert sorted(shown) == sorted(made_ones)
+
+
 def test_repositories_moved_to_one_name_at_once_end_with_one_there(index: IndexServer) -> None:
     # The target's name was looked up, then taken: on PostgreSQL the other renames failed on
     # the registry's unique name with a 500 where a 409 says the name is taken.
@@ -167,7 +212,7 @@ def test_an_organisation_deleted_while_things_are_made_in_it_is_gone_with_them(
     with ThreadPoolExecutor(AT_ONCE) as pool:
         statuses = list(pool.map(send, range(AT_ONCE)))
     assert statuses[AT_ONCE // 2] == 204, statuses
-    capped = {409} if made == "webhooks" else set()  # HOOK_CAP: three hooks an owner
+    capped = {409}  # three hooks an owner, three teams an organisation
     assert set(statuses) <= {201, 204, 404} | capped, statuses
     with index.api(ADMIN) as api:
         assert api.get(f"/api/orgs/{organisation}/members").status_code == 404

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from dockyard.config import Settings
 from dockyard.db.engine import Database
 from dockyard.db.migrate import upgrade
 from dockyard.index.accounts.service import User, create_user
 from dockyard.index.errors import Forbidden, Invalid, NotFound
+from dockyard.index.limits import AccountLimits
 from dockyard.index.names import canonical, namespace_of
 from dockyard.index.organisations import service as organisations
 from dockyard.index.repositories import service as repositories
@@ -24,6 +26,7 @@ from dockyard.index.repositories.permissions import (
 from dockyard.index.tokens.service import actions_of, parse_scopes
 
 ALL = frozenset({"pull", "push", "delete"})
+LIMITS = AccountLimits.of(Settings())
 
 
 def test_single_component_names_are_in_the_library_namespace() -> None:
@@ -88,8 +91,8 @@ def test_team_roles_reach_team_members_only(database: Database) -> None:
     owner, tom, mia = (_user(database, n) for n in ("owner", "tom", "mia"))
 
     async def scenario() -> None:
-        await organisations.create_organisation(database, "acme", owner)
-        await organisations.create_team(database, owner, "acme", "devs")
+        await organisations.create_organisation(database, "acme", owner, None)
+        await organisations.create_team(database, owner, "acme", "devs", LIMITS)
         await organisations.add_team_member(database, owner, "acme", "devs", "tom")
         await organisations.set_member(database, owner, "acme", "mia", "member")
         await repositories.update(

@@ -146,7 +146,7 @@ def _user_passwd(args: argparse.Namespace) -> int:
 def _org_add(args: argparse.Namespace) -> int:
     async def add(database: Database) -> str | None:
         owner = await _existing(database, args.owner)
-        await create_organisation(database, args.name, owner, taking_repositories=True)
+        await create_organisation(database, args.name, owner, None, taking_repositories=True)
         return None
 
     return _run(args, add)
@@ -157,7 +157,9 @@ def _token_add(args: argparse.Namespace) -> int:
         owner = await _existing(database, args.user)
         scopes = parse_scopes(args.scope)
         kind = "robot" if args.robot else "personal"
-        return await create_token(database, owner, args.name, scopes, args.expires_days, kind)
+        return await create_token(
+            database, owner, args.name, scopes, args.expires_days, kind, limits=None
+        )
 
     return _run(args, add)
 

@@ -9,6 +9,7 @@ from dockyard.auth.tokens import TokenVerifier
 from dockyard.config import Settings
 from dockyard.db.engine import Database
 from dockyard.index import hashing
+from dockyard.index.limits import AccountLimits
 from dockyard.index.repositories.mirrored import MirrorNames
 
 
@@ -19,6 +20,7 @@ class Index:
     default_visibility: str
     signup_enabled: bool
     pull_counts: bool
+    limits: AccountLimits
     # Which names public mirror rules open to everyone, and what the catalogue makes public.
     mirrors: MirrorNames = field(default_factory=MirrorNames)
     _database: Database | None = field(default=None, repr=False)
@@ -36,6 +38,7 @@ class Index:
             settings.index.default_visibility,
             settings.index.signup_enabled,
             settings.index.pull_counts,
+            AccountLimits.of(settings),
             MirrorNames.of(settings.mirrors),
         )
 

@@ -29,8 +29,9 @@ async def create(request: Request) -> Response:
     who = await signed_in(request)
     who.may_change()
     form = await body(request, NewOrganisation)
+    index = index_of(request)
     await service.create_organisation(
-        index_of(request).database, form.name, who.user, taking_repositories=who.user.is_admin
+        index.database, form.name, who.user, index.limits, taking_repositories=who.user.is_admin
     )
     return JSONResponse(Created(name=form.name).model_dump(), status_code=201)
 
@@ -90,7 +91,8 @@ async def create_team(request: Request) -> Response:
     who.may_change()
     form = await body(request, NewTeam)
     org = request.path_params["org"]
-    await service.create_team(index_of(request).database, who.user, org, form.name)
+    index = index_of(request)
+    await service.create_team(index.database, who.user, org, form.name, index.limits)
     return JSONResponse(Created(name=form.name).model_dump(), status_code=201)
 
 

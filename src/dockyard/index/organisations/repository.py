@@ -85,6 +85,19 @@ def owner_count(connection: Connection, organisation: int) -> int:
     return int(connection.execute(query).scalar_one())
 
 
+def owned_count(connection: Connection, user_id: int) -> int:
+    """The organisations the user owns."""
+    query = select(func.count()).where(
+        organisation_members.c.user_id == user_id, organisation_members.c.role == "owner"
+    )
+    return int(connection.execute(query).scalar_one())
+
+
+def team_count(connection: Connection, organisation: int) -> int:
+    query = select(func.count()).where(teams.c.organisation_id == organisation)
+    return int(connection.execute(query).scalar_one())
+
+
 def members(connection: Connection, organisation: int) -> list[tuple[str, str]]:
     query = (
         select(users.c.username, organisation_members.c.role)

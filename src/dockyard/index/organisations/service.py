@@ -9,9 +9,11 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from dockyard.db.engine import Database, refers_to_a_deleted_row
+from dockyard.db.locks import hold
 from dockyard.index.accounts import repository as accounts
 from dockyard.index.accounts.service import User, check_name_free, check_new_name
 from dockyard.index.errors import Conflict, Forbidden, Invalid, NotFound
+from dockyard.index.limits import AccountLimits, refuse_beyond
 from dockyard.index.organisations import repository
 from dockyard.index.repositories.permissions import Identity
 
@@ -19,13 +21,24 @@ ROLES = ("owner", "member")
 
 
 async def create_organisation(
-    database: Database, name: str, owner: User, *, taking_repositories: bool = False
+    database: Database,
+    name: str,
+    owner: User,
+    limits: AccountLimits | None,
+    *,
+    taking_repositories: bool = False,
 ) -> None:
     """`taking_repositories`: it may be made over repositories already kept under its name,
-    and own them (a site administrator's choice)."""
+    and own them (a site administrator's choice). `limits`: None for the operator's command."""
     check_new_name(name, "organisation")
 
     def create(connection: Connection) -> None:
+        if limits is not None:
+            # Counted then inserted: held, or creations at once all pass the count.
+            hold(connection, f"organisations of {owner.id}")
+            owned = repository.owned_count(connection, owner.id)
+            most = limits.organisations_per_user
+            refuse_beyond(owned, most, owner.username, "organisations", "organisations_per_user")
         check_name_free(connection, name, taking_repositories=taking_repositories)
         organisation = repository.insert_organisation(connection, name)
         repository.set_member(connection, organisation, owner.id, "owner")
@@ -90,11 +103,17 @@ async def members(database: Database, actor: User, organisation: str) -> list[tu
     return await database.run(read)
 
 
-async def create_team(database: Database, actor: User, organisation: str, team: str) -> None:
+async def create_team(
+    database: Database, actor: User, organisation: str, team: str, limits: AccountLimits
+) -> None:
     check_new_name(team, "team")
 
     def create(connection: Connection) -> None:
         org = _owned(connection, actor, organisation)
+        hold(connection, f"teams of {org}")  # counted then inserted
+        held = repository.team_count(connection, org)
+        refuse_beyond(held, limits.teams_per_organisation, organisation, "teams",
+                      "teams_per_organisation")  # fmt: skip
         if repository.insert_team(connection, org, team) is None:
             raise Conflict(f"{organisation} already has a team {team!r}")
 

@@ -36,11 +36,12 @@ async def create(request: Request) -> Response:
     who = await signed_in(request)
     who.needs_password()
     form = await body(request, NewToken)
-    database = index_of(request).database
+    index = index_of(request)
+    database = index.database
     kind = "robot" if form.robot else "personal"
     scopes = service.parse_scopes(list(form.scopes))
     secret = await service.create_token(
-        database, who.user, form.name, scopes, form.expires_days, kind
+        database, who.user, form.name, scopes, form.expires_days, kind, index.limits
     )
     info = next(t for t in await service.list_tokens(database, who.user) if t.name == form.name)
     created = CreatedToken(**_out(info, who.user.username).model_dump(), token=secret)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from sqlalchemy import Connection, Row, bindparam, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, func, insert, or_, select, update
 
 from dockyard.index.tables import access_tokens, users
 
@@ -72,3 +72,18 @@ def revoke(connection: Connection, user_id: int, name: str) -> bool:
         .values(revoked_at=datetime.datetime.now(datetime.UTC))
     )
     return result.rowcount > 0
+
+
+def count_of_user(connection: Connection, user_id: int) -> int:
+    query = select(func.count()).select_from(access_tokens)
+    return int(connection.execute(query.where(access_tokens.c.user_id == user_id)).scalar_one())
+
+
+def delete_ended(connection: Connection, user_id: int, before: datetime.datetime) -> None:
+    """The user's tokens revoked or expired before `before`."""
+    connection.execute(
+        delete(access_tokens).where(
+            access_tokens.c.user_id == user_id,
+            or_(access_tokens.c.revoked_at < before, access_tokens.c.expires_at < before),
+        )
+    )

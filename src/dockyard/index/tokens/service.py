@@ -16,9 +16,11 @@ from sqlalchemy.exc import IntegrityError
 
 from dockyard.auth.scopes import DELETE, PULL, PUSH
 from dockyard.db.engine import Database, refers_to_a_deleted_row
+from dockyard.db.locks import hold
 from dockyard.index.accounts.service import User
 from dockyard.index.errors import Conflict, Invalid, NotFound
 from dockyard.index.hashing import TOKEN_PREFIX, hash_token, new_token_secret
+from dockyard.index.limits import AccountLimits, refuse_beyond
 from dockyard.index.names import is_valid_account_name
 from dockyard.index.tokens import repository
 
@@ -85,9 +87,11 @@ async def create_token(
     name: str,
     scopes: tuple[str, ...],
     expires_days: int | None,
-    kind: str = "personal",
+    kind: str,
+    limits: AccountLimits | None,
 ) -> str:
-    """The new token's secret: shown once, only its hash is kept."""
+    """The new token's secret: shown once, only its hash is kept. `limits`: None for the
+    operator's command, which is not bound by them."""
     if not is_valid_account_name(name):
         raise Invalid(f"token name {name!r}: 2 to 64 lowercase letters, digits, '.', '_', '-'")
     if kind not in KINDS:
@@ -98,16 +102,23 @@ async def create_token(
     if expires_days is not None:
         expires_at = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=expires_days)
     secret = new_token_secret()
-    try:
-        await database.run(
-            repository.insert_token,
-            owner.id,
-            name,
-            kind,
-            hash_token(secret),
-            ",".join(scopes),
-            expires_at,
+
+    def insert(connection: Connection) -> None:
+        if limits is not None:
+            # Counted then inserted: held, or creations at once all pass the count.
+            hold(connection, f"access tokens of {owner.id}")
+            ended = datetime.datetime.now(datetime.UTC) - limits.tokens_kept
+            repository.delete_ended(connection, owner.id, ended)
+            held = repository.count_of_user(connection, owner.id)
+            kept = f"; a revoked or expired one counts for {_days(limits.tokens_kept)} after"
+            refuse_beyond(held, limits.tokens_per_user, owner.username,
+                          "access tokens and robots", "tokens_per_user", kept)  # fmt: skip
+        repository.insert_token(
+            connection, owner.id, name, kind, hash_token(secret), ",".join(scopes), expires_at
         )
+
+    try:
+        await database.run(insert)
     except IntegrityError as exc:
         if refers_to_a_deleted_row(exc):
             raise
@@ -122,6 +133,11 @@ async def list_tokens(database: Database, owner: User) -> list[TokenInfo]:
 async def revoke_token(database: Database, owner: User, name: str) -> None:
     if not await database.run(repository.revoke, owner.id, name):
         raise NotFound(f"{owner.username} has no active token named {name!r}")
+
+
+def _days(span: datetime.timedelta) -> str:
+    days = span.total_seconds() / 86400
+    return f"{days:g} days" if days >= 1 else f"{span.total_seconds():g} seconds"
 
 
 def looks_like_token(password: str) -> bool:

@@ -15,6 +15,7 @@ from starlette.routing import Route
 from dockyard.db.engine import Database
 from dockyard.index.accounts.service import User
 from dockyard.index.errors import Conflict, Forbidden, Invalid, NotFound
+from dockyard.index.limits import AccountLimits
 from dockyard.index.names import is_valid_account_name
 from dockyard.index.organisations import service as organisations
 from dockyard.index.repositories import service as repositories
@@ -76,6 +77,7 @@ class Change:
     """What a form on the page asks, for the organisations' service."""
 
     database: Database
+    limits: AccountLimits
     actor: User
     org: str
     team: str  # the team the form's path names, or ""
@@ -94,7 +96,8 @@ def _form(anchor: str, act: Callable[[Change], Awaitable[None]]) -> Endpoint:
         org, who = _organisation(request), await signed_in(request)
         fields = await form(request)
         team = request.path_params.get("team", "")
-        change = Change(web_of(request).index.database, as_user(who), org, team, fields)
+        index = web_of(request).index
+        change = Change(index.database, index.limits, as_user(who), org, team, fields)
         try:
             await act(change)
         except FORM_PROBLEMS as exc:
@@ -115,7 +118,8 @@ remove_member = _form(
     lambda c: organisations.remove_member(c.database, c.actor, c.org, c.field("username")),
 )
 create_team = _form(
-    "teams", lambda c: organisations.create_team(c.database, c.actor, c.org, c.field("team"))
+    "teams",
+    lambda c: organisations.create_team(c.database, c.actor, c.org, c.field("team"), c.limits),
 )
 add_team_member = _form(
     "teams",

@@ -48,8 +48,9 @@ async def create(request: Request) -> Response:
             if days is None:
                 raise Invalid(f"expires_days must be 1 to {tokens.MAX_DAYS}")
         scopes = tokens.parse_scopes(chosen)
+        index = web_of(request).index
         secret = await tokens.create_token(
-            web_of(request).index.database, as_user(who), name, scopes, days, kind
+            index.database, as_user(who), name, scopes, days, kind, index.limits
         )
     except IndexProblem as exc:
         return await _render(request, exc.status, error=exc.message)
