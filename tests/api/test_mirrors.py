@@ -26,11 +26,12 @@ from dockyard.client import Credential, RegistryClient, StaticCredentials
 from dockyard.db.engine import Database
 from dockyard.db.tables import mirror_fetches
 from dockyard.oci.digest import Digest
+from tests.support.api import assert_error
 from tests.support.auth import basic, htpasswd
 from tests.support.client_images import MultiPlatform, multi_platform, pull, push
 from tests.support.clients import Skopeo, missing
 from tests.support.distribution import Distribution, distribution_server
-from tests.support.images import OCI_INDEX, OCI_MANIFEST, make_image
+from tests.support.images import OCI_INDEX, OCI_MANIFEST, make_image, sha256
 from tests.support.index import ADMIN_PASSWORD, IndexServer, index_server
 from tests.support.mirrors import Answer, bad_upstream, mirror_env, upstream
 from tests.support.postgres import backend_env
@@ -260,6 +261,46 @@ def test_upstreams_take_turns_when_balanced_by_load(
         ]
     assert sum(served) == len(blobs)
     assert served == ([6, 0] if balance == "in_order" else [3, 3])
+
+
+def test_a_mirror_keeps_to_its_namespaces_quotas(tmp_path: Path, users: Path) -> None:
+    """A repository more than the namespace may have is refused as a push would be (403
+    DENIED); a manifest or blob that would take it past its byte quota is served from the
+    upstream, not kept (as a pull once the upstream is gone shows). Manifests were cached
+    whatever the quotas said."""
+    image = multi_platform("mirror-quota")
+    quotas = {
+        # The index fits, its platforms' manifests and blobs do not.
+        "DOCKYARD_REGISTRY__QUOTAS__MAX_BYTES": str(len(image.index) + 100),
+        "DOCKYARD_REGISTRY__QUOTAS__MAX_REPOSITORIES": "1",
+    }
+    auth = f"auth:\n  htpasswd: {{realm: basic-realm, path: {users}}}\n"
+    index_type = {"Accept": OCI_INDEX}
+    with ExitStack() as running:
+        with distribution_server(tmp_path / "distribution", auth) as origin:
+            for name in ("library/app", "library/other"):
+                push_to(origin.host, name, "v1", image, ALICE)
+            env = {**mirror_of(origin), **quotas}
+            mirror = running.enter_context(dockyard_server(tmp_path / "mirror", env=env))
+            pulled = httpx.Client(base_url=mirror.url, timeout=30)
+            running.enter_context(pulled)
+            app = "/v2/hub/library/app"
+            assert pulled.get(f"{app}/manifests/v1", headers=index_type).content == image.index
+            platform = next(iter(image.images.values()))
+            manifest_type = {"Accept": OCI_MANIFEST}
+            served = pulled.get(f"{app}/manifests/{platform.digest}", headers=manifest_type)
+            assert (served.status_code, served.content) == (200, platform.manifest)
+            blob = pulled.get(f"{app}/blobs/{sha256(platform.layers[0])}")
+            assert (blob.status_code, blob.content) == (200, platform.layers[0])
+            refused = pulled.get("/v2/hub/library/other/manifests/v1", headers=index_type)
+            assert_error(refused, 403, "DENIED")
+            assert "repository quota exceeded" in refused.json()["errors"][0]["message"]
+        # The upstream is gone: the index was kept, the rest was not.
+        assert pulled.get(f"{app}/manifests/v1", headers=index_type).content == image.index
+        gone = pulled.get(f"{app}/manifests/{platform.digest}", headers=manifest_type)
+        assert gone.status_code == 503, gone.text
+        assert pulled.get(f"{app}/blobs/{sha256(platform.layers[0])}").status_code == 503
+        assert "not cached: storage quota exceeded" in mirror.log.read_text()
 
 
 def test_a_chain_of_three_dockyards_with_their_own_credentials(tmp_path: Path, users: Path) -> None:

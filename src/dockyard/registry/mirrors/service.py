@@ -207,9 +207,17 @@ class Mirrors:
         record = manifest_record(manifest, fetched.digest, body)
         stored = self.database.run(
             store.store_cached_manifest, name, manifest, record, reference.tag,
-            self.manifests.events, current_origin(),
+            self.manifests.events, current_origin(), self.manifests.quotas,
         )  # fmt: skip
-        await self.manifests.cache.changed(name, stored)
+        try:
+            await self.manifests.cache.changed(name, stored)
+        except RegistryError as exc:
+            if not _over_byte_quota(exc):
+                raise  # a repository more than the namespace may have: refused, as a push
+            # As a blob over the quota: served, not kept (the next pull asks the upstream).
+            log.warning("%s: serving %s@%s from upstream, not cached: %s", rule.label, name,
+                        record.digest, exc.message)  # fmt: skip
+            return record
         self.manifests.events.nudge()
         if reference.tag is not None:
             self._checked[(name, reference.tag)] = time.monotonic()
@@ -370,6 +378,11 @@ class Mirrors:
         if opened is None:
             opened = self._clients[id(rule)] = open_client(rule)
         return opened
+
+
+def _over_byte_quota(error: RegistryError) -> bool:
+    detail = error.detail
+    return isinstance(detail, dict) and detail.get("quota") == "bytes"
 
 
 def _longest_wait(rule: MirrorRule, size: int) -> float:

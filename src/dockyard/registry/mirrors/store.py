@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from sqlalchemy import Connection
 
+from dockyard.config import QuotaSettings
 from dockyard.oci.manifest import Manifest
 from dockyard.registry import metadata
 from dockyard.registry.events.model import BLOB_MEDIA_TYPE, PUSH, Origin, Target
 from dockyard.registry.events.recorder import EventLog
 from dockyard.registry.manifests import store_and_record
 from dockyard.registry.metadata import ManifestRecord
+from dockyard.registry.policies import guard
 
 
 def store_cached_manifest(
@@ -21,9 +23,14 @@ def store_cached_manifest(
     tag: str | None,
     events: EventLog,
     origin: Origin | None,
+    quotas: QuotaSettings | None,
 ) -> None:
     """As a push stores a manifest, without the check that its blobs are here: a cache fetches
-    them when they are asked for. The tag follows the upstream, whatever local policies say."""
+    them when they are asked for. The tag follows the upstream, whatever immutable tags say;
+    the namespace's quotas hold as for a push (`quotas`: the configured defaults; None, not
+    checked)."""
+    if quotas is not None:
+        guard.within_quotas(connection, name, record.digest, record.size, quotas)
     repository = metadata.ensure_repository(connection, name)
     store_and_record(connection, repository, name, manifest, record, tag, events, origin)
 

@@ -20,8 +20,15 @@ def before_manifest(
     """Refuse (DENIED) a manifest put that moves an immutable tag or exceeds a quota."""
     if tag is not None:
         immutability.check_move(connection, name, tag, digest)
-    if defaults is None:
-        return
+    if defaults is not None:
+        within_quotas(connection, name, digest, size, defaults)
+
+
+def within_quotas(
+    connection: Connection, name: str, digest: str, size: int, defaults: QuotaSettings
+) -> None:
+    """Refuse (DENIED) a manifest of `size` bytes that would make a repository or bytes more
+    than the namespace may hold (the same manifest elsewhere in it adds no bytes)."""
     quotas.check_new_repository(connection, name, defaults)
     if not _in_namespace(connection, name, digest):
         quotas.check_bytes(connection, name, size, defaults)
