@@ -55,6 +55,20 @@ def prepare(settings: Settings) -> None:
         ensure_admin(settings)
 
 
+def _warn_of_a_default_mirror_open_to_sign_up(settings: Settings) -> None:
+    """Said at each start, since the operator may not have read docs/operations.md: the
+    names a default rule mirrors are also names anyone may sign up with."""
+    if settings.auth.mode != "index" or not settings.index.signup_enabled:
+        return
+    if any(rule.default for rule in settings.mirrors):
+        log.warning(
+            "a default mirror rule with index.signup_enabled: anyone who signs up with a name"
+            " nothing was cached under yet (bitnami, say) serves their own pushes under it in"
+            " place of the upstream's; give the upstream a prefix rule, or turn sign-up off"
+            " (docs/operations.md, Mirrors)"
+        )
+
+
 def _writable_directory(key: str, path: Path) -> None:
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -106,6 +120,7 @@ def _probe_store(settings: Settings, answering: Connection) -> None:
 
 def serve(settings: Settings) -> None:
     prepare(settings)
+    _warn_of_a_default_mirror_open_to_sign_up(settings)
     prepare_metrics(settings)  # before the workers start: they write where it says
     tls = settings.http.tls
     served = prepare_tls(tls, settings.data_dir) if tls.enabled else None

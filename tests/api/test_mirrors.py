@@ -491,6 +491,22 @@ def searched(index: IndexServer, text: str) -> dict[str, str]:
     return {hit["name"]: hit["visibility"] for hit in found}
 
 
+@pytest.mark.parametrize(
+    ("rule", "signup", "warned"),
+    [({"default": True}, "true", True), ({"default": True}, "false", False),
+     ({"prefix": "hub"}, "true", False)],
+)  # fmt: skip
+def test_a_default_rule_open_to_sign_up_is_warned_of_at_start(
+    tmp_path: Path, rule: dict[str, object], signup: str, warned: bool
+) -> None:
+    # A newcomer who signs up as `bitnami` serves their pushes in place of the upstream's.
+    rules = mirror_env({**rule, "upstreams": [upstream("http://127.0.0.1:9")]})
+    env = {**rules, "DOCKYARD_INDEX__SIGNUP_ENABLED": signup}
+    with index_server(tmp_path / "index", env) as index:
+        said = "a default mirror rule with index.signup_enabled" in index.server.log.read_text()
+    assert said == warned
+
+
 def test_in_index_mode_a_public_rule_is_pulled_anonymously_and_catalogued_public(
     origin: Distribution, tmp_path: Path
 ) -> None:
