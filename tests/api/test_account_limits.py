@@ -1,7 +1,8 @@
 """How many of what one account makes it may hold (`index.limits`): one more is refused with
 409 and the setting's name. A revoked or expired access token keeps its row and its name while
 tokens issued for it may live (a refresh token for `alice+ci` must not come back to life with a
-new `ci`), then goes, freeing both. (Many made at once: test_concurrent_changes.py.)"""
+new `ci`), then goes, freeing both. The web UI's form says why it refused. (Many made at once:
+test_concurrent_changes.py.)"""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from dockyard.db.engine import Database
 from dockyard.index.tables import access_tokens
 from tests.support.api import assert_error, assert_status
 from tests.support.index import index_server
+from tests.support.web import post_form, sign_up
 
 ALICE = ("alice", "alice-password-1")
 
@@ -50,3 +52,14 @@ def test_a_revoked_token_counts_until_its_refresh_tokens_expired_then_its_name_i
             assert_status(api.post("/api/tokens", json={"name": "ci", "scopes": ["read"]}), 201)
             listed = {t["name"]: t["revoked"] for t in api.get("/api/tokens").json()}
             assert listed == {"ci": False}
+
+
+def test_the_tokens_page_says_why_one_more_is_refused(tmp_path: Path) -> None:
+    env = {"DOCKYARD_INDEX__LIMITS__TOKENS_PER_USER": "1"}
+    with index_server(tmp_path / "data", env) as index, sign_up(index.url, *ALICE) as browser:
+        fields = {"name": "ci", "scope_read": "on"}
+        assert post_form(browser, "/account/tokens", fields).status_code == 201
+        refused = post_form(browser, "/account/tokens", {**fields, "name": "laptop"})
+        assert refused.status_code == 409
+        assert refused.headers["content-type"].startswith("text/html")
+        assert "alice has 1 access tokens and robots, the most allowed" in refused.text
