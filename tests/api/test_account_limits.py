@@ -62,4 +62,4 @@ def test_the_tokens_page_says_why_one_more_is_refused(tmp_path: Path) -> None:
         refused = post_form(browser, "/account/tokens", {**fields, "name": "laptop"})
         assert refused.status_code == 409
         assert refused.headers["content-type"].startswith("text/html")
-        assert "alice has 1 access tokens and robots, the most allowed" in refused.text
+        assert "alice holds the most access tokens and robots allowed (1: " in refused.text

@@ -41,5 +41,5 @@ def refuse_beyond(
     """409 when `holder` holds `most` of `what` already."""
     if held >= most:
         raise Conflict(
-            f"{holder} has {most} {what}, the most allowed (index.limits.{setting}){more}"
+            f"{holder} holds the most {what} allowed ({most}: index.limits.{setting}){more}"
         )
