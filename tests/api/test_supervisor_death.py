@@ -32,6 +32,18 @@ def start_serve(
     return process
 
 
+def stopped(process: subprocess.Popen[bytes], data: Path, port: int, seconds: float) -> int:
+    """The exit status; or, still running after `seconds`, a failure that shows its log (a
+    stop that hung once in a full run, not since: what the server said, if again)."""
+    try:
+        return process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        logs = sorted(data.parent.glob(f"{data.name}-server-{port}-*.log"))
+        said = logs[-1].read_text()[-6000:] if logs else "(no log)"
+        failure = f"still running {seconds:g} s after SIGTERM; its log:\n{said}"
+        raise AssertionError(failure) from None
+
+
 def children_of(pid: int) -> set[int]:
     children = set()
     for entry in Path("/proc").iterdir():
@@ -124,7 +136,7 @@ def test_workers_exit_when_their_supervisor_is_killed_and_a_restart_serves_alone
             # A normal stop still works: SIGTERM to the supervisor alone stops it and its workers.
             second_workers = workers_of(second, workers)
             os.kill(second.pid, signal.SIGTERM)
-            assert second.wait(timeout=15) == 0
+            assert stopped(second, data, port, 15) == 0
             assert eventually(lambda: all_gone(second_workers))
             assert eventually(lambda: refuses_connections(port))
         finally:
