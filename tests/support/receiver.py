@@ -1,9 +1,10 @@
 """A real HTTP receiver of registry events on a loopback port: it keeps every envelope it
-accepted, and can be told to refuse for a while."""
+accepted, and can be told to refuse for a while. Given a certificate, it serves HTTPS."""
 
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -11,6 +12,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.support.certificates import Issued
 
 
 @dataclass
@@ -27,6 +30,7 @@ class Receiver:
     refused_ids: set[str] = field(default_factory=set)  # the events in those requests
     refusing: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
+    server_names: list[str | None] = field(default_factory=list)  # by TLS handshake (SNI)
 
     @property
     def events(self) -> list[dict[str, Any]]:
@@ -50,7 +54,8 @@ class Receiver:
 
 
 @contextmanager
-def event_receiver() -> Iterator[Receiver]:
+def event_receiver(tls: Issued | None = None) -> Iterator[Receiver]:
+    """Over HTTPS at `https://localhost:PORT/events` when `tls` is given."""
     receiver = Receiver("")
 
     class Handler(BaseHTTPRequestHandler):
@@ -76,6 +81,12 @@ def event_receiver() -> Iterator[Receiver]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     receiver.url = f"http://127.0.0.1:{server.server_address[1]}/events"
+    if tls is not None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(tls.certificate, tls.key)
+        context.sni_callback = lambda _, name, __: receiver.server_names.append(name)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        receiver.url = f"https://localhost:{server.server_address[1]}/events"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
