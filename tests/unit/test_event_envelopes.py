@@ -4,6 +4,7 @@ MAX_ENVELOPE_CHARS: every event once, in the order of the pulls, each envelope v
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from dockyard.db.engine import Database
 from dockyard.db.migrate import upgrade
 from dockyard.registry.events import delivery
 from dockyard.registry.events.delivery import Deliverer
+from dockyard.registry.events.pulls import write_envelope
 from dockyard.registry.events.recorder import EventLog
 from tests.support.receiver import event_receiver
 from tests.unit.test_pull_event_json import DIGEST, MANIFEST, SOURCE, scope, serving
@@ -57,3 +59,18 @@ def test_a_rounds_pulls_arrive_once_in_order_in_envelopes_of_about_the_limit(
     assert sizes[-1] < LIMIT + 700
     if count == 40:
         assert len(deliveries) > 5
+
+
+def test_envelopes_are_written_into_the_buffer_they_are_given_while_it_is_large_enough() -> None:
+    small = bytearray(8)
+    grown, length = write_envelope(['{"a":1}', '{"b":2}'], small)
+    assert grown is not small and bytes(grown[:length]) == b'{"events":[{"a":1},{"b":2}]}'
+    again, length = write_envelope(['{"c":3}'], grown)  # shorter: written over the last one
+    assert again is grown and bytes(again[:length]) == b'{"events":[{"c":3}]}'
+
+
+def test_an_envelope_of_text_that_is_not_ascii_is_utf8_and_one_of_nothing_is_refused() -> None:
+    buffer, length = write_envelope(['{"a":"é"}', "{}"], bytearray(64))
+    assert json.loads(bytes(buffer[:length])) == {"events": [{"a": "é"}, {}]}
+    with pytest.raises(ValueError):
+        write_envelope([], bytearray(64))

@@ -27,6 +27,7 @@ from dockyard.kit.outbound import ResolvedTarget, TargetRefused, resolve_target
 from dockyard.registry.events import outbox
 from dockyard.registry.events.local import NotNow, PullCount, WorksInBackground
 from dockyard.registry.events.model import ENVELOPE_MEDIA_TYPE
+from dockyard.registry.events.pulls import write_envelope
 from dockyard.registry.events.recorder import EventLog
 from dockyard.registry.metadata import now
 
@@ -57,6 +58,8 @@ class Deliverer:
         self.owner = uuid.uuid4().hex  # this process, as a lease holder
         # Made at the first POST: a session belongs to the event loop it was made in.
         self._http: aiohttp.ClientSession | None = None
+        # By endpoint (sent to apart): the buffer its envelopes are written in, each in turn.
+        self._buffers: dict[str, bytearray] = {}
         # Each endpoint's part of the latest round, and those that were busy when one began.
         self._rounds: dict[str, asyncio.Task[None]] = {}
         self._behind: set[str] = set()
@@ -239,7 +242,10 @@ class Deliverer:
             # for ever.
             async with asyncio.timeout(endpoint.timeout):
                 target = await resolve_target(endpoint.url, self.allow_private)
-                status = await self._post(endpoint, target, _envelope(bodies))
+                buffer = self._buffers.get(endpoint.name, bytearray())
+                buffer, length = write_envelope(bodies, buffer)
+                self._buffers[endpoint.name] = buffer
+                status = await self._post(endpoint, target, memoryview(buffer)[:length])
         except TargetRefused as exc:
             raise DeliveryFailed(f"refused: {exc}") from None
         except TimeoutError:
@@ -251,7 +257,9 @@ class Deliverer:
         if not 200 <= status < 400:
             raise DeliveryFailed(f"HTTP {status}")
 
-    async def _post(self, endpoint: EndpointSettings, target: ResolvedTarget, body: bytes) -> int:
+    async def _post(
+        self, endpoint: EndpointSettings, target: ResolvedTarget, body: memoryview
+    ) -> int:
         """POST the envelope to the checked address (the URL's name in the Host header, and
         for https in the TLS handshake, whose certificate must carry it); the answer's status.
         The answer is read to its end when short, so that its connection serves the next
@@ -304,16 +312,6 @@ class Deliverer:
             failures,
             error,
         )
-
-
-def _envelope(bodies: list[str]) -> bytes:
-    """Distribution's envelope around events' JSON (at least one), encoded: the events' text
-    is copied once, and once more as bytes (a join then wrapped would copy all of it twice
-    more, and a round's pulls may be megabytes)."""
-    parts = list(bodies)
-    parts[0] = '{"events":[' + parts[0]
-    parts[-1] += "]}"
-    return ",".join(parts).encode()
 
 
 def _within(batch: list[tuple[int, str]], limit: int) -> list[tuple[int, str]]:
