@@ -242,6 +242,10 @@ class Deliverer:
             # for ever.
             async with asyncio.timeout(endpoint.timeout):
                 target = await resolve_target(endpoint.url, self.allow_private)
+                # Safe to write over once the answer came, because aiohttp (on Python before
+                # 3.12.9) joins the request's head and body into new bytes for the transport;
+                # where it hands the transport the body itself (writelines), an endpoint that
+                # answered before reading all of it could get the next envelope's bytes.
                 buffer = self._buffers.get(endpoint.name, bytearray())
                 buffer, length = write_envelope(bodies, buffer)
                 self._buffers[endpoint.name] = buffer
